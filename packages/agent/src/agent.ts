@@ -1,0 +1,208 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import type { Lease } from '@hiveforge/coordinator';
+import { type ArtifactClient, createArtifactClient } from './artifact-client.js';
+import { type CoordinatorClient, createAgentClient, errorCodeOf, isTransportError } from './client.js';
+import type { Executor } from './executors/types.js';
+import { type RunningJob, runJob } from './job-runner.js';
+
+/** Options of an agent. */
+export interface AgentOptions {
+  /** The coordinator's base URL. */
+  url: string;
+  /** The shared registration secret. */
+  registrationSecret: string;
+  /** @default the host name */
+  name?: string;
+  /** Labels jobs can require. @default [] */
+  labels?: readonly string[];
+  /** Jobs run at once. @default 1 */
+  capacity?: number;
+  /** Where bundles and workspaces live. */
+  workDir: string;
+  executor: Executor;
+  /** Exit after one job. @default false */
+  once?: boolean;
+  /** Secrets jobs may declare. @default {} */
+  secrets?: Readonly<Record<string, string>>;
+  /** Receives each piece of job output (already masked). */
+  onOutput?: (lease: Lease, text: string) => void;
+  /** Receives agent-level events for logging. */
+  onEvent?: (event: AgentEvent) => void;
+  /** @default false */
+  keepWorkspaces?: boolean;
+  /** How long a pull waits on the coordinator for work. @default the server's maximum */
+  pullWaitMs?: number;
+}
+
+export type AgentEvent =
+  | { type: 'registered'; agentId: string }
+  | { type: 'leased'; lease: Lease }
+  | { type: 'finished'; lease: Lease; status: string | null }
+  | { type: 'lost'; lease: Lease }
+  | { type: 'error'; error: unknown };
+
+/** A running agent. */
+export interface Agent extends AsyncDisposable {
+  /** Registers and pulls until stopped (or after one job with `once`). */
+  run(): Promise<void>;
+  /** Stops pulling; with `cancel`, also cancels running jobs. Resolves when they are done. */
+  stop(options?: { cancel?: boolean }): Promise<void>;
+  readonly agentId: string | null;
+  readonly client: CoordinatorClient;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+
+/**
+ * Creates an agent: it registers, long-polls for jobs its labels satisfy, heartbeats its leases
+ * and runs each job through its executor.
+ */
+export function createAgent(options: AgentOptions): Agent {
+  let token: string | undefined;
+  let agentId: string | null = null;
+  const client = createAgentClient({ url: options.url, token: () => token });
+  const artifacts: ArtifactClient = createArtifactClient({ url: options.url, token: () => token });
+  const capacity = options.capacity ?? 1;
+  const running = new Map<string, RunningJob>();
+  const stopping = new AbortController();
+  let heartbeatMs = 2_000;
+  let finished: Promise<void> | null = null;
+  let pulledOnce = false;
+  const emit = (event: AgentEvent) => options.onEvent?.(event);
+
+  const register = async () => {
+    for (let i = 0; ; i++) {
+      try {
+        const res = await client.agent.register.mutate({
+          secret: options.registrationSecret,
+          name: options.name ?? (await import('node:os')).hostname(),
+          labels: [...(options.labels ?? [])],
+          capacity,
+        });
+        token = res.token;
+        agentId = res.agentId;
+        emit({ type: 'registered', agentId });
+        return;
+      } catch (error) {
+        if (!isTransportError(error) || stopping.signal.aborted) throw error;
+        await sleep(Math.min(5_000, 200 * 2 ** i), stopping.signal);
+      }
+    }
+  };
+
+  const heartbeatLoop = async () => {
+    while (!stopping.signal.aborted || running.size > 0) {
+      await sleep(heartbeatMs, running.size > 0 ? undefined : stopping.signal);
+      if (running.size === 0 && stopping.signal.aborted) break;
+      try {
+        const leases = [...running.values()].map((r) => ({ jobId: r.lease.jobId, attempt: r.lease.attempt }));
+        const res = await client.agent.heartbeat.mutate({ leases, disk: null });
+        heartbeatMs = res.heartbeatIntervalMs;
+        for (const [key, status] of Object.entries(res.leases)) {
+          const job = running.get(key);
+          if (!job) continue;
+          if (status === 'cancel') job.cancel('cancelled');
+          if (status === 'lost') {
+            emit({ type: 'lost', lease: job.lease });
+            job.abandon();
+          }
+        }
+      } catch (error) {
+        emit({ type: 'error', error });
+      }
+    }
+  };
+
+  const slot = async () => {
+    while (!stopping.signal.aborted) {
+      if (options.once && pulledOnce) return;
+      const requestId = randomUUID();
+      let lease: Lease | null = null;
+      for (let i = 0; !stopping.signal.aborted; i++) {
+        try {
+          const res = await client.agent.pull.mutate(
+            { requestId, waitMs: options.pullWaitMs },
+            { signal: stopping.signal },
+          );
+          lease = res.lease as Lease | null;
+          break;
+        } catch (error) {
+          if (stopping.signal.aborted) break;
+          if (
+            errorCodeOf(error) === 'HF_UNAUTHENTICATED' ||
+            (error as { data?: { httpStatus?: number } }).data?.httpStatus === 401
+          ) {
+            await register();
+            continue;
+          }
+          emit({ type: 'error', error });
+          await sleep(Math.min(5_000, 100 * 2 ** i) * (0.5 + Math.random()), stopping.signal);
+        }
+      }
+      if (!lease) continue;
+      if (options.once) {
+        if (pulledOnce) return;
+        pulledOnce = true;
+      }
+      emit({ type: 'leased', lease });
+      const key = `${lease.jobId}#${lease.attempt}`;
+      const job = runJob(
+        {
+          client,
+          artifacts,
+          executor: options.executor,
+          workDir: options.workDir,
+          secrets: options.secrets ?? {},
+          onOutput: options.onOutput,
+          keepWorkspaces: options.keepWorkspaces,
+        },
+        lease,
+      );
+      running.set(key, job);
+      const result = await job.done.catch((error) => {
+        emit({ type: 'error', error });
+        return null;
+      });
+      running.delete(key);
+      emit({ type: 'finished', lease, status: result?.status ?? null });
+      if (options.once) {
+        stopping.abort();
+        return;
+      }
+    }
+  };
+
+  const agent: Agent = {
+    get agentId() {
+      return agentId;
+    },
+    client,
+    run() {
+      finished ??= (async () => {
+        await mkdir(options.workDir, { recursive: true });
+        await register();
+        const heartbeats = heartbeatLoop();
+        await Promise.all(Array.from({ length: options.once ? 1 : capacity }, slot));
+        stopping.abort();
+        await heartbeats;
+      })();
+      return finished;
+    },
+    async stop(stopOptions = {}) {
+      stopping.abort();
+      if (stopOptions.cancel) for (const job of running.values()) job.cancel('shutdown');
+      await Promise.allSettled([...running.values()].map((j) => j.done));
+      if (finished) await finished.catch(() => {});
+    },
+    [Symbol.asyncDispose]: () => agent.stop({ cancel: true }),
+  };
+  return agent;
+}

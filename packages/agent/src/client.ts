@@ -1,0 +1,38 @@
+import type { AppRouter } from '@hiveforge/coordinator';
+import { type TRPCClient, createTRPCClient, httpLink } from '@trpc/client';
+
+/** The typed tRPC client of the coordinator API. */
+export type CoordinatorClient = TRPCClient<AppRouter>;
+
+/**
+ * Creates an unbatched client: an agent's long-polling pull must not hold back its heartbeats.
+ * @example const client = createAgentClient({ url: 'http://127.0.0.1:7700', token });
+ */
+export function createAgentClient(options: { url: string; token?: () => string | undefined }): CoordinatorClient {
+  return createTRPCClient<AppRouter>({
+    links: [
+      httpLink({
+        url: `${options.url.replace(/\/$/, '')}/trpc`,
+        headers: () => {
+          const token = options.token?.();
+          return token ? { authorization: `Bearer ${token}` } : {};
+        },
+      }),
+    ],
+  });
+}
+
+/** The HiveForge error code a tRPC client error carries, if any. */
+export function errorCodeOf(error: unknown): string | null {
+  const data = (error as { data?: { hiveforgeCode?: unknown } } | null)?.data;
+  return typeof data?.hiveforgeCode === 'string' ? data.hiveforgeCode : null;
+}
+
+/** True when a call failed before the coordinator could answer: worth retrying. */
+export function isTransportError(error: unknown): boolean {
+  const e = error as { data?: { httpStatus?: number }; cause?: unknown; message?: string } | null;
+  if (!e) return false;
+  const status = e.data?.httpStatus;
+  if (status === undefined) return true;
+  return status === 502 || status === 503 || status === 504;
+}

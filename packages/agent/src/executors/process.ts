@@ -1,0 +1,81 @@
+import { spawn } from 'node:child_process';
+import { packPath, unpackInto, insideWorkspace } from '../archive.js';
+import type { ExecOptions, Executor, JobEnvironment, StartOptions } from './types.js';
+
+/** Options of the process executor. */
+export interface ProcessExecutorOptions {
+  /** The shell that runs command lines. @default '/bin/sh' */
+  shell?: string;
+  /** Environment every command inherits. @default process.env */
+  baseEnv?: Readonly<Record<string, string | undefined>>;
+  /** After a cancel, how long a command may take to exit before it is killed. @default 5000 */
+  killGraceMs?: number;
+}
+
+/**
+ * Runs commands on the host, in the job's workspace directory. Images are ignored: this is the
+ * embedded default for `hiveforge run` when no container engine answers.
+ */
+export function createProcessExecutor(options: ProcessExecutorOptions = {}): Executor {
+  const shell = options.shell ?? '/bin/sh';
+  const baseEnv = options.baseEnv ?? process.env;
+  const grace = options.killGraceMs ?? 5_000;
+  return {
+    name: 'process',
+    async prepare() {},
+    async start(start: StartOptions): Promise<JobEnvironment> {
+      const children = new Set<ReturnType<typeof spawn>>();
+      const workspace = start.hostWorkspace;
+      return {
+        workspace,
+        exec(command: string, exec: ExecOptions) {
+          return new Promise((resolve, reject) => {
+            const child = spawn(shell, ['-c', command], {
+              cwd: exec.cwd ? insideWorkspace(workspace, exec.cwd) : workspace,
+              env: { ...baseEnv, ...start.env, ...exec.env },
+              stdio: ['ignore', 'pipe', 'pipe'],
+              detached: true,
+            });
+            children.add(child);
+            const killGroup = (signal: NodeJS.Signals) => {
+              try {
+                if (child.pid) process.kill(-child.pid, signal);
+              } catch {}
+            };
+            let killTimer: NodeJS.Timeout | undefined;
+            const onAbort = () => {
+              killGroup('SIGTERM');
+              killTimer = setTimeout(() => killGroup('SIGKILL'), grace);
+            };
+            if (exec.signal?.aborted) onAbort();
+            exec.signal?.addEventListener('abort', onAbort, { once: true });
+            child.stdout?.on('data', (d: Buffer) => exec.onStdout?.(d));
+            child.stderr?.on('data', (d: Buffer) => exec.onStderr?.(d));
+            child.on('error', (error) => {
+              children.delete(child);
+              reject(error);
+            });
+            child.on('close', (code, signal) => {
+              children.delete(child);
+              clearTimeout(killTimer);
+              exec.signal?.removeEventListener('abort', onAbort);
+              resolve({ exitCode: code ?? (signal ? 128 + (signalNumber(signal) ?? 15) : 1) });
+            });
+          });
+        },
+        copyOut: (path) => packPath(workspace, path),
+        copyIn: (archive, path) => unpackInto(workspace, archive, path),
+        async teardown() {
+          for (const child of children) {
+            try {
+              if (child.pid) process.kill(-child.pid, 'SIGKILL');
+            } catch {}
+          }
+        },
+      };
+    },
+  };
+}
+
+const SIGNALS: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
+const signalNumber = (signal: NodeJS.Signals) => SIGNALS[signal];

@@ -1,0 +1,293 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AttemptResult, Lease } from '@hiveforge/coordinator';
+import { type PipelineSpec, isHiveForgeError, structuralDigest } from '@hiveforge/sdk';
+import type { ArtifactClient } from './artifact-client.js';
+import { type CoordinatorClient, errorCodeOf, isTransportError } from './client.js';
+import type { Executor, JobEnvironment } from './executors/types.js';
+import type { ExecReply, FromHost, ToHost } from './job-protocol.js';
+import { createLogShipper } from './log-shipper.js';
+
+/** Where a job runner keeps bundles and workspaces. */
+export interface JobRunnerDeps {
+  client: CoordinatorClient;
+  artifacts: ArtifactClient;
+  executor: Executor;
+  workDir: string;
+  /** Secrets this agent can hand to jobs that declare them. */
+  secrets: Readonly<Record<string, string>>;
+  /** Called with each piece of masked output, prefixed by nothing. */
+  onOutput?: (lease: Lease, text: string) => void;
+  /** Keep workspaces after jobs finish (for debugging). @default false */
+  keepWorkspaces?: boolean;
+  /** After a cancel, how long the job may take to stop before it is killed. @default 10000 */
+  cancelGraceMs?: number;
+}
+
+/** A job being run. `cancel` is safe to call twice. */
+export interface RunningJob {
+  readonly lease: Lease;
+  cancel(reason: 'cancelled' | 'timeout' | 'shutdown'): void;
+  /** Stops the job without reporting: its lease was declared lost. */
+  abandon(): void;
+  readonly done: Promise<AttemptResult | null>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const slug = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, 120);
+
+/** Bundles are content-addressed by version id, so one download serves every job of a version. */
+async function loadBundle(deps: JobRunnerDeps, versionId: string): Promise<{ path: string; spec: PipelineSpec }> {
+  const dir = join(deps.workDir, 'bundles');
+  const path = join(dir, `${slug(versionId)}.mjs`);
+  const { bundle, spec } = await deps.client.agent.bundle.query({ versionId });
+  await mkdir(dir, { recursive: true });
+  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  await writeFile(tmp, bundle);
+  await import('node:fs/promises').then((fs) => fs.rename(tmp, path));
+  return { path, spec: spec as PipelineSpec };
+}
+
+/** Retries a call while the coordinator cannot be reached; anything else is final. */
+async function withRetry<T>(call: () => Promise<T>, attempts = 30): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (!isTransportError(error) || i >= attempts) throw error;
+      await sleep(Math.min(2_000, 100 * 2 ** i));
+    }
+  }
+}
+
+/**
+ * Runs one leased job: fresh workspace, job environment from the executor, the bundle evaluated
+ * in a job host child process, logs shipped as they come, artifacts, completion, cleanup.
+ */
+export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
+  const host: { child: ChildProcess | null } = { child: null };
+  const abort = new AbortController();
+  let stopReason: 'cancelled' | 'timeout' | 'shutdown' | 'abandoned' | null = null;
+  const shipper = createLogShipper({
+    secrets: Object.values(deps.secrets),
+    onText: (text) => deps.onOutput?.(lease, text),
+    send: async (chunks) => {
+      await deps.client.agent.logs.mutate({ jobId: lease.jobId, attempt: lease.attempt, chunks });
+    },
+  });
+  const grace = deps.cancelGraceMs ?? 10_000;
+
+  const stop = (reason: NonNullable<typeof stopReason>) => {
+    if (stopReason) return;
+    stopReason = reason;
+    abort.abort();
+    host.child?.send({ type: 'cancel', reason } satisfies ToHost, () => {});
+    const child = host.child;
+    if (child) setTimeout(() => child.kill('SIGKILL'), reason === 'abandoned' ? 0 : grace).unref();
+  };
+
+  const execute = async (): Promise<AttemptResult> => {
+    const workspace = join(deps.workDir, 'workspaces', `${slug(lease.jobId)}-a${lease.attempt}`);
+    let env: JobEnvironment | null = null;
+    const timer = setTimeout(() => stop('timeout'), lease.spec.timeoutMs);
+    const outputs: Record<string, string> = {};
+    try {
+      await withRetry(() => deps.client.agent.start.mutate({ jobId: lease.jobId, attempt: lease.attempt }));
+      const missing = lease.spec.secrets.filter((s) => !(s in deps.secrets));
+      if (missing.length)
+        throw Object.assign(
+          new Error(`this agent has no value for the secret(s) ${missing.join(', ')} the job declares`),
+          { code: 'HF_CONFIG' },
+        );
+      const bundle = await withRetry(() => loadBundle(deps, lease.versionId));
+      const spec = bundle.spec;
+      await rm(workspace, { recursive: true, force: true });
+      await mkdir(workspace, { recursive: true });
+      const image = lease.spec.image ? (spec.images.find((i) => i.name === lease.spec.image) ?? null) : null;
+      await deps.executor.prepare(image, abort.signal);
+      const jobEnv = {
+        ...lease.env,
+        CI: 'true',
+        HIVEFORGE: 'true',
+        HIVEFORGE_PIPELINE: lease.pipeline,
+        HIVEFORGE_RUN_ID: lease.runId,
+        HIVEFORGE_JOB: lease.name,
+        HIVEFORGE_ATTEMPT: String(lease.attempt),
+        ...(lease.trigger.branch ? { HIVEFORGE_BRANCH: lease.trigger.branch } : {}),
+        ...(lease.trigger.commit ? { HIVEFORGE_COMMIT: lease.trigger.commit } : {}),
+      };
+      env = await deps.executor.start({ jobId: lease.jobId, hostWorkspace: workspace, image, env: jobEnv });
+      const activeEnv = env;
+      const child = fork(new URL('./job-host.js', import.meta.url), [], {
+        cwd: workspace,
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+        env: { ...process.env, ...jobEnv, NODE_OPTIONS: '' },
+        serialization: 'advanced',
+      });
+      host.child = child;
+      if (stopReason) stop(stopReason);
+      child.stdout?.on('data', (d: Buffer) => shipper.write(d.toString()));
+      child.stderr?.on('data', (d: Buffer) => shipper.write(d.toString()));
+      const reply = (id: number, work: Promise<unknown>) =>
+        work.then(
+          (value) => child.connected && child.send({ type: 'reply', id, ok: true, value } satisfies ToHost),
+          (error: Error & { code?: string }) =>
+            child.connected &&
+            child.send({
+              type: 'reply',
+              id,
+              ok: false,
+              error: { code: error.code ?? 'HF_JOB_ERROR', message: error.message },
+            } satisfies ToHost),
+        );
+      const outcome = await new Promise<
+        { ok: true } | { ok: false; error: { code: string; message: string; exitCode: number | null } }
+      >((resolve) => {
+        child.on('message', (message: FromHost) => {
+          switch (message.type) {
+            case 'log':
+              shipper.write(message.text);
+              break;
+            case 'output':
+              outputs[message.key] = message.value;
+              break;
+            case 'exec': {
+              if (!message.quiet) shipper.write(`$ ${message.command}\n`);
+              let stdout = '';
+              let stderr = '';
+              const keep = (prev: string, chunk: Buffer) => (prev + chunk.toString()).slice(-1_048_576);
+              reply(
+                message.id,
+                activeEnv
+                  .exec(message.command, {
+                    cwd: message.cwd,
+                    env: message.env,
+                    signal: abort.signal,
+                    onStdout: (c) => {
+                      stdout = keep(stdout, c);
+                      shipper.write(c.toString());
+                    },
+                    onStderr: (c) => {
+                      stderr = keep(stderr, c);
+                      shipper.write(c.toString());
+                    },
+                  })
+                  .then(({ exitCode }): ExecReply => ({ exitCode, stdout, stderr })),
+              );
+              break;
+            }
+            case 'upload':
+              reply(
+                message.id,
+                activeEnv.copyOut(message.path).then((archive) =>
+                  withRetry(() =>
+                    deps.artifacts.upload({
+                      runId: lease.runId,
+                      name: message.name,
+                      jobId: lease.jobId,
+                      attempt: lease.attempt,
+                      archive,
+                    }),
+                  ),
+                ),
+              );
+              break;
+            case 'download':
+              reply(
+                message.id,
+                withRetry(() => deps.artifacts.download({ runId: lease.runId, name: message.name })).then((archive) =>
+                  activeEnv.copyIn(archive, message.path),
+                ),
+              );
+              break;
+            case 'outputs':
+              reply(message.id, deps.client.agent.outputs.query({ runId: lease.runId, job: message.job }));
+              break;
+            case 'done':
+              resolve(message);
+              break;
+          }
+        });
+        child.on('exit', (code, signal) =>
+          resolve({
+            ok: false,
+            error: {
+              code: 'HF_JOB_ERROR',
+              message: `the job host exited (${signal ?? `status ${code}`}) before the job finished`,
+              exitCode: code,
+            },
+          }),
+        );
+        child.send({
+          type: 'run',
+          bundlePath: bundle.path,
+          expectedDigest: structuralDigest(spec),
+          job: {
+            name: lease.name,
+            declaredName: lease.spec.job,
+            attempt: lease.attempt,
+            runId: lease.runId,
+            pipeline: lease.pipeline,
+          },
+          matrix: lease.spec.matrix ?? {},
+          env: jobEnv,
+          secrets: Object.fromEntries(lease.spec.secrets.map((s) => [s, deps.secrets[s] as string])),
+          workspace: activeEnv.workspace,
+          trigger: {
+            event: lease.trigger.event,
+            branch: lease.trigger.branch,
+            commit: lease.trigger.commit,
+            repository: lease.trigger.repository,
+            inputs: lease.trigger.inputs,
+          },
+          needsOutputs: lease.needsOutputs,
+        } satisfies ToHost);
+      });
+      if (child.exitCode === null) child.kill('SIGKILL');
+      if (stopReason === 'timeout') {
+        shipper.write(`job timed out after ${lease.spec.timeoutMs} ms\n`);
+        return { status: 'timed_out', exitCode: null, error: `timed out after ${lease.spec.timeoutMs} ms`, outputs };
+      }
+      if (stopReason)
+        return { status: 'cancelled', exitCode: null, error: `the job was stopped (${stopReason})`, outputs };
+      if (outcome.ok) return { status: 'succeeded', exitCode: 0, error: null, outputs };
+      const described =
+        outcome.error.code === 'HF_JOB_ERROR'
+          ? outcome.error.message
+          : `${outcome.error.code}: ${outcome.error.message}`;
+      shipper.write(`${described}\n`);
+      return { status: 'failed', exitCode: outcome.error.exitCode, error: described.slice(0, 16_000), outputs };
+    } catch (error) {
+      if (stopReason === 'abandoned') return { status: 'failed', exitCode: null, error: 'abandoned', outputs };
+      const message =
+        isHiveForgeError(error) || (error as { code?: string }).code
+          ? (error as Error).message
+          : String((error as Error).stack ?? error);
+      shipper.write(`${message}\n`);
+      return { status: stopReason ? 'cancelled' : 'failed', exitCode: null, error: message.slice(0, 16_000), outputs };
+    } finally {
+      clearTimeout(timer);
+      await env?.teardown().catch(() => {});
+      if (!deps.keepWorkspaces) await rm(workspace, { recursive: true, force: true }).catch(() => {});
+    }
+  };
+
+  const done = (async (): Promise<AttemptResult | null> => {
+    const result = await execute();
+    await shipper.close().catch(() => {});
+    if (stopReason === 'abandoned' || shipper.fenced) return null;
+    try {
+      await withRetry(
+        () => deps.client.agent.complete.mutate({ jobId: lease.jobId, attempt: lease.attempt, result }),
+        60,
+      );
+    } catch (error) {
+      if (errorCodeOf(error) === 'HF_FENCED') return null;
+      throw error;
+    }
+    return result;
+  })();
+
+  return { lease, cancel: (reason) => stop(reason), abandon: () => stop('abandoned'), done };
+}

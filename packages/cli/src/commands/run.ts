@@ -1,0 +1,194 @@
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createAgent, createProcessExecutor } from '@hiveforge/agent';
+import {
+  type RunEvent,
+  createCoordinator,
+  createMemoryStore,
+  createUserToken,
+  formatDiagnostic,
+} from '@hiveforge/coordinator';
+import { ConfigError, TriggerEvent, formatDuration } from '@hiveforge/sdk';
+import { packagePipeline } from '../bundle.js';
+import { resolveEntry } from '../entry.js';
+import { gitInfo } from '../git.js';
+import { type Style, createPrefixer, createStyle, renderSummary } from '../output.js';
+import { createUserClient, diagnosticsOf } from '../user-client.js';
+
+/** Options of `hiveforge run`. */
+export interface RunCommandOptions {
+  file?: string;
+  /** Run only these jobs and what they need. */
+  job?: string[];
+  /** Jobs run at once. @default 4 */
+  concurrency?: number;
+  event?: string;
+  branch?: string;
+  /** `NAME` (value from the environment) or `NAME=value`. */
+  secret?: string[];
+  keepWorkspaces?: boolean;
+  /** @default `<project>/.hiveforge` */
+  workDir?: string;
+  color?: boolean;
+}
+
+export interface CommandIO {
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+}
+
+function parseSecrets(specs: readonly string[]): Record<string, string> {
+  const secrets: Record<string, string> = {};
+  for (const spec of specs) {
+    const eq = spec.indexOf('=');
+    const name = eq < 0 ? spec : spec.slice(0, eq);
+    const value = eq < 0 ? process.env[spec] : spec.slice(eq + 1);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+      throw new ConfigError(`--secret ${spec}: the name must be letters, digits and _`);
+    if (value === undefined)
+      throw new ConfigError(`--secret ${name}: no value given and ${name} is not set in the environment`);
+    secrets[name] = value;
+  }
+  return secrets;
+}
+
+const STATUS_MARK: Record<string, (s: Style) => string> = {
+  succeeded: (s) => s.green('✓'),
+  failed: (s) => s.red('✗'),
+  timed_out: (s) => s.red('⏱'),
+  cancelled: (s) => s.yellow('⊘'),
+  skipped: (s) => s.yellow('↷'),
+};
+
+/**
+ * `hiveforge run`: the embedded default. A coordinator (memory store) and an agent start
+ * in-process, talking tRPC over loopback HTTP; the pipeline is deployed, run and watched.
+ * Resolves with the exit code: 0 when the run succeeded.
+ */
+export async function runCommand(options: RunCommandOptions, io: CommandIO): Promise<number> {
+  const out = createStyle(io.stdout, options.color);
+  const entry = resolveEntry(options.file);
+  const secrets = parseSecrets(options.secret ?? []);
+  const concurrency = options.concurrency ?? 4;
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256)
+    throw new ConfigError('--concurrency must be a whole number from 1 to 256');
+  const event = options.event ?? 'local';
+  if (!(event in TriggerEvent)) throw new ConfigError(`--event must be one of ${Object.keys(TriggerEvent).join(', ')}`);
+
+  const pkg = await packagePipeline(entry);
+  const store = createMemoryStore();
+  const agentSecret = randomBytes(24).toString('base64url');
+  await using coordinator = await createCoordinator({ store, agentSecret });
+  const token = await createUserToken(store, { name: 'local', role: 'admin' });
+  const client = createUserClient(coordinator.url, token);
+
+  let deployed: Awaited<ReturnType<typeof client.pipelines.deploy.mutate>>;
+  try {
+    deployed = await client.pipelines.deploy.mutate({ entry: pkg.entry, files: pkg.files, bundle: pkg.bundle });
+  } catch (error) {
+    const diagnostics = diagnosticsOf(error);
+    if (!diagnostics) throw error;
+    for (const d of diagnostics) io.stderr.write(`${formatDiagnostic(d as never)}\n`);
+    io.stderr.write(`${diagnostics.filter((d) => d.severity === 'error').length} error(s): nothing was run\n`);
+    return 1;
+  }
+  for (const w of deployed.warnings) io.stderr.write(`${formatDiagnostic(w)}\n`);
+
+  const git = await gitInfo(pkg.root);
+  const run = await client.runs.trigger.mutate({
+    pipeline: deployed.pipeline,
+    event: event as TriggerEvent,
+    branch: options.branch ?? git.branch,
+    commit: git.commit,
+    repository: pkg.root,
+    only: options.job?.length ? options.job : undefined,
+  });
+  const workDir = options.workDir ?? join(pkg.root, '.hiveforge');
+  const agent = createAgent({
+    url: coordinator.url,
+    registrationSecret: agentSecret,
+    name: 'local',
+    capacity: concurrency,
+    workDir,
+    executor: createProcessExecutor(),
+    secrets,
+    keepWorkspaces: options.keepWorkspaces,
+    pullWaitMs: 5_000,
+  });
+  const agentDone = agent.run();
+
+  const { jobs } = await client.runs.get.query({ runId: run._id });
+  const names = jobs.map((j) => j.name);
+  const prefixer = createPrefixer(out, names);
+  io.stdout.write(
+    `${out.bold(`▸ ${run.pipeline}`)} run ${run._id}: ${names.length} job${names.length === 1 ? '' : 's'}, executor process, concurrency ${concurrency}\n`,
+  );
+
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts === 1) {
+      io.stderr.write('\ncancelling the run (Ctrl-C again to stop at once)\n');
+      client.runs.cancel.mutate({ runId: run._id }).catch(() => {});
+    } else {
+      process.exit(130);
+    }
+  };
+  process.on('SIGINT', onSigint);
+
+  const started = Date.now();
+  let cursor: string | undefined;
+  let status = 'running';
+  try {
+    for (;;) {
+      const batch = await client.runs.watch.query({ runId: run._id, cursor, waitMs: 5_000 });
+      cursor = batch.cursor;
+      for (const event of batch.events as RunEvent[]) {
+        if (event.type === 'log') {
+          for (const line of prefixer.lines(event.job, event.text)) io.stdout.write(`${line}\n`);
+        } else if (event.type === 'job') {
+          const mark = STATUS_MARK[event.state];
+          if (mark) {
+            for (const line of prefixer.rest(event.job)) io.stdout.write(`${line}\n`);
+            const took =
+              event.startedAt && event.finishedAt ? ` in ${formatDuration(event.finishedAt - event.startedAt)}` : '';
+            const why =
+              event.state === 'skipped'
+                ? event.cause === 'condition'
+                  ? ' (condition not met)'
+                  : ' (a job it needs did not succeed)'
+                : '';
+            io.stdout.write(`${mark(out)} ${prefixer.prefix(event.job)} ${event.state}${took}${why}\n`);
+          } else if (event.state === 'queued' && event.attempt > 1) {
+            io.stdout.write(`${out.yellow('↻')} ${prefixer.prefix(event.job)} retrying as attempt ${event.attempt}\n`);
+          }
+        } else {
+          status = event.status;
+        }
+      }
+      if (batch.done) break;
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
+    await agent.stop({ cancel: true });
+    await agentDone.catch(() => {});
+  }
+  const final = await client.runs.get.query({ runId: run._id });
+  status = final.run.status;
+  io.stdout.write(
+    `\n${renderSummary(
+      out,
+      final.jobs.map((j) => ({
+        job: j.name,
+        status: j.state,
+        attempt: j.attempt,
+        durationMs: j.startedAt && j.finishedAt ? j.finishedAt - j.startedAt : null,
+      })),
+    )}\n`,
+  );
+  const paint = status === 'succeeded' ? out.green : out.red;
+  io.stdout.write(`${paint(`run ${run._id} ${status}`)} in ${formatDuration(Date.now() - started)}\n`);
+  if (!options.keepWorkspaces) await rm(join(workDir, 'bundles'), { recursive: true, force: true }).catch(() => {});
+  return status === 'succeeded' ? 0 : status === 'cancelled' ? 130 : 1;
+}

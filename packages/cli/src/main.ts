@@ -1,0 +1,94 @@
+import { isHiveForgeError } from '@hiveforge/sdk';
+import { Command, InvalidArgumentError } from 'commander';
+import { graphCommand, validateCommand } from './commands/analyze.js';
+import { type CommandIO, runCommand } from './commands/run.js';
+
+const integer = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError('not a whole number');
+  return n;
+};
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** Builds the `hiveforge` command; each action stores its exit code. */
+export function createProgram(io: CommandIO, setCode: (code: number) => void): Command {
+  const program = new Command('hiveforge')
+    .description('HiveForge: pipelines as TypeScript code, run locally or on a cluster')
+    .version('0.1.0')
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .exitOverride();
+
+  program
+    .command('run')
+    .description('run a pipeline on this machine: an embedded coordinator and agent on loopback')
+    .argument('[file]', 'the pipeline file, or a directory with hiveforge.ts', undefined)
+    .option('-j, --job <name>', 'run only this job and what it needs (repeatable)', collect)
+    .option('-c, --concurrency <n>', 'jobs run at once', integer, 4)
+    .option('--event <event>', 'the trigger event jobs see (push, pullRequest, schedule, manual, local)', 'local')
+    .option('--branch <branch>', 'the branch jobs see (default: the checkout’s)')
+    .option(
+      '-s, --secret <name[=value]>',
+      'a secret for jobs that declare it; the value defaults to the environment variable',
+      collect,
+    )
+    .option('--work-dir <dir>', 'where workspaces live (default: <project>/.hiveforge)')
+    .option('--keep-workspaces', 'keep job workspaces after the run')
+    .option('--no-color', 'plain output')
+    .action(async (file: string | undefined, o) => {
+      setCode(
+        await runCommand(
+          {
+            file,
+            job: o.job,
+            concurrency: o.concurrency,
+            event: o.event,
+            branch: o.branch,
+            secret: o.secret,
+            workDir: o.workDir,
+            keepWorkspaces: o.keepWorkspaces,
+            color: o.color === false ? false : undefined,
+          },
+          io,
+        ),
+      );
+    });
+
+  program
+    .command('validate')
+    .description('analyze a pipeline statically and report every problem with its position')
+    .argument('[file]', 'the pipeline file, or a directory with hiveforge.ts')
+    .option('--json', 'print the PipelineSpec or the diagnostics as JSON')
+    .action(async (file: string | undefined, o) => setCode(await validateCommand({ file, json: o.json }, io)));
+
+  program
+    .command('graph')
+    .description('print the job graph')
+    .argument('[file]', 'the pipeline file, or a directory with hiveforge.ts')
+    .option('-f, --format <format>', 'text, mermaid, dot or json', 'text')
+    .action(async (file: string | undefined, o) => setCode(await graphCommand({ file, format: o.format }, io)));
+
+  return program;
+}
+
+/** Runs the CLI; resolves with the process exit code. Input mistakes print a message, not a stack. */
+export async function main(
+  argv: readonly string[],
+  io: CommandIO = { stdout: process.stdout, stderr: process.stderr },
+): Promise<number> {
+  let code = 0;
+  const program = createProgram(io, (c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync([...argv]);
+    return code;
+  } catch (error) {
+    const e = error as { code?: string; exitCode?: number; message?: string };
+    if (typeof e.code === 'string' && e.code.startsWith('commander.')) return e.exitCode ?? 2;
+    if (isHiveForgeError(error)) {
+      io.stderr.write(`error ${e.code}: ${e.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+}

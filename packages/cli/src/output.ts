@@ -1,0 +1,89 @@
+import { formatDuration } from '@hiveforge/sdk';
+
+/** Terminal styling that turns itself off when output is not a terminal (or NO_COLOR is set). */
+export interface Style {
+  readonly enabled: boolean;
+  bold(s: string): string;
+  dim(s: string): string;
+  red(s: string): string;
+  green(s: string): string;
+  yellow(s: string): string;
+  color(index: number, s: string): string;
+}
+
+const PALETTE = [36, 35, 34, 33, 32, 96, 95, 94, 93, 92];
+
+/** Creates a style for a stream. `FORCE_COLOR` forces it on, `NO_COLOR` off. */
+export function createStyle(stream: NodeJS.WriteStream, override?: boolean): Style {
+  const enabled =
+    override ??
+    (process.env.FORCE_COLOR ? process.env.FORCE_COLOR !== '0' : !process.env.NO_COLOR && stream.isTTY === true);
+  const wrap = (code: number, s: string) => (enabled ? `\x1b[${code}m${s}\x1b[0m` : s);
+  return {
+    enabled,
+    bold: (s) => wrap(1, s),
+    dim: (s) => wrap(2, s),
+    red: (s) => wrap(31, s),
+    green: (s) => wrap(32, s),
+    yellow: (s) => wrap(33, s),
+    color: (i, s) => wrap(PALETTE[i % PALETTE.length] as number, s),
+  };
+}
+
+/** Prefixes every line of a job's output with the job's name, padded and colored per job. */
+export function createPrefixer(style: Style, names: readonly string[]) {
+  const width = Math.min(32, Math.max(...names.map((n) => n.length), 4));
+  const index = new Map(names.map((n, i) => [n, i]));
+  const partial = new Map<string, string>();
+  const prefix = (job: string) => style.color(index.get(job) ?? 0, `${job.padEnd(width).slice(0, width)} |`);
+  return {
+    prefix,
+    /** Lines of `text` ready to print; a trailing partial line is kept until it completes. */
+    lines(job: string, text: string): string[] {
+      const all = (partial.get(job) ?? '') + text;
+      const parts = all.split('\n');
+      partial.set(job, parts.pop() ?? '');
+      return parts.map((line) => `${prefix(job)} ${line}`);
+    },
+    /** Whatever is left of each job's last line. */
+    rest(job: string): string[] {
+      const left = partial.get(job);
+      partial.delete(job);
+      return left ? [`${prefix(job)} ${left}`] : [];
+    },
+  };
+}
+
+/** A row of the summary table. */
+export interface SummaryRow {
+  job: string;
+  status: string;
+  attempt: number;
+  durationMs: number | null;
+}
+
+/** Renders the closing summary table. */
+export function renderSummary(style: Style, rows: readonly SummaryRow[]): string {
+  const header = ['JOB', 'STATUS', 'ATTEMPT', 'DURATION'];
+  const cells = rows.map((r) => [
+    r.job,
+    r.status,
+    String(r.attempt),
+    r.durationMs === null ? '-' : formatDuration(r.durationMs),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] as string).length)));
+  const pad = (row: string[]) =>
+    row
+      .map((c, i) => c.padEnd(widths[i] as number))
+      .join('  ')
+      .trimEnd();
+  const paint = (status: string, text: string) =>
+    status === 'succeeded'
+      ? style.green(text)
+      : status === 'failed' || status === 'timed_out'
+        ? style.red(text)
+        : status === 'skipped' || status === 'cancelled'
+          ? style.yellow(text)
+          : text;
+  return [style.bold(pad(header)), ...cells.map((c, i) => paint(rows[i]?.status ?? '', pad(c)))].join('\n');
+}

@@ -1,0 +1,30 @@
+import type { AppRouter } from '@hiveforge/coordinator';
+import { type TRPCClient, createTRPCClient, httpLink } from '@trpc/client';
+
+/** A typed client of the coordinator API for people and tools. */
+export type UserClient = TRPCClient<AppRouter>;
+
+/** Creates a user client for a coordinator URL and an API token. */
+export function createUserClient(url: string, token: string): UserClient {
+  return createTRPCClient<AppRouter>({
+    links: [httpLink({ url: `${url.replace(/\/$/, '')}/trpc`, headers: { authorization: `Bearer ${token}` } })],
+  });
+}
+
+/** The diagnostics a failed deploy carries, if any. */
+export function diagnosticsOf(error: unknown):
+  | {
+      code: string;
+      severity: 'error' | 'warning';
+      message: string;
+      hint: string;
+      file: string;
+      line: number;
+      column: number;
+    }[]
+  | null {
+  const details = (error as { data?: { details?: unknown; hiveforgeCode?: string } }).data;
+  return details?.hiveforgeCode === 'HF_ANALYSIS_FAILED' && Array.isArray(details.details)
+    ? (details.details as never)
+    : null;
+}

@@ -1,0 +1,139 @@
+import { createHash } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import {
+  ArtifactInvalidError,
+  BadInputError,
+  ForbiddenError,
+  type HiveForgeError,
+  NotFoundError,
+  UnauthenticatedError,
+  isHiveForgeError,
+} from '@hiveforge/sdk';
+import * as tar from 'tar';
+import { resolveCaller } from './auth.js';
+import type { Scheduler } from './scheduler/scheduler.js';
+import type { Store } from './store/types.js';
+
+/** The largest artifact archive accepted, in bytes. @default 256 MiB */
+export const MAX_ARTIFACT_BYTES = 256 * 1024 * 1024;
+
+const NAME = /^[@A-Za-z0-9][A-Za-z0-9_.@-]{0,199}$/;
+
+/** Reads a request body up to `limit` bytes; larger bodies are refused, not truncated. */
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new ArtifactInvalidError(`the artifact is larger than ${limit} bytes`);
+    parts.push(chunk as Buffer);
+  }
+  return Buffer.concat(parts);
+}
+
+/**
+ * Lists the entries of a gzipped tar archive, refusing absolute paths, `..` segments, links
+ * that point outside the archive and anything that is not a file, directory or symlink.
+ */
+export async function checkArchive(data: Buffer): Promise<string[]> {
+  const entries: string[] = [];
+  const problems: string[] = [];
+  const parser = new tar.Parser({
+    strict: true,
+    onReadEntry: (entry) => {
+      const path = entry.path;
+      const bad = (p: string) => p.startsWith('/') || /^[A-Za-z]:/.test(p) || p.split(/[\\/]/).includes('..');
+      if (bad(path)) problems.push(`unsafe path "${path}"`);
+      else if (!['File', 'OldFile', 'Directory', 'SymbolicLink'].includes(entry.type))
+        problems.push(`unsupported entry type ${entry.type} at "${path}"`);
+      else if (entry.type === 'SymbolicLink' && bad(entry.linkpath ?? ''))
+        problems.push(`link "${path}" points outside the archive`);
+      entries.push(path);
+      entry.resume();
+    },
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      parser.on('error', reject);
+      parser.on('end', resolve);
+      Readable.from([data]).pipe(parser as unknown as NodeJS.WritableStream);
+    });
+  } catch (error) {
+    throw new ArtifactInvalidError(`the artifact is not a valid .tar.gz archive: ${(error as Error).message}`);
+  }
+  if (problems.length) throw new ArtifactInvalidError(`the artifact archive is unsafe: ${problems.join('; ')}`);
+  return entries;
+}
+
+const STATUS: Record<string, number> = {
+  HF_BAD_INPUT: 400,
+  HF_ARTIFACT_INVALID: 400,
+  HF_NOT_FOUND: 404,
+  HF_UNAUTHENTICATED: 401,
+  HF_FORBIDDEN: 403,
+  HF_FENCED: 409,
+  HF_STORE_UNAVAILABLE: 503,
+};
+
+function fail(res: ServerResponse, error: unknown) {
+  const hf = isHiveForgeError(error) ? (error as HiveForgeError) : null;
+  res.writeHead(hf ? (STATUS[hf.code] ?? 500) : 500, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(hf ? hf.toJSON() : { code: 'HF_INTERNAL', message: 'internal error' }));
+}
+
+/**
+ * `PUT /api/artifacts/:runId?name=&jobId=&attempt=` (agents, fenced by attempt) and
+ * `GET /api/artifacts/:runId?name=` (agents and viewers). Archives are gzipped tar.
+ */
+export function createArtifactsHandler(deps: { store: Store; scheduler: Scheduler }) {
+  return async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
+    try {
+      const runId = decodeURIComponent(url.pathname.slice('/api/artifacts/'.length));
+      const name = url.searchParams.get('name') ?? '';
+      if (!runId || !NAME.test(name))
+        throw new BadInputError('artifact requests need a run id and a name of letters, digits, "_", ".", "-"');
+      const caller = await resolveCaller(deps.store, req.headers.authorization);
+      if (caller.kind === 'anonymous') throw new UnauthenticatedError('missing or invalid token');
+      const id = `${runId}/${name}`;
+      if (req.method === 'PUT') {
+        if (caller.kind !== 'agent') throw new ForbiddenError('only agents upload artifacts');
+        const jobId = url.searchParams.get('jobId') ?? '';
+        const attempt = Number(url.searchParams.get('attempt'));
+        if (!Number.isInteger(attempt) || attempt < 1) throw new BadInputError('attempt must be a positive integer');
+        const job = await deps.scheduler.requireCurrentAttempt(caller.agent._id, jobId, attempt);
+        if (job.runId !== runId) throw new ForbiddenError(`job '${jobId}' is not part of run '${runId}'`);
+        const data = await readBody(req, MAX_ARTIFACT_BYTES);
+        const entries = await checkArchive(data);
+        const meta = {
+          _id: id,
+          runId,
+          name,
+          jobId,
+          attempt,
+          size: data.length,
+          sha256: createHash('sha256').update(data).digest('hex'),
+          createdAt: Date.now(),
+        };
+        await deps.store.putArtifact(meta, data);
+        res.writeHead(201, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ ...meta, entries: entries.length }));
+        return;
+      }
+      if (req.method === 'GET') {
+        const artifact = await deps.store.getArtifact(id);
+        if (!artifact) throw new NotFoundError(`run '${runId}' has no artifact '${name}'`);
+        res.writeHead(200, {
+          'content-type': 'application/gzip',
+          'content-length': artifact.data.length,
+          'x-sha256': artifact.meta.sha256,
+        });
+        res.end(artifact.data);
+        return;
+      }
+      res.writeHead(405, { allow: 'GET, PUT' }).end();
+    } catch (error) {
+      fail(res, error);
+    }
+  };
+}

@@ -1,0 +1,40 @@
+/**
+ * `@hiveforge/coordinator`: the stateless coordinator. It analyzes pipelines statically,
+ * schedules their jobs through decisions in a Store, and serves the tRPC API.
+ *
+ * @example
+ * ```ts
+ * import { createCoordinator, createMemoryStore } from '@hiveforge/coordinator';
+ *
+ * await using coordinator = await createCoordinator({ store: createMemoryStore(), agentSecret: 's3cret' });
+ * console.log(coordinator.url);
+ * ```
+ *
+ * @module
+ */
+export {
+  AnalysisFailedError,
+  analyzePipeline,
+  createAnalyzer,
+  formatDiagnostic,
+  renderGraph,
+  type AnalysisResult,
+  type AnalyzeInput,
+  type Analyzer,
+  type Diagnostic,
+} from './analyzer/index.js';
+export { checkArchive, MAX_ARTIFACT_BYTES } from './artifacts.js';
+export { hashToken, type Caller } from './auth.js';
+export { LOG_LIMITS } from './routers/agent.js';
+export type { AppRouter } from './routers/app.js';
+export { appRouter } from './routers/app.js';
+export type { RunEvent } from './run-watcher.js';
+export { resolveSchedulerConfig, type ResolvedSchedulerConfig, type SchedulerOptions } from './scheduler/config.js';
+export type { AttemptResult } from './scheduler/dag.js';
+export { DecisionIds } from './scheduler/decision-ids.js';
+export type { Lease, LeaseStatus } from './scheduler/dispatcher.js';
+export { createScheduler, type Scheduler } from './scheduler/scheduler.js';
+export { createCoordinator, type Coordinator, type CoordinatorOptions } from './server.js';
+export { createMemoryStore, type MemoryStoreOptions } from './store/memory.js';
+export * from './store/types.js';
+export { createUserToken } from './tokens.js';

@@ -1,0 +1,143 @@
+import { randomUUID } from 'node:crypto';
+import { NotFoundError, UnauthenticatedError } from '@hiveforge/sdk';
+import { z } from 'zod';
+import { hashToken, newToken, secretsEqual } from '../auth.js';
+import { jobIdOf } from '../scheduler/decision-ids.js';
+import { agentProcedure, publicProcedure, router } from '../trpc.js';
+
+/** Limits of one log batch: larger batches are refused, not truncated. */
+export const LOG_LIMITS = { chunksPerBatch: 256, bytesPerBatch: 1_048_576, bytesPerChunk: 262_144 } as const;
+
+const Name = z.string().min(1).max(200);
+const Id = z.string().min(1).max(500);
+const Attempt = z.number().int().positive();
+
+const AttemptResultSchema = z.object({
+  status: z.enum(['succeeded', 'failed', 'timed_out', 'cancelled']),
+  exitCode: z.number().int().nullable(),
+  error: z.string().max(16_384).nullable(),
+  outputs: z.record(z.string().max(200), z.string().max(65_536)).default({}),
+});
+
+const LogBatchSchema = z
+  .object({
+    jobId: Id,
+    attempt: Attempt,
+    chunks: z
+      .array(
+        z.object({
+          seq: z.number().int().nonnegative(),
+          offset: z.number().int().nonnegative(),
+          text: z.string().max(LOG_LIMITS.bytesPerChunk),
+        }),
+      )
+      .min(1)
+      .max(LOG_LIMITS.chunksPerBatch),
+  })
+  .refine((b) => b.chunks.reduce((n, c) => n + Buffer.byteLength(c.text), 0) <= LOG_LIMITS.bytesPerBatch, {
+    message: `a log batch may carry at most ${LOG_LIMITS.bytesPerBatch} bytes`,
+    path: ['chunks'],
+  });
+
+/** The agent protocol: register, pull, heartbeat, ship logs, complete. */
+export const agentRouter = router({
+  register: publicProcedure
+    .input(
+      z.object({
+        secret: z.string().min(1),
+        name: Name,
+        labels: z.array(z.string().min(1).max(100)).max(64).default([]),
+        capacity: z.number().int().min(1).max(256).default(1),
+      }),
+    )
+    .mutation(async ({ ctx, input }) => {
+      if (!secretsEqual(input.secret, ctx.agentSecret))
+        throw new UnauthenticatedError('the agent registration secret is wrong');
+      const token = newToken('hfa');
+      const now = Date.now();
+      const agentId = `agent-${randomUUID()}`;
+      await ctx.store.putAgent({
+        _id: agentId,
+        name: input.name,
+        labels: input.labels,
+        state: 'active',
+        tokenHash: hashToken(token),
+        capacity: input.capacity,
+        registeredAt: now,
+        lastHeartbeatAt: now,
+        disk: null,
+      });
+      return { agentId, token };
+    }),
+
+  pull: agentProcedure
+    .input(z.object({ requestId: z.string().min(8).max(100), waitMs: z.number().int().min(0).max(60_000).optional() }))
+    .mutation(async ({ ctx, input }) => {
+      const agent = (await ctx.store.getAgent(ctx.agent._id)) ?? ctx.agent;
+      const waitMs = Math.min(input.waitMs ?? ctx.scheduler.config.pullWaitMs, ctx.scheduler.config.pullWaitMs);
+      const lease = await ctx.scheduler.pull(agent, input.requestId, { waitMs, signal: ctx.signal });
+      return { lease, agentState: agent.state };
+    }),
+
+  start: agentProcedure.input(z.object({ jobId: Id, attempt: Attempt })).mutation(async ({ ctx, input }) => {
+    await ctx.scheduler.start(ctx.agent._id, input.jobId, input.attempt);
+    return { ok: true as const };
+  }),
+
+  heartbeat: agentProcedure
+    .input(
+      z.object({
+        leases: z.array(z.object({ jobId: Id, attempt: Attempt })).max(256),
+        disk: z
+          .object({ workspaceBytes: z.number().nonnegative(), freeBytes: z.number().nonnegative() })
+          .nullable()
+          .default(null),
+      }),
+    )
+    .mutation(async ({ ctx, input }) => {
+      await ctx.store.updateAgent(ctx.agent._id, { lastHeartbeatAt: Date.now(), disk: input.disk });
+      const leases = await ctx.scheduler.heartbeat(ctx.agent._id, input.leases);
+      const agent = await ctx.store.getAgent(ctx.agent._id);
+      return {
+        leases,
+        agentState: agent?.state ?? 'gone',
+        heartbeatIntervalMs: ctx.scheduler.config.heartbeatIntervalMs,
+      };
+    }),
+
+  logs: agentProcedure.input(LogBatchSchema).mutation(async ({ ctx, input }) => {
+    const job = await ctx.scheduler.requireCurrentAttempt(ctx.agent._id, input.jobId, input.attempt);
+    const now = Date.now();
+    const accepted = await ctx.store.appendLogChunks(
+      input.chunks.map((c) => ({
+        _id: `${input.jobId}#${input.attempt}#${c.seq}`,
+        jobId: input.jobId,
+        runId: job.runId,
+        attempt: input.attempt,
+        seq: c.seq,
+        offset: c.offset,
+        text: c.text,
+        at: now,
+      })),
+    );
+    ctx.store.notify(`run:${job.runId}`);
+    return { accepted };
+  }),
+
+  complete: agentProcedure
+    .input(z.object({ jobId: Id, attempt: Attempt, result: AttemptResultSchema }))
+    .mutation(async ({ ctx, input }) => ctx.scheduler.complete(ctx.agent._id, input)),
+
+  bundle: agentProcedure.input(z.object({ versionId: Id })).query(async ({ ctx, input }) => {
+    const version = await ctx.store.getPipelineVersion(input.versionId);
+    if (!version) throw new NotFoundError(`no pipeline version '${input.versionId}'`);
+    return { versionId: version._id, bundle: version.bundle, spec: version.spec };
+  }),
+
+  /** Outputs of a job of the same run (for `ctx.outputs.get` of jobs not in `needs`). */
+  outputs: agentProcedure.input(z.object({ runId: Id, job: Name })).query(async ({ ctx, input }) => {
+    const job = await ctx.store.getJob(jobIdOf(input.runId, input.job));
+    if (!job) throw new NotFoundError(`run '${input.runId}' has no job '${input.job}'`);
+    return job.outputs;
+  }),
+});

@@ -1,0 +1,70 @@
+import { createHash } from 'node:crypto';
+import { NotFoundError } from '@hiveforge/sdk';
+import { z } from 'zod';
+import { AnalysisFailedError } from '../analyzer/index.js';
+import { router, userProcedure } from '../trpc.js';
+
+/** The most source a deploy may carry, in bytes, and the largest bundle. */
+export const DEPLOY_LIMITS = { sourceBytes: 5_000_000, bundleBytes: 20_000_000, files: 500 } as const;
+
+const SafeRelativePath = z
+  .string()
+  .min(1)
+  .max(500)
+  .refine((p) => !p.startsWith('/') && !p.split(/[\\/]/).includes('..'), {
+    message: 'paths must be relative and must not contain ..',
+  });
+
+/** Deploying and reading pipelines. Deploy analyzes statically; it never runs the code. */
+export const pipelinesRouter = router({
+  deploy: userProcedure('maintainer')
+    .input(
+      z.object({
+        entry: SafeRelativePath,
+        files: z
+          .record(SafeRelativePath, z.string())
+          .refine((f) => Object.keys(f).length <= DEPLOY_LIMITS.files, {
+            message: `at most ${DEPLOY_LIMITS.files} source files`,
+          })
+          .refine((f) => Object.values(f).reduce((n, s) => n + s.length, 0) <= DEPLOY_LIMITS.sourceBytes, {
+            message: `sources may total at most ${DEPLOY_LIMITS.sourceBytes} bytes`,
+          }),
+        bundle: z.string().min(1).max(DEPLOY_LIMITS.bundleBytes),
+      }),
+    )
+    .mutation(async ({ ctx, input }) => {
+      if (!(input.entry in input.files))
+        throw new NotFoundError(`the entry '${input.entry}' is not among the deployed files`);
+      const result = ctx.analyzer.analyze({ entry: input.entry, files: input.files, root: '/' });
+      if (!result.ok) throw new AnalysisFailedError(result.diagnostics);
+      const spec = result.spec;
+      const versionId = createHash('sha256')
+        .update(JSON.stringify(spec))
+        .update('\0')
+        .update(input.bundle)
+        .digest('hex')
+        .slice(0, 24);
+      const now = Date.now();
+      await ctx.store.putPipelineVersion({
+        _id: versionId,
+        pipeline: spec.name,
+        spec,
+        bundle: input.bundle,
+        entry: input.entry,
+        createdAt: now,
+      });
+      await ctx.store.setPipelineHead(spec.name, versionId, now);
+      return { pipeline: spec.name, versionId, spec, warnings: result.diagnostics };
+    }),
+
+  list: userProcedure('viewer').query(async ({ ctx }) => ctx.store.listPipelines()),
+
+  get: userProcedure('viewer')
+    .input(z.object({ name: z.string().min(1) }))
+    .query(async ({ ctx, input }) => {
+      const head = await ctx.store.getPipeline(input.name);
+      if (!head) throw new NotFoundError(`no pipeline named '${input.name}'`);
+      const version = await ctx.store.getPipelineVersion(head.versionId);
+      return { name: head._id, versionId: head.versionId, updatedAt: head.updatedAt, spec: version?.spec ?? null };
+    }),
+});

@@ -1,0 +1,104 @@
+import { NotFoundError, TriggerEvent } from '@hiveforge/sdk';
+import { z } from 'zod';
+import { readRunEvents } from '../run-watcher.js';
+import { Topics } from '../scheduler/context.js';
+import { router, userProcedure } from '../trpc.js';
+
+const RunId = z.string().min(1).max(300);
+
+/** Triggering, reading, watching and cancelling runs. */
+export const runsRouter = router({
+  trigger: userProcedure('maintainer')
+    .input(
+      z.object({
+        pipeline: z.string().min(1).max(100),
+        event: z.enum(Object.values(TriggerEvent) as [TriggerEvent, ...TriggerEvent[]]).default('manual'),
+        branch: z.string().max(255).nullable().default(null),
+        commit: z.string().max(100).nullable().default(null),
+        repository: z.string().max(2_000).nullable().default(null),
+        inputs: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+        only: z.array(z.string().min(1)).max(1000).optional(),
+      }),
+    )
+    .mutation(async ({ ctx, input }) => {
+      const actor = ctx.user.name;
+      return ctx.scheduler.triggerRun({
+        pipeline: input.pipeline,
+        trigger: {
+          event: input.event,
+          branch: input.branch,
+          commit: input.commit,
+          repository: input.repository,
+          inputs: input.inputs,
+          actor,
+        },
+        only: input.only,
+      });
+    }),
+
+  get: userProcedure('viewer')
+    .input(z.object({ runId: RunId }))
+    .query(async ({ ctx, input }) => {
+      const run = await ctx.store.getRun(input.runId);
+      if (!run) throw new NotFoundError(`no run '${input.runId}'`);
+      return { run, jobs: await ctx.store.listJobs(input.runId) };
+    }),
+
+  list: userProcedure('viewer')
+    .input(
+      z.object({
+        pipeline: z.string().optional(),
+        status: z.enum(['running', 'succeeded', 'failed', 'cancelled']).optional(),
+        before: z.number().optional(),
+        limit: z.number().int().min(1).max(200).default(50),
+      }),
+    )
+    .query(async ({ ctx, input }) => ctx.store.listRuns(input)),
+
+  cancel: userProcedure('maintainer')
+    .input(z.object({ runId: RunId }))
+    .mutation(async ({ ctx, input }) => {
+      await ctx.scheduler.cancelRun(input.runId, ctx.user.name);
+      return { ok: true as const };
+    }),
+
+  /** Long-polls for what happened since `cursor`; answers at once when something did. */
+  watch: userProcedure('viewer')
+    .input(
+      z.object({
+        runId: RunId,
+        cursor: z.string().max(1_000_000).optional(),
+        waitMs: z.number().int().min(0).max(30_000).default(10_000),
+      }),
+    )
+    .query(async ({ ctx, input }) => {
+      const deadline = Date.now() + input.waitMs;
+      for (;;) {
+        const batch = await readRunEvents(ctx.store, input.runId, input.cursor);
+        if (!batch) throw new NotFoundError(`no run '${input.runId}'`);
+        const left = deadline - Date.now();
+        if (batch.events.length > 0 || batch.done || left <= 0 || ctx.signal.aborted) return batch;
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            clearTimeout(timer);
+            unsubscribe();
+            resolve();
+          };
+          const timer = setTimeout(done, Math.min(left, 500));
+          const unsubscribe = ctx.store.subscribe(Topics.run(input.runId), done);
+        });
+      }
+    }),
+
+  logs: userProcedure('viewer')
+    .input(z.object({ runId: RunId, job: z.string().min(1), attempt: z.number().int().positive().optional() }))
+    .query(async ({ ctx, input }) => {
+      const jobId = `${input.runId}/${input.job}`;
+      const job = await ctx.store.getJob(jobId);
+      if (!job) throw new NotFoundError(`run '${input.runId}' has no job '${input.job}'`);
+      const chunks = await ctx.store.readLogChunks(jobId, undefined, 100_000);
+      return chunks
+        .filter((c) => input.attempt === undefined || c.attempt === input.attempt)
+        .map(({ attempt, seq, text }) => ({ attempt, seq, text }));
+    }),
+});

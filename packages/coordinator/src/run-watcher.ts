@@ -1,0 +1,91 @@
+import { BadInputError } from '@hiveforge/sdk';
+import type { JobRecord, RunRecord, Store } from './store/types.js';
+import { isTerminal } from './store/types.js';
+
+/** One thing that happened in a run, in the order a watcher should show it. */
+export type RunEvent =
+  | { type: 'log'; job: string; attempt: number; seq: number; text: string }
+  | {
+      type: 'job';
+      job: string;
+      state: JobRecord['state'];
+      attempt: number;
+      exitCode: number | null;
+      cause: JobRecord['cause'];
+      error: string | null;
+      startedAt: number | null;
+      finishedAt: number | null;
+    }
+  | { type: 'run'; status: RunRecord['status']; finishedAt: number | null };
+
+interface Cursor {
+  run: string | null;
+  jobs: Record<string, string>;
+  logs: Record<string, [number, number]>;
+}
+
+const encode = (c: Cursor) => Buffer.from(JSON.stringify(c)).toString('base64url');
+
+function decode(cursor: string | undefined): Cursor {
+  if (!cursor) return { run: null, jobs: {}, logs: {} };
+  try {
+    const c = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as Cursor;
+    if (typeof c !== 'object' || !c || typeof c.jobs !== 'object' || typeof c.logs !== 'object')
+      throw new Error('shape');
+    return c;
+  } catch {
+    throw new BadInputError('the watch cursor is not one this coordinator issued', [
+      { path: 'cursor', message: 'malformed' },
+    ]);
+  }
+}
+
+/**
+ * Everything that happened in a run since `cursor`. Cursors hold positions, not server state,
+ * so a watcher can resume on any coordinator. Logs of a job come before its state change.
+ */
+export async function readRunEvents(
+  store: Store,
+  runId: string,
+  cursor: string | undefined,
+): Promise<{ events: RunEvent[]; cursor: string; done: boolean } | null> {
+  const c = decode(cursor);
+  const run = await store.getRun(runId);
+  if (!run) return null;
+  const jobs = await store.listJobs(runId);
+  const logEvents: RunEvent[] = [];
+  const jobEvents: RunEvent[] = [];
+  for (const job of jobs) {
+    const key = `${job.state}:${job.attempt}`;
+    const mayHaveLogs = job.attempt > 1 || !['waiting', 'queued', 'skipped'].includes(job.state);
+    if (mayHaveLogs) {
+      const after = c.logs[job.name];
+      const chunks = await store.readLogChunks(job._id, after ? { attempt: after[0], seq: after[1] } : undefined);
+      for (const chunk of chunks)
+        logEvents.push({ type: 'log', job: job.name, attempt: chunk.attempt, seq: chunk.seq, text: chunk.text });
+      const last = chunks.at(-1);
+      if (last) c.logs[job.name] = [last.attempt, last.seq];
+    }
+    if (c.jobs[job.name] !== key) {
+      c.jobs[job.name] = key;
+      jobEvents.push({
+        type: 'job',
+        job: job.name,
+        state: job.state,
+        attempt: job.attempt,
+        exitCode: job.exitCode,
+        cause: job.cause,
+        error: job.error,
+        startedAt: job.startedAt,
+        finishedAt: job.finishedAt,
+      });
+    }
+  }
+  const events = [...logEvents, ...jobEvents];
+  const done = run.status !== 'running' && jobs.every((j) => isTerminal(j.state));
+  if (c.run !== run.status && run.status !== 'running') {
+    events.push({ type: 'run', status: run.status, finishedAt: run.finishedAt });
+  }
+  c.run = run.status;
+  return { events, cursor: encode(c), done };
+}

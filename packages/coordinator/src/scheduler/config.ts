@@ -1,0 +1,34 @@
+import { type Duration, parseDuration } from '@hiveforge/sdk';
+
+/** Timing of the scheduler. */
+export interface SchedulerOptions {
+  /** How often agents heartbeat. @default '2s' */
+  heartbeatInterval?: Duration;
+  /** A lease not renewed for this long is declared lost. @default '6s' */
+  leaseTtl?: Duration;
+  /** How often each coordinator sweeps expired leases and stalled runs. @default '1s' */
+  sweepInterval?: Duration;
+  /** The longest an agent's pull waits for work before answering "nothing". @default '20s' */
+  pullWait?: Duration;
+  /** Attempts lost with their agent that are retried without counting against `retries`. @default 3 */
+  maxLostAttempts?: number;
+}
+
+export interface ResolvedSchedulerConfig {
+  heartbeatIntervalMs: number;
+  leaseTtlMs: number;
+  sweepIntervalMs: number;
+  pullWaitMs: number;
+  maxLostAttempts: number;
+}
+
+/** Resolves scheduler options to milliseconds with defaults. */
+export function resolveSchedulerConfig(options: SchedulerOptions = {}): ResolvedSchedulerConfig {
+  return {
+    heartbeatIntervalMs: parseDuration(options.heartbeatInterval ?? '2s'),
+    leaseTtlMs: parseDuration(options.leaseTtl ?? '6s'),
+    sweepIntervalMs: parseDuration(options.sweepInterval ?? '1s'),
+    pullWaitMs: parseDuration(options.pullWait ?? '20s'),
+    maxLostAttempts: options.maxLostAttempts ?? 3,
+  };
+}

@@ -1,0 +1,25 @@
+/**
+ * The `_id`s of decisions. Each names one thing that two coordinators could race on; the
+ * unique insert of that `_id` is the only lock (see DESIGN.md, "one rule for every transition").
+ */
+export const DecisionIds = {
+  /** Run number `n` of a pipeline belongs to one run. */
+  runNumber: (pipeline: string, n: number) => `pipeline:${pipeline}/run:${n}`,
+  /** A waiting job became queued or skipped once its needs were resolved. */
+  jobResolve: (jobId: string) => `job:${jobId}/resolve`,
+  /** Attempt `a` of a job was leased to an agent. */
+  lease: (jobId: string, attempt: number) => `job:${jobId}/attempt:${attempt}/lease`,
+  /** How attempt `a` ended: completed, lost or cancelled. At most one of them. */
+  attemptEnd: (jobId: string, attempt: number) => `job:${jobId}/attempt:${attempt}/end`,
+  /** The lease an agent's pull request was answered with, for retries of the same request. */
+  pull: (agentId: string, requestId: string) => `agent:${agentId}/pull:${requestId}`,
+  /** A run was cancelled. */
+  runCancel: (runId: string) => `run:${runId}/cancel`,
+  /** A run ended with a status. */
+  runEnd: (runId: string) => `run:${runId}/end`,
+} as const;
+
+/** The id of a run. */
+export const runIdOf = (pipeline: string, number: number) => `${pipeline}/${number}`;
+/** The id of a job of a run. */
+export const jobIdOf = (runId: string, name: string) => `${runId}/${name}`;

@@ -1,0 +1,245 @@
+import { FencedError, type JobSpec, NotFoundError } from '@hiveforge/sdk';
+import { type AgentRecord, type JobRecord, JobState, type RunTrigger } from '../store/types.js';
+import { type SchedulerContext, Topics } from './context.js';
+import { type AttemptEnd, type AttemptResult, applyAttemptEnd, shouldRetry } from './dag.js';
+import { DecisionIds } from './decision-ids.js';
+
+/** What an agent is given when it leases a job. */
+export interface Lease {
+  jobId: string;
+  runId: string;
+  pipeline: string;
+  versionId: string;
+  name: string;
+  attempt: number;
+  spec: JobSpec;
+  trigger: RunTrigger;
+  /** Pipeline env merged with job env. */
+  env: Record<string, string>;
+  /** Outputs of the jobs this job needs, by job name. */
+  needsOutputs: Record<string, Record<string, string>>;
+  leaseTtlMs: number;
+  heartbeatIntervalMs: number;
+}
+
+interface LeaseDecision {
+  agentId: string | null;
+  requestId: string | null;
+  cancelled?: boolean;
+}
+
+const labelsMatch = (job: JobRecord, agent: AgentRecord) => job.spec.labels.every((l) => agent.labels.includes(l));
+
+async function buildLease(ctx: SchedulerContext, job: JobRecord): Promise<Lease | null> {
+  const run = await ctx.store.getRun(job.runId);
+  if (!run) return null;
+  const version = await ctx.store.getPipelineVersion(run.versionId);
+  if (!version) return null;
+  const needsOutputs: Record<string, Record<string, string>> = {};
+  for (const need of job.spec.needs) {
+    const dep = await ctx.store.getJob(`${job.runId}/${need}`);
+    if (dep) needsOutputs[need] = dep.outputs;
+  }
+  return {
+    jobId: job._id,
+    runId: job.runId,
+    pipeline: run.pipeline,
+    versionId: run.versionId,
+    name: job.name,
+    attempt: job.attempt,
+    spec: job.spec,
+    trigger: run.trigger,
+    env: { ...version.spec.env, ...job.spec.env },
+    needsOutputs,
+    leaseTtlMs: ctx.config.leaseTtlMs,
+    heartbeatIntervalMs: ctx.config.heartbeatIntervalMs,
+  };
+}
+
+/** Declares an attempt lost (or otherwise ended) by decision, and applies whatever won. */
+export async function endAttempt(
+  ctx: SchedulerContext,
+  job: JobRecord,
+  kind: AttemptEnd['kind'],
+  result: AttemptResult,
+  agentId: string | null,
+): Promise<{ won: boolean; end: AttemptEnd }> {
+  const retry = shouldRetry(job, kind, result, ctx.config.maxLostAttempts);
+  const { won, decision } = await ctx.store.decide<AttemptEnd>(DecisionIds.attemptEnd(job._id, job.attempt), {
+    kind,
+    agentId,
+    result,
+    retry,
+  });
+  await applyAttemptEnd(ctx, job._id, job.attempt, decision.data);
+  return { won, end: decision.data };
+}
+
+const LOST: AttemptResult = {
+  status: 'failed',
+  exitCode: null,
+  error: 'the agent stopped renewing its lease',
+  outputs: {},
+};
+
+/**
+ * Tries to lease one ready job to an agent. The lease is a decision on `job/attempt/lease`; on a
+ * lost race the next job is tried. A retried request id gets the lease it was given before.
+ */
+export async function leaseJob(ctx: SchedulerContext, agent: AgentRecord, requestId: string): Promise<Lease | null> {
+  const { store } = ctx;
+  const previous = await store.getDecision<{ jobId: string; attempt: number }>(DecisionIds.pull(agent._id, requestId));
+  if (previous) {
+    const job = await store.getJob(previous.data.jobId);
+    const current =
+      job &&
+      job.attempt === previous.data.attempt &&
+      job.agentId === agent._id &&
+      (job.state === JobState.leased || job.state === JobState.running);
+    return current ? buildLease(ctx, job) : null;
+  }
+  if (agent.state !== 'active') return null;
+  const candidates = await store.findQueuedJobs(64);
+  for (const job of candidates) {
+    if (!labelsMatch(job, agent)) continue;
+    const { won, decision } = await store.decide<LeaseDecision>(DecisionIds.lease(job._id, job.attempt), {
+      agentId: agent._id,
+      requestId,
+    });
+    if (!won) {
+      const mine = decision.data.agentId === agent._id && decision.data.requestId === requestId;
+      if (!mine) {
+        // A coordinator may have won this lease and died before recording it on the job.
+        if (ctx.now() - decision.at > ctx.config.leaseTtlMs) {
+          const fresh = await store.getJob(job._id);
+          if (fresh?.state === JobState.queued && fresh.attempt === job.attempt)
+            await endAttempt(ctx, fresh, 'lost', LOST, null);
+        }
+        continue;
+      }
+    }
+    if (decision.data.cancelled) continue;
+    const now = ctx.now();
+    const updated = await store.updateJob(
+      job._id,
+      { state: JobState.leased, agentId: agent._id, leaseExpiresAt: now + ctx.config.leaseTtlMs },
+      { states: [JobState.queued], attempt: job.attempt },
+    );
+    if (!updated) continue;
+    await store.decide(DecisionIds.pull(agent._id, requestId), { jobId: job._id, attempt: job.attempt });
+    store.notify(Topics.run(job.runId));
+    const lease = await buildLease(ctx, { ...job, state: JobState.leased, agentId: agent._id });
+    if (lease) return lease;
+  }
+  return null;
+}
+
+/** Loads a job and checks that `agentId` holds its current attempt; otherwise the caller is fenced. */
+export async function requireCurrentAttempt(
+  ctx: SchedulerContext,
+  agentId: string,
+  jobId: string,
+  attempt: number,
+): Promise<JobRecord> {
+  const job = await ctx.store.getJob(jobId);
+  if (!job) throw new NotFoundError(`no job '${jobId}'`);
+  const ended = await ctx.store.getDecision<AttemptEnd>(DecisionIds.attemptEnd(jobId, attempt));
+  if (ended) {
+    throw new FencedError(
+      `attempt ${attempt} of job '${jobId}' already ended (${ended.data.kind}${ended.data.kind === 'completed' ? `: ${ended.data.result.status}` : ''}); this write is rejected`,
+    );
+  }
+  if (
+    job.attempt !== attempt ||
+    job.agentId !== agentId ||
+    (job.state !== JobState.leased && job.state !== JobState.running)
+  ) {
+    throw new FencedError(
+      `agent '${agentId}' does not hold attempt ${attempt} of job '${jobId}' (current attempt ${job.attempt}, state ${job.state})`,
+    );
+  }
+  return job;
+}
+
+/** Marks a leased job as running. */
+export async function startJob(ctx: SchedulerContext, agentId: string, jobId: string, attempt: number): Promise<void> {
+  const job = await requireCurrentAttempt(ctx, agentId, jobId, attempt);
+  if (job.state === JobState.leased) {
+    await ctx.store.updateJob(
+      jobId,
+      { state: JobState.running, startedAt: ctx.now() },
+      { attempt, states: [JobState.leased] },
+    );
+    ctx.store.notify(Topics.run(job.runId));
+  }
+}
+
+/** What a heartbeat tells the agent about one of its leases. */
+export type LeaseStatus = 'ok' | 'cancel' | 'lost';
+
+/** Renews the leases an agent holds; tells it which to cancel and which it lost. */
+export async function renewLeases(
+  ctx: SchedulerContext,
+  agentId: string,
+  leases: readonly { jobId: string; attempt: number }[],
+): Promise<Record<string, LeaseStatus>> {
+  const out: Record<string, LeaseStatus> = {};
+  for (const { jobId, attempt } of leases) {
+    const job = await ctx.store.getJob(jobId);
+    const key = `${jobId}#${attempt}`;
+    if (!job || job.attempt !== attempt || job.agentId !== agentId) {
+      out[key] = 'lost';
+    } else if (job.state === JobState.cancelled) {
+      out[key] = 'cancel';
+    } else if (job.state !== JobState.leased && job.state !== JobState.running) {
+      out[key] = 'lost';
+    } else {
+      const renewed = await ctx.store.updateJob(
+        jobId,
+        { leaseExpiresAt: ctx.now() + ctx.config.leaseTtlMs },
+        { attempt, states: [JobState.leased, JobState.running] },
+      );
+      out[key] = renewed ? 'ok' : 'lost';
+    }
+  }
+  return out;
+}
+
+/**
+ * Records how an attempt ended. The end is a decision: a completion that loses to "lost" (or
+ * to a cancellation) is rejected, and a replay of the same completion is accepted once.
+ */
+export async function completeJob(
+  ctx: SchedulerContext,
+  agentId: string,
+  input: { jobId: string; attempt: number; result: AttemptResult },
+): Promise<{ duplicate: boolean }> {
+  const job = await ctx.store.getJob(input.jobId);
+  if (!job) throw new NotFoundError(`no job '${input.jobId}'`);
+  const existing = await ctx.store.getDecision<AttemptEnd>(DecisionIds.attemptEnd(input.jobId, input.attempt));
+  const check = (end: AttemptEnd) => {
+    if (end.kind === 'completed' && end.agentId === agentId && end.result.status === input.result.status)
+      return { duplicate: true };
+    throw new FencedError(
+      `attempt ${input.attempt} of job '${input.jobId}' already ended (${end.kind}${end.kind === 'completed' ? `: ${end.result.status}` : ''}); this completion is rejected`,
+    );
+  };
+  if (existing) {
+    await applyAttemptEnd(ctx, input.jobId, input.attempt, existing.data);
+    return check(existing.data);
+  }
+  await requireCurrentAttempt(ctx, agentId, input.jobId, input.attempt);
+  const { won, end } = await endAttempt(ctx, job, 'completed', input.result, agentId);
+  return won ? { duplicate: false } : check(end);
+}
+
+/** Declares the expired leases lost, once, whichever coordinator gets there first. */
+export async function sweepExpiredLeases(ctx: SchedulerContext): Promise<number> {
+  const expired = await ctx.store.findExpiredLeases(ctx.now(), 256);
+  let declared = 0;
+  for (const job of expired) {
+    const { won } = await endAttempt(ctx, job, 'lost', LOST, job.agentId);
+    if (won) declared++;
+  }
+  return declared;
+}

@@ -1,0 +1,275 @@
+import { API_VERSION, FencedError, type JobSpec, type PipelineSpec } from '@hiveforge/sdk';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createMemoryStore } from '../store/memory.js';
+import type { AgentRecord, Store } from '../store/types.js';
+import { DecisionIds } from './decision-ids.js';
+import { type Scheduler, createScheduler } from './scheduler.js';
+
+const job = (name: string, o: Partial<JobSpec> = {}): JobSpec => ({
+  name,
+  job: name,
+  matrix: null,
+  needs: [],
+  image: null,
+  labels: [],
+  env: {},
+  secrets: [],
+  timeoutMs: 60_000,
+  retries: 0,
+  if: null,
+  concurrency: null,
+  source: null,
+  ...o,
+});
+
+const spec = (jobs: JobSpec[]): PipelineSpec => ({
+  apiVersion: API_VERSION,
+  name: 'p',
+  triggers: { push: null, pullRequest: null, schedule: [], manual: null },
+  strictImages: false,
+  env: { GLOBAL: '1' },
+  images: [],
+  jobs,
+  source: null,
+});
+
+const agentRecord = (id: string, labels: string[] = []): AgentRecord => ({
+  _id: id,
+  name: id,
+  labels,
+  state: 'active',
+  tokenHash: `hash-${id}`,
+  capacity: 1,
+  registeredAt: 0,
+  lastHeartbeatAt: 0,
+  disk: null,
+});
+
+const trigger = { event: 'manual' as const, branch: 'main', commit: null, repository: null, inputs: {}, actor: 'test' };
+const ok = { status: 'succeeded' as const, exitCode: 0, error: null, outputs: {} };
+const failed = { status: 'failed' as const, exitCode: 1, error: 'boom', outputs: {} };
+
+describe('scheduler on the memory store', () => {
+  let store: Store;
+  let now: number;
+  let scheduler: Scheduler;
+  const a = agentRecord('agent-a');
+  const b = agentRecord('agent-b');
+
+  const deploy = async (jobs: JobSpec[]) => {
+    await store.putPipelineVersion({
+      _id: 'v1',
+      pipeline: 'p',
+      spec: spec(jobs),
+      bundle: '',
+      entry: 'hiveforge.ts',
+      createdAt: 0,
+    });
+    await store.setPipelineHead('p', 'v1', 0);
+  };
+  const pull = (agent: AgentRecord, requestId = `req-${Math.random()}`) =>
+    scheduler.pull(agent, requestId, { waitMs: 0 });
+  const states = async (runId: string) =>
+    Object.fromEntries((await store.listJobs(runId)).map((j) => [j.name, j.state]));
+
+  beforeEach(async () => {
+    store = createMemoryStore({ now: () => now });
+    now = 1_000;
+    scheduler = createScheduler({ store, now: () => now, options: { leaseTtl: 5_000 } });
+    await store.putAgent(a);
+    await store.putAgent(b);
+  });
+
+  it('runs a diamond in dependency order and succeeds the run', async () => {
+    await deploy([job('a'), job('b', { needs: ['a'] }), job('c', { needs: ['a'] }), job('d', { needs: ['b', 'c'] })]);
+    const run = await scheduler.triggerRun({ pipeline: 'p', trigger });
+    expect(run._id).toBe('p/1');
+    expect(await states(run._id)).toEqual({ a: 'queued', b: 'waiting', c: 'waiting', d: 'waiting' });
+    const order: string[] = [];
+    for (let lease = await pull(a); lease; lease = await pull(a)) {
+      order.push(lease.name);
+      await scheduler.start('agent-a', lease.jobId, lease.attempt);
+      await scheduler.complete('agent-a', { jobId: lease.jobId, attempt: lease.attempt, result: ok });
+    }
+    expect(order[0]).toBe('a');
+    expect(order.slice(1, 3).sort()).toEqual(['b', 'c']);
+    expect(order[3]).toBe('d');
+    expect((await store.getRun(run._id))?.status).toBe('succeeded');
+  });
+
+  it('a failed job skips its dependents and fails the run', async () => {
+    await deploy([job('a'), job('b', { needs: ['a'] }), job('c', { needs: ['b'] }), job('side')]);
+    const run = await scheduler.triggerRun({ pipeline: 'p', trigger });
+    const first = await pull(a);
+    await scheduler.complete('agent-a', { jobId: first!.jobId, attempt: 1, result: first!.name === 'a' ? failed : ok });
+    const second = await pull(a);
+    await scheduler.complete('agent-a', {
+      jobId: second!.jobId,
+      attempt: 1,
+      result: second!.name === 'a' ? failed : ok,
+    });
+    expect(await states(run._id)).toEqual({ a: 'failed', b: 'skipped', c: 'skipped', side: 'succeeded' });
+    expect((await store.getRun(run._id))?.status).toBe('failed');
+    expect((await store.getJob(`${run._id}/c`))?.cause).toBe('needs_failed');
+  });
+
+  it('retries a failed job as the next attempt up to `retries`', async () => {
+    await deploy([job('flaky', { retries: 1 })]);
+    const run = await scheduler.triggerRun({ pipeline: 'p', trigger });
+    const l1 = await pull(a);
+    await scheduler.complete('agent-a', { jobId: l1!.jobId, attempt: 1, result: failed });
+    const l2 = await pull(b);
+    expect(l2?.attempt).toBe(2);
+    await scheduler.complete('agent-b', { jobId: l2!.jobId, attempt: 2, result: failed });
+    expect(await pull(a)).toBeNull();
+    expect((await store.getJob(`${run._id}/flaky`))?.state).toBe('failed');
+    expect((await store.getRun(run._id))?.status).toBe('failed');
+  });
+
+  it('a retried pull request id gets the same lease back, never a second job', async () => {
+    await deploy([job('x'), job('y')]);
+    await scheduler.triggerRun({ pipeline: 'p', trigger });
+    const first = await pull(a, 'request-1');
+    const again = await pull(a, 'request-1');
+    expect(again?.jobId).toBe(first?.jobId);
+    expect(again?.attempt).toBe(first?.attempt);
+    const leased = (await store.listJobs('p/1')).filter((j) => j.state === 'leased');
+    expect(leased).toHaveLength(1);
+  });
+
+  it('two agents racing for one job: exactly one lease', async () => {
+    await deploy([job('only')]);
+    await scheduler.triggerRun({ pipeline: 'p', trigger });
+    const [x, y] = await Promise.all([pull(a), pull(b)]);
+    expect([x, y].filter(Boolean)).toHaveLength(1);
+  });
+
+  it('matches job labels against agent labels', async () => {
+    await deploy([job('gpu', { labels: ['gpu'] })]);
+    await scheduler.triggerRun({ pipeline: 'p', trigger });
+    expect(await pull(a)).toBeNull();
+    const gpu = agentRecord('agent-gpu', ['gpu', 'linux']);
+    await store.putAgent(gpu);
+    expect((await pull(gpu))?.name).toBe('gpu');
+  });
+
+  it('suspended and draining agents get no jobs', async () => {
+    await deploy([job('x')]);
+    await scheduler.triggerRun({ pipeline: 'p', trigger });
+    expect(await pull({ ...a, state: 'suspended' })).toBeNull();
+    expect(await pull({ ...a, state: 'draining' })).toBeNull();
+    expect(await pull(a)).not.toBeNull();
+  });
+
+  it('an expired lease is declared lost once and retried as attempt 2; the late completion is fenced', async () => {
+    await deploy([job('long')]);
+    await scheduler.triggerRun({ pipeline: 'p', trigger });
+    const lease = await pull(a);
+    await scheduler.start('agent-a', lease!.jobId, 1);
+    now += 4_000;
+    expect(await scheduler.heartbeat('agent-a', [{ jobId: lease!.jobId, attempt: 1 }])).toEqual({
+      [`${lease!.jobId}#1`]: 'ok',
+    });
+    now += 4_000;
+    expect((await scheduler.sweep()).lost).toBe(0);
+    now += 2_000;
+    expect((await scheduler.sweep()).lost).toBe(1);
+    expect((await scheduler.sweep()).lost).toBe(0);
+    const retry = await pull(b);
+    expect(retry?.attempt).toBe(2);
+    await expect(scheduler.complete('agent-a', { jobId: lease!.jobId, attempt: 1, result: ok })).rejects.toBeInstanceOf(
+      FencedError,
+    );
+    await expect(scheduler.requireCurrentAttempt('agent-a', lease!.jobId, 1)).rejects.toBeInstanceOf(FencedError);
+    expect(await scheduler.heartbeat('agent-a', [{ jobId: lease!.jobId, attempt: 1 }])).toEqual({
+      [`${lease!.jobId}#1`]: 'lost',
+    });
+    await scheduler.complete('agent-b', { jobId: retry!.jobId, attempt: 2, result: ok });
+    const final = await store.getJob(lease!.jobId);
+    expect(final?.state).toBe('succeeded');
+    expect(final?.lostAttempts).toBe(1);
+  });
+
+  it('a replayed completion is accepted once as a duplicate; a conflicting one is fenced', async () => {
+    await deploy([job('x')]);
+    await scheduler.triggerRun({ pipeline: 'p', trigger });
+    const lease = await pull(a);
+    expect(await scheduler.complete('agent-a', { jobId: lease!.jobId, attempt: 1, result: ok })).toEqual({
+      duplicate: false,
+    });
+    expect(await scheduler.complete('agent-a', { jobId: lease!.jobId, attempt: 1, result: ok })).toEqual({
+      duplicate: true,
+    });
+    await expect(
+      scheduler.complete('agent-a', { jobId: lease!.jobId, attempt: 1, result: failed }),
+    ).rejects.toBeInstanceOf(FencedError);
+    await expect(scheduler.complete('agent-b', { jobId: lease!.jobId, attempt: 1, result: ok })).rejects.toBeInstanceOf(
+      FencedError,
+    );
+  });
+
+  it('cancelling a run cancels waiting, queued and running jobs and tells the agent', async () => {
+    await deploy([job('running'), job('queued'), job('waiting', { needs: ['running'] })]);
+    const run = await scheduler.triggerRun({ pipeline: 'p', trigger });
+    const lease = await pull(a);
+    await scheduler.start('agent-a', lease!.jobId, 1);
+    await scheduler.cancelRun(run._id, 'someone');
+    await scheduler.cancelRun(run._id, 'someone');
+    expect(Object.values(await states(run._id))).toEqual(['cancelled', 'cancelled', 'cancelled']);
+    expect((await store.getRun(run._id))?.status).toBe('cancelled');
+    expect(await scheduler.heartbeat('agent-a', [{ jobId: lease!.jobId, attempt: 1 }])).toEqual({
+      [`${lease!.jobId}#1`]: 'cancel',
+    });
+    expect(await pull(b)).toBeNull();
+  });
+
+  it('a lease decision whose coordinator died before recording it is recovered after the TTL', async () => {
+    await deploy([job('x')]);
+    await scheduler.triggerRun({ pipeline: 'p', trigger });
+    // Another coordinator won the lease and died before updating the job.
+    await store.decide(DecisionIds.lease('p/1/x', 1), { agentId: 'agent-dead', requestId: 'r' });
+    expect(await pull(a)).toBeNull();
+    now += 6_000;
+    expect(await pull(a)).toBeNull();
+    const retry = await pull(a);
+    expect(retry?.attempt).toBe(2);
+  });
+
+  it('jobs whose condition does not hold are skipped with their dependents', async () => {
+    await deploy([
+      job('deploy', { if: { branches: ['release/*'], events: [] } }),
+      job('notify', { needs: ['deploy'] }),
+      job('build'),
+    ]);
+    const run = await scheduler.triggerRun({ pipeline: 'p', trigger });
+    expect(await states(run._id)).toEqual({ deploy: 'skipped', notify: 'skipped', build: 'queued' });
+    expect((await store.getJob(`${run._id}/deploy`))?.cause).toBe('condition');
+  });
+
+  it('runs only the selected jobs and what they need', async () => {
+    await deploy([job('a'), job('b', { needs: ['a'] }), job('c')]);
+    const run = await scheduler.triggerRun({ pipeline: 'p', trigger, only: ['b'] });
+    expect(Object.keys(await states(run._id)).sort()).toEqual(['a', 'b']);
+    await expect(scheduler.triggerRun({ pipeline: 'p', trigger, only: ['nope'] })).rejects.toThrow(/no job 'nope'/);
+  });
+
+  it('gives dependents the outputs of their needs and the merged env', async () => {
+    await deploy([job('a'), job('b', { needs: ['a'], env: { LOCAL: '2' } })]);
+    await scheduler.triggerRun({ pipeline: 'p', trigger });
+    const la = await pull(a);
+    await scheduler.complete('agent-a', {
+      jobId: la!.jobId,
+      attempt: 1,
+      result: { ...ok, outputs: { version: '1.2.3' } },
+    });
+    const lb = await pull(a);
+    expect(lb?.needsOutputs).toEqual({ a: { version: '1.2.3' } });
+    expect(lb?.env).toEqual({ GLOBAL: '1', LOCAL: '2' });
+  });
+
+  it('numbers concurrent runs of a pipeline without gaps or repeats', async () => {
+    await deploy([job('x')]);
+    const runs = await Promise.all(Array.from({ length: 5 }, () => scheduler.triggerRun({ pipeline: 'p', trigger })));
+    expect(runs.map((r) => r.number).sort()).toEqual([1, 2, 3, 4, 5]);
+  });
+});

@@ -1,0 +1,90 @@
+import type { AgentRecord, JobRecord, RunRecord, Store } from '../store/types.js';
+import { type ResolvedSchedulerConfig, type SchedulerOptions, resolveSchedulerConfig } from './config.js';
+import { type SchedulerContext, Topics } from './context.js';
+import { type AttemptResult, resolveRun } from './dag.js';
+import {
+  type Lease,
+  type LeaseStatus,
+  completeJob,
+  leaseJob,
+  renewLeases,
+  requireCurrentAttempt,
+  startJob,
+  sweepExpiredLeases,
+} from './dispatcher.js';
+import { cancelRun } from './run-cancel.js';
+import { type TriggerRunInput, triggerRun } from './run-trigger.js';
+
+export interface SchedulerDeps {
+  store: Store;
+  options?: SchedulerOptions;
+  /** @default Date.now */
+  now?: () => number;
+}
+
+/** The DAG state machine over a Store. Holds no state of its own: any number may share a store. */
+export interface Scheduler {
+  readonly config: ResolvedSchedulerConfig;
+  triggerRun(input: TriggerRunInput): Promise<RunRecord>;
+  cancelRun(runId: string, actor: string | null): Promise<void>;
+  /** Leases a job, waiting up to `waitMs` for one to become ready. */
+  pull(agent: AgentRecord, requestId: string, options: { waitMs: number; signal?: AbortSignal }): Promise<Lease | null>;
+  start(agentId: string, jobId: string, attempt: number): Promise<void>;
+  heartbeat(
+    agentId: string,
+    leases: readonly { jobId: string; attempt: number }[],
+  ): Promise<Record<string, LeaseStatus>>;
+  complete(
+    agentId: string,
+    input: { jobId: string; attempt: number; result: AttemptResult },
+  ): Promise<{ duplicate: boolean }>;
+  /** The job when `agentId` holds its attempt; otherwise a FencedError. */
+  requireCurrentAttempt(agentId: string, jobId: string, attempt: number): Promise<JobRecord>;
+  /** One sweep: expired leases are declared lost, running runs are resolved. */
+  sweep(): Promise<{ lost: number }>;
+}
+
+/** Creates a scheduler over a store. */
+export function createScheduler(deps: SchedulerDeps): Scheduler {
+  const ctx: SchedulerContext = {
+    store: deps.store,
+    config: resolveSchedulerConfig(deps.options),
+    now: deps.now ?? Date.now,
+  };
+  return {
+    config: ctx.config,
+    triggerRun: (input) => triggerRun(ctx, input),
+    cancelRun: (runId, actor) => cancelRun(ctx, runId, actor),
+    async pull(agent, requestId, { waitMs, signal }) {
+      const deadline = ctx.now() + waitMs;
+      for (;;) {
+        const lease = await leaseJob(ctx, agent, requestId);
+        if (lease || signal?.aborted) return lease;
+        const left = deadline - ctx.now();
+        if (left <= 0) return null;
+        // Wait for a wake-up, but look again at least every second: a job can also become
+        // ready in another coordinator whose notification does not reach this one.
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            clearTimeout(timer);
+            unsubscribe();
+            signal?.removeEventListener('abort', done);
+            resolve();
+          };
+          const timer = setTimeout(done, Math.min(left, 1_000));
+          const unsubscribe = ctx.store.subscribe(Topics.queue, done);
+          signal?.addEventListener('abort', done);
+        });
+      }
+    },
+    requireCurrentAttempt: (agentId, jobId, attempt) => requireCurrentAttempt(ctx, agentId, jobId, attempt),
+    start: (agentId, jobId, attempt) => startJob(ctx, agentId, jobId, attempt),
+    heartbeat: (agentId, leases) => renewLeases(ctx, agentId, leases),
+    complete: (agentId, input) => completeJob(ctx, agentId, input),
+    async sweep() {
+      const lost = await sweepExpiredLeases(ctx);
+      for (const run of await ctx.store.listRuns({ status: 'running', limit: 100 })) await resolveRun(ctx, run._id);
+      return { lost };
+    },
+  };
+}

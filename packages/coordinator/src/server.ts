@@ -1,0 +1,110 @@
+import { type Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createHTTPHandler } from '@trpc/server/adapters/standalone';
+import { type Analyzer, createAnalyzer } from './analyzer/index.js';
+import { createArtifactsHandler } from './artifacts.js';
+import { resolveCaller } from './auth.js';
+import { appRouter } from './routers/app.js';
+import type { SchedulerOptions } from './scheduler/config.js';
+import { type Scheduler, createScheduler } from './scheduler/scheduler.js';
+import type { Store } from './store/types.js';
+
+/** Options of a coordinator process. */
+export interface CoordinatorOptions {
+  store: Store;
+  /** The shared secret agents register with. */
+  agentSecret: string;
+  /** @default '127.0.0.1' */
+  host?: string;
+  /** @default 0 (any free port) */
+  port?: number;
+  scheduler?: SchedulerOptions;
+  /** @default a new analyzer */
+  analyzer?: Analyzer;
+  /** Called when a background sweep fails; the sweep is tried again on the next tick. */
+  onError?: (error: unknown) => void;
+}
+
+/** A running coordinator: stateless, any number may serve one store. */
+export interface Coordinator extends AsyncDisposable {
+  readonly url: string;
+  readonly store: Store;
+  readonly scheduler: Scheduler;
+  readonly server: Server;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a coordinator: the tRPC API under `/trpc`, artifacts under `/api/artifacts`, health
+ * under `/healthz` and `/readyz`, and the lease sweeper.
+ * @example
+ * await using coordinator = await createCoordinator({ store: createMemoryStore(), agentSecret: 's3cret' });
+ */
+export async function createCoordinator(options: CoordinatorOptions): Promise<Coordinator> {
+  const { store } = options;
+  const scheduler = createScheduler({ store, options: options.scheduler });
+  const analyzer = options.analyzer ?? createAnalyzer();
+  const trpc = createHTTPHandler({
+    router: appRouter,
+    basePath: '/trpc/',
+    maxBodySize: 32 * 1024 * 1024,
+    createContext: async ({ req, res }) => {
+      const abort = new AbortController();
+      res.once('close', () => abort.abort());
+      return {
+        store,
+        scheduler,
+        analyzer,
+        agentSecret: options.agentSecret,
+        caller: await resolveCaller(store, req.headers.authorization),
+        signal: abort.signal,
+      };
+    },
+  });
+  const artifacts = createArtifactsHandler({ store, scheduler });
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://coordinator');
+    if (url.pathname.startsWith('/trpc/')) return void trpc(req, res);
+    if (url.pathname.startsWith('/api/artifacts/')) return void artifacts(req, res, url);
+    if (url.pathname === '/healthz') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+    if (url.pathname === '/readyz') {
+      store.getPipeline('__readyz__').then(
+        () => res.writeHead(200, { 'content-type': 'text/plain' }).end('ready\n'),
+        () => res.writeHead(503, { 'content-type': 'text/plain' }).end('store unreachable\n'),
+      );
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+
+  let sweeping = false;
+  const sweeper = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    scheduler
+      .sweep()
+      .catch((error) => options.onError?.(error))
+      .finally(() => {
+        sweeping = false;
+      });
+  }, scheduler.config.sweepIntervalMs);
+  sweeper.unref();
+
+  let closed: Promise<void> | null = null;
+  const close = () => {
+    closed ??= (async () => {
+      clearInterval(sweeper);
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    })();
+    return closed;
+  };
+  return { url: `http://${host}:${address.port}`, store, scheduler, server, close, [Symbol.asyncDispose]: close };
+}

@@ -1,0 +1,236 @@
+import { API_VERSION, type JobSpec } from '@hiveforge/sdk';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { JobRecord, Store } from './types.js';
+
+/** A job record with defaults, for contract tests. */
+export function makeJob(runId: string, name: string, overrides: Partial<JobRecord> = {}): JobRecord {
+  const spec: JobSpec = {
+    name,
+    job: name,
+    matrix: null,
+    needs: [],
+    image: null,
+    labels: [],
+    env: {},
+    secrets: [],
+    timeoutMs: 60_000,
+    retries: 0,
+    if: null,
+    concurrency: null,
+    source: null,
+  };
+  return {
+    _id: `${runId}/${name}`,
+    runId,
+    name,
+    spec,
+    state: 'queued',
+    attempt: 1,
+    readyAt: 1,
+    agentId: null,
+    leaseExpiresAt: null,
+    startedAt: null,
+    finishedAt: null,
+    exitCode: null,
+    cause: null,
+    error: null,
+    outputs: {},
+    lostAttempts: 0,
+    ...overrides,
+  };
+}
+
+/**
+ * The contract every Store adapter keeps. Run it against each adapter:
+ * `describeStoreContract('memory', () => createMemoryStore())`.
+ */
+export function describeStoreContract(name: string, factory: () => Promise<Store> | Store): void {
+  describe(`Store contract: ${name}`, () => {
+    let store: Store;
+    beforeEach(async () => {
+      store = await factory();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    it('the first insert of a decision wins and later ones read the winner', async () => {
+      const first = await store.decide('job:x/attempt:1/lease', { agentId: 'a' });
+      const second = await store.decide('job:x/attempt:1/lease', { agentId: 'b' });
+      expect(first.won).toBe(true);
+      expect(second.won).toBe(false);
+      expect(second.decision.data).toEqual({ agentId: 'a' });
+      expect((await store.getDecision('job:x/attempt:1/lease'))?.data).toEqual({ agentId: 'a' });
+    });
+
+    it('concurrent decisions on one id have exactly one winner', async () => {
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.decide('race', { i })));
+      expect(results.filter((r) => r.won)).toHaveLength(1);
+      const winner = results.find((r) => r.won)?.decision.data;
+      for (const r of results) expect(r.decision.data).toEqual(winner);
+    });
+
+    it('returns copies: mutating a returned record changes nothing stored', async () => {
+      await store.insertJobs([makeJob('p/1', 'a')]);
+      const job = await store.getJob('p/1/a');
+      if (!job) throw new Error('missing');
+      job.state = 'failed';
+      job.outputs.x = 'y';
+      expect((await store.getJob('p/1/a'))?.state).toBe('queued');
+      expect((await store.getJob('p/1/a'))?.outputs).toEqual({});
+    });
+
+    it('a guarded update applies only while its guard holds', async () => {
+      await store.insertJobs([makeJob('p/1', 'a')]);
+      expect(await store.updateJob('p/1/a', { state: 'leased' }, { states: ['queued'], attempt: 1 })).toBe(true);
+      expect(await store.updateJob('p/1/a', { state: 'leased', agentId: 'late' }, { states: ['queued'] })).toBe(false);
+      expect(await store.updateJob('p/1/a', { state: 'running' }, { attempt: 2 })).toBe(false);
+      const job = await store.getJob('p/1/a');
+      expect(job?.state).toBe('leased');
+      expect(job?.agentId).toBeNull();
+    });
+
+    it('queued jobs come oldest-ready first and leave the queue when leased', async () => {
+      await store.insertJobs([
+        makeJob('p/1', 'new', { readyAt: 30 }),
+        makeJob('p/1', 'old', { readyAt: 10 }),
+        makeJob('p/1', 'mid', { readyAt: 20 }),
+      ]);
+      expect((await store.findQueuedJobs(10)).map((j) => j.name)).toEqual(['old', 'mid', 'new']);
+      await store.updateJob('p/1/old', { state: 'leased' });
+      expect((await store.findQueuedJobs(10)).map((j) => j.name)).toEqual(['mid', 'new']);
+      expect((await store.findQueuedJobs(1)).map((j) => j.name)).toEqual(['mid']);
+    });
+
+    it('finds expired leases of leased and running jobs only', async () => {
+      await store.insertJobs([
+        makeJob('p/1', 'expired', { state: 'running', leaseExpiresAt: 100, agentId: 'a' }),
+        makeJob('p/1', 'fresh', { state: 'leased', leaseExpiresAt: 1_000, agentId: 'a' }),
+        makeJob('p/1', 'done', { state: 'succeeded', leaseExpiresAt: 100 }),
+      ]);
+      expect((await store.findExpiredLeases(500, 10)).map((j) => j.name)).toEqual(['expired']);
+      expect((await store.findJobsOfAgent('a')).map((j) => j.name).sort()).toEqual(['expired', 'fresh']);
+    });
+
+    it('log chunks are idempotent on resend and read back in order', async () => {
+      const chunk = (seq: number, attempt = 1) => ({
+        _id: `j#${attempt}#${seq}`,
+        jobId: 'j',
+        runId: 'r',
+        attempt,
+        seq,
+        offset: seq * 2,
+        text: `${attempt}.${seq}`,
+        at: 0,
+      });
+      expect(await store.appendLogChunks([chunk(1), chunk(0)])).toBe(2);
+      expect(await store.appendLogChunks([chunk(1), chunk(2), chunk(0, 2)])).toBe(2);
+      expect((await store.readLogChunks('j')).map((c) => c.text)).toEqual(['1.0', '1.1', '1.2', '2.0']);
+      expect((await store.readLogChunks('j', { attempt: 1, seq: 1 })).map((c) => c.text)).toEqual(['1.2', '2.0']);
+    });
+
+    it('runs list newest first, filter by pipeline and status, and count numbers per pipeline', async () => {
+      const trigger = {
+        event: 'manual' as const,
+        branch: null,
+        commit: null,
+        repository: null,
+        inputs: {},
+        actor: null,
+      };
+      for (const [i, pipeline] of ['a', 'a', 'b'].entries()) {
+        await store.insertRun({
+          _id: `${pipeline}/${i}`,
+          pipeline,
+          number: i + 1,
+          versionId: 'v',
+          trigger,
+          status: i === 1 ? 'failed' : 'running',
+          createdAt: i,
+          finishedAt: null,
+        });
+      }
+      expect((await store.listRuns({ limit: 10 })).map((r) => r._id)).toEqual(['b/2', 'a/1', 'a/0']);
+      expect((await store.listRuns({ pipeline: 'a', limit: 10 })).map((r) => r._id)).toEqual(['a/1', 'a/0']);
+      expect((await store.listRuns({ status: 'failed', limit: 10 })).map((r) => r._id)).toEqual(['a/1']);
+      expect((await store.listRuns({ limit: 10, before: 2 })).map((r) => r._id)).toEqual(['a/1', 'a/0']);
+      expect(await store.lastRunNumber('a')).toBe(2);
+      expect(await store.lastRunNumber('none')).toBe(0);
+    });
+
+    it('pipeline versions are content-addressed and immutable; the head moves', async () => {
+      const spec = {
+        apiVersion: API_VERSION,
+        name: 'p',
+        triggers: { push: null, pullRequest: null, schedule: [], manual: null },
+        strictImages: false,
+        env: {},
+        images: [],
+        jobs: [],
+        source: null,
+      };
+      await store.putPipelineVersion({
+        _id: 'v1',
+        pipeline: 'p',
+        spec: spec as never,
+        bundle: 'one',
+        entry: 'hiveforge.ts',
+        createdAt: 1,
+      });
+      await store.putPipelineVersion({
+        _id: 'v1',
+        pipeline: 'p',
+        spec: spec as never,
+        bundle: 'changed',
+        entry: 'hiveforge.ts',
+        createdAt: 2,
+      });
+      expect((await store.getPipelineVersion('v1'))?.bundle).toBe('one');
+      await store.setPipelineHead('p', 'v1', 1);
+      await store.setPipelineHead('p', 'v2', 2);
+      expect((await store.getPipeline('p'))?.versionId).toBe('v2');
+      expect((await store.listPipelines()).map((p) => p._id)).toEqual(['p']);
+    });
+
+    it('artifacts round-trip their bytes', async () => {
+      const data = Buffer.from([0, 1, 2, 255]);
+      await store.putArtifact(
+        { _id: 'r/a', runId: 'r', name: 'a', jobId: 'j', attempt: 1, size: 4, sha256: 'x', createdAt: 0 },
+        data,
+      );
+      expect((await store.getArtifact('r/a'))?.data.equals(data)).toBe(true);
+      expect((await store.listArtifacts('r')).map((a) => a.name)).toEqual(['a']);
+      expect(await store.getArtifact('r/none')).toBeNull();
+    });
+
+    it('agents are found by token hash; tokens by hash', async () => {
+      await store.putAgent({
+        _id: 'ag',
+        name: 'n',
+        labels: ['linux'],
+        state: 'active',
+        tokenHash: 'h1',
+        capacity: 1,
+        registeredAt: 0,
+        lastHeartbeatAt: 0,
+        disk: null,
+      });
+      expect((await store.getAgentByTokenHash('h1'))?._id).toBe('ag');
+      expect(await store.getAgentByTokenHash('h2')).toBeNull();
+      await store.updateAgent('ag', { state: 'draining' });
+      expect((await store.getAgent('ag'))?.state).toBe('draining');
+      await store.putToken({ _id: 'th', name: 'ci', role: 'viewer', createdAt: 0 });
+      expect((await store.getToken('th'))?.role).toBe('viewer');
+    });
+
+    it('notifies subscribers of a topic until they unsubscribe', async () => {
+      let calls = 0;
+      const off = store.subscribe('queue', () => calls++);
+      store.notify('queue');
+      store.notify('other');
+      off();
+      store.notify('queue');
+      expect(calls).toBe(1);
+    });
+  });
+}

@@ -1,0 +1,251 @@
+import type { JobSpec, PipelineSpec, TriggerEvent } from '@hiveforge/sdk';
+
+/** The states of a job. `waiting` jobs have unmet needs; `queued` jobs can be leased. */
+export const JobState = {
+  waiting: 'waiting',
+  queued: 'queued',
+  leased: 'leased',
+  running: 'running',
+  succeeded: 'succeeded',
+  failed: 'failed',
+  timedOut: 'timed_out',
+  cancelled: 'cancelled',
+  skipped: 'skipped',
+} as const;
+export type JobState = (typeof JobState)[keyof typeof JobState];
+
+/** States a job never leaves. */
+export const TERMINAL_JOB_STATES: readonly JobState[] = ['succeeded', 'failed', 'timed_out', 'cancelled', 'skipped'];
+
+/** True when a job in this state will not change again. */
+export const isTerminal = (state: JobState): boolean => TERMINAL_JOB_STATES.includes(state);
+
+/** The states of a run. */
+export const RunStatus = {
+  running: 'running',
+  succeeded: 'succeeded',
+  failed: 'failed',
+  cancelled: 'cancelled',
+} as const;
+export type RunStatus = (typeof RunStatus)[keyof typeof RunStatus];
+
+/**
+ * A decision: a document whose unique `_id` names what was decided. The insert that wins
+ * decides; everyone else reads the winner's document and acts on it.
+ */
+export interface Decision<T = Record<string, unknown>> {
+  _id: string;
+  at: number;
+  data: T;
+}
+
+/** The outcome of trying to insert a decision. */
+export interface Decided<T> {
+  /** True when this insert made the decision. */
+  won: boolean;
+  /** The decision in force: this caller's when it won, the winner's otherwise. */
+  decision: Decision<T>;
+}
+
+/** One deployed, content-addressed version of a pipeline. */
+export interface PipelineVersionRecord {
+  _id: string;
+  pipeline: string;
+  spec: PipelineSpec;
+  /** The executable bundle (ESM JavaScript) agents evaluate in job mode. */
+  bundle: string;
+  /** The entry file of the sources, relative to their root. */
+  entry: string;
+  createdAt: number;
+}
+
+/** The head of a pipeline: its latest deployed version. */
+export interface PipelineRecord {
+  _id: string;
+  versionId: string;
+  updatedAt: number;
+}
+
+/** What started a run. */
+export interface RunTrigger {
+  event: TriggerEvent;
+  branch: string | null;
+  commit: string | null;
+  inputs: Record<string, string | number | boolean>;
+  actor: string | null;
+  /** Where the sources are: a git URL, or a local directory for `hiveforge run`. */
+  repository: string | null;
+}
+
+export interface RunRecord {
+  _id: string;
+  pipeline: string;
+  number: number;
+  versionId: string;
+  trigger: RunTrigger;
+  status: RunStatus;
+  createdAt: number;
+  finishedAt: number | null;
+}
+
+/** Why an attempt ended the way it did. */
+export const AttemptCause = {
+  exit: 'exit',
+  timeout: 'timeout',
+  cancelled: 'cancelled',
+  agentLost: 'agent_lost',
+  error: 'error',
+  needsFailed: 'needs_failed',
+  condition: 'condition',
+} as const;
+export type AttemptCause = (typeof AttemptCause)[keyof typeof AttemptCause];
+
+export interface JobRecord {
+  _id: string;
+  runId: string;
+  name: string;
+  spec: JobSpec;
+  state: JobState;
+  /** The current attempt, starting at 1. It is the fencing token of every agent write. */
+  attempt: number;
+  /** When the job became ready; dispatch takes the oldest first. */
+  readyAt: number | null;
+  agentId: string | null;
+  leaseExpiresAt: number | null;
+  startedAt: number | null;
+  finishedAt: number | null;
+  exitCode: number | null;
+  cause: AttemptCause | null;
+  error: string | null;
+  outputs: Record<string, string>;
+  /** Attempts that ended because their agent was lost. */
+  lostAttempts: number;
+}
+
+export interface LogChunkRecord {
+  _id: string;
+  jobId: string;
+  runId: string;
+  attempt: number;
+  seq: number;
+  /** Byte offset of this chunk in the attempt's log. */
+  offset: number;
+  text: string;
+  at: number;
+}
+
+export interface ArtifactRecord {
+  _id: string;
+  runId: string;
+  name: string;
+  jobId: string | null;
+  attempt: number | null;
+  size: number;
+  sha256: string;
+  createdAt: number;
+}
+
+/** Agent states an operator controls. `gone` agents deregistered. */
+export const AgentState = { active: 'active', suspended: 'suspended', draining: 'draining', gone: 'gone' } as const;
+export type AgentState = (typeof AgentState)[keyof typeof AgentState];
+
+export interface AgentRecord {
+  _id: string;
+  name: string;
+  labels: string[];
+  state: AgentState;
+  tokenHash: string;
+  capacity: number;
+  registeredAt: number;
+  lastHeartbeatAt: number;
+  disk: { workspaceBytes: number; freeBytes: number } | null;
+}
+
+/** Roles of user API tokens, from most to least powerful. */
+export const Role = { admin: 'admin', maintainer: 'maintainer', viewer: 'viewer' } as const;
+export type Role = (typeof Role)[keyof typeof Role];
+
+export interface TokenRecord {
+  /** The SHA-256 of the token: tokens are never stored in clear. */
+  _id: string;
+  name: string;
+  role: Role;
+  createdAt: number;
+}
+
+/** Fields of a job that may change after it is created. */
+export type JobPatch = Partial<Omit<JobRecord, '_id' | 'runId' | 'name' | 'spec'>>;
+
+/** A condition an update requires, so that a late writer cannot move a job backwards. */
+export interface JobGuard {
+  states?: readonly JobState[];
+  attempt?: number;
+}
+
+export interface RunQuery {
+  pipeline?: string;
+  status?: RunStatus;
+  /** Runs created before this run's creation, for pagination. */
+  before?: number;
+  limit: number;
+}
+
+/**
+ * The Store port: all of HiveForge's state. Adapters: `memory` (embedded, tests) and `mongodb`
+ * (production). Every adapter passes the same contract tests.
+ */
+export interface Store {
+  /** Inserts a decision unless one with the same `_id` exists; returns the decision in force. */
+  decide<T extends object>(id: string, data: T): Promise<Decided<T>>;
+  getDecision<T>(id: string): Promise<Decision<T> | null>;
+
+  putPipelineVersion(version: PipelineVersionRecord): Promise<void>;
+  getPipelineVersion(id: string): Promise<PipelineVersionRecord | null>;
+  setPipelineHead(name: string, versionId: string, at: number): Promise<void>;
+  getPipeline(name: string): Promise<PipelineRecord | null>;
+  listPipelines(): Promise<PipelineRecord[]>;
+
+  insertRun(run: RunRecord): Promise<void>;
+  getRun(id: string): Promise<RunRecord | null>;
+  updateRun(id: string, patch: Partial<Omit<RunRecord, '_id'>>): Promise<void>;
+  listRuns(query: RunQuery): Promise<RunRecord[]>;
+  /** The highest run number of a pipeline, 0 when it has none. */
+  lastRunNumber(pipeline: string): Promise<number>;
+
+  insertJobs(jobs: readonly JobRecord[]): Promise<void>;
+  getJob(id: string): Promise<JobRecord | null>;
+  listJobs(runId: string): Promise<JobRecord[]>;
+  /** Applies `patch` when the guard holds; returns whether it did. */
+  updateJob(id: string, patch: JobPatch, guard?: JobGuard): Promise<boolean>;
+  /** Queued jobs, oldest ready first. */
+  findQueuedJobs(limit: number): Promise<JobRecord[]>;
+  /** Leased or running jobs whose lease expired before `now`. */
+  findExpiredLeases(now: number, limit: number): Promise<JobRecord[]>;
+  /** Jobs currently leased to or run by an agent. */
+  findJobsOfAgent(agentId: string): Promise<JobRecord[]>;
+
+  /** Stores log chunks; a chunk whose `_id` exists already is ignored. Returns how many were new. */
+  appendLogChunks(chunks: readonly LogChunkRecord[]): Promise<number>;
+  /** Chunks of one job, ordered by attempt then sequence, after the given position. */
+  readLogChunks(jobId: string, after?: { attempt: number; seq: number }, limit?: number): Promise<LogChunkRecord[]>;
+
+  putArtifact(meta: ArtifactRecord, data: Buffer): Promise<void>;
+  getArtifact(id: string): Promise<{ meta: ArtifactRecord; data: Buffer } | null>;
+  listArtifacts(runId: string): Promise<ArtifactRecord[]>;
+
+  putAgent(agent: AgentRecord): Promise<void>;
+  getAgent(id: string): Promise<AgentRecord | null>;
+  getAgentByTokenHash(hash: string): Promise<AgentRecord | null>;
+  updateAgent(id: string, patch: Partial<Omit<AgentRecord, '_id'>>): Promise<void>;
+  listAgents(): Promise<AgentRecord[]>;
+
+  putToken(token: TokenRecord): Promise<void>;
+  getToken(hash: string): Promise<TokenRecord | null>;
+
+  /** Wakes those waiting on `topic` (in this process, and in others where the adapter can). */
+  notify(topic: string): void;
+  /** Calls `listener` when `topic` is notified; returns the unsubscribe function. */
+  subscribe(topic: string, listener: () => void): () => void;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,100 @@
+import { ErrorCodes, type HiveForgeError, isHiveForgeError } from '@hiveforge/sdk';
+import { TRPCError, initTRPC } from '@trpc/server';
+import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
+import { type Caller, roleAllows } from './auth.js';
+import type { Scheduler } from './scheduler/scheduler.js';
+import type { Role, Store } from './store/types.js';
+import type { Analyzer } from './analyzer/index.js';
+
+/** What every procedure sees. */
+export interface CoordinatorContext {
+  store: Store;
+  scheduler: Scheduler;
+  analyzer: Analyzer;
+  caller: Caller;
+  /** The shared secret agents register with. */
+  agentSecret: string;
+  /** Aborted when the HTTP request goes away. */
+  signal: AbortSignal;
+}
+
+const TRPC_CODES: Record<string, TRPC_ERROR_CODE_KEY> = {
+  [ErrorCodes.badInput]: 'BAD_REQUEST',
+  [ErrorCodes.analysisFailed]: 'UNPROCESSABLE_CONTENT',
+  [ErrorCodes.specInvalid]: 'UNPROCESSABLE_CONTENT',
+  [ErrorCodes.artifactInvalid]: 'BAD_REQUEST',
+  [ErrorCodes.notFound]: 'NOT_FOUND',
+  [ErrorCodes.unauthenticated]: 'UNAUTHORIZED',
+  [ErrorCodes.forbidden]: 'FORBIDDEN',
+  [ErrorCodes.fenced]: 'CONFLICT',
+  [ErrorCodes.conflict]: 'CONFLICT',
+  [ErrorCodes.storeUnavailable]: 'SERVICE_UNAVAILABLE',
+};
+
+/** Maps a HiveForgeError to its tRPC error: the one place this mapping lives. */
+export function toTRPCError(error: HiveForgeError): TRPCError {
+  return new TRPCError({
+    code: TRPC_CODES[error.code] ?? 'INTERNAL_SERVER_ERROR',
+    message: error.message,
+    cause: error,
+  });
+}
+
+const t = initTRPC.context<CoordinatorContext>().create({
+  errorFormatter({ shape, error }) {
+    const cause = error.cause as unknown;
+    const hf = isHiveForgeError(cause) ? cause : null;
+    const zodIssues =
+      error.code === 'BAD_REQUEST' && cause && typeof cause === 'object' && 'issues' in cause
+        ? (cause as { issues: unknown }).issues
+        : undefined;
+    return {
+      ...shape,
+      data: {
+        ...shape.data,
+        stack: undefined,
+        hiveforgeCode: hf?.code ?? (error.code === 'BAD_REQUEST' ? ErrorCodes.badInput : null),
+        retryable: hf?.retryable ?? false,
+        details: hf && 'diagnostics' in hf ? (hf as { diagnostics: unknown }).diagnostics : (zodIssues ?? null),
+      },
+    };
+  },
+});
+
+export const router = t.router;
+
+const mapErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok && isHiveForgeError(result.error.cause)) throw toTRPCError(result.error.cause);
+  return result;
+});
+
+/** Anyone may call: health and agent registration. */
+export const publicProcedure = t.procedure.use(mapErrors);
+
+/** Only registered agents. */
+export const agentProcedure = publicProcedure.use(({ ctx, next }) => {
+  if (ctx.caller.kind !== 'agent') {
+    throw new TRPCError({
+      code: ctx.caller.kind === 'anonymous' ? 'UNAUTHORIZED' : 'FORBIDDEN',
+      message: 'this procedure needs an agent token',
+    });
+  }
+  return next({ ctx: { ...ctx, agent: ctx.caller.agent } });
+});
+
+/** Users whose token grants at least `role`. */
+export const userProcedure = (role: Role) =>
+  publicProcedure.use(({ ctx, next }) => {
+    if (ctx.caller.kind === 'anonymous')
+      throw new TRPCError({ code: 'UNAUTHORIZED', message: 'missing or invalid API token' });
+    if (ctx.caller.kind !== 'user')
+      throw new TRPCError({ code: 'FORBIDDEN', message: 'agent tokens cannot call user procedures' });
+    if (!roleAllows(ctx.caller.role, role)) {
+      throw new TRPCError({
+        code: 'FORBIDDEN',
+        message: `this needs the ${role} role; your token has ${ctx.caller.role}`,
+      });
+    }
+    return next({ ctx: { ...ctx, user: ctx.caller } });
+  });

@@ -1,0 +1,91 @@
+import type { TriggerEvent } from './spec.js';
+
+/** Options of one `ctx.sh` command. */
+export interface ShOptions {
+  /** Working directory, relative to the workspace. @default the workspace */
+  cwd?: string;
+  /** Extra environment variables for this command. */
+  env?: Readonly<Record<string, string>>;
+  /** Resolve instead of throwing when the command exits non-zero. @default false */
+  nothrow?: boolean;
+  /** Do not echo the command line into the log. @default false */
+  quiet?: boolean;
+}
+
+/** What a finished command produced. Output is also streamed to the job log as it happens. */
+export interface ShResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs shell commands in the job's environment. As a tagged template every interpolation is
+ * quoted as one shell word (arrays as one word each); as a function the string runs as is.
+ * @example
+ * await ctx.sh`npm test -- ${file}`;
+ * await ctx.sh('npm ci && npm run build');
+ * await ctx.sh.with({ cwd: 'lib' })`make`;
+ */
+export interface Shell {
+  (strings: TemplateStringsArray, ...values: unknown[]): Promise<ShResult>;
+  (command: string, options?: ShOptions): Promise<ShResult>;
+  /** A shell bound to options, usable as a tagged template. */
+  with(options: ShOptions): Shell;
+}
+
+/** Writes to the job log. */
+export interface JobLogger {
+  (message: string): void;
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+  /** Opens a collapsible group in the log; close it with the returned function. */
+  group(title: string): () => void;
+}
+
+/** Outputs a job publishes for its dependents, and reads from its needs. */
+export interface JobOutputs {
+  set(key: string, value: string): void;
+  /** An output published by a job this job needs. */
+  get(job: string | { readonly name: string }, key: string): string | undefined;
+}
+
+/** What started the run. */
+export interface TriggerInfo {
+  event: TriggerEvent;
+  branch: string | null;
+  commit: string | null;
+  /** Where the sources are: a git URL, or a local directory for `hiveforge run`. */
+  repository: string | null;
+  inputs: Readonly<Record<string, string | number | boolean>>;
+}
+
+/** The typed context every job body and action receives. */
+export interface JobContext<M = Record<string, never>> {
+  readonly job: {
+    readonly name: string;
+    readonly declaredName: string;
+    readonly attempt: number;
+    readonly runId: string;
+    readonly pipeline: string;
+  };
+  readonly sh: Shell;
+  /** The job's environment: pipeline env, job env, and `HIVEFORGE_*` variables. */
+  readonly env: Readonly<Record<string, string>>;
+  /** The secrets the job declared, by name. Values are masked in logs. */
+  readonly secrets: Readonly<Record<string, string>>;
+  /** Absolute path of the job's workspace inside its environment. */
+  readonly workspace: string;
+  readonly log: JobLogger;
+  /** Uploads a file or directory (relative to the workspace) as an artifact of this run. */
+  upload(path: string, options?: { name?: string }): Promise<void>;
+  /** Downloads an artifact of this run into the workspace (at its original path by default). */
+  download(name: string, options?: { path?: string }): Promise<void>;
+  readonly outputs: JobOutputs;
+  /** This instance's matrix values. */
+  readonly matrix: M;
+  readonly trigger: TriggerInfo;
+  /** Aborted when the job is cancelled or times out. */
+  readonly signal: AbortSignal;
+}

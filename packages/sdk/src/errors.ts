@@ -1,0 +1,144 @@
+import { type ErrorCode, ErrorCodes } from './error-codes.js';
+
+/** Where in a source file something is. Lines and columns are 1-based. */
+export interface SourceLocation {
+  file: string;
+  line: number;
+  column: number;
+}
+
+/**
+ * The base of every error HiveForge raises on purpose. `code` is stable (see `ErrorCodes`),
+ * `retryable` says whether doing the same thing again may succeed.
+ */
+export abstract class HiveForgeError extends Error {
+  abstract readonly code: ErrorCode;
+  readonly retryable: boolean;
+
+  constructor(message: string, options: { cause?: unknown; retryable?: boolean } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.retryable = options.retryable ?? false;
+  }
+
+  /** A plain object safe to send over the wire or print as JSON. */
+  toJSON(): Record<string, unknown> {
+    return { name: this.name, code: this.code, message: this.message, retryable: this.retryable };
+  }
+}
+
+/** Bad input at a boundary: says what was wrong and where. */
+export class BadInputError extends HiveForgeError {
+  readonly code = ErrorCodes.badInput;
+  constructor(
+    message: string,
+    readonly issues: readonly { path: string; message: string }[] = [],
+  ) {
+    super(message);
+  }
+}
+
+/** The SDK was called in a way it does not allow (for example `job()` outside `pipeline()`). */
+export class SdkUsageError extends HiveForgeError {
+  readonly code = ErrorCodes.sdkUsage;
+}
+
+/** A PipelineSpec failed schema validation. */
+export class SpecInvalidError extends HiveForgeError {
+  readonly code = ErrorCodes.specInvalid;
+  constructor(
+    message: string,
+    readonly issues: readonly { path: string; message: string }[],
+  ) {
+    super(message);
+  }
+}
+
+/** The jobs a bundle declares at run time differ from the spec the coordinator stored. */
+export class SpecDriftError extends HiveForgeError {
+  readonly code = ErrorCodes.specDrift;
+  constructor(
+    message: string,
+    readonly differences: readonly string[],
+  ) {
+    super(message);
+  }
+}
+
+/** A shell command exited with a non-zero status. */
+export class ExecError extends HiveForgeError {
+  readonly code = ErrorCodes.exec;
+  constructor(
+    readonly command: string,
+    readonly exitCode: number,
+    readonly stderrTail: string,
+  ) {
+    super(`command exited with status ${exitCode}: ${command}${stderrTail ? `\n${stderrTail}` : ''}`);
+  }
+}
+
+/** A job ran past its timeout and was stopped. */
+export class JobTimeoutError extends HiveForgeError {
+  readonly code = ErrorCodes.jobTimeout;
+  constructor(readonly timeoutMs: number) {
+    super(`job timed out after ${timeoutMs} ms`);
+  }
+}
+
+/** A job was cancelled. */
+export class JobCancelledError extends HiveForgeError {
+  readonly code = ErrorCodes.jobCancelled;
+}
+
+/** The named pipeline, run, job, agent or artifact does not exist. */
+export class NotFoundError extends HiveForgeError {
+  readonly code = ErrorCodes.notFound;
+}
+
+/** Missing or invalid credentials. */
+export class UnauthenticatedError extends HiveForgeError {
+  readonly code = ErrorCodes.unauthenticated;
+}
+
+/** Valid credentials without the right to do this. */
+export class ForbiddenError extends HiveForgeError {
+  readonly code = ErrorCodes.forbidden;
+}
+
+/** The caller's lease or attempt is no longer current: its writes are rejected. */
+export class FencedError extends HiveForgeError {
+  readonly code = ErrorCodes.fenced;
+}
+
+/** A transition the current state does not allow (completing a finished job, cancelling twice). */
+export class ConflictError extends HiveForgeError {
+  readonly code = ErrorCodes.conflict;
+}
+
+/** An artifact path or archive is unsafe (absolute, `..`) or malformed. */
+export class ArtifactInvalidError extends HiveForgeError {
+  readonly code = ErrorCodes.artifactInvalid;
+}
+
+/** The store could not be reached or refused a write. */
+export class StoreUnavailableError extends HiveForgeError {
+  readonly code = ErrorCodes.storeUnavailable;
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { ...options, retryable: true });
+  }
+}
+
+/** A configuration file, flag or environment variable is invalid. */
+export class ConfigError extends HiveForgeError {
+  readonly code = ErrorCodes.config;
+}
+
+/** True when `error` is a HiveForgeError (also across bundled copies of the SDK). */
+export function isHiveForgeError(error: unknown): error is HiveForgeError {
+  return (
+    error instanceof HiveForgeError ||
+    (error instanceof Error &&
+      typeof (error as { code?: unknown }).code === 'string' &&
+      String((error as unknown as { code: string }).code).startsWith('HF_'))
+  );
+}

@@ -1,0 +1,97 @@
+/**
+ * `@hiveforge/sdk`: declare pipelines, jobs and deterministic images in typed TypeScript.
+ *
+ * @example
+ * ```ts
+ * import { pipeline, job } from '@hiveforge/sdk';
+ *
+ * export default pipeline('hello', () => {
+ *   const build = job('build', async (ctx) => { await ctx.sh`echo building`; });
+ *   job('test', { needs: [build] }, async (ctx) => { await ctx.sh`echo testing`; });
+ * });
+ * ```
+ *
+ * @module
+ */
+export { defineAction, type Action, type ActionDefinition } from './action.js';
+export {
+  buildPipelineSpec,
+  structuralDigest,
+  DEFAULT_JOB_TIMEOUT_MS,
+  type DeclaredJob,
+  type DeclaredPipeline,
+} from './build-spec.js';
+export type { JobContext, JobLogger, JobOutputs, Shell, ShOptions, ShResult, TriggerInfo } from './context.js';
+export { parseCron, type CronParseResult, type CronSchedule } from './cron.js';
+export { formatDuration, parseDuration, type Duration } from './duration.js';
+export { ErrorCodes, type ErrorCode } from './error-codes.js';
+export {
+  ArtifactInvalidError,
+  BadInputError,
+  ConfigError,
+  ConflictError,
+  ExecError,
+  FencedError,
+  ForbiddenError,
+  HiveForgeError,
+  isHiveForgeError,
+  JobCancelledError,
+  JobTimeoutError,
+  NotFoundError,
+  SdkUsageError,
+  SpecDriftError,
+  SpecInvalidError,
+  StoreUnavailableError,
+  UnauthenticatedError,
+  type SourceLocation,
+} from './errors.js';
+export { image, imageTag, isPinnedImage, resolveImage, type ImageOptions, type ImageRef } from './image.js';
+export { expandMatrix, instanceName, type MatrixCombination, type MatrixDefinition } from './matrix.js';
+export {
+  describePipeline,
+  isPipeline,
+  job,
+  pipeline,
+  type JobBody,
+  type JobDefinition,
+  type JobOptions,
+  type JobRef,
+  type MatrixValues,
+  type Pipeline,
+  type PipelineOptions,
+} from './pipeline.js';
+export { quote, raw, renderCommand, type RawShell } from './shell.js';
+export {
+  API_VERSION,
+  formatIssues,
+  ImageSpecSchema,
+  JOB_NAME_PATTERN,
+  JobSpecSchema,
+  parsePipelineSpec,
+  PipelineSpecSchema,
+  TriggerEvent,
+  type ImageSpec,
+  type InputSpec,
+  type JobConditionSpec,
+  type JobSpec,
+  type PipelineSpec,
+  type SourceLocationSpec,
+  type TriggersSpec,
+} from './spec.js';
+export {
+  conditionHolds,
+  globToRegExp,
+  manual,
+  matchesAny,
+  pullRequest,
+  push,
+  resolveCondition,
+  resolveTriggers,
+  schedule,
+  type InputDefinition,
+  type JobCondition,
+  type ManualTrigger,
+  type PullRequestTrigger,
+  type PushTrigger,
+  type Triggers,
+} from './triggers.js';

@@ -1,0 +1,171 @@
+import { type DeclaredJob, buildPipelineSpec } from './build-spec.js';
+import type { JobContext } from './context.js';
+import type { Duration } from './duration.js';
+import { SdkUsageError } from './errors.js';
+import type { ImageRef } from './image.js';
+import type { MatrixDefinition } from './matrix.js';
+import { JOB_NAME_PATTERN, type PipelineSpec } from './spec.js';
+import type { JobCondition, Triggers } from './triggers.js';
+
+/** The values of one matrix instance, typed from the matrix literal. */
+export type MatrixValues<M> = M extends MatrixDefinition
+  ? { readonly [K in keyof M]: M[K][number] }
+  : Record<string, never>;
+
+/** A job body: async code that runs on an agent. */
+export type JobBody<M = undefined> = (ctx: JobContext<MatrixValues<M>>) => Promise<void> | void;
+
+/** Structural options of a job. They are read statically, so write them as literals. */
+export interface JobOptions<M extends MatrixDefinition | undefined = undefined> {
+  /** Jobs that must succeed first: job references or names. @default [] */
+  needs?: readonly (JobRef | string)[];
+  /** The image the job runs in. @default the executor's default environment */
+  image?: ImageRef;
+  /** Labels an agent must have to take the job. @default [] */
+  labels?: readonly string[];
+  /** Environment variables. @default {} */
+  env?: Readonly<Record<string, string | number | boolean>>;
+  /** Names of secrets the job may read through `ctx.secrets`. @default [] */
+  secrets?: readonly string[];
+  /** Stop the job after this long. @default '60m' */
+  timeout?: Duration;
+  /** Extra attempts after a failure. Agent loss is always retried. @default 0 */
+  retries?: number;
+  /** Run one instance per combination. */
+  matrix?: M;
+  /** Run only on matching branches and events; otherwise the job is skipped. */
+  if?: JobCondition;
+  /** A concurrency group name. Recorded in the spec; the scheduler does not enforce it yet. */
+  concurrency?: string;
+}
+
+/** A reference to a declared job, usable in `needs`. */
+export interface JobRef {
+  readonly kind: 'job';
+  readonly name: string;
+}
+
+/** A job as collected at run time: its options and its body. */
+export interface JobDefinition {
+  readonly kind: 'job';
+  readonly name: string;
+  readonly options: JobOptions<MatrixDefinition | undefined>;
+  readonly body: JobBody<MatrixDefinition | undefined>;
+}
+
+/** Options of a pipeline. */
+export interface PipelineOptions {
+  /** What starts the pipeline. */
+  on?: Triggers | readonly Triggers[];
+  /** Require every image to be pinned by digest. @default false */
+  strictImages?: boolean;
+  /** Environment for every job. @default {} */
+  env?: Readonly<Record<string, string | number | boolean>>;
+}
+
+/** A pipeline: the default export of `hiveforge.ts`. */
+export interface Pipeline {
+  readonly kind: 'pipeline';
+  readonly name: string;
+  readonly options: PipelineOptions;
+  readonly jobs: readonly JobDefinition[];
+}
+
+let collecting: JobDefinition[] | null = null;
+
+function checkName(kind: string, name: unknown): asserts name is string {
+  if (typeof name !== 'string' || !JOB_NAME_PATTERN.test(name)) {
+    throw new SdkUsageError(
+      `${kind} name ${JSON.stringify(name)} is invalid: use letters, digits, "_", "." and "-", starting with a letter or digit`,
+    );
+  }
+}
+
+/**
+ * Declares a pipeline. `build` runs once, synchronously, and declares the jobs.
+ * @example
+ * export default pipeline('web', { on: { push: { branches: ['main'] } } }, () => {
+ *   const build = job('build', async (ctx) => { await ctx.sh`npm run build`; });
+ *   job('test', { needs: [build] }, async (ctx) => { await ctx.sh`npm test`; });
+ * });
+ */
+export function pipeline(name: string, build: () => void): Pipeline;
+export function pipeline(name: string, options: PipelineOptions, build: () => void): Pipeline;
+export function pipeline(name: string, a: PipelineOptions | (() => void), b?: () => void): Pipeline {
+  checkName('pipeline', name);
+  const [options, build] = typeof a === 'function' ? [{}, a] : [a, b];
+  if (typeof build !== 'function')
+    throw new SdkUsageError(`pipeline('${name}') needs a function that declares its jobs`);
+  if (collecting) throw new SdkUsageError('pipeline() cannot be called inside another pipeline()');
+  const jobs: JobDefinition[] = [];
+  collecting = jobs;
+  try {
+    const result = build() as unknown;
+    if (result instanceof Promise)
+      throw new SdkUsageError(`the function given to pipeline('${name}') must declare its jobs synchronously`);
+  } finally {
+    collecting = null;
+  }
+  return { kind: 'pipeline', name, options, jobs };
+}
+
+/**
+ * Declares a job inside `pipeline()`. The options are structure (read statically); the body is
+ * code that runs on an agent.
+ * @example job('test', { needs: [build], retries: 1, timeout: '15m' }, async (ctx) => { await ctx.sh`npm test`; });
+ */
+export function job(name: string, body: JobBody): JobRef;
+export function job<const M extends MatrixDefinition | undefined = undefined>(
+  name: string,
+  options: JobOptions<M>,
+  body: JobBody<M>,
+): JobRef;
+export function job(
+  name: string,
+  a: JobOptions<MatrixDefinition | undefined> | JobBody,
+  b?: JobBody<MatrixDefinition | undefined>,
+): JobRef {
+  checkName('job', name);
+  if (!collecting) throw new SdkUsageError(`job('${name}') must be called inside the function given to pipeline()`);
+  const [options, body] = typeof a === 'function' ? [{}, a] : [a, b];
+  if (typeof body !== 'function') throw new SdkUsageError(`job('${name}') needs a body function`);
+  collecting.push({ kind: 'job', name, options, body: body as JobBody<MatrixDefinition | undefined> });
+  return { kind: 'job', name };
+}
+
+/** True when `value` is a pipeline returned by {@link pipeline} (also from a bundled copy of the SDK). */
+export function isPipeline(value: unknown): value is Pipeline {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as Pipeline).kind === 'pipeline' &&
+    Array.isArray((value as Pipeline).jobs)
+  );
+}
+
+/** The spec of a pipeline collected at run time: what the analyzer would produce, without source positions. */
+export function describePipeline(p: Pipeline): PipelineSpec {
+  const jobs: DeclaredJob[] = p.jobs.map((j) => {
+    const o = j.options;
+    return {
+      name: j.name,
+      needs: (o.needs ?? []).map((n) => (typeof n === 'string' ? n : n.name)),
+      image: o.image?.spec ?? null,
+      labels: o.labels,
+      env: o.env,
+      secrets: o.secrets,
+      timeout: o.timeout,
+      retries: o.retries,
+      matrix: o.matrix,
+      if: o.if,
+      concurrency: o.concurrency,
+    };
+  });
+  return buildPipelineSpec({
+    name: p.name,
+    on: p.options.on,
+    strictImages: p.options.strictImages,
+    env: p.options.env,
+    jobs,
+  });
+}
