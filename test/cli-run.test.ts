@@ -60,7 +60,7 @@ describe('hiveforge run (CLI subprocess, embedded coordinator and agent over loo
     const r = await runCli(['run', fixture('failing')]);
     expect(r.code).toBe(1);
     expect(jobLines(r.stdout, 'broken')).toEqual(expect.arrayContaining(['attempt 1', 'attempt 2']));
-    expect(r.stdout).toMatch(/retrying as attempt 2/);
+    expect(r.stdout).toMatch(/attempt 1 failed \(exit 3\); retrying as attempt 2/);
     expect(r.stdout).not.toMatch(/must not run/);
     expect(r.stdout).toMatch(/^broken\s+failed\s+2\s+/m);
     expect(r.stdout).toMatch(/^after-broken\s+skipped\s+1\s+-/m);

@@ -140,6 +140,7 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
   const started = Date.now();
   let cursor: string | undefined;
   let status = 'running';
+  const attempts = new Map<string, number>();
   try {
     for (;;) {
       const batch = await client.runs.watch.query({ runId: run._id, cursor, waitMs: 5_000 });
@@ -148,6 +149,19 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
         if (event.type === 'log') {
           for (const line of prefixer.lines(event.job, event.text)) io.stdout.write(`${line}\n`);
         } else if (event.type === 'job') {
+          const seen = attempts.get(event.job) ?? 1;
+          if (event.attempt > seen) {
+            const why =
+              event.cause === 'agent_lost'
+                ? 'its agent was lost'
+                : event.exitCode !== null
+                  ? `exit ${event.exitCode}`
+                  : (event.cause ?? 'failed');
+            io.stdout.write(
+              `${out.yellow('↻')} ${prefixer.prefix(event.job)} attempt ${event.attempt - 1} failed (${why}); retrying as attempt ${event.attempt}\n`,
+            );
+          }
+          attempts.set(event.job, event.attempt);
           const mark = STATUS_MARK[event.state];
           if (mark) {
             for (const line of prefixer.rest(event.job)) io.stdout.write(`${line}\n`);
@@ -160,8 +174,6 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
                   : ' (a job it needs did not succeed)'
                 : '';
             io.stdout.write(`${mark(out)} ${prefixer.prefix(event.job)} ${event.state}${took}${why}\n`);
-          } else if (event.state === 'queued' && event.attempt > 1) {
-            io.stdout.write(`${out.yellow('↻')} ${prefixer.prefix(event.job)} retrying as attempt ${event.attempt}\n`);
           }
         } else {
           status = event.status;
