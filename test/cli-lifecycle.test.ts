@@ -18,7 +18,9 @@ describe('hiveforge run: timeouts, secrets, cancellation', () => {
   });
 
   it('hands declared secrets to the job and masks their values in the log', async () => {
-    const r = await runCli(['run', fixture('secrets'), '--secret', 'API_TOKEN'], { env: { API_TOKEN: 's3cr3t-value-42' } });
+    const r = await runCli(['run', fixture('secrets'), '--secret', 'API_TOKEN'], {
+      env: { API_TOKEN: 's3cr3t-value-42' },
+    });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/uses-secret \| token is \*\*\*/);
     expect(r.stdout).toMatch(/length 15/);

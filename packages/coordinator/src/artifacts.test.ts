@@ -1,0 +1,45 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tar from 'tar';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkArchive } from './artifacts.js';
+
+async function archive(cwd: string, paths: string[], options: { preservePaths?: boolean } = {}): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const chunk of tar.create(
+    { gzip: true, cwd, portable: true, ...options },
+    paths,
+  ) as unknown as AsyncIterable<Buffer>)
+    parts.push(Buffer.from(chunk));
+  return Buffer.concat(parts);
+}
+
+describe('artifact archive checks', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'hf-archive-'));
+    await mkdir(join(dir, 'work/dist'), { recursive: true });
+    await writeFile(join(dir, 'work/dist/a.txt'), 'a');
+    await writeFile(join(dir, 'outside.txt'), 'secret');
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('accepts an archive of relative paths and lists its entries', async () => {
+    expect(await checkArchive(await archive(join(dir, 'work'), ['dist']))).toEqual(['dist/', 'dist/a.txt']);
+  });
+
+  it('refuses entries with ..', async () => {
+    const bad = await archive(join(dir, 'work'), ['../outside.txt'], { preservePaths: true });
+    await expect(checkArchive(bad)).rejects.toThrow(/unsafe path "..\/outside.txt"/);
+  });
+
+  it('refuses absolute entries', async () => {
+    const bad = await archive('/', [join(dir, 'outside.txt')], { preservePaths: true });
+    await expect(checkArchive(bad)).rejects.toThrow(/unsafe path "\//);
+  });
+
+  it('refuses bytes that are not a gzipped tar', async () => {
+    await expect(checkArchive(Buffer.from('definitely not a tarball'))).rejects.toThrow(/not a valid .tar.gz/);
+  });
+});
