@@ -4,7 +4,7 @@
 // Baselines measured in the same run: parsing the same file with the TypeScript parser alone
 // (warm), and starting a bare `node` process (cold).
 import { spawnSync } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createAnalyzer } from '@hiveforge/coordinator';
@@ -47,6 +47,7 @@ export async function benchAnalyze({ warmRuns = 15, coldRuns = 5 } = {}) {
     spawnSync(process.execPath, ['-e', '0']);
     bare.push(performance.now() - t);
   }
+  await rm(dir, { recursive: true, force: true });
   return {
     jobs: jobCount,
     warmMs: median(warm),

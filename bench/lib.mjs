@@ -1,6 +1,6 @@
 // Shared helpers of the benchmarks: percentiles, timing and a generated-project helper.
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
 export function percentile(values, p) {
@@ -13,9 +13,13 @@ export function percentile(values, p) {
 export const median = (values) => percentile(values, 50);
 export const fmt = (ms) => `${ms.toFixed(ms < 10 ? 2 : 1)} ms`;
 
+/** Where generated projects go: inside the repository, so `@hiveforge/sdk` resolves. */
+const WORK = fileURLToPath(new URL('./.work/', import.meta.url));
+
 /** Writes a throwaway project (package.json + hiveforge.ts) and returns its directory. */
 export async function writeProject(name, source) {
-  const dir = await mkdtemp(join(tmpdir(), `hiveforge-bench-${name}-`));
+  await mkdir(WORK, { recursive: true });
+  const dir = await mkdtemp(join(WORK, `${name}-`));
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'package.json'), JSON.stringify({ name: `bench-${name}`, private: true, type: 'module' }));
   await writeFile(join(dir, 'hiveforge.ts'), source);

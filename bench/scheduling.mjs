@@ -40,16 +40,28 @@ export async function benchScheduling() {
     if (final.status !== 'succeeded') throw new Error(`the chain run ${final.status}`);
     const byName = new Map(jobs.map((j) => [j.name, j]));
     const gaps = [];
+    const leaseGaps = [];
     const hostMs = [];
     for (const job of jobs) {
       hostMs.push(job.finishedAt - job.startedAt);
       const need = job.spec.needs[0];
-      if (need) gaps.push(job.startedAt - byName.get(need).finishedAt);
+      if (!need) continue;
+      gaps.push(job.startedAt - byName.get(need).finishedAt);
+      leaseGaps.push(job.leasedAt - byName.get(need).finishedAt);
     }
     const shellStart = performance.now();
     for (let i = 0; i < JOBS; i++) spawnSync('/bin/sh', ['-c', 'true']);
     const shellMs = performance.now() - shellStart;
-    return { jobs: JOBS, gapP50: median(gaps), gapP99: percentile(gaps, 99), jobP50: median(hostMs), wallMs, shellMs };
+    return {
+      jobs: JOBS,
+      gapP50: median(gaps),
+      gapP99: percentile(gaps, 99),
+      leaseP50: median(leaseGaps),
+      leaseP99: percentile(leaseGaps, 99),
+      jobP50: median(hostMs),
+      wallMs,
+      shellMs,
+    };
   } finally {
     await agent.stop({ cancel: true });
     await agentDone.catch(() => {});
@@ -61,7 +73,8 @@ export async function benchScheduling() {
 export function reportScheduling(r) {
   return [
     `scheduling overhead, memory store, ${r.jobs}-job chain of 'true'`,
-    `  completion -> dependent start      p50 ${fmt(r.gapP50)}  p99 ${fmt(r.gapP99)}   goal p50 < 5 ms   ${r.gapP50 < 5 ? 'MET' : 'MISSED'}`,
+    `  completion -> dependent leased     p50 ${fmt(r.leaseP50)}  p99 ${fmt(r.leaseP99)}   (the scheduler's share)`,
+    `  completion -> dependent started    p50 ${fmt(r.gapP50)}  p99 ${fmt(r.gapP99)}   goal p50 < 5 ms   ${r.gapP50 < 5 ? 'MET' : 'MISSED'}`,
     `  one job, start -> completion       p50 ${fmt(r.jobP50)}  (job host process, bundle load, 'true', log flush)`,
     `  whole run                          ${fmt(r.wallMs)}`,
     `    baseline: bare shell, ${r.jobs} x 'sh -c true'  ${fmt(r.shellMs)}   ratio ${(r.wallMs / r.shellMs).toFixed(1)}x`,

@@ -4,7 +4,9 @@ import type { Lease } from '@hiveforge/coordinator';
 import { type ArtifactClient, createArtifactClient } from './artifact-client.js';
 import { type CoordinatorClient, createAgentClient, errorCodeOf, isTransportError } from './client.js';
 import type { Executor } from './executors/types.js';
+import { createJobHostPool } from './job-host-pool.js';
 import { type RunningJob, runJob } from './job-runner.js';
+import type { PipelineSpec } from '@hiveforge/sdk';
 
 /** Options of an agent. */
 export interface AgentOptions {
@@ -77,6 +79,8 @@ export function createAgent(options: AgentOptions): Agent {
   let finished: Promise<void> | null = null;
   let pulledOnce = false;
   const emit = (event: AgentEvent) => options.onEvent?.(event);
+  const hosts = createJobHostPool(options.once ? 1 : capacity);
+  const bundles = new Map<string, { path: string; spec: PipelineSpec }>();
 
   const register = async () => {
     for (let i = 0; ; i++) {
@@ -159,6 +163,8 @@ export function createAgent(options: AgentOptions): Agent {
           client,
           artifacts,
           executor: options.executor,
+          hosts,
+          bundles,
           workDir: options.workDir,
           secrets: options.secrets ?? {},
           onOutput: options.onOutput,
@@ -167,16 +173,23 @@ export function createAgent(options: AgentOptions): Agent {
         lease,
       );
       running.set(key, job);
-      const result = await job.done.catch((error) => {
-        emit({ type: 'error', error });
-        return null;
-      });
-      running.delete(key);
-      emit({ type: 'finished', lease, status: result?.status ?? null });
+      const completed = job.done
+        .catch((error) => {
+          emit({ type: 'error', error });
+          return null;
+        })
+        .then((result) => {
+          running.delete(key);
+          emit({ type: 'finished', lease, status: result?.status ?? null });
+        });
       if (options.once) {
+        await completed;
         stopping.abort();
         return;
       }
+      // The slot is free once the work is over: pull the next job while the completion is on
+      // its way, so a dependent it unblocks is leased the moment the coordinator records it.
+      await job.finished;
     }
   };
 
@@ -192,6 +205,7 @@ export function createAgent(options: AgentOptions): Agent {
         const heartbeats = heartbeatLoop();
         await Promise.all(Array.from({ length: options.once ? 1 : capacity }, slot));
         stopping.abort();
+        hosts.close();
         await heartbeats;
       })();
       return finished;

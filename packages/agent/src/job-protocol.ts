@@ -10,7 +10,10 @@ export interface RunMessage {
   matrix: Record<string, string | number | boolean>;
   env: Record<string, string>;
   secrets: Record<string, string>;
+  /** The workspace as the job's commands see it. */
   workspace: string;
+  /** The workspace on the agent's host, where the job host itself runs. */
+  hostWorkspace: string;
   trigger: TriggerInfo;
   needsOutputs: Record<string, Record<string, string>>;
 }

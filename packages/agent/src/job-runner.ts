@@ -1,11 +1,12 @@
-import { type ChildProcess, fork } from 'node:child_process';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import type { ChildProcess } from 'node:child_process';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AttemptResult, Lease } from '@hiveforge/coordinator';
 import { type PipelineSpec, isHiveForgeError, structuralDigest } from '@hiveforge/sdk';
 import type { ArtifactClient } from './artifact-client.js';
 import { type CoordinatorClient, errorCodeOf, isTransportError } from './client.js';
 import type { Executor, JobEnvironment } from './executors/types.js';
+import type { JobHostPool } from './job-host-pool.js';
 import type { ExecReply, FromHost, ToHost } from './job-protocol.js';
 import { createLogShipper } from './log-shipper.js';
 
@@ -14,6 +15,10 @@ export interface JobRunnerDeps {
   client: CoordinatorClient;
   artifacts: ArtifactClient;
   executor: Executor;
+  /** Where job host processes come from. */
+  hosts: JobHostPool;
+  /** Bundles already on disk, by version id. */
+  bundles: Map<string, { path: string; spec: PipelineSpec }>;
   workDir: string;
   /** Secrets this agent can hand to jobs that declare them. */
   secrets: Readonly<Record<string, string>>;
@@ -31,6 +36,9 @@ export interface RunningJob {
   cancel(reason: 'cancelled' | 'timeout' | 'shutdown'): void;
   /** Stops the job without reporting: its lease was declared lost. */
   abandon(): void;
+  /** Resolves when the job's work is over and its logs are shipped; completion may still be on its way. */
+  readonly finished: Promise<void>;
+  /** Resolves once the coordinator has the completion (null when the attempt was fenced or abandoned). */
   readonly done: Promise<AttemptResult | null>;
 }
 
@@ -39,14 +47,18 @@ const slug = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, 120);
 
 /** Bundles are content-addressed by version id, so one download serves every job of a version. */
 async function loadBundle(deps: JobRunnerDeps, versionId: string): Promise<{ path: string; spec: PipelineSpec }> {
+  const cached = deps.bundles.get(versionId);
+  if (cached) return cached;
   const dir = join(deps.workDir, 'bundles');
   const path = join(dir, `${slug(versionId)}.mjs`);
   const { bundle, spec } = await deps.client.agent.bundle.query({ versionId });
   await mkdir(dir, { recursive: true });
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
   await writeFile(tmp, bundle);
-  await import('node:fs/promises').then((fs) => fs.rename(tmp, path));
-  return { path, spec: spec as PipelineSpec };
+  await rename(tmp, path);
+  const entry = { path, spec: spec as PipelineSpec };
+  deps.bundles.set(versionId, entry);
+  return entry;
 }
 
 /** Retries a call while the coordinator cannot be reached; anything else is final. */
@@ -119,12 +131,7 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
       };
       env = await deps.executor.start({ jobId: lease.jobId, hostWorkspace: workspace, image, env: jobEnv });
       const activeEnv = env;
-      const child = fork(new URL('./job-host.js', import.meta.url), [], {
-        cwd: workspace,
-        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-        env: { ...process.env, ...jobEnv, NODE_OPTIONS: '' },
-        serialization: 'advanced',
-      });
+      const child = deps.hosts.take();
       host.child = child;
       if (stopReason) stop(stopReason);
       child.stdout?.on('data', (d: Buffer) => shipper.write(d.toString()));
@@ -234,6 +241,7 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
           env: jobEnv,
           secrets: Object.fromEntries(lease.spec.secrets.map((s) => [s, deps.secrets[s] as string])),
           workspace: activeEnv.workspace,
+          hostWorkspace: workspace,
           trigger: {
             event: lease.trigger.event,
             branch: lease.trigger.branch,
@@ -273,9 +281,13 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
     }
   };
 
-  const done = (async (): Promise<AttemptResult | null> => {
+  const executed = (async () => {
     const result = await execute();
     await shipper.close().catch(() => {});
+    return result;
+  })();
+  const done = (async (): Promise<AttemptResult | null> => {
+    const result = await executed;
     if (stopReason === 'abandoned' || shipper.fenced) return null;
     try {
       await withRetry(
@@ -289,5 +301,11 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
     return result;
   })();
 
-  return { lease, cancel: (reason) => stop(reason), abandon: () => stop('abandoned'), done };
+  return {
+    lease,
+    cancel: (reason) => stop(reason),
+    abandon: () => stop('abandoned'),
+    finished: executed.then(() => {}),
+    done,
+  };
 }

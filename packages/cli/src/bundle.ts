@@ -38,6 +38,7 @@ export async function packagePipeline(entryPath: string): Promise<PipelinePackag
     target: 'node20',
     metafile: true,
     sourcemap: 'inline',
+    sourcesContent: false,
     logLevel: 'silent',
     banner: {
       js: "import { createRequire as __hfCreateRequire } from 'node:module'; const require = __hfCreateRequire(import.meta.url);",

@@ -4,7 +4,8 @@ import type { Duration } from './duration.js';
 import { SdkUsageError } from './errors.js';
 import type { ImageRef } from './image.js';
 import type { MatrixDefinition } from './matrix.js';
-import { JOB_NAME_PATTERN, type PipelineSpec } from './spec.js';
+import { JOB_NAME_PATTERN } from './constants.js';
+import type { PipelineSpec } from './spec.js';
 import type { JobCondition, Triggers } from './triggers.js';
 
 /** The values of one matrix instance, typed from the matrix literal. */

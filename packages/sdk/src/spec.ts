@@ -1,21 +1,8 @@
 import { z } from 'zod';
 import { SpecInvalidError } from './errors.js';
 
-/** The `apiVersion` of every PipelineSpec this SDK produces and accepts. */
-export const API_VERSION = 'hiveforge.dev/v1';
-
-/** Declared job names: letters, digits, `_`, `.`, `-`; starting with a letter or digit. */
-export const JOB_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
-
-/** The events that start a run. `local` is `hiveforge run` on a workstation. */
-export const TriggerEvent = {
-  push: 'push',
-  pullRequest: 'pullRequest',
-  schedule: 'schedule',
-  manual: 'manual',
-  local: 'local',
-} as const;
-export type TriggerEvent = (typeof TriggerEvent)[keyof typeof TriggerEvent];
+export { API_VERSION, JOB_NAME_PATTERN, TriggerEvent } from './constants.js';
+import { API_VERSION, JOB_NAME_PATTERN } from './constants.js';
 
 export const SourceLocationSchema = z.object({
   file: z.string(),

@@ -10,7 +10,12 @@ describe('process executor', () => {
   let env: JobEnvironment;
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'hf-exec-'));
-    env = await createProcessExecutor({ killGraceMs: 200 }).start({ jobId: 'j', hostWorkspace: dir, image: null, env: { JOB_VAR: 'job' } });
+    env = await createProcessExecutor({ killGraceMs: 200 }).start({
+      jobId: 'j',
+      hostWorkspace: dir,
+      image: null,
+      env: { JOB_VAR: 'job' },
+    });
   });
   afterEach(async () => {
     await env.teardown();

@@ -1,3 +1,4 @@
+import type { PipelineSpec } from '@hiveforge/sdk';
 import type { Store } from '../store/types.js';
 import type { ResolvedSchedulerConfig } from './config.js';
 
@@ -6,6 +7,22 @@ export interface SchedulerContext {
   store: Store;
   config: ResolvedSchedulerConfig;
   now: () => number;
+  /**
+   * Specs of pipeline versions already read. Versions are content-addressed and never change,
+   * so caching them keeps no state that matters: a coordinator that starts empty reads them again.
+   */
+  specs: Map<string, PipelineSpec>;
+}
+
+/** Reads the spec of a pipeline version, through the cache. */
+export async function specOf(ctx: SchedulerContext, versionId: string): Promise<PipelineSpec | null> {
+  const cached = ctx.specs.get(versionId);
+  if (cached) return cached;
+  const version = await ctx.store.getPipelineVersion(versionId);
+  if (!version) return null;
+  if (ctx.specs.size >= 256) ctx.specs.delete(ctx.specs.keys().next().value as string);
+  ctx.specs.set(versionId, version.spec);
+  return version.spec;
 }
 
 /** Topics of store wake-ups. */

@@ -70,6 +70,7 @@ export async function applyAttemptEnd(
           readyAt: now,
           agentId: null,
           leaseExpiresAt: null,
+          leasedAt: null,
           startedAt: null,
           exitCode: end.result.exitCode,
           cause: causeOf(end),

@@ -1,6 +1,6 @@
 import { FencedError, type JobSpec, NotFoundError } from '@hiveforge/sdk';
 import { type AgentRecord, type JobRecord, JobState, type RunTrigger } from '../store/types.js';
-import { type SchedulerContext, Topics } from './context.js';
+import { type SchedulerContext, Topics, specOf } from './context.js';
 import { type AttemptEnd, type AttemptResult, applyAttemptEnd, shouldRetry } from './dag.js';
 import { DecisionIds } from './decision-ids.js';
 
@@ -33,8 +33,8 @@ const labelsMatch = (job: JobRecord, agent: AgentRecord) => job.spec.labels.ever
 async function buildLease(ctx: SchedulerContext, job: JobRecord): Promise<Lease | null> {
   const run = await ctx.store.getRun(job.runId);
   if (!run) return null;
-  const version = await ctx.store.getPipelineVersion(run.versionId);
-  if (!version) return null;
+  const spec = await specOf(ctx, run.versionId);
+  if (!spec) return null;
   const needsOutputs: Record<string, Record<string, string>> = {};
   for (const need of job.spec.needs) {
     const dep = await ctx.store.getJob(`${job.runId}/${need}`);
@@ -49,7 +49,7 @@ async function buildLease(ctx: SchedulerContext, job: JobRecord): Promise<Lease 
     attempt: job.attempt,
     spec: job.spec,
     trigger: run.trigger,
-    env: { ...version.spec.env, ...job.spec.env },
+    env: { ...spec.env, ...job.spec.env },
     needsOutputs,
     leaseTtlMs: ctx.config.leaseTtlMs,
     heartbeatIntervalMs: ctx.config.heartbeatIntervalMs,
@@ -122,7 +122,7 @@ export async function leaseJob(ctx: SchedulerContext, agent: AgentRecord, reques
     const now = ctx.now();
     const updated = await store.updateJob(
       job._id,
-      { state: JobState.leased, agentId: agent._id, leaseExpiresAt: now + ctx.config.leaseTtlMs },
+      { state: JobState.leased, agentId: agent._id, leasedAt: now, leaseExpiresAt: now + ctx.config.leaseTtlMs },
       { states: [JobState.queued], attempt: job.attempt },
     );
     if (!updated) continue;

@@ -87,6 +87,7 @@ export async function triggerRun(ctx: SchedulerContext, input: TriggerRunInput):
         readyAt: state === JobState.queued ? now : null,
         agentId: null,
         leaseExpiresAt: null,
+        leasedAt: null,
         startedAt: null,
         finishedAt: runs ? null : now,
         exitCode: null,

@@ -50,6 +50,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     store: deps.store,
     config: resolveSchedulerConfig(deps.options),
     now: deps.now ?? Date.now,
+    specs: new Map(),
   };
   return {
     config: ctx.config,

@@ -29,6 +29,7 @@ export function makeJob(runId: string, name: string, overrides: Partial<JobRecor
     readyAt: 1,
     agentId: null,
     leaseExpiresAt: null,
+    leasedAt: null,
     startedAt: null,
     finishedAt: null,
     exitCode: null,

@@ -112,6 +112,8 @@ export interface JobRecord {
   readyAt: number | null;
   agentId: string | null;
   leaseExpiresAt: number | null;
+  /** When the current attempt was leased. */
+  leasedAt: number | null;
   startedAt: number | null;
   finishedAt: number | null;
   exitCode: number | null;

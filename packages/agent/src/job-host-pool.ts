@@ -1,0 +1,50 @@
+import { type ChildProcess, fork } from 'node:child_process';
+
+/**
+ * Keeps job host processes started ahead of need: starting Node and loading the SDK takes tens
+ * of milliseconds, which would otherwise sit between a lease and its job's first command. Each
+ * process runs one job and exits; taking one starts its replacement.
+ */
+export interface JobHostPool {
+  /** A started job host, ready for its `run` message. */
+  take(): ChildProcess;
+  /** Kills the idle processes. */
+  close(): void;
+}
+
+const HOST = new URL('./job-host.js', import.meta.url);
+
+function start(): ChildProcess {
+  const child = fork(HOST, [], {
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    env: { ...process.env, NODE_OPTIONS: '' },
+    serialization: 'advanced',
+  });
+  // An idle host must not keep the agent alive, nor die unnoticed.
+  child.unref();
+  child.on('error', () => {});
+  return child;
+}
+
+/** Creates a pool that keeps `size` idle job hosts. @default size 1 */
+export function createJobHostPool(size = 1): JobHostPool {
+  const idle: ChildProcess[] = [];
+  let closed = false;
+  const refill = () => {
+    while (!closed && idle.length < size) idle.push(start());
+  };
+  return {
+    take() {
+      let child = idle.shift();
+      while (child && (child.exitCode !== null || child.signalCode !== null || !child.connected)) child = idle.shift();
+      const taken = child ?? start();
+      taken.ref();
+      setImmediate(refill);
+      return taken;
+    },
+    close() {
+      closed = true;
+      for (const child of idle.splice(0)) child.kill('SIGKILL');
+    },
+  };
+}
