@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { createPrefixer, createStyle, renderSummary } from './output.js';
+
+const tty = { isTTY: true } as NodeJS.WriteStream;
+const pipe = { isTTY: false } as NodeJS.WriteStream;
+
+describe('terminal output', () => {
+  it('colors job prefixes on a terminal and not in a pipe', () => {
+    const colored = createPrefixer(createStyle(tty, true), ['build', 'test']);
+    expect(colored.lines('build', 'hello\n')[0]).toMatch(/^\x1b\[36mbuild \|\x1b\[0m hello$/);
+    expect(colored.lines('test', 'x\n')[0]).toMatch(/^\x1b\[35m/);
+    const plain = createPrefixer(createStyle(pipe, false), ['build', 'test']);
+    expect(plain.lines('build', 'hello\n')).toEqual(['build | hello']);
+  });
+
+  it('holds a partial line until it completes, per job', () => {
+    const p = createPrefixer(createStyle(pipe, false), ['a', 'b']);
+    expect(p.lines('a', 'one\ntw')).toEqual(['a    | one']);
+    expect(p.lines('b', 'other\n')).toEqual(['b    | other']);
+    expect(p.lines('a', 'o\n')).toEqual(['a    | two']);
+    expect(p.lines('a', 'tail')).toEqual([]);
+    expect(p.rest('a')).toEqual(['a    | tail']);
+  });
+
+  it('renders the summary table aligned, with durations', () => {
+    const table = renderSummary(createStyle(pipe, false), [
+      { job: 'build', status: 'succeeded', attempt: 1, durationMs: 1_500 },
+      { job: 'integration-test', status: 'skipped', attempt: 1, durationMs: null },
+    ]);
+    expect(table.split('\n')).toEqual([
+      'JOB               STATUS     ATTEMPT  DURATION',
+      'build             succeeded  1        1.5s',
+      'integration-test  skipped    1        -',
+    ]);
+  });
+});
