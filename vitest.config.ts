@@ -4,12 +4,10 @@ import { defineConfig } from 'vitest/config';
 const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
 
 // Unit tests run against sources; tests in test/ use the built packages and start real processes.
-const alias = {
-  '@hiveforge/sdk': src('sdk'),
-  '@hiveforge/actions': src('actions'),
-  '@hiveforge/coordinator': src('coordinator'),
-  '@hiveforge/agent': src('agent'),
-};
+const alias = [
+  { find: /^@hiveforge\/coordinator\/mongodb$/, replacement: fileURLToPath(new URL('./packages/coordinator/src/store/mongodb.ts', import.meta.url)) },
+  ...['sdk', 'actions', 'coordinator', 'agent'].map((pkg) => ({ find: new RegExp(`^@hiveforge/${pkg}$`), replacement: src(pkg) })),
+];
 
 export default defineConfig({
   test: {

@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import type { Lease } from '@hiveforge/coordinator';
 import { type ArtifactClient, createArtifactClient } from './artifact-client.js';
 import { type CoordinatorClient, createAgentClient, errorCodeOf, isTransportError } from './client.js';
+import { createEndpoints } from './endpoints.js';
 import type { Executor } from './executors/types.js';
 import { createJobHostPool } from './job-host-pool.js';
 import { type RunningJob, runJob } from './job-runner.js';
@@ -10,8 +11,8 @@ import type { PipelineSpec } from '@hiveforge/sdk';
 
 /** Options of an agent. */
 export interface AgentOptions {
-  /** The coordinator's base URL. */
-  url: string;
+  /** The coordinator's base URL, or several: any coordinator serves any request. */
+  url: string | readonly string[];
   /** The shared registration secret. */
   registrationSecret: string;
   /** @default the host name */
@@ -70,8 +71,9 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 export function createAgent(options: AgentOptions): Agent {
   let token: string | undefined;
   let agentId: string | null = null;
-  const client = createAgentClient({ url: options.url, token: () => token });
-  const artifacts: ArtifactClient = createArtifactClient({ url: options.url, token: () => token });
+  const endpoints = createEndpoints(typeof options.url === 'string' ? [options.url] : options.url);
+  const client = createAgentClient({ url: endpoints, token: () => token });
+  const artifacts: ArtifactClient = createArtifactClient({ url: endpoints, token: () => token });
   const capacity = options.capacity ?? 1;
   const running = new Map<string, RunningJob>();
   const stopping = new AbortController();

@@ -1,4 +1,5 @@
 import { ArtifactInvalidError, FencedError, NotFoundError } from '@hiveforge/sdk';
+import { type Endpoints, createEndpoints } from './endpoints.js';
 
 /** Uploads and downloads run artifacts (gzipped tar) over the coordinator's HTTP API. */
 export interface ArtifactClient {
@@ -15,8 +16,8 @@ async function failure(res: Response): Promise<Error> {
 }
 
 /** Creates an artifact client for a coordinator URL and an agent token. */
-export function createArtifactClient(options: { url: string; token: () => string | undefined }): ArtifactClient {
-  const base = options.url.replace(/\/$/, '');
+export function createArtifactClient(options: { url: string | Endpoints; token: () => string | undefined }): ArtifactClient {
+  const endpoints = typeof options.url === 'string' ? createEndpoints([options.url]) : options.url;
   const headers = (): Record<string, string> => {
     const t = options.token();
     return t ? { authorization: `Bearer ${t}` } : {};
@@ -24,7 +25,7 @@ export function createArtifactClient(options: { url: string; token: () => string
   return {
     async upload({ runId, name, jobId, attempt, archive }) {
       const query = new URLSearchParams({ name, jobId, attempt: String(attempt) });
-      const res = await fetch(`${base}/api/artifacts/${encodeURIComponent(runId)}?${query}`, {
+      const res = await endpoints.fetch(`/api/artifacts/${encodeURIComponent(runId)}?${query}`, {
         method: 'PUT',
         headers: { ...headers(), 'content-type': 'application/gzip' },
         body: archive,
@@ -32,7 +33,7 @@ export function createArtifactClient(options: { url: string; token: () => string
       if (!res.ok) throw await failure(res);
     },
     async download({ runId, name }) {
-      const res = await fetch(`${base}/api/artifacts/${encodeURIComponent(runId)}?${new URLSearchParams({ name })}`, {
+      const res = await endpoints.fetch(`/api/artifacts/${encodeURIComponent(runId)}?${new URLSearchParams({ name })}`, {
         headers: headers(),
       });
       if (!res.ok) throw await failure(res);

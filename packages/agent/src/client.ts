@@ -1,5 +1,6 @@
 import type { AppRouter } from '@hiveforge/coordinator';
 import { type TRPCClient, createTRPCClient, httpLink } from '@trpc/client';
+import { type Endpoints, createEndpoints } from './endpoints.js';
 
 /** The typed tRPC client of the coordinator API. */
 export type CoordinatorClient = TRPCClient<AppRouter>;
@@ -8,11 +9,17 @@ export type CoordinatorClient = TRPCClient<AppRouter>;
  * Creates an unbatched client: an agent's long-polling pull must not hold back its heartbeats.
  * @example const client = createAgentClient({ url: 'http://127.0.0.1:7700', token });
  */
-export function createAgentClient(options: { url: string; token?: () => string | undefined }): CoordinatorClient {
+export function createAgentClient(options: { url: string | Endpoints; token?: () => string | undefined }): CoordinatorClient {
+  const endpoints = typeof options.url === 'string' ? createEndpoints([options.url]) : options.url;
   return createTRPCClient<AppRouter>({
     links: [
       httpLink({
-        url: `${options.url.replace(/\/$/, '')}/trpc`,
+        // The path is kept; the coordinator is whichever of the endpoints answers.
+        url: 'http://coordinator/trpc',
+        fetch: (input, init) => {
+          const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
+          return endpoints.fetch(`${url.pathname}${url.search}`, init as RequestInit);
+        },
         headers: () => {
           const token = options.token?.();
           return token ? { authorization: `Bearer ${token}` } : {};

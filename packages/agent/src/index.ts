@@ -20,6 +20,7 @@
 export { createAgent, type Agent, type AgentEvent, type AgentOptions } from './agent.js';
 export { insideWorkspace, packPath, unpackInto } from './archive.js';
 export { createArtifactClient, type ArtifactClient } from './artifact-client.js';
+export { createEndpoints, type Endpoints } from './endpoints.js';
 export { createAgentClient, errorCodeOf, isTransportError, type CoordinatorClient } from './client.js';
 export { createProcessExecutor, type ProcessExecutorOptions } from './executors/process.js';
 export type { ExecOptions, Executor, JobEnvironment, StartOptions } from './executors/types.js';

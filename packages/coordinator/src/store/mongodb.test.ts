@@ -1,0 +1,288 @@
+import { isHiveForgeError } from '@hiveforge/sdk';
+import { MongoClient } from 'mongodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FerretDB, freePort, startFerretDB } from '../../../../test/helpers/ferretdb.js';
+import { describeStoreContract, makeJob } from './contract.js';
+import { createMongoStore, type MongoStoreOptions } from './mongodb.js';
+import type { Store } from './types.js';
+
+// One FerretDB for the file; every store gets a database of its own, dropped when it closes.
+let ferret: FerretDB | undefined;
+const admins = new Map<string, MongoClient>();
+let databases = 0;
+
+const freshDbName = () => `hf_${process.pid}_${Date.now().toString(36)}_${databases++}`;
+
+const ferretUri = () => {
+  if (!ferret) throw new Error('FerretDB is not running (see the beforeAll error)');
+  return ferret.uri;
+};
+
+const adminOf = (uri: string) => {
+  let admin = admins.get(uri);
+  if (!admin) {
+    admin = new MongoClient(uri);
+    admins.set(uri, admin);
+  }
+  return admin;
+};
+
+/** A store on its own database; closing it drops the database. */
+async function freshStore(uri: string, options: Partial<MongoStoreOptions> = {}): Promise<Store> {
+  const dbName = options.dbName ?? freshDbName();
+  const store = await createMongoStore({ uri, dbName, ...options });
+  return {
+    ...store,
+    async close() {
+      await store.close();
+      await adminOf(uri).db(dbName).dropDatabase();
+    },
+  };
+}
+
+beforeAll(async () => {
+  try {
+    ferret = await startFerretDB();
+  } catch (error) {
+    const where = process.env.CI ? 'CI must provide FerretDB' : 'these tests need FerretDB';
+    throw new Error(
+      `${where}: run scripts/install-ferretdb.sh (or set HIVEFORGE_FERRETDB_BIN). ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
+  }
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all([...admins.values()].map((admin) => admin.close()));
+  await ferret?.stop();
+});
+
+describeStoreContract('mongodb (FerretDB)', () => freshStore(ferretUri()));
+
+const replicaSetUri = process.env.HIVEFORGE_TEST_MONGODB_URI;
+if (replicaSetUri) describeStoreContract('mongodb (HIVEFORGE_TEST_MONGODB_URI)', () => freshStore(replicaSetUri));
+
+/** Resolves when `listener` would have been called, rejects after `ms`. */
+const nextWakeup = (store: Store, topic: string, ms: number) =>
+  new Promise<number>((resolve, reject) => {
+    const started = Date.now();
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`no wake-up on '${topic}' within ${ms} ms`));
+    }, ms);
+    const off = store.subscribe(topic, () => {
+      clearTimeout(timer);
+      off();
+      resolve(Date.now() - started);
+    });
+  });
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('MongoDB store on FerretDB', () => {
+  it('a notify in one store wakes subscribers of another store on the same database within a second', async () => {
+    const dbName = freshDbName();
+    const a = await freshStore(ferretUri(), { dbName });
+    const b = await createMongoStore({ uri: ferretUri(), dbName });
+    try {
+      const woken = nextWakeup(b, 'queue', 1_000);
+      a.notify('queue');
+      expect(await woken).toBeLessThan(1_000);
+
+      // Each store wakes its own subscribers once, directly; the poller neither repeats a
+      // wake-up it has seen nor echoes the store's own.
+      let inA = 0;
+      let inB = 0;
+      const offA = a.subscribe('run:x', () => inA++);
+      const offB = b.subscribe('run:x', () => inB++);
+      a.notify('run:x');
+      await sleep(600);
+      offA();
+      offB();
+      expect(inA).toBe(1);
+      expect(inB).toBe(1);
+    } finally {
+      await b.close();
+      await a.close();
+    }
+  });
+
+  it('creates its indexes idempotently at every start', async () => {
+    const dbName = freshDbName();
+    const first = await freshStore(ferretUri(), { dbName });
+    const second = await createMongoStore({ uri: ferretUri(), dbName });
+    await second.close();
+    try {
+      const db = adminOf(ferretUri()).db(dbName);
+      const keysOf = async (name: string) => (await db.collection(name).indexes()).map((index) => index.key);
+      expect(await keysOf('jobs')).toEqual(
+        expect.arrayContaining([
+          { state: 1, readyAt: 1 },
+          { runId: 1 },
+          { agentId: 1, state: 1 },
+          { state: 1, leaseExpiresAt: 1 },
+        ]),
+      );
+      expect(await keysOf('log_chunks')).toEqual(expect.arrayContaining([{ jobId: 1, attempt: 1, seq: 1 }]));
+      expect(await keysOf('wakeups')).toEqual(expect.arrayContaining([{ at: 1 }]));
+      const tokenHash = (await db.collection('agents').indexes()).find((index) => index.key.tokenHash === 1);
+      expect(tokenHash?.unique).toBe(true);
+    } finally {
+      await first.close();
+    }
+  });
+
+  it('decisions racing from two store instances have exactly one winner', async () => {
+    const dbName = freshDbName();
+    const a = await freshStore(ferretUri(), { dbName });
+    const b = await createMongoStore({ uri: ferretUri(), dbName });
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => [
+          a.decide('run:1/job:build/attempt:1/lease', { store: 'a', i }),
+          b.decide('run:1/job:build/attempt:1/lease', { store: 'b', i }),
+        ]).flat(),
+      );
+      const winners = results.filter((r) => r.won);
+      expect(winners).toHaveLength(1);
+      for (const r of results) expect(r.decision).toEqual(winners[0]?.decision);
+      expect((await b.getDecision('run:1/job:build/attempt:1/lease'))?.data).toEqual(winners[0]?.decision.data);
+    } finally {
+      await b.close();
+      await a.close();
+    }
+  });
+
+  it('keys with dots, dollar signs and percent signs round-trip', async () => {
+    const store = await freshStore(ferretUri());
+    try {
+      const outputs = { 'version.major': '1', $ref: '2', '50%': '3', '%2E': '4', plain: '5' };
+      await store.insertJobs([makeJob('p/1', 'a', { outputs })]);
+      expect((await store.getJob('p/1/a'))?.outputs).toEqual(outputs);
+      expect(await store.updateJob('p/1/a', { outputs: { 'a.b': 'c' } }, { attempt: 1 })).toBe(true);
+      expect((await store.getJob('p/1/a'))?.outputs).toEqual({ 'a.b': 'c' });
+      const data = { nested: { 'x.y': [{ $z: 1 }] } };
+      expect((await store.decide('d', data)).decision.data).toEqual(data);
+      expect((await store.getDecision('d'))?.data).toEqual(data);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('returns records exactly as stored: no adapter fields, jobs in insertion order', async () => {
+    const store = await freshStore(ferretUri());
+    try {
+      const jobs = [makeJob('p/1', 'zeta'), makeJob('p/1', 'alpha', { leaseExpiresAt: 1_700_000_000_123 })];
+      await store.insertJobs(jobs);
+      expect(await store.getJob('p/1/alpha')).toStrictEqual(jobs[1]);
+      expect(await store.listJobs('p/1')).toStrictEqual(jobs);
+      const meta = {
+        _id: 'r/a',
+        runId: 'r',
+        name: 'a',
+        jobId: null,
+        attempt: null,
+        size: 1,
+        sha256: 's',
+        createdAt: 1,
+      };
+      await store.putArtifact(meta, Buffer.from('x'));
+      expect((await store.getArtifact('r/a'))?.meta).toStrictEqual(meta);
+      expect(await store.listArtifacts('r')).toStrictEqual([meta]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('overwriting an artifact by id keeps one GridFS file, holding the new bytes', async () => {
+    const dbName = freshDbName();
+    const store = await freshStore(ferretUri(), { dbName });
+    try {
+      const meta = { _id: 'r/a', runId: 'r', name: 'a', jobId: 'j', attempt: 1, size: 3, sha256: 'x', createdAt: 0 };
+      await store.putArtifact(meta, Buffer.from('one'));
+      await store.putArtifact({ ...meta, attempt: 2, sha256: 'y' }, Buffer.from('two'));
+      const artifact = await store.getArtifact('r/a');
+      expect(artifact?.data.toString()).toBe('two');
+      expect(artifact?.meta.attempt).toBe(2);
+      const files = adminOf(ferretUri()).db(dbName).collection('artifacts.files');
+      expect(await files.countDocuments({})).toBe(1);
+      await store.putArtifact({ ...meta, _id: 'r/empty', size: 0 }, Buffer.alloc(0));
+      expect((await store.getArtifact('r/empty'))?.data.length).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('counts a chunk repeated within one batch once', async () => {
+    const store = await freshStore(ferretUri());
+    try {
+      const chunk = { _id: 'j#1#0', jobId: 'j', runId: 'r', attempt: 1, seq: 0, offset: 0, text: 'x', at: 0 };
+      expect(await store.appendLogChunks([chunk, chunk, { ...chunk, _id: 'j#1#1', seq: 1 }])).toBe(2);
+      expect(await store.appendLogChunks([chunk])).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('deletes old wake-ups while polling', async () => {
+    const dbName = freshDbName();
+    const store = await freshStore(ferretUri(), { dbName });
+    try {
+      const wakeups = adminOf(ferretUri()).db(dbName).collection('wakeups');
+      await wakeups.insertOne({ topic: 'queue', at: new Date(Date.now() - 120_000), origin: 'gone' });
+      const off = store.subscribe('queue', () => undefined);
+      const deadline = Date.now() + 3_000;
+      while ((await wakeups.countDocuments({})) > 0 && Date.now() < deadline) await sleep(50);
+      off();
+      expect(await wakeups.countDocuments({})).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('works on a MongoClient it is given, and leaves it open', async () => {
+    const dbName = freshDbName();
+    const client = new MongoClient(ferretUri(), { writeConcern: { w: 'majority' }, retryWrites: true });
+    try {
+      const store = await createMongoStore({ uri: 'unused', dbName, client });
+      await store.putToken({ _id: 'h', name: 'ci', role: 'admin', createdAt: 0 });
+      await store.close();
+      expect(await client.db(dbName).collection('tokens').countDocuments({})).toBe(1);
+      await client.db(dbName).dropDatabase();
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('a closed store rejects operations as unavailable and ignores notify', async () => {
+    const store = await freshStore(ferretUri());
+    await store.close();
+    expect(() => store.notify('queue')).not.toThrow();
+    const error = await store.getJob('x').catch((e: unknown) => e);
+    expect(isHiveForgeError(error) && error.code).toBe('HF_STORE_UNAVAILABLE');
+  });
+
+  it('an unreachable server is a retryable StoreUnavailableError', async () => {
+    const port = await freePort();
+    const error = await createMongoStore({
+      uri: `mongodb://127.0.0.1:${port}/?directConnection=true&serverSelectionTimeoutMS=300`,
+    }).catch((e: unknown) => e);
+    expect(isHiveForgeError(error) && { code: error.code, retryable: error.retryable }).toEqual({
+      code: 'HF_STORE_UNAVAILABLE',
+      retryable: true,
+    });
+  });
+
+  it('operations fail with StoreUnavailableError once the server is gone', async () => {
+    await using server = await startFerretDB();
+    const store = await createMongoStore({ uri: `${server.uri}&serverSelectionTimeoutMS=500`, dbName: 'gone' });
+    try {
+      await store.insertJobs([makeJob('p/1', 'a')]);
+      await server.stop();
+      const error = await store.getJob('p/1/a').catch((e: unknown) => e);
+      expect(isHiveForgeError(error) && error.code).toBe('HF_STORE_UNAVAILABLE');
+    } finally {
+      await store.close();
+    }
+  });
+});
