@@ -16,7 +16,10 @@ async function failure(res: Response): Promise<Error> {
 }
 
 /** Creates an artifact client for a coordinator URL and an agent token. */
-export function createArtifactClient(options: { url: string | Endpoints; token: () => string | undefined }): ArtifactClient {
+export function createArtifactClient(options: {
+  url: string | Endpoints;
+  token: () => string | undefined;
+}): ArtifactClient {
   const endpoints = typeof options.url === 'string' ? createEndpoints([options.url]) : options.url;
   const headers = (): Record<string, string> => {
     const t = options.token();
@@ -33,9 +36,12 @@ export function createArtifactClient(options: { url: string | Endpoints; token: 
       if (!res.ok) throw await failure(res);
     },
     async download({ runId, name }) {
-      const res = await endpoints.fetch(`/api/artifacts/${encodeURIComponent(runId)}?${new URLSearchParams({ name })}`, {
-        headers: headers(),
-      });
+      const res = await endpoints.fetch(
+        `/api/artifacts/${encodeURIComponent(runId)}?${new URLSearchParams({ name })}`,
+        {
+          headers: headers(),
+        },
+      );
       if (!res.ok) throw await failure(res);
       return Buffer.from(await res.arrayBuffer());
     },

@@ -9,7 +9,10 @@ export type CoordinatorClient = TRPCClient<AppRouter>;
  * Creates an unbatched client: an agent's long-polling pull must not hold back its heartbeats.
  * @example const client = createAgentClient({ url: 'http://127.0.0.1:7700', token });
  */
-export function createAgentClient(options: { url: string | Endpoints; token?: () => string | undefined }): CoordinatorClient {
+export function createAgentClient(options: {
+  url: string | Endpoints;
+  token?: () => string | undefined;
+}): CoordinatorClient {
   const endpoints = typeof options.url === 'string' ? createEndpoints([options.url]) : options.url;
   return createTRPCClient<AppRouter>({
     links: [

@@ -62,12 +62,12 @@ async function loadBundle(deps: JobRunnerDeps, versionId: string): Promise<{ pat
 }
 
 /** Retries a call while the coordinator cannot be reached; anything else is final. */
-async function withRetry<T>(call: () => Promise<T>, attempts = 30): Promise<T> {
+async function withRetry<T>(call: () => Promise<T>, attempts = 30, signal?: AbortSignal): Promise<T> {
   for (let i = 0; ; i++) {
     try {
       return await call();
     } catch (error) {
-      if (!isTransportError(error) || i >= attempts) throw error;
+      if (!isTransportError(error) || i >= attempts || signal?.aborted) throw error;
       await sleep(Math.min(2_000, 100 * 2 ** i));
     }
   }
@@ -105,14 +105,18 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
     const timer = setTimeout(() => stop('timeout'), lease.spec.timeoutMs);
     const outputs: Record<string, string> = {};
     try {
-      await withRetry(() => deps.client.agent.start.mutate({ jobId: lease.jobId, attempt: lease.attempt }));
+      await withRetry(
+        () => deps.client.agent.start.mutate({ jobId: lease.jobId, attempt: lease.attempt }),
+        30,
+        abort.signal,
+      );
       const missing = lease.spec.secrets.filter((s) => !(s in deps.secrets));
       if (missing.length)
         throw Object.assign(
           new Error(`this agent has no value for the secret(s) ${missing.join(', ')} the job declares`),
           { code: 'HF_CONFIG' },
         );
-      const bundle = await withRetry(() => loadBundle(deps, lease.versionId));
+      const bundle = await withRetry(() => loadBundle(deps, lease.versionId), 30, abort.signal);
       const spec = bundle.spec;
       await rm(workspace, { recursive: true, force: true });
       await mkdir(workspace, { recursive: true });

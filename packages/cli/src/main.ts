@@ -2,6 +2,7 @@ import { isHiveForgeError } from '@hiveforge/sdk';
 import { Command, InvalidArgumentError } from 'commander';
 import { graphCommand, validateCommand } from './commands/analyze.js';
 import { type CommandIO, runCommand } from './commands/run.js';
+import { agentCommand, coordinatorCommand } from './commands/services.js';
 
 const integer = (value: string) => {
   const n = Number(value);
@@ -66,6 +67,36 @@ export function createProgram(io: CommandIO, setCode: (code: number) => void): C
     .argument('[file]', 'the pipeline file, or a directory with hiveforge.ts')
     .option('-f, --format <format>', 'text, mermaid, dot or json', 'text')
     .action(async (file: string | undefined, o) => setCode(await graphCommand({ file, format: o.format }, io)));
+
+  program
+    .command('coordinator')
+    .description('serve the HiveForge API (stateless: run as many as you like on one store)')
+    .option('--config <file>', 'a JSON config file')
+    .option('--host <host>', 'listen address (default 127.0.0.1)')
+    .option('--port <port>', 'listen port (default 7700)')
+    .option('--store <kind>', 'memory or mongodb')
+    .option('--mongodb-uri <uri>', 'MongoDB replica set URI')
+    .option('--mongodb-database <name>', 'database name (default hiveforge)')
+    .option('--agent-secret <secret>', 'the secret agents register with')
+    .option('--admin-token <token>', 'an admin API token to accept (stored hashed)')
+    .option('--heartbeat-interval <duration>', 'how often agents heartbeat (default 2s)')
+    .option('--lease-ttl <duration>', 'a lease not renewed this long is lost (default 6s)')
+    .option('--sweep-interval <duration>', 'how often to sweep expired leases (default 1s)')
+    .option('--pull-wait <duration>', 'the longest a pull waits (default 20s)')
+    .action(async (o) => setCode(await coordinatorCommand(o, io)));
+
+  program
+    .command('agent')
+    .description('pull jobs from coordinators and run them')
+    .option('--config <file>', 'a JSON config file')
+    .option('--url <urls>', 'coordinator URL(s), comma-separated')
+    .option('--agent-secret <secret>', 'the registration secret')
+    .option('--name <name>', 'the agent name (default: host name)')
+    .option('--labels <labels>', 'comma-separated labels')
+    .option('--capacity <n>', 'jobs at once (default 1)')
+    .option('--work-dir <dir>', 'bundles and workspaces (default /tmp/hiveforge-agent)')
+    .option('--once', 'exit after one job')
+    .action(async (o) => setCode(await agentCommand(o, io)));
 
   return program;
 }

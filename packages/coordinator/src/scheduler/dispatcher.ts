@@ -28,6 +28,12 @@ interface LeaseDecision {
   cancelled?: boolean;
 }
 
+const hashOf = (text: string) => {
+  let h = 0;
+  for (let i = 0; i < text.length; i++) h = (h * 31 + text.charCodeAt(i)) | 0;
+  return Math.abs(h);
+};
+
 const labelsMatch = (job: JobRecord, agent: AgentRecord) => job.spec.labels.every((l) => agent.labels.includes(l));
 
 async function buildLease(ctx: SchedulerContext, job: JobRecord): Promise<Lease | null> {
@@ -99,7 +105,12 @@ export async function leaseJob(ctx: SchedulerContext, agent: AgentRecord, reques
     return current ? buildLease(ctx, job) : null;
   }
   if (agent.state !== 'active') return null;
-  const candidates = await store.findQueuedJobs(64);
+  const queued = await store.findQueuedJobs(32);
+  // Oldest first, but agents start at different places among the oldest few, so that many
+  // agents pulling at once do not all race for the same job.
+  const spread = Math.min(queued.length, 4);
+  const offset = spread ? hashOf(agent._id + requestId) % spread : 0;
+  const candidates = [...queued.slice(offset, spread), ...queued.slice(0, offset), ...queued.slice(spread)];
   for (const job of candidates) {
     if (!labelsMatch(job, agent)) continue;
     const { won, decision } = await store.decide<LeaseDecision>(DecisionIds.lease(job._id, job.attempt), {

@@ -44,6 +44,9 @@ export interface Scheduler {
   sweep(): Promise<{ lost: number }>;
 }
 
+/** One sweep in this many also repairs running runs (see `sweep`). */
+const REPAIR_EVERY_SWEEPS = 10;
+
 /** Creates a scheduler over a store. */
 export function createScheduler(deps: SchedulerDeps): Scheduler {
   const ctx: SchedulerContext = {
@@ -52,6 +55,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     now: deps.now ?? Date.now,
     specs: new Map(),
   };
+  let sweeps = 0;
   return {
     config: ctx.config,
     triggerRun: (input) => triggerRun(ctx, input),
@@ -84,7 +88,11 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     complete: (agentId, input) => completeJob(ctx, agentId, input),
     async sweep() {
       const lost = await sweepExpiredLeases(ctx);
-      for (const run of await ctx.store.listRuns({ status: 'running', limit: 100 })) await resolveRun(ctx, run._id);
+      // Repairing runs reads every job of every running run: do it only every few sweeps. It
+      // is needed only when a coordinator died between a decision and its projection.
+      if (sweeps++ % REPAIR_EVERY_SWEEPS === 0) {
+        for (const run of await ctx.store.listRuns({ status: 'running', limit: 100 })) await resolveRun(ctx, run._id);
+      }
       return { lost };
     },
   };

@@ -89,6 +89,10 @@ const WAKEUP_OVERLAP_MS = 2_000;
 const WINNER_READ_DELAYS_MS = [5, 10, 20, 50, 100, 200, 400, 800, 1_600];
 
 const DUPLICATE_KEY = 11000;
+/** Delays before trying an operation again that a busy server refused without doing it. */
+const BUSY_RETRY_DELAYS_MS = [2, 5, 10, 20, 40, 80, 160, 320, 640];
+const isBusy = (error: unknown): boolean =>
+  /database is locked|SQLITE_BUSY/i.test((error as Error | null)?.message ?? '');
 /**
  * Server error codes that mean "no usable primary right now": HostUnreachable, HostNotFound,
  * NetworkTimeout, ShutdownInProgress, WriteConcernFailed, PrimarySteppedDown,
@@ -315,6 +319,24 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
   /** Runs one store operation, translating availability failures into StoreUnavailableError. */
   const call = async <T>(what: string, operation: () => Promise<T>): Promise<T> => {
     if (closed) throw new StoreUnavailableError(`the MongoDB store is closed (${what})`);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await callOnce(what, operation);
+      } catch (error) {
+        // A busy server (FerretDB's SQLite answers "database is locked" under write contention)
+        // did nothing: the same operation is safe to try again.
+        if (!isBusy(error)) throw error;
+        if (attempt >= BUSY_RETRY_DELAYS_MS.length) {
+          throw new StoreUnavailableError(`MongoDB at ${where} is busy (${what}): ${messageOf(error)}`, {
+            cause: error,
+          });
+        }
+        await sleep(BUSY_RETRY_DELAYS_MS[attempt] as number);
+      }
+    }
+  };
+
+  const callOnce = async <T>(what: string, operation: () => Promise<T>): Promise<T> => {
     try {
       return await operation();
     } catch (error) {

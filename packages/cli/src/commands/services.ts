@@ -1,0 +1,109 @@
+import { resolve } from 'node:path';
+import { createAgent, createProcessExecutor } from '@hiveforge/agent';
+import { type Store, createCoordinator, createMemoryStore, hashToken } from '@hiveforge/coordinator';
+import {
+  type ResolvedAgentConfig,
+  type ResolvedCoordinatorConfig,
+  redact,
+  resolveAgentConfig,
+  resolveCoordinatorConfig,
+} from '../config.js';
+import type { CommandIO } from './run.js';
+
+/** Resolves when the process is asked to stop; counts the signals. */
+function onSignals(handler: (count: number) => void): () => void {
+  let count = 0;
+  const listener = () => handler(++count);
+  process.on('SIGTERM', listener);
+  process.on('SIGINT', listener);
+  return () => {
+    process.off('SIGTERM', listener);
+    process.off('SIGINT', listener);
+  };
+}
+
+async function openStore(config: ResolvedCoordinatorConfig): Promise<Store> {
+  if (config.store === 'memory') return createMemoryStore();
+  // Loaded only when asked for: the driver is not needed by `run`, `validate` or `graph`.
+  const { createMongoStore } = await import('@hiveforge/coordinator/mongodb');
+  return createMongoStore({ uri: config.mongodbUri as string, dbName: config.mongodbDatabase });
+}
+
+/** `hiveforge coordinator`: serves the API until SIGTERM. */
+export async function coordinatorCommand(flags: Record<string, string | undefined>, io: CommandIO): Promise<number> {
+  const config = resolveCoordinatorConfig(flags);
+  io.stdout.write(`hiveforge coordinator ${JSON.stringify(redact(config))}\n`);
+  const store = await openStore(config);
+  if (config.adminToken)
+    await store.putToken({ _id: hashToken(config.adminToken), name: 'admin', role: 'admin', createdAt: Date.now() });
+  const coordinator = await createCoordinator({
+    store,
+    agentSecret: config.agentSecret,
+    host: config.host,
+    port: config.port,
+    scheduler: {
+      heartbeatInterval: config.heartbeatIntervalMs,
+      leaseTtl: config.leaseTtlMs,
+      sweepInterval: config.sweepIntervalMs,
+      pullWait: config.pullWaitMs,
+    },
+    onError: (error) => io.stderr.write(`sweep failed: ${(error as Error).message}\n`),
+  });
+  io.stdout.write(`listening on ${coordinator.url}\n`);
+  await new Promise<void>((done) => {
+    const off = onSignals(() => {
+      off();
+      done();
+    });
+  });
+  io.stdout.write('stopping\n');
+  await coordinator.close();
+  await store.close();
+  return 0;
+}
+
+/** `hiveforge agent`: pulls and runs jobs until SIGTERM (drain), a second (cancel), a third (exit). */
+export async function agentCommand(
+  flags: Record<string, string | boolean | undefined>,
+  io: CommandIO,
+): Promise<number> {
+  const config: ResolvedAgentConfig = resolveAgentConfig(flags);
+  config.workDir = resolve(config.workDir);
+  io.stdout.write(`hiveforge agent ${JSON.stringify(redact(config))}\n`);
+  const agent = createAgent({
+    url: config.urls,
+    registrationSecret: config.agentSecret,
+    name: config.name,
+    labels: config.labels,
+    capacity: config.capacity,
+    workDir: config.workDir,
+    once: config.once,
+    executor: createProcessExecutor(),
+    onEvent: (event) => {
+      if (event.type === 'registered') io.stdout.write(`registered as ${event.agentId}\n`);
+      else if (event.type === 'leased') io.stdout.write(`leased ${event.lease.jobId} attempt ${event.lease.attempt}\n`);
+      else if (event.type === 'finished')
+        io.stdout.write(`finished ${event.lease.jobId} attempt ${event.lease.attempt}: ${event.status ?? 'fenced'}\n`);
+      else if (event.type === 'lost')
+        io.stdout.write(`lost the lease of ${event.lease.jobId} attempt ${event.lease.attempt}\n`);
+      else io.stderr.write(`${(event.error as Error)?.message ?? String(event.error)}\n`);
+    },
+  });
+  const off = onSignals((count) => {
+    if (count === 1) {
+      io.stdout.write('draining: no new jobs; running jobs finish (signal again to cancel them)\n');
+      void agent.stop();
+    } else if (count === 2) {
+      io.stdout.write('cancelling running jobs\n');
+      void agent.stop({ cancel: true });
+    } else {
+      process.exit(130);
+    }
+  });
+  try {
+    await agent.run();
+  } finally {
+    off();
+  }
+  return 0;
+}

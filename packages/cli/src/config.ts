@@ -1,0 +1,208 @@
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { ConfigError, formatIssues, parseDuration } from '@hiveforge/sdk';
+import { z } from 'zod';
+
+const DurationText = z.union([z.number().nonnegative(), z.string().min(1)]).transform((v, ctx) => {
+  try {
+    return parseDuration(v as string);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+
+const CoordinatorFileSchema = z
+  .object({
+    host: z.string(),
+    port: z.number().int().min(0).max(65_535),
+    store: z.enum(['memory', 'mongodb']),
+    mongodbUri: z.string(),
+    mongodbDatabase: z.string(),
+    agentSecret: z.string().min(16),
+    adminToken: z.string().min(16),
+    heartbeatInterval: DurationText,
+    leaseTtl: DurationText,
+    sweepInterval: DurationText,
+    pullWait: DurationText,
+  })
+  .partial()
+  .strict();
+
+const AgentFileSchema = z
+  .object({
+    url: z.union([z.string(), z.array(z.string()).min(1)]),
+    agentSecret: z.string().min(1),
+    name: z.string().min(1),
+    labels: z.array(z.string()),
+    capacity: z.number().int().min(1).max(256),
+    workDir: z.string(),
+    once: z.boolean(),
+  })
+  .partial()
+  .strict();
+
+/** The coordinator's effective configuration. Durations are milliseconds. */
+export interface ResolvedCoordinatorConfig {
+  host: string;
+  port: number;
+  store: 'memory' | 'mongodb';
+  mongodbUri: string | null;
+  mongodbDatabase: string;
+  agentSecret: string;
+  adminToken: string | null;
+  heartbeatIntervalMs: number;
+  leaseTtlMs: number;
+  sweepIntervalMs: number;
+  pullWaitMs: number;
+}
+
+/** The agent's effective configuration. */
+export interface ResolvedAgentConfig {
+  urls: string[];
+  agentSecret: string;
+  name: string;
+  labels: string[];
+  capacity: number;
+  workDir: string;
+  once: boolean;
+}
+
+function readConfigFile<T extends z.ZodType>(schema: T, path: string | undefined): z.infer<T> {
+  if (!path) return {} as z.infer<T>;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(`cannot read the config file ${path}: ${(error as Error).message}`);
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(
+      `${path}: ${formatIssues(parsed.error)
+        .map((i) => `${i.path}: ${i.message}`)
+        .join('; ')}`,
+    );
+  }
+  return parsed.data;
+}
+
+const pick = <T>(...values: (T | undefined | null | '')[]): T | undefined =>
+  values.find((v) => v !== undefined && v !== null && v !== '') as T | undefined;
+
+function duration(name: string, value: string | number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  try {
+    return parseDuration(value as string);
+  } catch {
+    throw new ConfigError(`${name}: "${value}" is not a duration (use 500ms, 2s, 1m)`);
+  }
+}
+
+/**
+ * Resolves the coordinator's configuration: defaults, then the config file, then the
+ * environment (`HIVEFORGE_*`), then flags.
+ */
+export function resolveCoordinatorConfig(
+  flags: Record<string, string | undefined>,
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedCoordinatorConfig {
+  const file = readConfigFile(CoordinatorFileSchema, pick(flags.config, env.HIVEFORGE_CONFIG));
+  const store = pick(flags.store, env.HIVEFORGE_STORE, file.store) ?? 'memory';
+  if (store !== 'memory' && store !== 'mongodb')
+    throw new ConfigError(`--store must be memory or mongodb, not ${store}`);
+  const mongodbUri = pick(flags.mongodbUri, env.HIVEFORGE_MONGODB_URI, file.mongodbUri) ?? null;
+  if (store === 'mongodb' && !mongodbUri)
+    throw new ConfigError('--store mongodb needs --mongodb-uri (or HIVEFORGE_MONGODB_URI)');
+  const agentSecret = pick(flags.agentSecret, env.HIVEFORGE_AGENT_SECRET, file.agentSecret);
+  if (!agentSecret || agentSecret.length < 16)
+    throw new ConfigError(
+      'an agent secret of at least 16 characters is needed: --agent-secret or HIVEFORGE_AGENT_SECRET',
+    );
+  const adminToken = pick(flags.adminToken, env.HIVEFORGE_ADMIN_TOKEN, file.adminToken) ?? null;
+  if (adminToken !== null && adminToken.length < 16)
+    throw new ConfigError('the admin token must have at least 16 characters');
+  const port = Number(pick(flags.port, env.HIVEFORGE_PORT, file.port?.toString()) ?? 7700);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new ConfigError(`--port must be 0-65535, not ${port}`);
+  return {
+    host: pick(flags.host, env.HIVEFORGE_HOST, file.host) ?? '127.0.0.1',
+    port,
+    store,
+    mongodbUri,
+    mongodbDatabase: pick(flags.mongodbDatabase, env.HIVEFORGE_MONGODB_DATABASE, file.mongodbDatabase) ?? 'hiveforge',
+    agentSecret,
+    adminToken,
+    heartbeatIntervalMs: duration(
+      '--heartbeat-interval',
+      pick(flags.heartbeatInterval, env.HIVEFORGE_HEARTBEAT_INTERVAL),
+      file.heartbeatInterval ?? 2_000,
+    ),
+    leaseTtlMs: duration('--lease-ttl', pick(flags.leaseTtl, env.HIVEFORGE_LEASE_TTL), file.leaseTtl ?? 6_000),
+    sweepIntervalMs: duration(
+      '--sweep-interval',
+      pick(flags.sweepInterval, env.HIVEFORGE_SWEEP_INTERVAL),
+      file.sweepInterval ?? 1_000,
+    ),
+    pullWaitMs: duration('--pull-wait', pick(flags.pullWait, env.HIVEFORGE_PULL_WAIT), file.pullWait ?? 20_000),
+  };
+}
+
+/** Resolves the agent's configuration: defaults, config file, environment, flags. */
+export function resolveAgentConfig(
+  flags: Record<string, string | boolean | undefined>,
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedAgentConfig {
+  const file = readConfigFile(AgentFileSchema, pick(flags.config as string | undefined, env.HIVEFORGE_CONFIG));
+  const urlText = pick(flags.url as string | undefined, env.HIVEFORGE_URL);
+  const urls = urlText
+    ? urlText
+        .split(',')
+        .map((u) => u.trim())
+        .filter(Boolean)
+    : typeof file.url === 'string'
+      ? [file.url]
+      : (file.url ?? []);
+  if (urls.length === 0)
+    throw new ConfigError('the agent needs a coordinator: --url (comma-separated for several) or HIVEFORGE_URL');
+  for (const url of urls) {
+    if (!/^https?:\/\//.test(url)) throw new ConfigError(`"${url}" is not an http(s) URL`);
+  }
+  const agentSecret = pick(flags.agentSecret as string | undefined, env.HIVEFORGE_AGENT_SECRET, file.agentSecret);
+  if (!agentSecret)
+    throw new ConfigError('the agent needs the registration secret: --agent-secret or HIVEFORGE_AGENT_SECRET');
+  const labelsText = pick(flags.labels as string | undefined, env.HIVEFORGE_LABELS);
+  const capacity = Number(pick(flags.capacity as string | undefined, env.HIVEFORGE_CAPACITY) ?? file.capacity ?? 1);
+  if (!Number.isInteger(capacity) || capacity < 1 || capacity > 256)
+    throw new ConfigError('--capacity must be a whole number from 1 to 256');
+  return {
+    urls,
+    agentSecret,
+    name: pick(flags.name as string | undefined, env.HIVEFORGE_AGENT_NAME, file.name) ?? hostname(),
+    labels: labelsText
+      ? labelsText
+          .split(',')
+          .map((l) => l.trim())
+          .filter(Boolean)
+      : (file.labels ?? []),
+    capacity,
+    workDir: pick(flags.workDir as string | undefined, env.HIVEFORGE_WORK_DIR, file.workDir) ?? '/tmp/hiveforge-agent',
+    once: Boolean(
+      pick(flags.once as boolean | undefined, env.HIVEFORGE_ONCE === '1' ? true : undefined, file.once) ?? false,
+    ),
+  };
+}
+
+/** The configuration as printed at start: secrets are shown as `***`. */
+export function redact<T extends object>(config: T): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(config).map(([k, v]) => [
+      k,
+      /secret|token/i.test(k) && v
+        ? '***'
+        : k === 'mongodbUri' && typeof v === 'string'
+          ? v.replace(/\/\/[^@/]*@/, '//***@')
+          : v,
+    ]),
+  );
+}

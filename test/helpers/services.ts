@@ -1,0 +1,121 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { cliBin, repoRoot } from './cli.js';
+
+/** A `hiveforge coordinator` or `hiveforge agent` process started by a test. */
+export interface ServiceProcess extends AsyncDisposable {
+  readonly child: ChildProcess;
+  /** Everything it printed so far. */
+  output(): string;
+  /** Resolves when a line matching `pattern` has been printed. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** Sends a signal; resolves when the process has exited. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+function startService(args: string[], env: Record<string, string> = {}): ServiceProcess {
+  const child = spawn(process.execPath, [cliBin, ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const waiters = new Set<() => void>();
+  const onData = (d: Buffer) => {
+    out += d.toString();
+    for (const w of waiters) w();
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const kill = async (signal: NodeJS.Signals = 'SIGTERM') => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  return {
+    child,
+    output: () => out,
+    waitFor(pattern, timeoutMs = 30_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const m = out.match(pattern);
+          if (m) {
+            waiters.delete(check);
+            clearTimeout(timer);
+            resolve(m);
+          }
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`timed out waiting for ${pattern} in:\n${out}`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
+    },
+    kill,
+    [Symbol.asyncDispose]: () => kill('SIGKILL'),
+  };
+}
+
+/** Starts `hiveforge coordinator` on a free loopback port; resolves with its URL once it listens. */
+export async function startCoordinatorProcess(options: {
+  mongodbUri: string;
+  database: string;
+  agentSecret: string;
+  adminToken: string;
+  leaseTtl?: string;
+  heartbeatInterval?: string;
+}): Promise<ServiceProcess & { url: string }> {
+  const service = startService([
+    'coordinator',
+    '--port',
+    '0',
+    '--store',
+    'mongodb',
+    '--mongodb-uri',
+    options.mongodbUri,
+    '--mongodb-database',
+    options.database,
+    '--agent-secret',
+    options.agentSecret,
+    '--admin-token',
+    options.adminToken,
+    '--lease-ttl',
+    options.leaseTtl ?? '3s',
+    '--heartbeat-interval',
+    options.heartbeatInterval ?? '500ms',
+    '--sweep-interval',
+    '250ms',
+    '--pull-wait',
+    '5s',
+  ]);
+  const m = await service.waitFor(/listening on (http:\/\/\S+)/);
+  return Object.assign(service, { url: m[1] as string });
+}
+
+/** Starts `hiveforge agent` against one or more coordinators. */
+export async function startAgentProcess(options: {
+  urls: string[];
+  agentSecret: string;
+  name: string;
+  workDir: string;
+  capacity?: number;
+}): Promise<ServiceProcess> {
+  const service = startService([
+    'agent',
+    '--url',
+    options.urls.join(','),
+    '--agent-secret',
+    options.agentSecret,
+    '--name',
+    options.name,
+    '--work-dir',
+    options.workDir,
+    '--capacity',
+    String(options.capacity ?? 1),
+  ]);
+  await service.waitFor(/registered as agent-/);
+  return service;
+}
