@@ -1,0 +1,5 @@
+import { job } from '@hiveforge/sdk';
+
+const build = () => job('build', async () => {});
+
+export default { name: 'p', build };

@@ -1,0 +1,3 @@
+import { platform } from 'node:os';
+
+export const computedLabels = [platform()];

@@ -1,0 +1,5 @@
+import { job, pipeline, push } from '@hiveforge/sdk';
+
+export default pipeline('p', { on: [push({ branchs: ['main'] })] }, () => {
+  job('build', async () => {});
+});

@@ -1,0 +1,2 @@
+export { dockerLabels } from './config.js';
+export const extraEnv = { FEATURE_X: 'on' };
