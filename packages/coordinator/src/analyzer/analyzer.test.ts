@@ -181,8 +181,8 @@ describe('reporting', () => {
   });
 });
 
-describe('speed', () => {
-  it('re-analyzes a changed 1,000-job pipeline with a warm analyzer', () => {
+describe('a warm analyzer', () => {
+  it('re-analyzes a changed 1,000-job pipeline and sees the change (speed: bench/analyze.mjs)', () => {
     const analyzer = createAnalyzer();
     const input = (variant: number) => ({
       entry: 'hiveforge.ts',
@@ -190,13 +190,8 @@ describe('speed', () => {
     });
     const first = specOf(analyzer.analyze(input(0)));
     expect(first.jobs).toHaveLength(1_500);
-    const start = performance.now();
     const second = specOf(analyzer.analyze(input(1)));
-    const elapsed = performance.now() - start;
     expect(second.name).toBe('large1');
     expect(second.jobs.find((j) => j.name === 'job-994')?.needs).toEqual(['job-993', 'job-984']);
-    // The target is 200 ms on a quiet machine (see __fixtures__/bench-analyzer.ts); this bound
-    // only catches gross regressions (an accidental quadratic pass) without flaking on busy CI.
-    expect(elapsed).toBeLessThan(2_000);
   });
 });

@@ -4,10 +4,11 @@
  *
  * @example
  * ```ts
- * import { createAnalyzer, formatDiagnostic } from './analyzer/index.js';
+ * import { AnalysisFailedError, createAnalyzer, formatDiagnostic } from './analyzer/index.js';
  *
- * const analyzer = createAnalyzer();
+ * const analyzer = createAnalyzer(); // keep one: it re-parses only files that changed
  * const result = analyzer.analyze({ entry: 'hiveforge.ts', files: { 'hiveforge.ts': source } });
+ * for (const d of result.diagnostics) console.warn(formatDiagnostic(d));
  * if (!result.ok) throw new AnalysisFailedError(result.diagnostics);
  * ```
  *
