@@ -5,8 +5,14 @@ const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.
 
 // Unit tests run against sources; tests in test/ use the built packages and start real processes.
 const alias = [
-  { find: /^@hiveforge\/coordinator\/mongodb$/, replacement: fileURLToPath(new URL('./packages/coordinator/src/store/mongodb.ts', import.meta.url)) },
-  ...['sdk', 'actions', 'coordinator', 'agent'].map((pkg) => ({ find: new RegExp(`^@hiveforge/${pkg}$`), replacement: src(pkg) })),
+  {
+    find: /^@hiveforge\/coordinator\/mongodb$/,
+    replacement: fileURLToPath(new URL('./packages/coordinator/src/store/mongodb.ts', import.meta.url)),
+  },
+  ...['sdk', 'actions', 'coordinator', 'agent'].map((pkg) => ({
+    find: new RegExp(`^@hiveforge/${pkg}$`),
+    replacement: src(pkg),
+  })),
 ];
 
 export default defineConfig({
