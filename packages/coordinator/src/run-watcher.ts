@@ -57,7 +57,13 @@ export async function readRunEvents(
   const jobEvents: RunEvent[] = [];
   for (const job of jobs) {
     const key = `${job.state}:${job.attempt}`;
-    const mayHaveLogs = job.attempt > 1 || !['waiting', 'queued', 'skipped'].includes(job.state);
+    // New logs can only come from a job that is running, or that changed since the cursor
+    // (an agent ships a job's last logs before it completes). A job finished before the cursor
+    // has nothing new: skipping it keeps a watch of a large run from reading every job.
+    const changed = c.jobs[job.name] !== key;
+    const active = job.state === 'leased' || job.state === 'running';
+    const mayHaveLogs =
+      (active || changed) && (job.attempt > 1 || !['waiting', 'queued', 'skipped'].includes(job.state));
     if (mayHaveLogs) {
       const after = c.logs[job.name];
       const chunks = await store.readLogChunks(job._id, after ? { attempt: after[0], seq: after[1] } : undefined);
@@ -66,7 +72,7 @@ export async function readRunEvents(
       const last = chunks.at(-1);
       if (last) c.logs[job.name] = [last.attempt, last.seq];
     }
-    if (c.jobs[job.name] !== key) {
+    if (changed) {
       c.jobs[job.name] = key;
       jobEvents.push({
         type: 'job',

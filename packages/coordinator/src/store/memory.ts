@@ -22,11 +22,23 @@ export interface MemoryStoreOptions {
   now?: () => number;
 }
 
-const clone = <T>(value: T): T => structuredClone(value);
+/** Deeply freezes a value, so a record handed out can be shared instead of copied. */
+function freeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) freeze(v);
+  }
+  return value;
+}
+
+/** What comes in is copied once and frozen: nothing a caller holds can change what is stored. */
+const own = <T>(value: T): T => freeze(structuredClone(value));
+/** What goes out is the frozen stored value itself: reads cost no copy. */
+const share = <T>(value: T): T => value;
 
 /**
  * The in-process Store: the embedded default of `hiveforge run`, and the reference the contract
- * tests hold every adapter to. Everything it returns is a copy, as from a database.
+ * tests hold every adapter to. Records are frozen: what it returns can be shared, never changed.
  */
 export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const now = options.now ?? Date.now;
@@ -56,45 +68,45 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   return {
     async decide<T extends object>(id: string, data: T): Promise<Decided<T>> {
       const existing = decisions.get(id) as Decision<T> | undefined;
-      if (existing) return { won: false, decision: clone(existing) };
-      const decision: Decision<T> = { _id: id, at: now(), data: clone(data) };
+      if (existing) return { won: false, decision: share(existing) };
+      const decision: Decision<T> = own({ _id: id, at: now(), data });
       decisions.set(id, decision);
-      return { won: true, decision: clone(decision) };
+      return { won: true, decision: share(decision) };
     },
     async getDecision<T>(id: string) {
       const d = decisions.get(id);
-      return d ? (clone(d) as Decision<T>) : null;
+      return d ? (share(d) as Decision<T>) : null;
     },
 
     async putPipelineVersion(version) {
-      if (!versions.has(version._id)) versions.set(version._id, clone(version));
+      if (!versions.has(version._id)) versions.set(version._id, own(version));
     },
     async getPipelineVersion(id) {
       const v = versions.get(id);
-      return v ? clone(v) : null;
+      return v ? share(v) : null;
     },
     async setPipelineHead(name, versionId, at) {
-      pipelines.set(name, { _id: name, versionId, updatedAt: at });
+      pipelines.set(name, own({ _id: name, versionId, updatedAt: at }));
     },
     async getPipeline(name) {
       const p = pipelines.get(name);
-      return p ? clone(p) : null;
+      return p ? share(p) : null;
     },
     async listPipelines() {
-      return [...pipelines.values()].map(clone).sort((a, b) => a._id.localeCompare(b._id));
+      return [...pipelines.values()].map(share).sort((a, b) => a._id.localeCompare(b._id));
     },
 
     async insertRun(run) {
       if (runs.has(run._id)) throw new Error(`duplicate run ${run._id}`);
-      runs.set(run._id, clone(run));
+      runs.set(run._id, own(run));
     },
     async getRun(id) {
       const r = runs.get(id);
-      return r ? clone(r) : null;
+      return r ? share(r) : null;
     },
     async updateRun(id, patch) {
       const r = runs.get(id);
-      if (r) Object.assign(r, clone(patch));
+      if (r) runs.set(id, own({ ...r, ...patch }));
     },
     async listRuns(query: RunQuery) {
       return [...runs.values()]
@@ -106,7 +118,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         )
         .sort((a, b) => b.createdAt - a.createdAt || b.number - a.number)
         .slice(0, query.limit)
-        .map(clone);
+        .map(share);
     },
     async lastRunNumber(pipeline) {
       let max = 0;
@@ -117,7 +129,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     async insertJobs(list) {
       for (const job of list) if (jobs.has(job._id)) throw new Error(`duplicate job ${job._id}`);
       for (const job of list) {
-        const copy = clone(job);
+        const copy = own(job);
         jobs.set(job._id, copy);
         const ids = jobsByRun.get(job.runId) ?? [];
         ids.push(job._id);
@@ -127,18 +139,19 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     },
     async getJob(id) {
       const j = jobs.get(id);
-      return j ? clone(j) : null;
+      return j ? share(j) : null;
     },
     async listJobs(runId) {
-      return (jobsByRun.get(runId) ?? []).map((id) => clone(jobs.get(id) as JobRecord));
+      return (jobsByRun.get(runId) ?? []).map((id) => share(jobs.get(id) as JobRecord));
     },
     async updateJob(id: string, patch: JobPatch, guard?: JobGuard) {
       const job = jobs.get(id);
       if (!job) return false;
       if (guard?.states && !guard.states.includes(job.state)) return false;
       if (guard?.attempt !== undefined && guard.attempt !== job.attempt) return false;
-      Object.assign(job, clone(patch));
-      index(job);
+      const updated = own({ ...job, ...patch });
+      jobs.set(id, updated);
+      index(updated);
       return true;
     },
     async findQueuedJobs(limit) {
@@ -146,13 +159,13 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         .map((id) => jobs.get(id) as JobRecord)
         .sort((a, b) => (a.readyAt ?? 0) - (b.readyAt ?? 0) || a._id.localeCompare(b._id))
         .slice(0, limit)
-        .map(clone);
+        .map(share);
     },
     async findExpiredLeases(at, limit) {
       const out: JobRecord[] = [];
       for (const id of active) {
         const job = jobs.get(id) as JobRecord;
-        if (job.leaseExpiresAt !== null && job.leaseExpiresAt < at) out.push(clone(job));
+        if (job.leaseExpiresAt !== null && job.leaseExpiresAt < at) out.push(share(job));
         if (out.length >= limit) break;
       }
       return out;
@@ -161,7 +174,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       return [...active]
         .map((id) => jobs.get(id) as JobRecord)
         .filter((j) => j.agentId === agentId)
-        .map(clone);
+        .map(share);
     },
 
     async appendLogChunks(chunks) {
@@ -170,7 +183,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         if (logIds.has(chunk._id)) continue;
         logIds.add(chunk._id);
         const list = logs.get(chunk.jobId) ?? [];
-        list.push(clone(chunk));
+        list.push(own(chunk));
         logs.set(chunk.jobId, list);
         added++;
       }
@@ -181,45 +194,45 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         .filter((c) => !after || c.attempt > after.attempt || (c.attempt === after.attempt && c.seq > after.seq))
         .sort((a, b) => a.attempt - b.attempt || a.seq - b.seq)
         .slice(0, limit)
-        .map(clone);
+        .map(share);
     },
 
     async putArtifact(meta, data) {
-      artifacts.set(meta._id, { meta: clone(meta), data: Buffer.from(data) });
+      artifacts.set(meta._id, { meta: own(meta), data: Buffer.from(data) });
     },
     async getArtifact(id) {
       const a = artifacts.get(id);
-      return a ? { meta: clone(a.meta), data: Buffer.from(a.data) } : null;
+      return a ? { meta: share(a.meta), data: Buffer.from(a.data) } : null;
     },
     async listArtifacts(runId) {
-      return [...artifacts.values()].filter((a) => a.meta.runId === runId).map((a) => clone(a.meta));
+      return [...artifacts.values()].filter((a) => a.meta.runId === runId).map((a) => share(a.meta));
     },
 
     async putAgent(agent) {
-      agents.set(agent._id, clone(agent));
+      agents.set(agent._id, own(agent));
     },
     async getAgent(id) {
       const a = agents.get(id);
-      return a ? clone(a) : null;
+      return a ? share(a) : null;
     },
     async getAgentByTokenHash(hash) {
-      for (const a of agents.values()) if (a.tokenHash === hash) return clone(a);
+      for (const a of agents.values()) if (a.tokenHash === hash) return share(a);
       return null;
     },
     async updateAgent(id, patch) {
       const a = agents.get(id);
-      if (a) Object.assign(a, clone(patch));
+      if (a) agents.set(id, own({ ...a, ...patch }));
     },
     async listAgents() {
-      return [...agents.values()].map(clone);
+      return [...agents.values()].map(share);
     },
 
     async putToken(token) {
-      tokens.set(token._id, clone(token));
+      tokens.set(token._id, own(token));
     },
     async getToken(hash) {
       const t = tokens.get(hash);
-      return t ? clone(t) : null;
+      return t ? share(t) : null;
     },
 
     notify(topic) {
