@@ -6,6 +6,10 @@ const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.
 // Unit tests run against sources; tests in test/ use the built packages and start real processes.
 const alias = [
   {
+    find: /^@hiveforge\/coordinator\/client$/,
+    replacement: fileURLToPath(new URL('./packages/coordinator/src/client.ts', import.meta.url)),
+  },
+  {
     find: /^@hiveforge\/coordinator\/mongodb$/,
     replacement: fileURLToPath(new URL('./packages/coordinator/src/store/mongodb.ts', import.meta.url)),
   },

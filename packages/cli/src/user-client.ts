@@ -1,14 +1,11 @@
-import type { AppRouter } from '@hiveforge/coordinator';
-import { type TRPCClient, createTRPCClient, httpLink } from '@trpc/client';
+import { createHiveForgeClient, type HiveForgeClient } from '@hiveforge/coordinator/client';
 
 /** A typed client of the coordinator API for people and tools. */
-export type UserClient = TRPCClient<AppRouter>;
+export type UserClient = HiveForgeClient;
 
 /** Creates a user client for a coordinator URL and an API token. */
 export function createUserClient(url: string, token: string): UserClient {
-  return createTRPCClient<AppRouter>({
-    links: [httpLink({ url: `${url.replace(/\/$/, '')}/trpc`, headers: { authorization: `Bearer ${token}` } })],
-  });
+  return createHiveForgeClient({ url, token });
 }
 
 /** The diagnostics a failed deploy carries, if any. */

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { type Analyzer, createAnalyzer } from './analyzer/index.js';
 import { createArtifactsHandler } from './artifacts.js';
+import { createMetrics } from './metrics.js';
 import { resolveCaller } from './auth.js';
 import { appRouter } from './routers/app.js';
 import type { SchedulerOptions } from './scheduler/config.js';
@@ -43,6 +44,7 @@ export interface Coordinator extends AsyncDisposable {
 export async function createCoordinator(options: CoordinatorOptions): Promise<Coordinator> {
   const { store } = options;
   const scheduler = createScheduler({ store, options: options.scheduler });
+  const metrics = createMetrics();
   const analyzer = options.analyzer ?? createAnalyzer();
   const trpc = createHTTPHandler({
     router: appRouter,
@@ -57,6 +59,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
         analyzer,
         agentSecret: options.agentSecret,
         caller: await resolveCaller(store, req.headers.authorization),
+        metrics,
         signal: abort.signal,
       };
     },
@@ -66,6 +69,13 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     const url = new URL(req.url ?? '/', 'http://coordinator');
     if (url.pathname.startsWith('/trpc/')) return void trpc(req, res);
     if (url.pathname.startsWith('/api/artifacts/')) return void artifacts(req, res, url);
+    if (url.pathname === '/metrics') {
+      metrics.render(store).then(
+        (text) => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(text),
+        () => res.writeHead(503, { 'content-type': 'text/plain' }).end('store unreachable\n'),
+      );
+      return;
+    }
     if (url.pathname === '/healthz') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
     if (url.pathname === '/readyz') {
       store.getPipeline('__readyz__').then(
@@ -90,6 +100,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     sweeping = true;
     scheduler
       .sweep()
+      .then(({ lost }) => metrics.countLeaseExpiries(lost))
       .catch((error) => options.onError?.(error))
       .finally(() => {
         sweeping = false;

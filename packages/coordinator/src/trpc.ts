@@ -5,6 +5,7 @@ import { type Caller, roleAllows } from './auth.js';
 import type { Scheduler } from './scheduler/scheduler.js';
 import type { Role, Store } from './store/types.js';
 import type { Analyzer } from './analyzer/index.js';
+import type { Metrics } from './metrics.js';
 
 /** What every procedure sees. */
 export interface CoordinatorContext {
@@ -14,6 +15,7 @@ export interface CoordinatorContext {
   caller: Caller;
   /** The shared secret agents register with. */
   agentSecret: string;
+  metrics: Metrics;
   /** Aborted when the HTTP request goes away. */
   signal: AbortSignal;
 }

@@ -76,6 +76,7 @@ export const agentRouter = router({
       const agent = (await ctx.store.getAgent(ctx.agent._id)) ?? ctx.agent;
       const waitMs = Math.min(input.waitMs ?? ctx.scheduler.config.pullWaitMs, ctx.scheduler.config.pullWaitMs);
       const lease = await ctx.scheduler.pull(agent, input.requestId, { waitMs, signal: ctx.signal });
+      if (lease?.readyAt != null && lease.leasedAt != null) ctx.metrics.observeDispatch(lease.leasedAt - lease.readyAt);
       return { lease, agentState: agent.state };
     }),
 

@@ -1,13 +1,17 @@
 import { router } from '../trpc.js';
 import { agentRouter } from './agent.js';
+import { agentsRouter } from './agents.js';
 import { pipelinesRouter } from './pipelines.js';
 import { runsRouter } from './runs.js';
+import { tokensRouter } from './tokens.js';
 
 /** The coordinator's whole tRPC API. */
 export const appRouter = router({
   agent: agentRouter,
+  agents: agentsRouter,
   pipelines: pipelinesRouter,
   runs: runsRouter,
+  tokens: tokensRouter,
 });
 
 /** The type custom UIs and agents build their typed client from. */

@@ -55,6 +55,19 @@ export const runsRouter = router({
     )
     .query(async ({ ctx, input }) => ctx.store.listRuns(input)),
 
+  /** Runs the same version again with the same trigger, as a new run. */
+  retry: userProcedure('maintainer')
+    .input(z.object({ runId: RunId }))
+    .mutation(async ({ ctx, input }) => {
+      const run = await ctx.store.getRun(input.runId);
+      if (!run) throw new NotFoundError(`no run '${input.runId}'`);
+      return ctx.scheduler.triggerRun({
+        pipeline: run.pipeline,
+        versionId: run.versionId,
+        trigger: { ...run.trigger, actor: ctx.user.name },
+      });
+    }),
+
   cancel: userProcedure('maintainer')
     .input(z.object({ runId: RunId }))
     .mutation(async ({ ctx, input }) => {

@@ -20,6 +20,9 @@ export interface Lease {
   needsOutputs: Record<string, Record<string, string>>;
   leaseTtlMs: number;
   heartbeatIntervalMs: number;
+  /** When the job became ready, and when this lease was decided (coordinator clock). */
+  readyAt: number | null;
+  leasedAt: number | null;
 }
 
 interface LeaseDecision {
@@ -59,6 +62,8 @@ async function buildLease(ctx: SchedulerContext, job: JobRecord): Promise<Lease 
     needsOutputs,
     leaseTtlMs: ctx.config.leaseTtlMs,
     heartbeatIntervalMs: ctx.config.heartbeatIntervalMs,
+    readyAt: job.readyAt,
+    leasedAt: job.leasedAt,
   };
 }
 
@@ -139,7 +144,7 @@ export async function leaseJob(ctx: SchedulerContext, agent: AgentRecord, reques
     if (!updated) continue;
     await store.decide(DecisionIds.pull(agent._id, requestId), { jobId: job._id, attempt: job.attempt });
     store.notify(Topics.run(job.runId));
-    const lease = await buildLease(ctx, { ...job, state: JobState.leased, agentId: agent._id });
+    const lease = await buildLease(ctx, { ...job, state: JobState.leased, agentId: agent._id, leasedAt: now });
     if (lease) return lease;
   }
   return null;

@@ -1,0 +1,50 @@
+/**
+ * The typed client of the HiveForge API, for custom UIs, bots and scripts.
+ *
+ * @example
+ * ```ts
+ * import { createHiveForgeClient } from '@hiveforge/coordinator/client';
+ *
+ * const hf = createHiveForgeClient({ url: 'http://127.0.0.1:7700', token: process.env.HIVEFORGE_TOKEN! });
+ * const runs = await hf.runs.list.query({ pipeline: 'web', limit: 10 });
+ * ```
+ *
+ * @module
+ */
+import { type TRPCClient, createTRPCClient, httpLink } from '@trpc/client';
+import type { AppRouter } from './routers/app.js';
+
+/** A typed client of one coordinator (or a load balancer in front of several). */
+export type HiveForgeClient = TRPCClient<AppRouter>;
+
+/** Options of {@link createHiveForgeClient}. */
+export interface HiveForgeClientOptions {
+  /** The coordinator's base URL, e.g. `http://127.0.0.1:7700`. */
+  url: string;
+  /** A user API token (`hfu_…`). */
+  token: string;
+  /** A `fetch` to use instead of the global one. */
+  fetch?: typeof fetch;
+}
+
+/**
+ * Creates a typed client. Requests are not batched, so a long-polling `runs.watch` never holds
+ * back another call.
+ */
+export function createHiveForgeClient(options: HiveForgeClientOptions): HiveForgeClient {
+  return createTRPCClient<AppRouter>({
+    links: [
+      httpLink({
+        url: `${options.url.replace(/\/+$/, '')}/trpc`,
+        headers: { authorization: `Bearer ${options.token}` },
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+      }),
+    ],
+  });
+}
+
+/** The HiveForge error code (`HF_…`) a failed call carries, if any. */
+export function hiveforgeErrorCode(error: unknown): string | null {
+  const data = (error as { data?: { hiveforgeCode?: unknown } } | null)?.data;
+  return typeof data?.hiveforgeCode === 'string' ? data.hiveforgeCode : null;
+}

@@ -1,0 +1,47 @@
+import { NotFoundError } from '@hiveforge/sdk';
+import { z } from 'zod';
+import { router, userProcedure } from '../trpc.js';
+
+const AgentId = z.object({ agentId: z.string().min(1).max(200) });
+
+/** Seeing and steering agents: suspended and draining agents get no new jobs. */
+export const agentsRouter = router({
+  list: userProcedure('viewer').query(async ({ ctx }) => {
+    const agents = await ctx.store.listAgents();
+    return Promise.all(
+      agents
+        .filter((a) => a.state !== 'gone')
+        .map(async ({ tokenHash: _hidden, ...agent }) => ({
+          ...agent,
+          jobs: (await ctx.store.findJobsOfAgent(agent._id)).map((j) => ({
+            jobId: j._id,
+            attempt: j.attempt,
+            state: j.state,
+          })),
+        })),
+    );
+  }),
+
+  suspend: userProcedure('maintainer')
+    .input(AgentId)
+    .mutation(async ({ ctx, input }) => setState(ctx.store, input.agentId, 'suspended')),
+
+  drain: userProcedure('maintainer')
+    .input(AgentId)
+    .mutation(async ({ ctx, input }) => setState(ctx.store, input.agentId, 'draining')),
+
+  resume: userProcedure('maintainer')
+    .input(AgentId)
+    .mutation(async ({ ctx, input }) => setState(ctx.store, input.agentId, 'active')),
+});
+
+async function setState(
+  store: import('../store/types.js').Store,
+  agentId: string,
+  state: 'active' | 'suspended' | 'draining',
+) {
+  const agent = await store.getAgent(agentId);
+  if (!agent || agent.state === 'gone') throw new NotFoundError(`no agent '${agentId}'`);
+  await store.updateAgent(agentId, { state });
+  return { agentId, state };
+}

@@ -1,0 +1,388 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createAgentClient } from '@hiveforge/agent';
+import {
+  type Coordinator,
+  type Store,
+  createCoordinator,
+  createMemoryStore,
+  createUserToken,
+} from '@hiveforge/coordinator';
+import { type HiveForgeClient, createHiveForgeClient, hiveforgeErrorCode } from '@hiveforge/coordinator/client';
+import { packagePipeline } from 'hiveforge';
+import * as tar from 'tar';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from './helpers/cli.js';
+
+const SECRET = 'a-registration-secret-for-tests';
+
+/** Everything the Store's read side can see, to prove a rejected call changed nothing. */
+async function snapshot(store: Store): Promise<string> {
+  const pipelines = await store.listPipelines();
+  const versions = await Promise.all(pipelines.map((p) => store.getPipelineVersion(p.versionId)));
+  const runs = await store.listRuns({ limit: 1000 });
+  const jobs = (await Promise.all(runs.map((r) => store.listJobs(r._id)))).flat();
+  const logs = await Promise.all(jobs.map((j) => store.readLogChunks(j._id)));
+  const artifacts = await Promise.all(runs.map((r) => store.listArtifacts(r._id)));
+  const agents = await store.listAgents();
+  return JSON.stringify({ pipelines, versions: versions.map((v) => v?._id), runs, jobs, logs, artifacts, agents });
+}
+
+/** The error a call failed with: its HiveForge code, tRPC code and HTTP status. */
+async function failure(call: Promise<unknown>) {
+  const error = await call.then(
+    () => {
+      throw new Error('the call succeeded but should have failed');
+    },
+    (e: unknown) => e as { data?: { code?: string; httpStatus?: number; details?: unknown }; message: string },
+  );
+  return {
+    hf: hiveforgeErrorCode(error),
+    code: error.data?.code,
+    status: error.data?.httpStatus,
+    message: error.message,
+    details: error.data?.details,
+  };
+}
+
+describe('the tRPC API: auth, roles and bad input (real HTTP, memory store)', () => {
+  let store: Store;
+  let coordinator: Coordinator;
+  let admin: HiveForgeClient;
+  let maintainer: HiveForgeClient;
+  let viewer: HiveForgeClient;
+  let anonymous: HiveForgeClient;
+  let pkg: Awaited<ReturnType<typeof packagePipeline>>;
+  let agentToken: string;
+  let otherAgentToken: string;
+  const agentClient = (token: () => string | undefined) => createAgentClient({ url: coordinator.url, token });
+
+  beforeAll(async () => {
+    store = createMemoryStore();
+    coordinator = await createCoordinator({ store, agentSecret: SECRET, scheduler: { pullWait: '200ms' } });
+    admin = createHiveForgeClient({
+      url: coordinator.url,
+      token: await createUserToken(store, { name: 'root', role: 'admin' }),
+    });
+    maintainer = createHiveForgeClient({
+      url: coordinator.url,
+      token: await createUserToken(store, { name: 'mia', role: 'maintainer' }),
+    });
+    viewer = createHiveForgeClient({
+      url: coordinator.url,
+      token: await createUserToken(store, { name: 'vic', role: 'viewer' }),
+    });
+    anonymous = createHiveForgeClient({ url: coordinator.url, token: 'hfu_not-a-real-token' });
+    pkg = await packagePipeline(join(repoRoot, 'test/fixtures/api/hiveforge.ts'));
+    await maintainer.pipelines.deploy.mutate({ entry: pkg.entry, files: pkg.files, bundle: pkg.bundle });
+    agentToken = (
+      await agentClient(() => undefined).agent.register.mutate({ secret: SECRET, name: 'a1', labels: [], capacity: 1 })
+    ).token;
+    otherAgentToken = (
+      await agentClient(() => undefined).agent.register.mutate({ secret: SECRET, name: 'a2', labels: [], capacity: 1 })
+    ).token;
+  });
+  afterAll(async () => {
+    await coordinator?.close();
+  });
+
+  /** Runs a call that must fail, and checks that it left the store as it was. */
+  async function rejects(call: () => Promise<unknown>) {
+    const before = await snapshot(store);
+    const result = await failure(call());
+    expect(await snapshot(store)).toBe(before);
+    return result;
+  }
+
+  const deployInput = () => ({ entry: pkg.entry, files: pkg.files, bundle: pkg.bundle });
+
+  it('health, readiness and metrics answer without a token', async () => {
+    expect((await fetch(`${coordinator.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${coordinator.url}/readyz`)).status).toBe(200);
+    const metrics = await (await fetch(`${coordinator.url}/metrics`)).text();
+    expect(metrics).toMatch(/^# TYPE hiveforge_queue_depth gauge$/m);
+    expect(metrics).toMatch(/^hiveforge_dispatch_latency_seconds_count \d+$/m);
+    expect(metrics).toMatch(/^hiveforge_lease_expiries_total 0$/m);
+  });
+
+  describe('auth and roles', () => {
+    it('a missing or unknown token is UNAUTHORIZED', async () => {
+      expect(await rejects(() => anonymous.pipelines.list.query())).toMatchObject({
+        code: 'UNAUTHORIZED',
+        status: 401,
+      });
+      const none = createHiveForgeClient({ url: coordinator.url, token: '' });
+      expect(await rejects(() => none.runs.list.query({}))).toMatchObject({ code: 'UNAUTHORIZED' });
+    });
+    it('a viewer cannot deploy, trigger or cancel', async () => {
+      expect(await rejects(() => viewer.pipelines.deploy.mutate(deployInput()))).toMatchObject({
+        code: 'FORBIDDEN',
+        status: 403,
+      });
+      expect(await rejects(() => viewer.runs.trigger.mutate({ pipeline: 'api' }))).toMatchObject({ code: 'FORBIDDEN' });
+      const run = await maintainer.runs.trigger.mutate({ pipeline: 'api' });
+      expect(await rejects(() => viewer.runs.cancel.mutate({ runId: run._id }))).toMatchObject({ code: 'FORBIDDEN' });
+      await maintainer.runs.cancel.mutate({ runId: run._id });
+    });
+    it('only an admin creates tokens', async () => {
+      expect(await rejects(() => maintainer.tokens.create.mutate({ name: 'x', role: 'admin' }))).toMatchObject({
+        code: 'FORBIDDEN',
+      });
+      const { token } = await admin.tokens.create.mutate({ name: 'ci', role: 'viewer' });
+      expect(await createHiveForgeClient({ url: coordinator.url, token }).pipelines.list.query()).toHaveLength(1);
+    });
+    it('an agent token cannot call user procedures', async () => {
+      const asAgent = createHiveForgeClient({ url: coordinator.url, token: agentToken });
+      expect(await rejects(() => asAgent.runs.trigger.mutate({ pipeline: 'api' }))).toMatchObject({
+        code: 'FORBIDDEN',
+      });
+      expect(await rejects(() => asAgent.pipelines.list.query())).toMatchObject({ code: 'FORBIDDEN' });
+    });
+    it('a user token cannot pull or complete a job', async () => {
+      const userAsAgent = agentClient(() => undefined);
+      expect(await rejects(() => userAsAgent.agent.pull.mutate({ requestId: randomUUID(), waitMs: 0 }))).toMatchObject({
+        code: 'UNAUTHORIZED',
+      });
+      const withUserToken = createAgentClient({ url: coordinator.url, token: () => 'hfu_x' });
+      expect(
+        await rejects(() =>
+          withUserToken.agent.complete.mutate({
+            jobId: 'api/1/build',
+            attempt: 1,
+            result: { status: 'succeeded', exitCode: 0, error: null, outputs: {} },
+          }),
+        ),
+      ).toMatchObject({ code: 'UNAUTHORIZED' });
+    });
+    it('registration with a wrong secret is refused and registers nothing', async () => {
+      expect(
+        await rejects(() =>
+          agentClient(() => undefined).agent.register.mutate({ secret: 'wrong', name: 'x', labels: [], capacity: 1 }),
+        ),
+      ).toMatchObject({
+        hf: 'HF_UNAUTHENTICATED',
+        status: 401,
+      });
+    });
+  });
+
+  describe('bad input', () => {
+    it('deploys: malformed input, unsafe paths, a missing entry, a pipeline that does not analyze', async () => {
+      expect(
+        await rejects(() => maintainer.pipelines.deploy.mutate({ entry: 'x.ts', files: 'nope', bundle: 'b' } as never)),
+      ).toMatchObject({
+        code: 'BAD_REQUEST',
+        hf: 'HF_BAD_INPUT',
+      });
+      expect(
+        await rejects(() =>
+          maintainer.pipelines.deploy.mutate({ entry: '../x.ts', files: { '../x.ts': '' }, bundle: 'b' }),
+        ),
+      ).toMatchObject({ code: 'BAD_REQUEST' });
+      expect(
+        await rejects(() => maintainer.pipelines.deploy.mutate({ entry: 'missing.ts', files: pkg.files, bundle: 'b' })),
+      ).toMatchObject({ code: 'NOT_FOUND', hf: 'HF_NOT_FOUND' });
+      const cyclic =
+        "import { job, pipeline } from '@hiveforge/sdk';\nexport default pipeline('c', () => {\n  job('a', { needs: ['a'] }, async () => {});\n});\n";
+      const analysis = await rejects(() =>
+        maintainer.pipelines.deploy.mutate({ entry: 'hiveforge.ts', files: { 'hiveforge.ts': cyclic }, bundle: 'b' }),
+      );
+      expect(analysis).toMatchObject({ code: 'UNPROCESSABLE_CONTENT', hf: 'HF_ANALYSIS_FAILED' });
+      expect(analysis.details).toEqual([
+        expect.objectContaining({ code: 'HF_ANALYSIS_CYCLE', file: 'hiveforge.ts', line: 3 }),
+      ]);
+    });
+    it('runs: unknown pipeline, unknown job, unknown run, a forged cursor', async () => {
+      expect(await rejects(() => maintainer.runs.trigger.mutate({ pipeline: 'nope' }))).toMatchObject({
+        code: 'NOT_FOUND',
+        hf: 'HF_NOT_FOUND',
+      });
+      expect(await rejects(() => maintainer.runs.trigger.mutate({ pipeline: 'api', only: ['deploy'] }))).toMatchObject({
+        code: 'BAD_REQUEST',
+        hf: 'HF_BAD_INPUT',
+      });
+      expect(
+        await rejects(() => maintainer.runs.trigger.mutate({ pipeline: 'api', event: 'tuesday' as never })),
+      ).toMatchObject({ code: 'BAD_REQUEST' });
+      expect(await rejects(() => viewer.runs.get.query({ runId: 'api/999' }))).toMatchObject({ code: 'NOT_FOUND' });
+      expect(await rejects(() => maintainer.runs.cancel.mutate({ runId: 'api/999' }))).toMatchObject({
+        code: 'NOT_FOUND',
+      });
+      expect(await rejects(() => maintainer.runs.retry.mutate({ runId: 'api/999' }))).toMatchObject({
+        code: 'NOT_FOUND',
+      });
+      expect(
+        await rejects(() => viewer.runs.watch.query({ runId: 'api/1', cursor: 'not-a-cursor', waitMs: 0 })),
+      ).toMatchObject({ code: 'BAD_REQUEST', hf: 'HF_BAD_INPUT' });
+      expect(await rejects(() => viewer.runs.list.query({ limit: 100_000 }))).toMatchObject({ code: 'BAD_REQUEST' });
+    });
+    it('agents: unknown agents cannot be suspended; malformed heartbeats are refused', async () => {
+      expect(await rejects(() => maintainer.agents.suspend.mutate({ agentId: 'agent-nope' }))).toMatchObject({
+        code: 'NOT_FOUND',
+      });
+      const agent = agentClient(() => agentToken);
+      expect(
+        await rejects(() => agent.agent.heartbeat.mutate({ leases: [{ jobId: 'x', attempt: 0 }], disk: null })),
+      ).toMatchObject({ code: 'BAD_REQUEST' });
+    });
+  });
+
+  describe('the agent protocol refuses what is not its own', () => {
+    it('logs: oversized or overlong batches, stale attempts, other agents, unknown jobs', async () => {
+      const run = await maintainer.runs.trigger.mutate({ pipeline: 'api' });
+      const a1 = agentClient(() => agentToken);
+      const a2 = agentClient(() => otherAgentToken);
+      const { lease } = await a1.agent.pull.mutate({ requestId: randomUUID(), waitMs: 1_000 });
+      if (!lease) throw new Error('no lease');
+      const big = 'x'.repeat(200_000);
+      expect(
+        await rejects(() =>
+          a1.agent.logs.mutate({
+            jobId: lease.jobId,
+            attempt: 1,
+            chunks: Array.from({ length: 6 }, (_, i) => ({ seq: i, offset: i * 200_000, text: big })),
+          }),
+        ),
+      ).toMatchObject({ code: 'BAD_REQUEST', hf: 'HF_BAD_INPUT' });
+      expect(
+        await rejects(() =>
+          a1.agent.logs.mutate({
+            jobId: lease.jobId,
+            attempt: 1,
+            chunks: Array.from({ length: 300 }, (_, i) => ({ seq: i, offset: i, text: 'x' })),
+          }),
+        ),
+      ).toMatchObject({ code: 'BAD_REQUEST' });
+      expect(
+        await rejects(() =>
+          a1.agent.logs.mutate({ jobId: lease.jobId, attempt: 2, chunks: [{ seq: 0, offset: 0, text: 'x' }] }),
+        ),
+      ).toMatchObject({ code: 'CONFLICT', hf: 'HF_FENCED' });
+      expect(
+        await rejects(() =>
+          a2.agent.logs.mutate({ jobId: lease.jobId, attempt: 1, chunks: [{ seq: 0, offset: 0, text: 'x' }] }),
+        ),
+      ).toMatchObject({ hf: 'HF_FENCED' });
+      expect(
+        await rejects(() =>
+          a1.agent.logs.mutate({ jobId: 'api/404/nope', attempt: 1, chunks: [{ seq: 0, offset: 0, text: 'x' }] }),
+        ),
+      ).toMatchObject({ hf: 'HF_NOT_FOUND' });
+      // A resent chunk is dropped, not duplicated.
+      await a1.agent.logs.mutate({ jobId: lease.jobId, attempt: 1, chunks: [{ seq: 0, offset: 0, text: 'once\n' }] });
+      expect(
+        await a1.agent.logs.mutate({ jobId: lease.jobId, attempt: 1, chunks: [{ seq: 0, offset: 0, text: 'once\n' }] }),
+      ).toEqual({ accepted: 0 });
+      await maintainer.runs.cancel.mutate({ runId: run._id });
+    });
+
+    it('completion: another agent, a stale attempt, an unknown job, a conflicting replay', async () => {
+      const run = await maintainer.runs.trigger.mutate({ pipeline: 'api', only: ['build'] });
+      const a1 = agentClient(() => agentToken);
+      const a2 = agentClient(() => otherAgentToken);
+      const { lease } = await a1.agent.pull.mutate({ requestId: randomUUID(), waitMs: 1_000 });
+      if (!lease) throw new Error('no lease');
+      const ok = { status: 'succeeded' as const, exitCode: 0, error: null, outputs: {} };
+      expect(
+        await rejects(() => a2.agent.complete.mutate({ jobId: lease.jobId, attempt: 1, result: ok })),
+      ).toMatchObject({ hf: 'HF_FENCED' });
+      expect(
+        await rejects(() => a1.agent.complete.mutate({ jobId: lease.jobId, attempt: 2, result: ok })),
+      ).toMatchObject({ hf: 'HF_FENCED' });
+      expect(
+        await rejects(() => a1.agent.complete.mutate({ jobId: 'api/404/nope', attempt: 1, result: ok })),
+      ).toMatchObject({ hf: 'HF_NOT_FOUND' });
+      expect(
+        await rejects(() =>
+          a1.agent.complete.mutate({ jobId: lease.jobId, attempt: 1, result: { ...ok, status: 'exploded' as never } }),
+        ),
+      ).toMatchObject({ code: 'BAD_REQUEST' });
+      expect(await a1.agent.complete.mutate({ jobId: lease.jobId, attempt: 1, result: ok })).toEqual({
+        duplicate: false,
+      });
+      expect(await a1.agent.complete.mutate({ jobId: lease.jobId, attempt: 1, result: ok })).toEqual({
+        duplicate: true,
+      });
+      expect(
+        await rejects(() =>
+          a1.agent.complete.mutate({
+            jobId: lease.jobId,
+            attempt: 1,
+            result: { ...ok, status: 'failed', exitCode: 1 },
+          }),
+        ),
+      ).toMatchObject({ hf: 'HF_FENCED' });
+      expect((await viewer.runs.get.query({ runId: run._id })).run.status).toBe('succeeded');
+    });
+
+    it('artifacts: unsafe archives, user tokens and stale attempts are refused', async () => {
+      const run = await maintainer.runs.trigger.mutate({ pipeline: 'api', only: ['build'] });
+      const a1 = agentClient(() => agentToken);
+      const { lease } = await a1.agent.pull.mutate({ requestId: randomUUID(), waitMs: 1_000 });
+      if (!lease) throw new Error('no lease');
+      const dir = await mkdtemp(join(tmpdir(), 'hf-api-'));
+      try {
+        await writeFile(join(dir, 'evil.txt'), 'x');
+        await mkdir(join(dir, 'sub'));
+        const parts: Buffer[] = [];
+        for await (const c of tar.create({ gzip: true, cwd: join(dir, 'sub'), preservePaths: true }, [
+          '../evil.txt',
+        ]) as unknown as AsyncIterable<Buffer>)
+          parts.push(Buffer.from(c));
+        const upload = (token: string, attempt: number, body: Buffer) =>
+          fetch(
+            `${coordinator.url}/api/artifacts/${encodeURIComponent(run._id)}?name=dist&jobId=${encodeURIComponent(lease.jobId)}&attempt=${attempt}`,
+            {
+              method: 'PUT',
+              headers: { authorization: `Bearer ${token}` },
+              body,
+            },
+          );
+        const before = await snapshot(store);
+        const evil = await upload(agentToken, 1, Buffer.concat(parts));
+        expect(evil.status).toBe(400);
+        expect(await evil.json()).toMatchObject({ code: 'HF_ARTIFACT_INVALID' });
+        const garbage = await upload(agentToken, 1, Buffer.from('not a tarball'));
+        expect(garbage.status).toBe(400);
+        const stale = await upload(agentToken, 2, Buffer.from('x'));
+        expect(stale.status).toBe(409);
+        const user = await upload('hfu_x', 1, Buffer.from('x'));
+        expect(user.status).toBe(401);
+        expect(await snapshot(store)).toBe(before);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+        await maintainer.runs.cancel.mutate({ runId: run._id });
+      }
+    });
+  });
+
+  describe('operating', () => {
+    it('suspended and draining agents get no jobs; resumed ones do', async () => {
+      const a1 = agentClient(() => agentToken);
+      const agents = await viewer.agents.list.query();
+      const me = agents.find((a) => a.name === 'a1');
+      if (!me) throw new Error('agent a1 not listed');
+      expect(me).not.toHaveProperty('tokenHash');
+      const run = await maintainer.runs.trigger.mutate({ pipeline: 'api', only: ['build'] });
+      await maintainer.agents.suspend.mutate({ agentId: me._id });
+      expect((await a1.agent.pull.mutate({ requestId: randomUUID(), waitMs: 0 })).lease).toBeNull();
+      await maintainer.agents.drain.mutate({ agentId: me._id });
+      expect((await a1.agent.pull.mutate({ requestId: randomUUID(), waitMs: 0 })).lease).toBeNull();
+      await maintainer.agents.resume.mutate({ agentId: me._id });
+      expect((await a1.agent.pull.mutate({ requestId: randomUUID(), waitMs: 1_000 })).lease?.runId).toBe(run._id);
+      await maintainer.runs.cancel.mutate({ runId: run._id });
+    });
+
+    it('retry runs the same version again as a new run', async () => {
+      const run = await maintainer.runs.trigger.mutate({ pipeline: 'api', branch: 'main' });
+      await maintainer.runs.cancel.mutate({ runId: run._id });
+      const again = await maintainer.runs.retry.mutate({ runId: run._id });
+      expect(again._id).not.toBe(run._id);
+      expect(again.versionId).toBe(run.versionId);
+      expect(again.trigger.branch).toBe('main');
+      await maintainer.runs.cancel.mutate({ runId: again._id });
+    });
+  });
+});
