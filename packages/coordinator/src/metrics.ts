@@ -17,7 +17,7 @@ export interface Metrics {
   render(store: Store): Promise<string>;
 }
 
-const escape = (v: string) => v.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n');
+const escapeLabel = (v: string) => v.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n');
 
 /** Creates the metrics of one coordinator. */
 export function createMetrics(): Metrics {
@@ -49,7 +49,7 @@ export function createMetrics(): Metrics {
         '# HELP hiveforge_queue_depth Jobs ready to run, by the labels they require.',
         '# TYPE hiveforge_queue_depth gauge',
         ...(depth.size
-          ? [...depth].map(([labels, n]) => `hiveforge_queue_depth{labels="${escape(labels)}"} ${n}`)
+          ? [...depth].map(([labels, n]) => `hiveforge_queue_depth{labels="${escapeLabel(labels)}"} ${n}`)
           : ['hiveforge_queue_depth{labels=""} 0']),
         '# HELP hiveforge_running_jobs Jobs leased to or running on agents.',
         '# TYPE hiveforge_running_jobs gauge',
