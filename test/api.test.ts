@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -373,6 +374,21 @@ describe('the tRPC API: auth, roles and bad input (real HTTP, memory store)', ()
       await maintainer.agents.resume.mutate({ agentId: me._id });
       expect((await a1.agent.pull.mutate({ requestId: randomUUID(), waitMs: 1_000 })).lease?.runId).toBe(run._id);
       await maintainer.runs.cancel.mutate({ runId: run._id });
+    });
+
+    it('the custom-ui example lists pipelines, agents and runs through the typed client', async () => {
+      const { token } = await admin.tokens.create.mutate({ name: 'dashboard', role: 'viewer' });
+      const out = await new Promise<string>((resolve, reject) => {
+        execFile(
+          process.execPath,
+          ['--import', 'tsx', join(repoRoot, 'examples/custom-ui/dashboard.ts')],
+          { env: { ...process.env, HIVEFORGE_URL: coordinator.url, HIVEFORGE_TOKEN: token }, timeout: 30_000 },
+          (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout)),
+        );
+      });
+      expect(out).toMatch(/^pipelines: api$/m);
+      expect(out).toMatch(/^agents: {4}a1 \[active, \d job\(s\)\], a2 \[active, \d job\(s\)\]$/m);
+      expect(out).toMatch(/^ {2}api\/\d+ +\w+ +manual/m);
     });
 
     it('retry runs the same version again as a new run', async () => {
