@@ -36,7 +36,7 @@ export interface JobOptions<M extends MatrixDefinition | undefined = undefined> 
   matrix?: M;
   /** Run only on matching branches and events; otherwise the job is skipped. */
   if?: JobCondition;
-  /** A concurrency group name. Recorded in the spec; the scheduler does not enforce it yet. */
+  /** At most one job of this group runs at a time, across all runs. */
   concurrency?: string;
 }
 

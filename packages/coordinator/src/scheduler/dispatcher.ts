@@ -2,6 +2,7 @@ import { FencedError, type JobSpec, NotFoundError } from '@hiveforge/sdk';
 import { type AgentRecord, type JobRecord, JobState, type RunTrigger } from '../store/types.js';
 import { type SchedulerContext, Topics, specOf } from './context.js';
 import { type AttemptEnd, type AttemptResult, applyAttemptEnd, shouldRetry } from './dag.js';
+import { takeTurn } from './concurrency-groups.js';
 import { DecisionIds } from './decision-ids.js';
 
 /** What an agent is given when it leases a job. */
@@ -118,6 +119,8 @@ export async function leaseJob(ctx: SchedulerContext, agent: AgentRecord, reques
   const candidates = [...queued.slice(offset, spread), ...queued.slice(0, offset), ...queued.slice(spread)];
   for (const job of candidates) {
     if (!labelsMatch(job, agent)) continue;
+    if (job.spec.concurrency && !(await takeTurn(ctx, job.spec.concurrency, { jobId: job._id, attempt: job.attempt })))
+      continue;
     const { won, decision } = await store.decide<LeaseDecision>(DecisionIds.lease(job._id, job.attempt), {
       agentId: agent._id,
       requestId,

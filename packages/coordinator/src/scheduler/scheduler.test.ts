@@ -272,4 +272,25 @@ describe('scheduler on the memory store', () => {
     const runs = await Promise.all(Array.from({ length: 5 }, () => scheduler.triggerRun({ pipeline: 'p', trigger })));
     expect(runs.map((r) => r.number).sort()).toEqual([1, 2, 3, 4, 5]);
   });
+
+  it('a concurrency group runs one job at a time across runs, in turn', async () => {
+    await deploy([job('deploy', { concurrency: 'prod' }), job('lint')]);
+    const first = await scheduler.triggerRun({ pipeline: 'p', trigger });
+    const second = await scheduler.triggerRun({ pipeline: 'p', trigger });
+    const got: [AgentRecord, NonNullable<Awaited<ReturnType<typeof pull>>>][] = [];
+    for (const agent of [a, a, b, b]) {
+      const lease = await pull(agent);
+      if (lease) got.push([agent, lease]);
+    }
+    // Both lints and one deploy: the other deploy waits for the group.
+    expect(got.map(([, l]) => l.name).sort()).toEqual(['deploy', 'lint', 'lint']);
+    expect(await pull(b)).toBeNull();
+    const [holder, deploying] = got.find(([, l]) => l.name === 'deploy') ?? [];
+    if (!holder || !deploying) throw new Error('no deploy leased');
+    await scheduler.complete(holder._id, { jobId: deploying.jobId, attempt: 1, result: failed });
+    const next = await pull(b);
+    expect(next?.name).toBe('deploy');
+    expect(next?.runId).not.toBe(deploying.runId);
+    expect([first._id, second._id]).toContain(next?.runId);
+  });
 });
