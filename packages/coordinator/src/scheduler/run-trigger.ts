@@ -3,6 +3,7 @@ import { AttemptCause, type JobRecord, JobState, type RunRecord, type RunTrigger
 import { type SchedulerContext, Topics } from './context.js';
 import { resolveRun } from './dag.js';
 import { DecisionIds, jobIdOf, runIdOf } from './decision-ids.js';
+import { resolveRunInputs } from './run-inputs.js';
 
 /** What to run. */
 export interface TriggerRunInput {
@@ -52,6 +53,7 @@ export async function triggerRun(ctx: SchedulerContext, input: TriggerRunInput):
     throw new NotFoundError(`pipeline '${input.pipeline}' has no version '${versionId}'`);
   }
   const spec = version.spec;
+  const inputs = resolveRunInputs(spec, input.trigger.inputs);
   const selected = input.only?.length ? selectJobs(spec, input.only) : null;
 
   let number = (await store.lastRunNumber(input.pipeline)) + 1;
@@ -67,7 +69,7 @@ export async function triggerRun(ctx: SchedulerContext, input: TriggerRunInput):
     pipeline: input.pipeline,
     number,
     versionId,
-    trigger: input.trigger,
+    trigger: { ...input.trigger, inputs },
     status: 'running',
     createdAt: now,
     finishedAt: null,

@@ -293,4 +293,38 @@ describe('scheduler on the memory store', () => {
     expect(next?.runId).not.toBe(deploying.runId);
     expect([first._id, second._id]).toContain(next?.runId);
   });
+
+  it('checks manual inputs against the pipeline and fills in defaults', async () => {
+    const withInputs = spec([job('x')]);
+    withInputs.triggers.manual = {
+      inputs: {
+        env: { type: 'choice', description: null, required: true, options: ['staging', 'prod'], default: null },
+        dryRun: { type: 'boolean', description: null, required: false, default: true },
+      },
+    };
+    await store.putPipelineVersion({
+      _id: 'v2',
+      pipeline: 'p',
+      spec: withInputs,
+      bundle: '',
+      entry: 'hiveforge.ts',
+      createdAt: 0,
+    });
+    await store.setPipelineHead('p', 'v2', 0);
+    const run = await scheduler.triggerRun({ pipeline: 'p', trigger: { ...trigger, inputs: { env: 'prod' } } });
+    expect(run.trigger.inputs).toEqual({ env: 'prod', dryRun: true });
+    await expect(scheduler.triggerRun({ pipeline: 'p', trigger: { ...trigger, inputs: {} } })).rejects.toThrow(
+      /input 'env' is required/,
+    );
+    await expect(
+      scheduler.triggerRun({ pipeline: 'p', trigger: { ...trigger, inputs: { env: 'moon' } } }),
+    ).rejects.toThrow(/must be one of staging, prod/);
+    await expect(
+      scheduler.triggerRun({ pipeline: 'p', trigger: { ...trigger, inputs: { env: 'prod', dryRun: 'yes' } } }),
+    ).rejects.toThrow(/must be a boolean/);
+    await expect(
+      scheduler.triggerRun({ pipeline: 'p', trigger: { ...trigger, inputs: { env: 'prod', colour: 'red' } } }),
+    ).rejects.toThrow(/no input 'colour'/);
+    expect(await store.listRuns({ limit: 10 })).toHaveLength(1);
+  });
 });
