@@ -13,6 +13,7 @@ import {
 } from '@hiveforge/coordinator';
 import { type HiveForgeClient, createHiveForgeClient, hiveforgeErrorCode } from '@hiveforge/coordinator/client';
 import { packagePipeline } from 'hiveforge';
+import { EventSource } from 'eventsource';
 import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from './helpers/cli.js';
@@ -389,6 +390,67 @@ describe('the tRPC API: auth, roles and bad input (real HTTP, memory store)', ()
       expect(out).toMatch(/^pipelines: api$/m);
       expect(out).toMatch(/^agents: {4}a1 \[active, \d job\(s\)\], a2 \[active, \d job\(s\)\]$/m);
       expect(out).toMatch(/^ {2}api\/\d+ +\w+ +manual/m);
+    });
+
+    it('runs.tail streams a run as Server-Sent Events until it ends, logs before job states', async () => {
+      const tail = createHiveForgeClient({
+        url: coordinator.url,
+        token: await createUserToken(store, { name: 'tv', role: 'viewer' }),
+        EventSource,
+      });
+      const run = await maintainer.runs.trigger.mutate({ pipeline: 'api' });
+      const seen: string[] = [];
+      const ended = new Promise<void>((resolve, reject) => {
+        const sub = tail.runs.tail.subscribe(
+          { runId: run._id },
+          {
+            onData: ({ data }) => {
+              for (const e of data)
+                seen.push(
+                  e.type === 'log'
+                    ? `log ${e.job} ${e.text.trim()}`
+                    : e.type === 'job'
+                      ? `${e.job} ${e.state}`
+                      : `run ${e.status}`,
+                );
+              if (data.some((e) => e.type === 'run')) {
+                sub.unsubscribe();
+                resolve();
+              }
+            },
+            onError: reject,
+          },
+        );
+      });
+      const a1 = agentClient(() => agentToken);
+      for (const name of ['build', 'test']) {
+        const { lease } = await a1.agent.pull.mutate({ requestId: randomUUID(), waitMs: 2_000 });
+        expect(lease?.name).toBe(name);
+        if (!lease) return;
+        await a1.agent.start.mutate({ jobId: lease.jobId, attempt: 1 });
+        await a1.agent.logs.mutate({
+          jobId: lease.jobId,
+          attempt: 1,
+          chunks: [{ seq: 0, offset: 0, text: `hello from ${name}\n` }],
+        });
+        await a1.agent.complete.mutate({
+          jobId: lease.jobId,
+          attempt: 1,
+          result: { status: 'succeeded', exitCode: 0, error: null, outputs: {} },
+        });
+      }
+      await ended;
+      expect(seen).toEqual(
+        expect.arrayContaining([
+          'log build hello from build',
+          'log test hello from test',
+          'build succeeded',
+          'test succeeded',
+          'run succeeded',
+        ]),
+      );
+      expect(seen.indexOf('log build hello from build')).toBeLessThan(seen.indexOf('build succeeded'));
+      expect(seen.at(-1)).toBe('run succeeded');
     });
 
     it('retry runs the same version again as a new run', async () => {

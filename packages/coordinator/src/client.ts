@@ -11,7 +11,8 @@
  *
  * @module
  */
-import { type TRPCClient, createTRPCClient, httpLink } from '@trpc/client';
+import { type TRPCClient, createTRPCClient, httpLink, httpSubscriptionLink, splitLink } from '@trpc/client';
+import type { EventSourceLike } from '@trpc/server/unstable-core-do-not-import';
 import type { AppRouter } from './routers/app.js';
 
 /** A typed client of one coordinator (or a load balancer in front of several). */
@@ -23,6 +24,11 @@ export interface HiveForgeClientOptions {
   url: string;
   /** A user API token (`hfu_…`). */
   token: string;
+  /**
+   * The `EventSource` class for subscriptions (`runs.tail`), where the runtime has none (Node.js
+   * 20: pass the one of the `eventsource` package). @default globalThis.EventSource
+   */
+  EventSource?: EventSourceLike.AnyConstructor;
   /** A `fetch` to use instead of the global one. */
   fetch?: typeof fetch;
 }
@@ -32,12 +38,21 @@ export interface HiveForgeClientOptions {
  * back another call.
  */
 export function createHiveForgeClient(options: HiveForgeClientOptions): HiveForgeClient {
+  const url = `${options.url.replace(/\/+$/, '')}/trpc`;
   return createTRPCClient<AppRouter>({
     links: [
-      httpLink({
-        url: `${options.url.replace(/\/+$/, '')}/trpc`,
-        headers: { authorization: `Bearer ${options.token}` },
-        ...(options.fetch ? { fetch: options.fetch } : {}),
+      splitLink({
+        condition: (op) => op.type === 'subscription',
+        true: httpSubscriptionLink({
+          url,
+          connectionParams: { token: options.token },
+          ...(options.EventSource ? { EventSource: options.EventSource } : {}),
+        }),
+        false: httpLink({
+          url,
+          headers: { authorization: `Bearer ${options.token}` },
+          ...(options.fetch ? { fetch: options.fetch } : {}),
+        }),
       }),
     ],
   });

@@ -50,7 +50,11 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     router: appRouter,
     basePath: '/trpc/',
     maxBodySize: 32 * 1024 * 1024,
-    createContext: async ({ req, res }) => {
+    createContext: async ({ req, res, info }) => {
+      // Browsers' EventSource cannot send headers: subscriptions may carry the token as a
+      // connection parameter instead.
+      const paramToken = info.connectionParams?.token;
+      const authorization = req.headers.authorization ?? (paramToken ? `Bearer ${paramToken}` : undefined);
       const abort = new AbortController();
       res.once('close', () => abort.abort());
       return {
@@ -58,7 +62,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
         scheduler,
         analyzer,
         agentSecret: options.agentSecret,
-        caller: await resolveCaller(store, req.headers.authorization),
+        caller: await resolveCaller(store, authorization),
         metrics,
         signal: abort.signal,
       };

@@ -1,4 +1,5 @@
 import { NotFoundError, TriggerEvent } from '@hiveforge/sdk';
+import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import { readRunEvents } from '../run-watcher.js';
 import { Topics } from '../scheduler/context.js';
@@ -99,6 +100,34 @@ export const runsRouter = router({
           };
           const timer = setTimeout(done, Math.min(left, 500));
           const unsubscribe = ctx.store.subscribe(Topics.run(input.runId), done);
+        });
+      }
+    }),
+
+  /**
+   * Follows a run as Server-Sent Events: each message is a batch of events, tracked by cursor,
+   * so a reconnecting client resumes where it was (on any coordinator). Ends with the run.
+   */
+  tail: userProcedure('viewer')
+    .input(z.object({ runId: RunId, lastEventId: z.string().max(1_000_000).nullish() }))
+    .subscription(async function* ({ ctx, input, signal }) {
+      let cursor = input.lastEventId ?? undefined;
+      for (;;) {
+        const batch = await readRunEvents(ctx.store, input.runId, cursor);
+        if (!batch) throw new NotFoundError(`no run '${input.runId}'`);
+        cursor = batch.cursor;
+        if (batch.events.length) yield tracked(cursor, batch.events);
+        if (batch.done || signal?.aborted) return;
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            clearTimeout(timer);
+            unsubscribe();
+            signal?.removeEventListener('abort', done);
+            resolve();
+          };
+          const timer = setTimeout(done, 500);
+          const unsubscribe = ctx.store.subscribe(Topics.run(input.runId), done);
+          signal?.addEventListener('abort', done);
         });
       }
     }),
