@@ -453,6 +453,42 @@ describe('the tRPC API: auth, roles and bad input (real HTTP, memory store)', ()
       expect(seen.at(-1)).toBe('run succeeded');
     });
 
+    it('events.watch reports runs and agents as they change', async () => {
+      const feed = createHiveForgeClient({
+        url: coordinator.url,
+        token: await createUserToken(store, { name: 'feed', role: 'viewer' }),
+        EventSource,
+      });
+      const seen: string[] = [];
+      let runId = '';
+      const got = new Promise<void>((resolve, reject) => {
+        const sub = feed.events.watch.subscribe(
+          { intervalMs: 100 },
+          {
+            onStarted: async () => {
+              runId = (await maintainer.runs.trigger.mutate({ pipeline: 'api' }))._id;
+              await agentClient(() => undefined).agent.register.mutate({
+                secret: SECRET,
+                name: 'newcomer',
+                labels: [],
+                capacity: 1,
+              });
+            },
+            onData: (e) => {
+              seen.push(e.type === 'run' ? `run ${e.runId} ${e.status}` : `agent ${e.name} ${e.state}`);
+              if (runId && seen.includes(`run ${runId} running`) && seen.includes('agent newcomer active')) {
+                sub.unsubscribe();
+                resolve();
+              }
+            },
+            onError: reject,
+          },
+        );
+      });
+      await got;
+      await maintainer.runs.cancel.mutate({ runId });
+    });
+
     it('retry runs the same version again as a new run', async () => {
       const run = await maintainer.runs.trigger.mutate({ pipeline: 'api', branch: 'main' });
       await maintainer.runs.cancel.mutate({ runId: run._id });
