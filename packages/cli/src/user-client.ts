@@ -1,3 +1,4 @@
+import type { Diagnostic } from '@hiveforge/coordinator';
 import { createHiveForgeClient, type HiveForgeClient } from '@hiveforge/coordinator/client';
 
 /** A typed client of the coordinator API for people and tools. */
@@ -9,19 +10,9 @@ export function createUserClient(url: string, token: string): UserClient {
 }
 
 /** The diagnostics a failed deploy carries, if any. */
-export function diagnosticsOf(error: unknown):
-  | {
-      code: string;
-      severity: 'error' | 'warning';
-      message: string;
-      hint: string;
-      file: string;
-      line: number;
-      column: number;
-    }[]
-  | null {
+export function diagnosticsOf(error: unknown): Diagnostic[] | null {
   const details = (error as { data?: { details?: unknown; hiveforgeCode?: string } }).data;
   return details?.hiveforgeCode === 'HF_ANALYSIS_FAILED' && Array.isArray(details.details)
-    ? (details.details as never)
+    ? (details.details as Diagnostic[])
     : null;
 }

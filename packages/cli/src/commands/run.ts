@@ -89,7 +89,7 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
   } catch (error) {
     const diagnostics = diagnosticsOf(error);
     if (!diagnostics) throw error;
-    for (const d of diagnostics) io.stderr.write(`${formatDiagnostic(d as never)}\n`);
+    for (const d of diagnostics) io.stderr.write(`${formatDiagnostic(d)}\n`);
     io.stderr.write(`${diagnostics.filter((d) => d.severity === 'error').length} error(s): nothing was run\n`);
     return 1;
   }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { readRunEvents } from '../run-watcher.js';
 import { Topics } from '../scheduler/context.js';
 import { router, userProcedure } from '../trpc.js';
+import { waitForWakeup } from '../wakeup.js';
 
 const RunId = z.string().min(1).max(300);
 
@@ -92,15 +93,7 @@ export const runsRouter = router({
         if (!batch) throw new NotFoundError(`no run '${input.runId}'`);
         const left = deadline - Date.now();
         if (batch.events.length > 0 || batch.done || left <= 0 || ctx.signal.aborted) return batch;
-        await new Promise<void>((resolve) => {
-          const done = () => {
-            clearTimeout(timer);
-            unsubscribe();
-            resolve();
-          };
-          const timer = setTimeout(done, Math.min(left, 500));
-          const unsubscribe = ctx.store.subscribe(Topics.run(input.runId), done);
-        });
+        await waitForWakeup(ctx.store, Topics.run(input.runId), Math.min(left, 500), ctx.signal);
       }
     }),
 
@@ -118,17 +111,7 @@ export const runsRouter = router({
         cursor = batch.cursor;
         if (batch.events.length) yield tracked(cursor, batch.events);
         if (batch.done || signal?.aborted) return;
-        await new Promise<void>((resolve) => {
-          const done = () => {
-            clearTimeout(timer);
-            unsubscribe();
-            signal?.removeEventListener('abort', done);
-            resolve();
-          };
-          const timer = setTimeout(done, 500);
-          const unsubscribe = ctx.store.subscribe(Topics.run(input.runId), done);
-          signal?.addEventListener('abort', done);
-        });
+        await waitForWakeup(ctx.store, Topics.run(input.runId), 500, signal);
       }
     }),
 
