@@ -76,6 +76,8 @@ export function createAgent(options: AgentOptions): Agent {
   const artifacts: ArtifactClient = createArtifactClient({ url: endpoints, token: () => token });
   const capacity = options.capacity ?? 1;
   const running = new Map<string, RunningJob>();
+  /** Keys (`job#attempt`) of running jobs whose lease the coordinator declared lost. */
+  const lost = new Set<string>();
   const stopping = new AbortController();
   let heartbeatMs = 2_000;
   let finished: Promise<void> | null = null;
@@ -109,14 +111,19 @@ export function createAgent(options: AgentOptions): Agent {
       await sleep(heartbeatMs, running.size > 0 ? undefined : stopping.signal);
       if (running.size === 0 && stopping.signal.aborted) break;
       try {
-        const leases = [...running.values()].map((r) => ({ jobId: r.lease.jobId, attempt: r.lease.attempt }));
+        // A lease declared lost stays lost: it is not renewed again (nor reported again) while
+        // its abandoned job winds down.
+        const leases = [...running]
+          .filter(([key]) => !lost.has(key))
+          .map(([, r]) => ({ jobId: r.lease.jobId, attempt: r.lease.attempt }));
         const res = await client.agent.heartbeat.mutate({ leases, disk: null });
         heartbeatMs = res.heartbeatIntervalMs;
         for (const [key, status] of Object.entries(res.leases)) {
           const job = running.get(key);
-          if (!job) continue;
+          if (!job || lost.has(key)) continue;
           if (status === 'cancel') job.cancel('cancelled');
           if (status === 'lost') {
+            lost.add(key);
             emit({ type: 'lost', lease: job.lease });
             job.abandon();
           }
@@ -182,6 +189,7 @@ export function createAgent(options: AgentOptions): Agent {
         })
         .then((result) => {
           running.delete(key);
+          lost.delete(key);
           emit({ type: 'finished', lease, status: result?.status ?? null });
         });
       if (options.once) {

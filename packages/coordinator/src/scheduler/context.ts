@@ -12,6 +12,29 @@ export interface SchedulerContext {
    * so caching them keeps no state that matters: a coordinator that starts empty reads them again.
    */
   specs: Map<string, PipelineSpec>;
+  /**
+   * Resolutions of runs under way in this coordinator (see `resolveRun`), so that a burst of
+   * completions of one run resolves it once rather than once each, all at the same time.
+   */
+  resolving: Map<string, { again: boolean; done: Promise<void> }>;
+  /**
+   * What the last resolution of each running run found unfinished (see `RunBlockers`). Only job
+   * ids, read again before they are relied on: a coordinator that starts empty loses nothing.
+   */
+  blockers: Map<string, RunBlockers>;
+}
+
+/**
+ * Unfinished jobs a run's last resolution found, which let a completion tell with a few reads
+ * by id that it frees nothing, instead of reading every job of the run.
+ */
+export interface RunBlockers {
+  /** An unfinished job of the run: while it is unfinished, so is the run. */
+  run: string;
+  /** For each waiting job (by name), the id of one of its needs that was unfinished. */
+  needs: Map<string, string>;
+  /** For each job name, the waiting jobs that need it. */
+  dependents: Map<string, string[]>;
 }
 
 /** Reads the spec of a pipeline version, through the cache. */

@@ -98,44 +98,129 @@ export async function applyAttemptEnd(
     }
   }
   store.notify(Topics.run(job.runId));
+  if (await stillBlocked(ctx, job)) return;
   await resolveRun(ctx, job.runId);
 }
+
+/**
+ * True when what the run's last resolution found unfinished still is: the run's witness, and a
+ * need of each waiting job that needs `job`. Then this attempt's end frees no job and ends no
+ * run, and resolving the run (which reads all its jobs) can be skipped. Reads are fresh, so two
+ * coordinators ending the last two blockers at once cannot both skip: each updates its job
+ * before it reads the other's.
+ */
+async function stillBlocked(ctx: SchedulerContext, job: JobRecord): Promise<boolean> {
+  const blockers = ctx.blockers.get(job.runId);
+  if (!blockers) return false;
+  const witnesses = new Set<string | undefined>([blockers.run]);
+  for (const dependent of blockers.dependents.get(job.name) ?? []) witnesses.add(blockers.needs.get(dependent));
+  if (witnesses.has(undefined) || witnesses.has(job._id)) return false;
+  const found = await Promise.all([...witnesses].map((id) => ctx.store.getJob(id as string)));
+  return found.every((w) => w !== null && !isTerminal(w.state));
+}
+
+/** Remembers what of a run is unfinished in `jobs`, for `stillBlocked`. */
+function rememberBlockers(ctx: SchedulerContext, runId: string, jobs: readonly JobRecord[]): void {
+  const unfinished = jobs.filter((j) => !isTerminal(j.state));
+  ctx.blockers.delete(runId);
+  const last = unfinished.at(-1);
+  if (!last) return;
+  const byName = new Map(jobs.map((j) => [j.name, j]));
+  const needs = new Map<string, string>();
+  const dependents = new Map<string, string[]>();
+  for (const job of jobs) {
+    if (job.state !== JobState.waiting) continue;
+    // The last unfinished need: needs tend to finish in the order they are listed.
+    const blocking = job.spec.needs.findLast((n) => {
+      const need = byName.get(n);
+      return need && !isTerminal(need.state);
+    });
+    if (blocking !== undefined) needs.set(job.name, (byName.get(blocking) as JobRecord)._id);
+    for (const n of job.spec.needs) dependents.set(n, [...(dependents.get(n) ?? []), job.name]);
+  }
+  if (ctx.blockers.size >= 256) ctx.blockers.delete(ctx.blockers.keys().next().value as string);
+  ctx.blockers.set(runId, { run: last._id, needs, dependents });
+}
+
+/** How many waiting jobs one resolution decides at once (a fan-out can free hundreds). */
+const RESOLVE_PARALLELISM = 8;
 
 /**
  * Moves waiting jobs whose needs are all finished to queued (all succeeded) or skipped (any did
  * not), cascading, and ends the run once every job is finished. Safe to call any number of
  * times from any coordinator: each move is a decision.
+ *
+ * Completions of one run arrive in bursts, and each asks for a resolution that reads the whole
+ * run. A coordinator runs one resolution of a run at a time: a call made while one is under way
+ * waits for it and for one more pass after it, which sees everything the call was made for.
  */
-export async function resolveRun(ctx: SchedulerContext, runId: string): Promise<void> {
+export function resolveRun(ctx: SchedulerContext, runId: string): Promise<void> {
+  const pending = ctx.resolving.get(runId);
+  if (pending) {
+    pending.again = true;
+    return pending.done;
+  }
+  const entry = { again: false, done: Promise.resolve() };
+  ctx.resolving.set(runId, entry);
+  entry.done = (async () => {
+    try {
+      do {
+        entry.again = false;
+        await resolveRunOnce(ctx, runId);
+      } while (entry.again);
+    } finally {
+      ctx.resolving.delete(runId);
+    }
+  })();
+  return entry.done;
+}
+
+async function resolveRunOnce(ctx: SchedulerContext, runId: string): Promise<void> {
   const { store } = ctx;
   const run = await store.getRun(runId);
-  if (run?.status !== 'running') return;
+  if (run?.status !== 'running') {
+    ctx.blockers.delete(runId);
+    return;
+  }
   let jobs = await store.listJobs(runId);
   const cancelled = await store.getDecision(DecisionIds.runCancel(runId));
+  const resolve = async (job: JobRecord, needs: (JobRecord | undefined)[]): Promise<boolean> => {
+    const ok = needs.every((n) => n?.state === JobState.succeeded);
+    const proposal = cancelled ? 'cancelled' : ok ? 'queued' : 'skipped';
+    const { decision } = await store.decide(DecisionIds.jobResolve(job._id), { outcome: proposal });
+    const outcome = decision.data.outcome;
+    const now = ctx.now();
+    const patch =
+      outcome === 'queued'
+        ? { state: JobState.queued, readyAt: now }
+        : outcome === 'cancelled'
+          ? { state: JobState.cancelled, finishedAt: now, cause: AttemptCause.cancelled }
+          : { state: JobState.skipped, finishedAt: now, cause: AttemptCause.needsFailed };
+    const updated = await store.updateJob(job._id, patch, { states: [JobState.waiting] });
+    if (outcome === 'queued') store.notify(Topics.queue);
+    return updated;
+  };
   for (let changed = true; changed; ) {
-    changed = false;
     const byName = new Map(jobs.map((j) => [j.name, j]));
+    const ready: [JobRecord, (JobRecord | undefined)[]][] = [];
     for (const job of jobs) {
       if (job.state !== JobState.waiting) continue;
       const needs = job.spec.needs.map((n) => byName.get(n));
       if (needs.some((n) => n && !isTerminal(n.state))) continue;
-      const ok = needs.every((n) => n?.state === JobState.succeeded);
-      const proposal = cancelled ? 'cancelled' : ok ? 'queued' : 'skipped';
-      const { decision } = await store.decide(DecisionIds.jobResolve(job._id), { outcome: proposal });
-      const outcome = decision.data.outcome;
-      const now = ctx.now();
-      const patch =
-        outcome === 'queued'
-          ? { state: JobState.queued, readyAt: now }
-          : outcome === 'cancelled'
-            ? { state: JobState.cancelled, finishedAt: now, cause: AttemptCause.cancelled }
-            : { state: JobState.skipped, finishedAt: now, cause: AttemptCause.needsFailed };
-      await store.updateJob(job._id, patch, { states: [JobState.waiting] });
-      if (outcome === 'queued') store.notify(Topics.queue);
-      changed = true;
+      ready.push([job, needs]);
+    }
+    changed = false;
+    for (let i = 0; i < ready.length; i += RESOLVE_PARALLELISM) {
+      const applied = await Promise.all(
+        ready.slice(i, i + RESOLVE_PARALLELISM).map(([job, needs]) => resolve(job, needs)),
+      );
+      // Only a move this call applied can free more jobs here: a move another coordinator
+      // applied is cascaded by that coordinator.
+      if (applied.some(Boolean)) changed = true;
     }
     if (changed) jobs = await store.listJobs(runId);
   }
+  rememberBlockers(ctx, runId, jobs);
   if (!jobs.every((j) => isTerminal(j.state))) return;
   const failed = jobs.some((j) => j.state === JobState.failed || j.state === JobState.timedOut);
   const status: RunStatus = cancelled

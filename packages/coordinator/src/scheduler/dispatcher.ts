@@ -38,6 +38,13 @@ const hashOf = (text: string) => {
   return Math.abs(h);
 };
 
+/** How many of the oldest ready jobs one pull considers at a time. */
+const DISPATCH_CANDIDATES = 6;
+/** Among how many of the oldest ready jobs racing pulls pick where to start. */
+const DISPATCH_SPREAD = 6;
+/** How many times one pull takes the next candidates when it could lease none of the last. */
+const DISPATCH_ROUNDS = 4;
+
 const labelsMatch = (job: JobRecord, agent: AgentRecord) => job.spec.labels.every((l) => agent.labels.includes(l));
 
 async function buildLease(ctx: SchedulerContext, job: JobRecord): Promise<Lease | null> {
@@ -111,44 +118,57 @@ export async function leaseJob(ctx: SchedulerContext, agent: AgentRecord, reques
     return current ? buildLease(ctx, job) : null;
   }
   if (agent.state !== 'active') return null;
-  const queued = await store.findQueuedJobs(32);
-  // Oldest first, but agents start at different places among the oldest few, so that many
-  // agents pulling at once do not all race for the same job.
-  const spread = Math.min(queued.length, 4);
-  const offset = spread ? hashOf(agent._id + requestId) % spread : 0;
-  const candidates = [...queued.slice(offset, spread), ...queued.slice(0, offset), ...queued.slice(spread)];
-  for (const job of candidates) {
-    if (!labelsMatch(job, agent)) continue;
-    if (job.spec.concurrency && !(await takeTurn(ctx, job.spec.concurrency, { jobId: job._id, attempt: job.attempt })))
-      continue;
-    const { won, decision } = await store.decide<LeaseDecision>(DecisionIds.lease(job._id, job.attempt), {
-      agentId: agent._id,
-      requestId,
-    });
-    if (!won) {
-      const mine = decision.data.agentId === agent._id && decision.data.requestId === requestId;
-      if (!mine) {
-        // A coordinator may have won this lease and died before recording it on the job.
-        if (ctx.now() - decision.at > ctx.config.leaseTtlMs) {
-          const fresh = await store.getJob(job._id);
-          if (fresh?.state === JobState.queued && fresh.attempt === job.attempt)
-            await endAttempt(ctx, fresh, 'lost', LOST, null);
-        }
-        continue;
-      }
-    }
-    if (decision.data.cancelled) continue;
-    const now = ctx.now();
-    const updated = await store.updateJob(
-      job._id,
-      { state: JobState.leased, agentId: agent._id, leasedAt: now, leaseExpiresAt: now + ctx.config.leaseTtlMs },
-      { states: [JobState.queued], attempt: job.attempt },
+  // Only jobs this agent can run: the store filters by labels, so a backlog of jobs for other
+  // agents does not hide them. A few candidates at a time, since each costs the store a read;
+  // when every one was lost to racing pulls (or was not its group's turn), the next few.
+  const tried = new Set<string>();
+  for (let round = 0; round < DISPATCH_ROUNDS; round++) {
+    const queued = (await store.findQueuedJobs(DISPATCH_CANDIDATES + tried.size, agent.labels)).filter(
+      (job) => !tried.has(`${job._id}#${job.attempt}`),
     );
-    if (!updated) continue;
-    await store.decide(DecisionIds.pull(agent._id, requestId), { jobId: job._id, attempt: job.attempt });
-    store.notify(Topics.run(job.runId));
-    const lease = await buildLease(ctx, { ...job, state: JobState.leased, agentId: agent._id, leasedAt: now });
-    if (lease) return lease;
+    if (queued.length === 0) return null;
+    // Oldest first, but agents start at different places among the oldest few, so that many
+    // agents pulling at once do not all race for the same job.
+    const spread = Math.min(queued.length, DISPATCH_SPREAD);
+    const offset = spread ? hashOf(agent._id + requestId) % spread : 0;
+    const candidates = [...queued.slice(offset, spread), ...queued.slice(0, offset), ...queued.slice(spread)];
+    for (const job of candidates) {
+      tried.add(`${job._id}#${job.attempt}`);
+      if (!labelsMatch(job, agent)) continue;
+      if (
+        job.spec.concurrency &&
+        !(await takeTurn(ctx, job.spec.concurrency, { jobId: job._id, attempt: job.attempt }))
+      )
+        continue;
+      const { won, decision } = await store.decide<LeaseDecision>(DecisionIds.lease(job._id, job.attempt), {
+        agentId: agent._id,
+        requestId,
+      });
+      if (!won) {
+        const mine = decision.data.agentId === agent._id && decision.data.requestId === requestId;
+        if (!mine) {
+          // A coordinator may have won this lease and died before recording it on the job.
+          if (ctx.now() - decision.at > ctx.config.leaseTtlMs) {
+            const fresh = await store.getJob(job._id);
+            if (fresh?.state === JobState.queued && fresh.attempt === job.attempt)
+              await endAttempt(ctx, fresh, 'lost', LOST, null);
+          }
+          continue;
+        }
+      }
+      if (decision.data.cancelled) continue;
+      const now = ctx.now();
+      const updated = await store.updateJob(
+        job._id,
+        { state: JobState.leased, agentId: agent._id, leasedAt: now, leaseExpiresAt: now + ctx.config.leaseTtlMs },
+        { states: [JobState.queued], attempt: job.attempt },
+      );
+      if (!updated) continue;
+      await store.decide(DecisionIds.pull(agent._id, requestId), { jobId: job._id, attempt: job.attempt });
+      store.notify(Topics.run(job.runId));
+      const lease = await buildLease(ctx, { ...job, state: JobState.leased, agentId: agent._id, leasedAt: now });
+      if (lease) return lease;
+    }
   }
   return null;
 }
@@ -213,11 +233,7 @@ export async function renewLeases(
     } else if (job.state !== JobState.leased && job.state !== JobState.running) {
       out[key] = 'lost';
     } else {
-      const renewed = await ctx.store.updateJob(
-        jobId,
-        { leaseExpiresAt: ctx.now() + ctx.config.leaseTtlMs },
-        { attempt, states: [JobState.leased, JobState.running] },
-      );
+      const renewed = await ctx.store.renewLease(jobId, attempt, ctx.now() + ctx.config.leaseTtlMs);
       out[key] = renewed ? 'ok' : 'lost';
     }
   }

@@ -97,6 +97,27 @@ describe('scheduler on the memory store', () => {
     expect((await store.getRun(run._id))?.status).toBe('succeeded');
   });
 
+  it('a need that ended on another coordinator is seen: the last need to end queues the dependent', async () => {
+    await deploy([job('a'), job('b'), job('d', { needs: ['a', 'b'] })]);
+    const other = createScheduler({ store, now: () => now, options: { leaseTtl: 5_000 } });
+    // This coordinator triggers the run, so it knows what blocks it: b, the last need of d.
+    const run = await scheduler.triggerRun({ pipeline: 'p', trigger });
+    const holders = new Map<string, string>();
+    for (const agent of [a, b]) {
+      const lease = await pull(agent);
+      holders.set(lease!.name, agent._id);
+    }
+    const end = (on: Scheduler, name: string) =>
+      on.complete(holders.get(name)!, { jobId: `${run._id}/${name}`, attempt: 1, result: ok });
+    await end(other, 'b');
+    expect((await states(run._id)).d).toBe('waiting');
+    await end(scheduler, 'a');
+    expect((await states(run._id)).d).toBe('queued');
+    const d = await pull(a);
+    await other.complete('agent-a', { jobId: d!.jobId, attempt: 1, result: ok });
+    expect((await store.getRun(run._id))?.status).toBe('succeeded');
+  });
+
   it('a failed job skips its dependents and fails the run', async () => {
     await deploy([job('a'), job('b', { needs: ['a'] }), job('c', { needs: ['b'] }), job('side')]);
     const run = await scheduler.triggerRun({ pipeline: 'p', trigger });
@@ -230,9 +251,10 @@ describe('scheduler on the memory store', () => {
     await store.decide(DecisionIds.lease('p/1/x', 1), { agentId: 'agent-dead', requestId: 'r' });
     expect(await pull(a)).toBeNull();
     now += 6_000;
-    expect(await pull(a)).toBeNull();
+    // The next pull declares attempt 1 lost, which queues attempt 2, and leases that.
     const retry = await pull(a);
     expect(retry?.attempt).toBe(2);
+    expect((await store.getJob('p/1/x'))?.lostAttempts).toBe(1);
   });
 
   it('jobs whose condition does not hold are skipped with their dependents', async () => {

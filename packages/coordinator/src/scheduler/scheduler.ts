@@ -54,6 +54,8 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     config: resolveSchedulerConfig(deps.options),
     now: deps.now ?? Date.now,
     specs: new Map(),
+    resolving: new Map(),
+    blockers: new Map(),
   };
   let sweeps = 0;
   return {

@@ -108,6 +108,83 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
       expect((await store.findQueuedJobs(1)).map((j) => j.name)).toEqual(['mid']);
     });
 
+    it('queued jobs can be filtered by the labels an agent has', async () => {
+      const labelled = (name: string, labels: string[], readyAt: number) => {
+        const job = makeJob('p/1', name, { readyAt });
+        return { ...job, spec: { ...job.spec, labels } };
+      };
+      await store.insertJobs([
+        labelled('gpu', ['linux', 'gpu'], 1),
+        labelled('any', [], 2),
+        labelled('linux', ['linux'], 3),
+        labelled('waiting', [], 0),
+      ]);
+      await store.updateJob('p/1/waiting', { state: 'waiting' });
+      expect((await store.findQueuedJobs(10, ['linux'])).map((j) => j.name)).toEqual(['any', 'linux']);
+      expect((await store.findQueuedJobs(1, ['linux'])).map((j) => j.name)).toEqual(['any']);
+      expect((await store.findQueuedJobs(10, ['gpu', 'linux', 'arm'])).map((j) => j.name)).toEqual([
+        'gpu',
+        'any',
+        'linux',
+      ]);
+      expect((await store.findQueuedJobs(10, [])).map((j) => j.name)).toEqual(['any']);
+      // Back in the queue as the next attempt.
+      await store.updateJob('p/1/waiting', { state: 'queued', readyAt: 0, attempt: 2 }, { states: ['waiting'] });
+      expect((await store.findQueuedJobs(10, [])).map((j) => `${j.name}#${j.attempt}`)).toEqual(['waiting#2', 'any#1']);
+    });
+
+    it('a renewal extends the lease of the current attempt only, and changes nothing else', async () => {
+      await store.insertJobs([
+        makeJob('p/1', 'a', { state: 'running', agentId: 'ag', leaseExpiresAt: 100, startedAt: 5 }),
+        makeJob('p/1', 'b', { state: 'queued' }),
+      ]);
+      expect(await store.renewLease('p/1/a', 1, 300)).toBe(true);
+      expect(await store.renewLease('p/1/a', 1, 200)).toBe(true);
+      expect(await store.getJob('p/1/a')).toMatchObject({ state: 'running', leaseExpiresAt: 300, startedAt: 5 });
+      expect((await store.listJobs('p/1')).find((j) => j.name === 'a')?.leaseExpiresAt).toBe(300);
+      expect(await store.findExpiredLeases(250, 10)).toEqual([]);
+      expect((await store.findExpiredLeases(350, 10)).map((j) => [j.name, j.leaseExpiresAt])).toEqual([['a', 300]]);
+      expect((await store.findJobsOfAgent('ag')).map((j) => j.leaseExpiresAt)).toEqual([300]);
+      // Not the current attempt, not leased or running, or no such job: refused.
+      expect(await store.renewLease('p/1/a', 2, 400)).toBe(false);
+      expect(await store.renewLease('p/1/b', 1, 400)).toBe(false);
+      expect(await store.renewLease('p/1/none', 1, 400)).toBe(false);
+      expect((await store.getJob('p/1/b'))?.leaseExpiresAt).toBeNull();
+      // The attempt ends: its renewals are over, and the next attempt starts afresh.
+      const retry = { state: 'queued', attempt: 2, agentId: null, leaseExpiresAt: null } as const;
+      expect(await store.updateJob('p/1/a', retry, { attempt: 1 })).toBe(true);
+      expect(await store.renewLease('p/1/a', 1, 500)).toBe(false);
+      expect(await store.getJob('p/1/a')).toMatchObject({ state: 'queued', attempt: 2, leaseExpiresAt: null });
+      const lease = { state: 'leased', agentId: 'ag', leaseExpiresAt: 150 } as const;
+      expect(await store.updateJob('p/1/a', lease, { states: ['queued'], attempt: 2 })).toBe(true);
+      expect((await store.getJob('p/1/a'))?.leaseExpiresAt).toBe(150);
+      expect((await store.findExpiredLeases(250, 10)).map((j) => [j.name, j.attempt])).toEqual([['a', 2]]);
+    });
+
+    it('a job leased, running, then retried moves between the queue and the active leases', async () => {
+      await store.insertJobs([makeJob('p/1', 'a', { readyAt: 5 })]);
+      const lease = { state: 'leased', agentId: 'ag', leasedAt: 6, leaseExpiresAt: 100 } as const;
+      expect(await store.updateJob('p/1/a', lease, { states: ['queued'], attempt: 1 })).toBe(true);
+      expect(await store.findQueuedJobs(10)).toEqual([]);
+      expect(
+        await store.updateJob('p/1/a', { state: 'running', startedAt: 7 }, { states: ['leased'], attempt: 1 }),
+      ).toBe(true);
+      expect(
+        await store.updateJob('p/1/a', { leaseExpiresAt: 200 }, { states: ['leased', 'running'], attempt: 1 }),
+      ).toBe(true);
+      expect((await store.findJobsOfAgent('ag')).map((j) => j.state)).toEqual(['running']);
+      expect(await store.findExpiredLeases(150, 10)).toEqual([]);
+      expect((await store.findExpiredLeases(250, 10)).map((j) => j.leaseExpiresAt)).toEqual([200]);
+      const retry = { state: 'queued', attempt: 2, readyAt: 9, agentId: null, leaseExpiresAt: null } as const;
+      expect(await store.updateJob('p/1/a', retry, { states: ['leased', 'running'], attempt: 1 })).toBe(true);
+      expect(await store.findExpiredLeases(250, 10)).toEqual([]);
+      expect(await store.findJobsOfAgent('ag')).toEqual([]);
+      expect((await store.findQueuedJobs(10)).map((j) => `${j.name}#${j.attempt}`)).toEqual(['a#2']);
+      // A late writer of attempt 1 is refused.
+      expect(await store.updateJob('p/1/a', { state: 'running' }, { states: ['leased'], attempt: 1 })).toBe(false);
+      expect((await store.getJob('p/1/a'))?.state).toBe('queued');
+    });
+
     it('finds expired leases of leased and running jobs only', async () => {
       await store.insertJobs([
         makeJob('p/1', 'expired', { state: 'running', leaseExpiresAt: 100, agentId: 'a' }),

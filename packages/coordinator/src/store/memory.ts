@@ -154,9 +154,20 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       index(updated);
       return true;
     },
-    async findQueuedJobs(limit) {
+    async renewLease(jobId, attempt, expiresAt) {
+      const job = jobs.get(jobId);
+      if (!job || job.attempt !== attempt || (job.state !== 'leased' && job.state !== 'running')) return false;
+      if (job.leaseExpiresAt === null || job.leaseExpiresAt < expiresAt) {
+        const updated = own({ ...job, leaseExpiresAt: expiresAt });
+        jobs.set(jobId, updated);
+        index(updated);
+      }
+      return true;
+    },
+    async findQueuedJobs(limit, labels) {
       return [...queued]
         .map((id) => jobs.get(id) as JobRecord)
+        .filter((j) => !labels || j.spec.labels.every((l) => labels.includes(l)))
         .sort((a, b) => (a.readyAt ?? 0) - (b.readyAt ?? 0) || a._id.localeCompare(b._id))
         .slice(0, limit)
         .map(share);

@@ -115,14 +115,7 @@ describe('MongoDB store on FerretDB', () => {
     try {
       const db = adminOf(ferretUri()).db(dbName);
       const keysOf = async (name: string) => (await db.collection(name).indexes()).map((index) => index.key);
-      expect(await keysOf('jobs')).toEqual(
-        expect.arrayContaining([
-          { state: 1, readyAt: 1 },
-          { runId: 1 },
-          { agentId: 1, state: 1 },
-          { state: 1, leaseExpiresAt: 1 },
-        ]),
-      );
+      expect(await keysOf('jobs')).toEqual(expect.arrayContaining([{ runId: 1 }]));
       expect(await keysOf('log_chunks')).toEqual(expect.arrayContaining([{ jobId: 1, attempt: 1, seq: 1 }]));
       expect(await keysOf('wakeups')).toEqual(expect.arrayContaining([{ at: 1 }]));
       const tokenHash = (await db.collection('agents').indexes()).find((index) => index.key.tokenHash === 1);
@@ -147,6 +140,141 @@ describe('MongoDB store on FerretDB', () => {
       expect(winners).toHaveLength(1);
       for (const r of results) expect(r.decision).toEqual(winners[0]?.decision);
       expect((await b.getDecision('run:1/job:build/attempt:1/lease'))?.data).toEqual(winners[0]?.decision.data);
+    } finally {
+      await b.close();
+      await a.close();
+    }
+  });
+
+  it('finds queued and active jobs through hints that readers keep honest', async () => {
+    const dbName = freshDbName();
+    const store = await freshStore(ferretUri(), { dbName });
+    const db = adminOf(ferretUri()).db(dbName);
+    const ready = db.collection<{ _id: string }>('ready_jobs');
+    const active = db.collection<{ _id: string }>('active_jobs');
+    const idsOf = async (c: typeof ready) => (await c.find({}).toArray()).map((h) => h._id).sort();
+    try {
+      await store.insertJobs([
+        makeJob('p/1', 'a', { readyAt: 1 }),
+        makeJob('p/1', 'b', { readyAt: 2 }),
+        makeJob('p/1', 'c', { state: 'running', agentId: 'ag', leaseExpiresAt: 10 }),
+        makeJob('p/1', 'd', { state: 'waiting', readyAt: null }),
+      ]);
+      expect(await idsOf(ready)).toEqual(['p/1/a#1', 'p/1/b#1']);
+      expect(await idsOf(active)).toEqual(['p/1/c#1']);
+      // A hint whose job moved on (a crash between the job's write and the hint's delete) is
+      // skipped and deleted; one written just before its job's write (d is still waiting at
+      // attempt 1) is skipped and kept.
+      await store.updateJob('p/1/a', { state: 'leased', agentId: 'ag', leaseExpiresAt: 20 }, { states: ['queued'] });
+      await ready.insertOne({
+        _id: 'p/1/a#1',
+        jobId: 'p/1/a',
+        attempt: 1,
+        readyAt: 1,
+        labels: [],
+        at: Date.now(),
+      } as never);
+      await ready.insertOne({
+        _id: 'p/1/d#1',
+        jobId: 'p/1/d',
+        attempt: 1,
+        readyAt: 0,
+        labels: [],
+        at: Date.now(),
+      } as never);
+      expect((await store.findQueuedJobs(10)).map((j) => j.name)).toEqual(['b']);
+      expect(await idsOf(ready)).toEqual(['p/1/b#1', 'p/1/d#1']);
+      // A hint lost altogether is found missing by listJobs, which puts it back.
+      await ready.deleteOne({ _id: 'p/1/b#1' });
+      await active.deleteOne({ _id: 'p/1/c#1' });
+      expect(await store.findQueuedJobs(10)).toEqual([]);
+      await store.listJobs('p/1');
+      const deadline = Date.now() + 3_000;
+      while ((await idsOf(ready)).length + (await idsOf(active)).length < 4 && Date.now() < deadline) await sleep(20);
+      expect((await store.findQueuedJobs(10)).map((j) => j.name)).toEqual(['b']);
+      expect((await store.findExpiredLeases(50, 10)).map((j) => j.name).sort()).toEqual(['a', 'c']);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('on FerretDB, job operations look documents up by _id alone (the only filter it serves from an index)', async () => {
+    const dbName = freshDbName();
+    const client = new MongoClient(ferretUri(), { monitorCommands: true });
+    const filters: { collection: string; filter: unknown }[] = [];
+    client.on('commandStarted', (event) => {
+      const command = event.command as Record<string, unknown>;
+      const collection = command.find ?? command.update ?? command.delete;
+      if (typeof collection !== 'string' || !['jobs', 'ready_jobs', 'active_jobs'].includes(collection)) return;
+      const ops = (command.updates ?? command.deletes ?? [{ q: command.filter }]) as { q: unknown }[];
+      for (const op of ops) filters.push({ collection, filter: op.q });
+    });
+    const store = await createMongoStore({ uri: 'unused', dbName, client });
+    try {
+      await store.insertJobs([makeJob('p/1', 'a'), makeJob('p/1', 'b')]);
+      filters.length = 0;
+      const [job] = await store.findQueuedJobs(1);
+      await store.updateJob(
+        job!._id,
+        { state: 'leased', agentId: 'ag', leaseExpiresAt: 10 },
+        { states: ['queued'], attempt: 1 },
+      );
+      await store.updateJob(job!._id, { state: 'running' }, { states: ['leased'], attempt: 1 });
+      await store.renewLease(job!._id, 1, 20);
+      await store.getJob(job!._id);
+      await store.findExpiredLeases(30, 10);
+      await store.findJobsOfAgent('ag');
+      await store.updateJob(
+        job!._id,
+        { state: 'succeeded', leaseExpiresAt: null },
+        { states: ['running'], attempt: 1 },
+      );
+      expect(filters.length).toBeGreaterThan(10);
+      for (const { collection, filter } of filters) {
+        // The hints are read whole (they are few); jobs only by _id.
+        if (collection === 'jobs' || Object.keys(filter as object).length > 0)
+          expect({ collection, filter }).toEqual({ collection, filter: { _id: expect.any(String) } });
+      }
+    } finally {
+      await store.close();
+      await client.db(dbName).dropDatabase();
+      await client.close();
+    }
+  });
+
+  it('refuses a batch of jobs of which one exists, and keeps none of it', async () => {
+    const store = await freshStore(ferretUri());
+    try {
+      await store.insertJobs([makeJob('p/1', 'b')]);
+      const error = await store
+        .insertJobs([makeJob('p/1', 'a'), makeJob('p/1', 'b'), makeJob('p/1', 'c')])
+        .catch((e) => e);
+      expect(isHiveForgeError(error) && error.code).toBe('HF_CONFLICT');
+      expect((await store.listJobs('p/1')).map((j) => j.name)).toEqual(['b']);
+      expect((await store.findQueuedJobs(10)).map((j) => j.name)).toEqual(['b']);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('keeps one wake-up document per topic, however often it is notified', async () => {
+    const dbName = freshDbName();
+    const a = await freshStore(ferretUri(), { dbName });
+    const b = await createMongoStore({ uri: ferretUri(), dbName });
+    try {
+      let woken = 0;
+      const off = b.subscribe('queue', () => woken++);
+      for (let i = 0; i < 20; i++) {
+        a.notify('queue');
+        a.notify('run:p/1');
+        await sleep(10);
+      }
+      const deadline = Date.now() + 2_000;
+      while (woken === 0 && Date.now() < deadline) await sleep(20);
+      off();
+      expect(woken).toBeGreaterThan(0);
+      const topics = await adminOf(ferretUri()).db(dbName).collection('wakeups').find({}).toArray();
+      expect(topics.map((t) => t._id).sort()).toEqual(['queue', 'run:p/1']);
     } finally {
       await b.close();
       await a.close();

@@ -7,6 +7,7 @@ import {
   type Document,
   type Filter,
   GridFSBucket,
+  type OptionalUnlessRequiredId,
   MongoBulkWriteError,
   MongoClient,
   MongoClientClosedError,
@@ -48,7 +49,7 @@ export interface MongoStoreOptions {
   dbName?: string;
   /**
    * How often, in milliseconds, to look for wake-ups notified by other processes. Polling
-   * starts with the first `subscribe` and reads one small indexed collection.
+   * starts with the first `subscribe` and reads one document by `_id` per subscribed topic.
    * @default 100
    */
   pollInterval?: number;
@@ -69,6 +70,8 @@ const Collections = {
   pipelines: 'pipelines',
   runs: 'runs',
   jobs: 'jobs',
+  readyJobs: 'ready_jobs',
+  activeJobs: 'active_jobs',
   logChunks: 'log_chunks',
   artifacts: 'artifacts',
   agents: 'agents',
@@ -76,15 +79,28 @@ const Collections = {
   wakeups: 'wakeups',
 } as const;
 
-/** Wake-ups older than this are deleted; they only matter for a few poll intervals. */
+/** The least time between two writes of one topic's wake-up by one store. */
+const WAKEUP_MIN_SPACING_MS = 50;
+/** Topics not notified for this long are deleted; a later notify creates them again. */
 const WAKEUP_RETENTION_MS = 60_000;
-/** How often one poller deletes expired wake-ups (servers without TTL indexes need it). */
+/** How often one poller deletes old topics (servers without TTL indexes need it). */
 const WAKEUP_PRUNE_INTERVAL_MS = 10_000;
 /**
- * Wake-ups are read back this far behind the local clock, to tolerate insert latency and clock
- * skew between coordinators; ids already seen are not emitted twice.
+ * A topic a poller reads for the first time wakes its subscribers when another process notified
+ * it this recently (by that process's clock), so that a wake-up sent just before a subscription
+ * is not missed. It tolerates write latency and clock skew between coordinators.
  */
 const WAKEUP_OVERLAP_MS = 2_000;
+/**
+ * A hint (a `ready_jobs` or `active_jobs` entry) whose job is not (yet) in the state it points
+ * at is kept this long, because it is written just before its job; after that it is an orphan of
+ * a write that never happened, and readers delete it.
+ */
+const ORPHAN_HINT_MS = 60_000;
+/** How many jobs a hint reader reads at once. */
+const HINT_READ_BATCH = 32;
+/** `listJobs` re-creates the missing hints of a run's jobs at most this often per run. */
+const HINT_REPAIR_INTERVAL_MS = 5_000;
 /** Delays before re-reading a decision that lost a race but is not yet majority-readable. */
 const WINNER_READ_DELAYS_MS = [5, 10, 20, 50, 100, 200, 400, 800, 1_600];
 
@@ -114,16 +130,48 @@ interface ArtifactDoc extends StoredDoc {
   _file: ObjectId;
 }
 
+/**
+ * One document per wake-up topic. `by` holds, per store instance that notified the topic, a
+ * number that grows with each of its notifications (its clock, made strictly increasing).
+ */
 interface WakeupDoc {
-  _id: ObjectId;
-  topic: string;
+  _id: string;
+  /** When the topic was last notified, for pruning. */
   at: Date;
-  /** The store instance that notified, so that it does not wake its own subscribers twice. */
-  origin: string;
+  by: Record<string, number>;
+}
+
+/**
+ * A hint that a job is queued at an attempt: `_id` is `<job>#<attempt>`. Written just before
+ * the job enters `queued`, deleted just after it leaves; readers verify it against the job.
+ */
+interface ReadyHint {
+  _id: string;
+  jobId: string;
+  attempt: number;
+  readyAt: number | null;
+  /** The labels the job requires, so that dispatch can filter without reading the job. */
+  labels: string[];
+  /** When the hint was written. */
+  at: number;
+}
+
+/** A hint that a job is leased or running at an attempt: `_id` is `<job>#<attempt>`. */
+interface ActiveHint {
+  _id: string;
+  jobId: string;
+  attempt: number;
+  agentId: string | null;
+  /**
+   * The lease's expiry as renewed (`renewLease` writes only here). The lease expires at the
+   * later of this and the job's `leaseExpiresAt`.
+   */
+  leaseExpiresAt: number | null;
+  at: number;
 }
 
 /** Fields the adapter adds to documents for its own use and strips from what it returns. */
-const HIDDEN = { jobs: ['_n'], artifacts: ['_file'] } as const;
+const HIDDEN = { jobs: ['_n', '_spec'], artifacts: ['_file'] } as const;
 
 // MongoDB (before 5.0) and FerretDB reject field names that contain '.' or start with '$', and
 // BSON cannot hold NUL in a name. Records carry user-chosen keys (job outputs, env, inputs,
@@ -176,6 +224,24 @@ function decode<T>(doc: Document, hidden: readonly string[] = []): T {
   return out as T;
 }
 
+/**
+ * A job as stored. Its spec, which never changes and is never queried, is kept as one JSON
+ * string (`_spec`) rather than as a nested document: FerretDB parses every stored document
+ * each time it looks one up, and a string costs it far less to parse than the same data as
+ * fields (it halves the cost of every job read and update there).
+ */
+function encodeJob(job: JobRecord): StoredDoc {
+  const { spec, ...rest } = job;
+  return { ...encode(rest), _id: job._id, _spec: JSON.stringify(spec) };
+}
+
+/** A stored job as its record; documents written before `_spec` have a nested `spec`. */
+function decodeJob(doc: Document): JobRecord {
+  const job = decode<JobRecord>(doc, HIDDEN.jobs);
+  if (typeof doc._spec === 'string') job.spec = JSON.parse(doc._spec);
+  return job;
+}
+
 /** A `$set` for a patch: `_id` never changes, and an empty patch sets nothing. */
 function setOf(patch: object): Document | null {
   const fields = encode(patch);
@@ -184,6 +250,13 @@ function setOf(patch: object): Document | null {
 }
 
 const isDuplicateKey = (error: unknown): boolean => error instanceof MongoError && error.code === DUPLICATE_KEY;
+
+/** True when an unordered insert failed only because some documents existed already. */
+function isOnlyDuplicates(error: unknown): error is MongoBulkWriteError {
+  if (!(error instanceof MongoBulkWriteError) || error.result?.getWriteConcernError()) return false;
+  const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
+  return writeErrors.every((e) => e.code === DUPLICATE_KEY);
+}
 
 /** True when the error means the store cannot be reached or has no writable majority now. */
 function isUnavailable(error: unknown): boolean {
@@ -210,16 +283,83 @@ const redact = (uri: string): string => uri.replace(/\/\/([^@/]*)@/, '//***@');
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+// ---- job hints ----
+// FerretDB reads a whole collection for every query that is not by `_id`, so finding queued or
+// leased jobs with a filter on `jobs` would read every job ever run, many times a second. So two
+// small collections hold one hint per queued (`ready_jobs`) and per leased or running
+// (`active_jobs`) attempt, and readers read them whole and then the jobs by `_id`.
+//
+// The job document stays the truth; hints are never trusted. A hint is written just before its
+// job enters the state and deleted just after the job leaves it, so a crash in between leaves
+// an extra hint, never a missing one. Readers check each hint against its job and delete the
+// hints whose job moved on. A hint lost anyway (a write that failed after its job's, a
+// coordinator that died at the wrong moment) is re-created by `listJobs`, which every
+// coordinator calls for every running run in its periodic repair.
+
+const hintId = (jobId: string, attempt: number) => `${jobId}#${attempt}`;
+const isQueued = (job: { state?: unknown }) => job.state === 'queued';
+const isActiveJob = (job: { state?: unknown }) => isActive(job.state);
+const isActive = (state: unknown) => state === 'leased' || state === 'running';
+
+const readyHintOf = (job: JobRecord): ReadyHint => ({
+  _id: hintId(job._id, job.attempt),
+  jobId: job._id,
+  attempt: job.attempt,
+  readyAt: job.readyAt,
+  labels: [...job.spec.labels],
+  at: Date.now(),
+});
+
+const activeHintOf = (job: JobRecord): ActiveHint => ({
+  _id: hintId(job._id, job.attempt),
+  jobId: job._id,
+  attempt: job.attempt,
+  agentId: job.agentId,
+  leaseExpiresAt: job.leaseExpiresAt,
+  at: Date.now(),
+});
+
+/**
+ * What a hint says, checked against its job: `current` (the job is in the hinted state at the
+ * hinted attempt), `pending` (the job may still get there: the hint was written just before it),
+ * or `stale` (the job moved on, or the hint is an orphan).
+ */
+function verdictOf(
+  hint: ReadyHint | ActiveHint,
+  job: Document | null,
+  kind: 'ready' | 'active',
+): 'current' | 'pending' | 'stale' {
+  const inState = kind === 'ready' ? isQueued : isActiveJob;
+  if (job && job.attempt === hint.attempt && inState(job)) return 'current';
+  // The state a job is in just before it enters the hinted one, at the same attempt.
+  const before = kind === 'ready' ? 'waiting' : 'queued';
+  const ahead = !job || job.attempt < hint.attempt || (job.attempt === hint.attempt && job.state === before);
+  return ahead && Date.now() - hint.at < ORPHAN_HINT_MS ? 'pending' : 'stale';
+}
+
+/** A leased or running job with its lease's renewals, which its `active_jobs` hint holds. */
+function withRenewal(job: JobRecord, hint: ActiveHint | null): JobRecord {
+  const renewed = hint?.attempt === job.attempt ? hint.leaseExpiresAt : null;
+  return renewed !== null && (job.leaseExpiresAt === null || renewed > job.leaseExpiresAt)
+    ? { ...job, leaseExpiresAt: renewed }
+    : job;
+}
+
+/** The properties of a patch that are set, as `$set` (through `encode`) sees them. */
+const definedOf = (patch: object) => Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
+
+const firstWriteError = (error: MongoBulkWriteError) =>
+  Array.isArray(error.writeErrors) ? error.writeErrors[0] : error.writeErrors;
+
 /**
  * Creates the indexes the store's queries need. `createIndex` is idempotent, so every
  * coordinator does this at start.
  */
 async function ensureIndexes(db: Db): Promise<void> {
+  // Queued and active jobs are found through the `ready_jobs` and `active_jobs` hints, which
+  // are small and read whole: they need no index of their own.
   const plain: [string, Document, { unique?: boolean }?][] = [
-    [Collections.jobs, { state: 1, readyAt: 1 }],
     [Collections.jobs, { runId: 1 }],
-    [Collections.jobs, { agentId: 1, state: 1 }],
-    [Collections.jobs, { state: 1, leaseExpiresAt: 1 }],
     // Descending where the query sorts newest first.
     [Collections.runs, { pipeline: 1, number: -1 }],
     [Collections.runs, { createdAt: -1 }],
@@ -247,12 +387,17 @@ async function ensureIndexes(db: Db): Promise<void> {
  *
  * Every racing decision is an insert of a document with a unique `_id` into `decisions`: the
  * insert that wins decides, a loser gets a duplicate-key error and reads the winner. Guarded job
- * updates are `updateOne` with the guard in the filter. Nothing relies on transactions or on
- * findAndModify. Writes use `w: 'majority'` and retryable writes; reads use majority read
- * concern, so a decision read is one that survives a failover.
+ * updates are `updateOne` with the guard in the filter (on FerretDB, checked on a read by `_id`
+ * just before). Nothing relies on transactions or on findAndModify. Writes use `w: 'majority'`
+ * and retryable writes; reads use majority read concern, so a decision read is one that
+ * survives a failover.
  *
- * Wake-ups are delivered locally at once and, for other processes, through the `wakeups`
- * collection, which every store polls every `pollInterval` ms while it has subscribers.
+ * Queued and active jobs are found through small hint collections checked against the jobs
+ * (see "job hints"), so that no hot query reads all jobs, which FerretDB would do for any filter
+ * but `{ _id }`. Lease renewals are kept with those hints, apart from the jobs.
+ *
+ * Wake-ups are delivered locally at once and, for other processes, through one document per
+ * topic in `wakeups`, which every store polls every `pollInterval` ms while it has subscribers.
  *
  * Connection and primary-selection failures surface as `StoreUnavailableError` (retryable).
  *
@@ -288,9 +433,19 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
     writeConcern: MAJORITY,
     readConcern: READ_MAJORITY,
   });
+  /**
+   * FerretDB (1.x) serves a filter from an index only when it is exactly `{ _id: <value> }`;
+   * any other filter, even `{ _id, state }`, reads the whole collection. On such a server,
+   * guarded updates read the job by `_id`, check the guard, and update by `_id` alone. (FerretDB
+   * applies an update as read-then-replace, so the guard in the filter was not atomic there
+   * either.) On MongoDB the guard stays in the filter, where it is atomic.
+   */
+  let idOnlyFilters = false;
   try {
     await client.connect();
     await ensureIndexes(db);
+    const info = await db.command({ buildInfo: 1 });
+    idOnlyFilters = typeof info.ferretdbVersion === 'string';
   } catch (error) {
     if (ownsClient) await client.close().catch(() => undefined);
     if (isUnavailable(error)) {
@@ -304,6 +459,8 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
   const pipelines = db.collection<StoredDoc>(Collections.pipelines);
   const runs = db.collection<StoredDoc>(Collections.runs);
   const jobs = db.collection<StoredDoc>(Collections.jobs);
+  const readyJobs = db.collection<ReadyHint>(Collections.readyJobs);
+  const activeJobs = db.collection<ActiveHint>(Collections.activeJobs);
   const logChunks = db.collection<StoredDoc>(Collections.logChunks);
   const artifactMeta = db.collection<ArtifactDoc>(Collections.artifacts);
   const agents = db.collection<StoredDoc>(Collections.agents);
@@ -394,6 +551,108 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
   const isFileNotFound = (error: unknown) =>
     error instanceof MongoError && (error.code === 'ENOENT' || error.message.startsWith('FileNotFound'));
 
+  // ---- job hints (see "job hints" above) ----
+
+  /** Inserts hints; one that exists already is fine (its content is fixed by its `_id`). */
+  const insertHints = async <H extends ReadyHint | ActiveHint>(collection: Collection<H>, hints: H[]) => {
+    if (hints.length === 0) return;
+    try {
+      await collection.insertMany(hints as OptionalUnlessRequiredId<H>[], { ordered: false });
+    } catch (error) {
+      if (!isOnlyDuplicates(error)) throw error;
+    }
+  };
+
+  /** Deletes hints by `_id`, best effort: a hint left behind is deleted by the next reader. */
+  const deleteHints = (collection: Collection<ReadyHint> | Collection<ActiveHint>, ids: readonly string[]) =>
+    Promise.all(ids.map((id) => collection.deleteOne({ _id: id }).catch(() => undefined)));
+
+  /**
+   * Reads the jobs of hints, in the hints' order, until `limit` of them satisfy `counts`: returns
+   * the hints whose job is in the hinted state, with the job, and deletes the stale hints.
+   */
+  const checkHints = async <H extends ReadyHint | ActiveHint>(
+    hints: readonly H[],
+    kind: 'ready' | 'active',
+    limit: number,
+    counts: (job: JobRecord) => boolean = () => true,
+  ): Promise<{ hint: H; job: JobRecord }[]> => {
+    const found: { hint: H; job: JobRecord }[] = [];
+    const stale: string[] = [];
+    let counted = 0;
+    for (let i = 0; i < hints.length && counted < limit; ) {
+      const batch = hints.slice(i, i + Math.min(limit - counted, HINT_READ_BATCH));
+      i += batch.length;
+      const docs = await Promise.all(batch.map((hint) => jobs.findOne({ _id: hint.jobId })));
+      batch.forEach((hint, k) => {
+        const doc = docs[k] ?? null;
+        const verdict = verdictOf(hint, doc, kind);
+        if (verdict === 'stale') stale.push(hint._id);
+        if (verdict !== 'current' || !doc) return;
+        const job = decodeJob(doc);
+        if (!counts(job)) found.push({ hint, job });
+        else if (counted < limit) {
+          found.push({ hint, job });
+          counted++;
+        }
+      });
+    }
+    await deleteHints(kind === 'ready' ? readyJobs : activeJobs, stale);
+    return found;
+  };
+
+  /**
+   * All ready hints. Pulls that look at once (a wake-up starts every waiting pull of this
+   * coordinator) share one read; hints are checked against their jobs anyway.
+   */
+  let readyRead: Promise<ReadyHint[]> | null = null;
+  const readReadyHints = () => {
+    readyRead ??= readyJobs
+      .find({})
+      .toArray()
+      .finally(() => {
+        readyRead = null;
+      });
+    return readyRead;
+  };
+
+  const lastRepair = new Map<string, number>();
+  /**
+   * Re-creates the hints missing for the queued and active jobs of a run, as `listJobs` read
+   * them; at most every `HINT_REPAIR_INTERVAL_MS` per run. A job that looks unhinted is read
+   * again before its hint is written, since the hint may just have been deleted as it moved on.
+   */
+  const repairHints = async (runId: string, records: readonly JobRecord[]) => {
+    const started = Date.now();
+    if (started - (lastRepair.get(runId) ?? 0) < HINT_REPAIR_INTERVAL_MS) return;
+    const queued = records.filter(isQueued);
+    const active = records.filter(isActiveJob);
+    if (queued.length === 0 && active.length === 0) return;
+    lastRepair.set(runId, started);
+    if (lastRepair.size > 1_000) {
+      for (const [id, at] of lastRepair) if (started - at >= HINT_REPAIR_INTERVAL_MS) lastRepair.delete(id);
+    }
+    const idsOf = async (collection: Collection<ReadyHint> | Collection<ActiveHint>, wanted: number) =>
+      wanted === 0
+        ? new Set<string>()
+        : new Set((await collection.find({}, { projection: { _id: 1 } }).toArray()).map((hint) => hint._id));
+    const [readyIds, activeIds] = await Promise.all([
+      idsOf(readyJobs, queued.length),
+      idsOf(activeJobs, active.length),
+    ]);
+    const unhinted = [
+      ...queued.filter((job) => !readyIds.has(hintId(job._id, job.attempt))),
+      ...active.filter((job) => !activeIds.has(hintId(job._id, job.attempt))),
+    ];
+    for (const seen of unhinted) {
+      const doc = await jobs.findOne({ _id: seen._id });
+      if (!doc || doc.attempt !== seen.attempt || doc.state !== seen.state) continue;
+      const job = decodeJob(doc);
+      if (isQueued(job)) await insertHints(readyJobs, [readyHintOf(job)]);
+      else await insertHints(activeJobs, [activeHintOf(job)]);
+    }
+  };
+
   // ---- wake-ups ----
 
   const instanceId = randomUUID();
@@ -407,48 +666,99 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
     inflight.add(settled);
   };
 
-  /** Writes the topics notified since the last flush, one document each. */
-  const flushWakeups = () => {
-    if (pendingTopics.size === 0) return;
-    const at = new Date();
-    const docs = [...pendingTopics].map((topic) => ({ _id: new ObjectId(), topic, at, origin: instanceId }));
-    pendingTopics.clear();
+  /** This instance's wake-up stamps: its clock, made strictly increasing. */
+  let lastStamp = 0;
+  const nextStamp = () => {
+    lastStamp = Math.max(lastStamp + 1, Date.now());
+    return lastStamp;
+  };
+
+  /** Stamps a topic's document with this instance's next stamp; concurrent first upserts can race. */
+  const stampTopic = async (topic: string, at: Date, stamp: number) => {
+    const update = { $set: { at, [`by.${instanceId}`]: stamp } };
+    try {
+      await wakeups.updateOne({ _id: topic }, update, { upsert: true });
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw error;
+      await wakeups.updateOne({ _id: topic }, update, { upsert: true });
+    }
+  };
+
+  /**
+   * Topics whose stamp is being written, and whether they were notified again meanwhile: a
+   * topic has at most one write under way, followed by at most one more, however often it is
+   * notified (a busy run notifies its topic for every lease, start, log batch and completion),
+   * and writes of a topic are at least `WAKEUP_MIN_SPACING_MS` apart.
+   */
+  const stamping = new Map<string, boolean>();
+  const stampSoon = (topic: string) => {
+    if (stamping.has(topic)) {
+      stamping.set(topic, true);
+      return;
+    }
+    stamping.set(topic, false);
+    const write = async () => {
+      try {
+        do {
+          stamping.set(topic, false);
+          const started = Date.now();
+          await stampTopic(topic, new Date(), nextStamp());
+          // Pollers look every `pollInterval`: stamping a topic more often wakes nobody sooner.
+          const wait = WAKEUP_MIN_SPACING_MS - (Date.now() - started);
+          if (stamping.get(topic) && !closed && wait > 0) await sleep(wait);
+        } while (stamping.get(topic) && !closed);
+      } finally {
+        stamping.delete(topic);
+      }
+    };
     // A lost wake-up costs latency, never correctness: waiters look again on their own.
-    track(wakeups.insertMany(docs, { ordered: false }));
+    track(write());
+  };
+
+  /** Writes the topics notified since the last flush. */
+  const flushWakeups = () => {
+    for (const topic of pendingTopics) stampSoon(topic);
+    pendingTopics.clear();
   };
 
   let pollTimer: NodeJS.Timeout | null = null;
   let polling: Promise<void> | null = null;
   let pollerStarted = false;
-  let watermark = 0;
   let lastPrune = 0;
-  /** Ids of wake-ups already handled, with their time, while they are inside the read window. */
-  const seen = new Map<string, number>();
+  /** Per topic polled: the stamps of the other instances seen last, and when it was last polled. */
+  const seen = new Map<string, { stamps: Map<string, number>; polledAt: number }>();
 
   const pollOnce = async () => {
     const started = Date.now();
     if (started - lastPrune >= WAKEUP_PRUNE_INTERVAL_MS) {
       lastPrune = started;
       track(wakeups.deleteMany({ at: { $lt: new Date(started - WAKEUP_RETENTION_MS) } }));
+      for (const [topic, { polledAt }] of seen) if (started - polledAt > WAKEUP_RETENTION_MS) seen.delete(topic);
     }
-    if (events.eventNames().length === 0) {
-      watermark = started - WAKEUP_OVERLAP_MS;
-      return;
-    }
-    const docs = await wakeups
-      .find({ at: { $gte: new Date(watermark) } }, { projection: { topic: 1, at: 1, origin: 1 } })
-      .sort({ at: 1, _id: 1 })
-      .toArray();
-    const topics = new Set<string>();
-    for (const doc of docs) {
-      const key = doc._id.toHexString();
-      if (seen.has(key)) continue;
-      seen.set(key, doc.at.getTime());
-      if (doc.origin !== instanceId) topics.add(doc.topic);
-    }
-    watermark = Math.max(watermark, started - WAKEUP_OVERLAP_MS);
-    for (const [key, at] of seen) if (at < watermark) seen.delete(key);
-    for (const topic of topics) {
+    const topics = events.eventNames().filter((name): name is string => typeof name === 'string');
+    if (topics.length === 0) return;
+    // One read by `_id` per subscribed topic: cheap on every server.
+    const docs = await Promise.all(topics.map((topic) => wakeups.findOne({ _id: topic })));
+    const woken: string[] = [];
+    topics.forEach((topic, i) => {
+      let known = seen.get(topic);
+      if (!known) {
+        known = { stamps: new Map(), polledAt: started };
+        seen.set(topic, known);
+      }
+      known.polledAt = started;
+      let wake = false;
+      for (const [origin, stamp] of Object.entries(docs[i]?.by ?? {})) {
+        if (origin === instanceId || typeof stamp !== 'number') continue;
+        const last = known.stamps.get(origin);
+        // A stamp not seen before counts when it is recent: it was notified just before this
+        // topic was first polled.
+        if (last === undefined ? stamp >= started - WAKEUP_OVERLAP_MS : stamp > last) wake = true;
+        known.stamps.set(origin, stamp);
+      }
+      if (wake) woken.push(topic);
+    });
+    for (const topic of woken) {
       try {
         events.emit(topic);
       } catch {
@@ -473,9 +783,6 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
   const startPoller = () => {
     if (pollerStarted || closed) return;
     pollerStarted = true;
-    // Wake-ups from just before the first subscription are delivered too: a spurious wake-up
-    // is harmless, a missed one costs a waiter its fallback delay.
-    watermark = Date.now() - WAKEUP_OVERLAP_MS;
     schedulePoll();
   };
 
@@ -584,75 +891,156 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
         const ids = list.map((job) => job._id);
         const duplicate = ids.find((id, i) => ids.indexOf(id) !== i);
         if (duplicate !== undefined) throw new ConflictError(`duplicate job ${duplicate}`);
-        // Like the memory adapter, refuse the whole batch when any job exists already. (Job ids
-        // come from a run-number decision, so two coordinators never insert the same jobs.)
-        const [existing] = await jobs
-          .find({ _id: { $in: ids } }, { projection: { _id: 1 } })
-          .limit(1)
-          .toArray();
-        if (existing) throw new ConflictError(`duplicate job ${existing._id}`);
+        // Hints first, so that a crash leaves an extra hint rather than a job nobody finds.
+        await Promise.all([
+          insertHints(readyJobs, list.filter((job) => job.state === 'queued').map(readyHintOf)),
+          insertHints(activeJobs, list.filter((job) => isActive(job.state)).map(activeHintOf)),
+        ]);
         // `_n` keeps the jobs of a run in the order they were inserted (the spec's order).
-        const docs: StoredDoc[] = list.map((job, i) => ({ ...encode(job), _id: job._id, _n: i }));
+        const docs: StoredDoc[] = list.map((job, i) => ({ ...encodeJob(job), _n: i }));
         try {
           await jobs.insertMany(docs, { ordered: true });
         } catch (error) {
-          if (isDuplicateKey(error)) throw new ConflictError(`duplicate job in ${ids.join(', ')}`, { cause: error });
-          throw error;
+          if (!isDuplicateKey(error)) throw error;
+          // Like the memory adapter, refuse the whole batch: an ordered insert stopped at the job
+          // that exists, so take back the ones before it. (Job ids come from a run-number
+          // decision, so two coordinators never insert the same jobs; this is a caller's bug.)
+          const failed = error instanceof MongoBulkWriteError ? firstWriteError(error)?.index : undefined;
+          const inserted = failed === undefined ? [] : ids.slice(0, failed);
+          await Promise.all(inserted.map((id) => jobs.deleteOne({ _id: id })));
+          throw new ConflictError(`duplicate job ${failed === undefined ? ids.join(', ') : ids[failed]}`, {
+            cause: error,
+          });
         }
       });
     },
     getJob(id) {
       return call(`getJob ${id}`, async () => {
         const doc = await jobs.findOne({ _id: id });
-        return doc ? decode<JobRecord>(doc, HIDDEN.jobs) : null;
+        if (!doc) return null;
+        const job = decodeJob(doc);
+        if (!isActiveJob(job)) return job;
+        return withRenewal(job, await activeJobs.findOne({ _id: hintId(job._id, job.attempt) }));
       });
     },
     listJobs(runId) {
       return call(`listJobs ${runId}`, async () => {
         const docs = await jobs.find({ runId }).toArray();
-        return docs
+        const records = docs
           .sort((a, b) => Number(a._n) - Number(b._n) || a._id.localeCompare(b._id))
-          .map((doc) => decode<JobRecord>(doc, HIDDEN.jobs));
+          .map((doc) => decodeJob(doc));
+        track(repairHints(runId, records));
+        if (!records.some(isActiveJob)) return records;
+        const hints = new Map((await activeJobs.find({}).toArray()).map((hint) => [hint._id, hint]));
+        return records.map((job) =>
+          isActiveJob(job) ? withRenewal(job, hints.get(hintId(job._id, job.attempt)) ?? null) : job,
+        );
       });
     },
     updateJob(id: string, patch: JobPatch, guard?: JobGuard) {
       return call(`updateJob ${id}`, async () => {
-        const filter: Filter<StoredDoc> = { _id: id };
-        if (guard?.states) filter.state = { $in: [...guard.states] };
-        if (guard?.attempt !== undefined) filter.attempt = guard.attempt;
+        const doc = await jobs.findOne({ _id: id });
+        if (!doc) return false;
+        const current = decodeJob(doc);
+        if (guard?.states && !guard.states.includes(current.state)) return false;
+        if (guard?.attempt !== undefined && guard.attempt !== current.attempt) return false;
         const fields = setOf(patch);
-        if (!fields) return (await jobs.countDocuments(filter, { limit: 1 })) === 1;
+        if (!fields) return true;
+        const next = { ...current, ...definedOf(patch) } as JobRecord;
+        const sameAttempt = next.attempt === current.attempt;
+        const enters = (inState: (job: JobRecord) => boolean) => inState(next) && !(inState(current) && sameAttempt);
+        const leaves = (inState: (job: JobRecord) => boolean) => inState(current) && !(inState(next) && sameAttempt);
+        // The hint of the state the job enters goes first...
+        await Promise.all([
+          enters(isQueued) ? insertHints(readyJobs, [readyHintOf(next)]) : null,
+          enters(isActiveJob) ? insertHints(activeJobs, [activeHintOf(next)]) : null,
+        ]);
+        const filter: Filter<StoredDoc> = { _id: id };
+        if (!idOnlyFilters) {
+          if (guard?.states) filter.state = { $in: [...guard.states] };
+          if (guard?.attempt !== undefined) filter.attempt = guard.attempt;
+        }
         const result = await jobs.updateOne(filter, { $set: fields });
-        return result.matchedCount === 1;
+        if (result.matchedCount !== 1) return false;
+        // ...and the hint of the state it left goes after it. Best effort: the job has changed,
+        // and a reader deletes a hint whose job moved on.
+        const left = hintId(id, current.attempt);
+        await Promise.all([
+          leaves(isQueued) ? readyJobs.deleteOne({ _id: left }).catch(() => undefined) : null,
+          leaves(isActiveJob) ? activeJobs.deleteOne({ _id: left }).catch(() => undefined) : null,
+        ]);
+        return true;
       });
     },
-    findQueuedJobs(limit) {
+    renewLease(jobId, attempt, expiresAt) {
+      return call(`renewLease ${jobId}`, async () => {
+        // The renewal goes to the attempt's `active_jobs` hint, not to the job: on FerretDB an
+        // update rewrites the whole document from a read made before it waited for the write
+        // lock, so a renewal written to the job could undo the completion written meanwhile.
+        const doc = await jobs.findOne({ _id: jobId });
+        if (!doc || doc.attempt !== attempt || !isActive(doc.state)) return false;
+        const id = hintId(jobId, attempt);
+        const renewed = await activeJobs.updateOne({ _id: id }, { $max: { leaseExpiresAt: expiresAt } });
+        if (renewed.matchedCount === 1) return true;
+        // The hint was lost (see "job hints"): the renewal re-creates it.
+        const job = decodeJob(doc);
+        await insertHints(activeJobs, [{ ...activeHintOf(job), leaseExpiresAt: expiresAt }]);
+        await activeJobs.updateOne({ _id: id }, { $max: { leaseExpiresAt: expiresAt } });
+        return true;
+      });
+    },
+    findQueuedJobs(limit, labels) {
       return call('findQueuedJobs', async () => {
         const n = Math.floor(limit);
         if (!(n > 0)) return [];
-        const docs = await jobs.find({ state: 'queued' }).sort({ readyAt: 1, _id: 1 }).limit(n).toArray();
-        return docs.map((doc) => decode<JobRecord>(doc, HIDDEN.jobs));
+        const hints = (await readReadyHints())
+          .filter((hint) => !labels || hint.labels.every((label) => labels.includes(label)))
+          .sort((a, b) => (a.readyAt ?? 0) - (b.readyAt ?? 0) || a.jobId.localeCompare(b.jobId));
+        const found = await checkHints(hints, 'ready', n);
+        return found
+          .map(({ job }) => job)
+          .sort((a, b) => (a.readyAt ?? 0) - (b.readyAt ?? 0) || a._id.localeCompare(b._id));
       });
     },
     findExpiredLeases(at, limit) {
       return call('findExpiredLeases', async () => {
         const n = Math.floor(limit);
         if (!(n > 0)) return [];
-        const docs = await jobs
-          .find({ state: { $in: ['leased', 'running'] }, leaseExpiresAt: { $lt: at } })
-          .sort({ leaseExpiresAt: 1, _id: 1 })
-          .limit(n)
-          .toArray();
-        return docs.map((doc) => decode<JobRecord>(doc, HIDDEN.jobs));
+        // Renewals go to the hints, and a lease's expiry is the later of its job's and its
+        // hint's, so a hint that is not due is a lease that is not due. Due hints are checked
+        // against their jobs.
+        const due = (await activeJobs.find({}).toArray())
+          .filter((hint) => hint.leaseExpiresAt === null || hint.leaseExpiresAt < at)
+          .sort((a, b) => (a.leaseExpiresAt ?? 0) - (b.leaseExpiresAt ?? 0) || a._id.localeCompare(b._id));
+        const expired = (job: JobRecord) => job.leaseExpiresAt !== null && job.leaseExpiresAt < at;
+        const found = (await checkHints(due, 'active', n, (job) => expired(job))).map(({ hint, job }) => ({
+          hint,
+          job: withRenewal(job, hint),
+        }));
+        // Leases whose job holds a later expiry than their hint (set by `updateJob`): bring the
+        // hints up to date, so that the next sweeps skip them until they are due.
+        await Promise.all(
+          found
+            .filter(({ hint, job }) => !expired(job) && job.leaseExpiresAt !== hint.leaseExpiresAt)
+            .map(({ hint, job }) =>
+              activeJobs
+                .updateOne({ _id: hint._id }, { $max: { leaseExpiresAt: job.leaseExpiresAt } })
+                .catch(() => undefined),
+            ),
+        );
+        return found
+          .map(({ job }) => job)
+          .filter(expired)
+          .sort((a, b) => (a.leaseExpiresAt ?? 0) - (b.leaseExpiresAt ?? 0) || a._id.localeCompare(b._id));
       });
     },
     findJobsOfAgent(agentId) {
       return call(`findJobsOfAgent ${agentId}`, async () => {
-        const docs = await jobs.find({ agentId, state: { $in: ['leased', 'running'] } }).toArray();
-        return docs.map((doc) => decode<JobRecord>(doc, HIDDEN.jobs));
+        const hints = (await activeJobs.find({}).toArray()).filter((hint) => hint.agentId === agentId);
+        const found = await checkHints(hints, 'active', hints.length);
+        return found.map(({ hint, job }) => withRenewal(job, hint)).filter((job) => job.agentId === agentId);
       });
     },
-
     appendLogChunks(chunks) {
       return call('appendLogChunks', async () => {
         if (chunks.length === 0) return 0;
@@ -661,9 +1049,7 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
           return (await logChunks.insertMany(docs, { ordered: false })).insertedCount;
         } catch (error) {
           // A resent chunk is a duplicate key: ignore those, count what was new.
-          if (!(error instanceof MongoBulkWriteError) || error.result?.getWriteConcernError()) throw error;
-          const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
-          if (writeErrors.some((e) => e.code !== DUPLICATE_KEY)) throw error;
+          if (!isOnlyDuplicates(error)) throw error;
           return error.insertedCount;
         }
       });

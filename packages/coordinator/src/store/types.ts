@@ -219,8 +219,19 @@ export interface Store {
   listJobs(runId: string): Promise<JobRecord[]>;
   /** Applies `patch` when the guard holds; returns whether it did. */
   updateJob(id: string, patch: JobPatch, guard?: JobGuard): Promise<boolean>;
-  /** Queued jobs, oldest ready first. */
-  findQueuedJobs(limit: number): Promise<JobRecord[]>;
+  /**
+   * Extends the lease of a job's attempt to `expiresAt` while that attempt is leased or running
+   * (renewals only extend); returns whether it did. Reads of the job, and `findExpiredLeases`,
+   * see the renewal. Adapters may keep renewals apart from the rest of the job, so that a
+   * heartbeat never races with the job's state changes: unlike `updateJob`, a renewal changes
+   * nothing else.
+   */
+  renewLease(jobId: string, attempt: number, expiresAt: number): Promise<boolean>;
+  /**
+   * Queued jobs, oldest ready first. With `labels`, only the jobs an agent with these labels
+   * can run (every label the job requires is among them).
+   */
+  findQueuedJobs(limit: number, labels?: readonly string[]): Promise<JobRecord[]>;
   /** Leased or running jobs whose lease expired before `now`. */
   findExpiredLeases(now: number, limit: number): Promise<JobRecord[]>;
   /** Jobs currently leased to or run by an agent. */
