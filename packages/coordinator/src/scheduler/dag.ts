@@ -184,6 +184,7 @@ async function resolveRunOnce(ctx: SchedulerContext, runId: string): Promise<voi
   }
   let jobs = await store.listJobs(runId);
   const cancelled = await store.getDecision(DecisionIds.runCancel(runId));
+  /** Applies one job's resolution; true when this call moved a job to a finished state. */
   const resolve = async (job: JobRecord, needs: (JobRecord | undefined)[]): Promise<boolean> => {
     const ok = needs.every((n) => n?.state === JobState.succeeded);
     const proposal = cancelled ? 'cancelled' : ok ? 'queued' : 'skipped';
@@ -198,7 +199,8 @@ async function resolveRunOnce(ctx: SchedulerContext, runId: string): Promise<voi
           : { state: JobState.skipped, finishedAt: now, cause: AttemptCause.needsFailed };
     const updated = await store.updateJob(job._id, patch, { states: [JobState.waiting] });
     if (outcome === 'queued') store.notify(Topics.queue);
-    return updated;
+    // A queued job is not finished, so it cannot free another: only skips and cancels cascade.
+    return updated && outcome !== 'queued';
   };
   for (let changed = true; changed; ) {
     const byName = new Map(jobs.map((j) => [j.name, j]));
@@ -214,8 +216,8 @@ async function resolveRunOnce(ctx: SchedulerContext, runId: string): Promise<voi
       const applied = await Promise.all(
         ready.slice(i, i + RESOLVE_PARALLELISM).map(([job, needs]) => resolve(job, needs)),
       );
-      // Only a move this call applied can free more jobs here: a move another coordinator
-      // applied is cascaded by that coordinator.
+      // Only a finishing move this call applied can free more jobs here: a move another
+      // coordinator applied is cascaded by that coordinator.
       if (applied.some(Boolean)) changed = true;
     }
     if (changed) jobs = await store.listJobs(runId);

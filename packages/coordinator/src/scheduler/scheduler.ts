@@ -18,7 +18,7 @@ import { type TriggerRunInput, triggerRun } from './run-trigger.js';
 export interface SchedulerDeps {
   store: Store;
   options?: SchedulerOptions;
-  /** @default Date.now */
+  /** @default wall-clock time with sub-millisecond precision */
   now?: () => number;
 }
 
@@ -47,12 +47,15 @@ export interface Scheduler {
 /** One sweep in this many also repairs running runs (see `sweep`). */
 const REPAIR_EVERY_SWEEPS = 10;
 
+/** Wall-clock milliseconds with sub-millisecond precision, for timings worth comparing. */
+const preciseNow = () => performance.timeOrigin + performance.now();
+
 /** Creates a scheduler over a store. */
 export function createScheduler(deps: SchedulerDeps): Scheduler {
   const ctx: SchedulerContext = {
     store: deps.store,
     config: resolveSchedulerConfig(deps.options),
-    now: deps.now ?? Date.now,
+    now: deps.now ?? preciseNow,
     specs: new Map(),
     resolving: new Map(),
     blockers: new Map(),
