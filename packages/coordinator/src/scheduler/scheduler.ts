@@ -12,6 +12,7 @@ import {
   startJob,
   sweepExpiredLeases,
 } from './dispatcher.js';
+import { waitForWakeup } from '../wakeup.js';
 import { cancelRun } from './run-cancel.js';
 import { type TriggerRunInput, triggerRun } from './run-trigger.js';
 
@@ -74,17 +75,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
         if (left <= 0) return null;
         // Wait for a wake-up, but look again at least every second: a job can also become
         // ready in another coordinator whose notification does not reach this one.
-        await new Promise<void>((resolve) => {
-          const done = () => {
-            clearTimeout(timer);
-            unsubscribe();
-            signal?.removeEventListener('abort', done);
-            resolve();
-          };
-          const timer = setTimeout(done, Math.min(left, 1_000));
-          const unsubscribe = ctx.store.subscribe(Topics.queue, done);
-          signal?.addEventListener('abort', done);
-        });
+        await waitForWakeup(ctx.store, Topics.queue, Math.min(left, 1_000), signal);
       }
     },
     requireCurrentAttempt: (agentId, jobId, attempt) => requireCurrentAttempt(ctx, agentId, jobId, attempt),
