@@ -134,9 +134,13 @@ async function runWorkers({ connection, workers: count }) {
 
 if (!isMainThread && workerData?.kind === 'bullmq-workers') await runWorkers(workerData);
 
-/** The worker thread, driven by messages; `reached(total, ms)` waits until `total` jobs completed. */
-async function startWorkerThread(connection, workers) {
-  const thread = new Thread(new URL(import.meta.url), { workerData: { kind: 'bullmq-workers', connection, workers } });
+/**
+ * Starts a load-generating worker thread of `url` (this file or bench/dispatch.mjs) and drives
+ * it by messages: `reached(total, ms)` waits until `total` jobs completed; `stop()` resolves
+ * with the thread's `stopped` message, or null when it did not answer within 10 s.
+ */
+export async function startLoadThread(url, data) {
+  const thread = new Thread(url, { workerData: data });
   const waiters = new Map();
   let failure = null;
   const on = (type) => new Promise((resolve, reject) => waiters.set(type, { resolve, reject }));
@@ -161,8 +165,9 @@ async function startWorkerThread(connection, workers) {
     async stop() {
       const stopped = on('stopped');
       thread.postMessage({ type: 'stop' });
-      await withTimeout(stopped, 10_000);
+      const result = await withTimeout(stopped, 10_000);
       await thread.terminate();
+      return result;
     },
   };
 }
@@ -190,7 +195,11 @@ export async function benchBullMQ({
   try {
     queue = new Queue(QUEUE, { connection: redis.connection });
     await queue.waitUntilReady();
-    thread = await startWorkerThread(redis.connection, workers);
+    thread = await startLoadThread(new URL(import.meta.url), {
+      kind: 'bullmq-workers',
+      connection: redis.connection,
+      workers,
+    });
     let total = 0;
     const add = async (name, n) => {
       await queue.addBulk(Array.from({ length: n }, (_, i) => ({ name, data: { i } })));

@@ -18,11 +18,11 @@ import { setMaxListeners } from 'node:events';
 import { rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { Worker as Thread, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { createAgentClient } from '@hiveforge/agent';
 import { createCoordinator, createMemoryStore, createUserToken } from '@hiveforge/coordinator';
 import { createUserClient, packagePipeline } from 'hiveforge';
-import { DISPATCH_HEADER, benchBullMQ, dispatchRow, sleep, withTimeout } from './dispatch-bullmq.mjs';
+import { DISPATCH_HEADER, benchBullMQ, dispatchRow, sleep, startLoadThread } from './dispatch-bullmq.mjs';
 import { median, percentile, writeProject } from './lib.mjs';
 
 const SECRET = 'bench-secret';
@@ -141,30 +141,11 @@ if (!isMainThread && workerData?.kind === 'protocol-agents') await runAgents(wor
 
 /** Starts the agents' worker thread; `reached(total, ms)` waits until `total` jobs completed. */
 async function startFleet(options) {
-  const thread = new Thread(new URL(import.meta.url), { workerData: { kind: 'protocol-agents', ...options } });
-  const waiters = new Map();
-  const on = (type) => new Promise((resolve, reject) => waiters.set(type, { resolve, reject }));
-  thread.on('message', (message) => {
-    const waiter = waiters.get(message.type);
-    waiters.delete(message.type);
-    waiter?.resolve(message);
-  });
-  thread.on('error', (error) => {
-    for (const w of waiters.values()) w.reject(error);
-    waiters.clear();
-  });
-  await on('ready');
+  const thread = await startLoadThread(new URL(import.meta.url), { kind: 'protocol-agents', ...options });
   return {
-    async reached(total, timeoutMs) {
-      const done = on('reached');
-      thread.postMessage({ type: 'expect', total });
-      return (await withTimeout(done, timeoutMs)) !== null;
-    },
+    reached: thread.reached,
     async stop() {
-      const stopped = on('stopped');
-      thread.postMessage({ type: 'stop' });
-      const result = await withTimeout(stopped, 10_000);
-      await thread.terminate();
+      const result = await thread.stop();
       return result?.errors ?? ['the agents did not stop within 10 s'];
     },
   };
@@ -290,21 +271,12 @@ async function variant({ kind, stores, packages, agents, options }) {
   }
 }
 
-/**
- * `createMongoStore` from `@hiveforge/coordinator`; while the package does not export it yet,
- * from its built file (noted in the results); null when neither exists.
- */
+/** `createMongoStore` from the package's `./mongodb` entry; null (with the reason noted) when it does not load. */
 async function loadMongoStore(results) {
-  const { createMongoStore } = await import('@hiveforge/coordinator');
-  if (typeof createMongoStore === 'function') return createMongoStore;
-  const built = new URL('../packages/coordinator/dist/store/mongodb.js', import.meta.url);
   try {
-    const mod = await import(built.href);
-    results.mongoNote =
-      'createMongoStore loaded from packages/coordinator/dist/store/mongodb.js (not exported by @hiveforge/coordinator yet)';
-    return mod.createMongoStore;
+    return (await import('@hiveforge/coordinator/mongodb')).createMongoStore;
   } catch (error) {
-    results.mongoError = `@hiveforge/coordinator does not export createMongoStore, and ${built.pathname} did not load: ${error.message}`;
+    results.mongoError = `@hiveforge/coordinator/mongodb did not load: ${error.message}`;
     return null;
   }
 }
@@ -325,7 +297,6 @@ export async function benchDispatch(overrides = {}) {
     bullmq: [],
     mongo: [],
     mongoError: null,
-    mongoNote: null,
     loadavg: loadavg()[0],
   };
   try {
@@ -385,7 +356,6 @@ export function reportDispatch(results) {
     );
   }
   if (results.mongoError) out.push(`  MongoDB wire: NOT RUN (${results.mongoError})`);
-  if (results.mongoNote) out.push(`  note: ${results.mongoNote}`);
 
   out.push('  goals (2-core machine)');
   for (const r of results.memory) {
