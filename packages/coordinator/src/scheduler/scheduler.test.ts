@@ -1,26 +1,12 @@
 import { API_VERSION, FencedError, type JobSpec, type PipelineSpec } from '@hiveforge/sdk';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { makeJobSpec } from '../store/contract.js';
 import { createMemoryStore } from '../store/memory.js';
 import type { AgentRecord, Store } from '../store/types.js';
 import { DecisionIds } from './decision-ids.js';
 import { type Scheduler, createScheduler } from './scheduler.js';
 
-const job = (name: string, o: Partial<JobSpec> = {}): JobSpec => ({
-  name,
-  job: name,
-  matrix: null,
-  needs: [],
-  image: null,
-  labels: [],
-  env: {},
-  secrets: [],
-  timeoutMs: 60_000,
-  retries: 0,
-  if: null,
-  concurrency: null,
-  source: null,
-  ...o,
-});
+const job = makeJobSpec;
 
 const spec = (jobs: JobSpec[]): PipelineSpec => ({
   apiVersion: API_VERSION,

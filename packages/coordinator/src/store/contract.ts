@@ -2,9 +2,9 @@ import { API_VERSION, type JobSpec } from '@hiveforge/sdk';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { JobRecord, Store } from './types.js';
 
-/** A job record with defaults, for contract tests. */
-export function makeJob(runId: string, name: string, overrides: Partial<JobRecord> = {}): JobRecord {
-  const spec: JobSpec = {
+/** A job spec with defaults, for tests. */
+export function makeJobSpec(name: string, overrides: Partial<JobSpec> = {}): JobSpec {
+  return {
     name,
     job: name,
     matrix: null,
@@ -18,7 +18,13 @@ export function makeJob(runId: string, name: string, overrides: Partial<JobRecor
     if: null,
     concurrency: null,
     source: null,
+    ...overrides,
   };
+}
+
+/** A job record with defaults, for contract tests. */
+export function makeJob(runId: string, name: string, overrides: Partial<JobRecord> = {}): JobRecord {
+  const spec = makeJobSpec(name);
   return {
     _id: `${runId}/${name}`,
     runId,
