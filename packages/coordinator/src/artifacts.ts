@@ -10,10 +10,12 @@ import {
   UnauthenticatedError,
   isHiveForgeError,
 } from '@hiveforge/sdk';
+import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import * as tar from 'tar';
 import { resolveCaller } from './auth.js';
 import type { Scheduler } from './scheduler/scheduler.js';
 import type { Store } from './store/types.js';
+import { toTRPCError } from './trpc.js';
 
 /** The largest artifact archive accepted, in bytes. @default 256 MiB */
 export const MAX_ARTIFACT_BYTES = 256 * 1024 * 1024;
@@ -66,19 +68,10 @@ export async function checkArchive(data: Buffer): Promise<string[]> {
   return entries;
 }
 
-const STATUS: Record<string, number> = {
-  HF_BAD_INPUT: 400,
-  HF_ARTIFACT_INVALID: 400,
-  HF_NOT_FOUND: 404,
-  HF_UNAUTHENTICATED: 401,
-  HF_FORBIDDEN: 403,
-  HF_FENCED: 409,
-  HF_STORE_UNAVAILABLE: 503,
-};
-
 function fail(res: ServerResponse, error: unknown) {
   const hf = isHiveForgeError(error) ? (error as HiveForgeError) : null;
-  res.writeHead(hf ? (STATUS[hf.code] ?? 500) : 500, { 'content-type': 'application/json' });
+  // The same mapping as the tRPC API's, so an error has one status wherever it is answered.
+  res.writeHead(hf ? getHTTPStatusCodeFromError(toTRPCError(hf)) : 500, { 'content-type': 'application/json' });
   res.end(JSON.stringify(hf ? hf.toJSON() : { code: 'HF_INTERNAL', message: 'internal error' }));
 }
 
