@@ -36,6 +36,87 @@ const own = <T>(value: T): T => freeze(structuredClone(value));
 /** What goes out is the frozen stored value itself: reads cost no copy. */
 const share = <T>(value: T): T => value;
 
+/** Where a queued job stands in the dispatch order: oldest ready first, then by id. */
+interface QueueKey {
+  readyAt: number;
+  id: string;
+  /** Removed, but kept in place until compacted: removals are mostly among the oldest. */
+  removed?: boolean;
+}
+
+const compareKeys = (a: QueueKey, b: QueueKey) => a.readyAt - b.readyAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/**
+ * The queued jobs kept in dispatch order, so that a pull reads the oldest few without sorting
+ * and a lease removes its job without shifting the queue behind it.
+ */
+class DispatchOrder {
+  private keys: QueueKey[] = [];
+  /** Keys before `head` are all removed. */
+  private head = 0;
+  /** Removed keys at or after `head`. */
+  private removed = 0;
+
+  /** The index of the first key not before `key`. */
+  private seek(key: QueueKey): number {
+    let lo = this.head;
+    let hi = this.keys.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareKeys(this.keys[mid] as QueueKey, key) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  add(key: QueueKey): void {
+    const fresh = { readyAt: key.readyAt, id: key.id };
+    // Jobs mostly become ready in time order: appending is the common case.
+    const last = this.keys.at(-1);
+    if (!last || compareKeys(last, fresh) < 0) {
+      this.keys.push(fresh);
+      return;
+    }
+    const at = this.seek(fresh);
+    const found = this.keys[at];
+    if (found && compareKeys(found, fresh) === 0) {
+      if (found.removed) {
+        found.removed = false;
+        this.removed--;
+      }
+      return;
+    }
+    this.keys.splice(at, 0, fresh);
+  }
+
+  remove(key: QueueKey): void {
+    const at = this.seek(key);
+    const found = this.keys[at];
+    if (!found || found.removed || compareKeys(found, key) !== 0) return;
+    found.removed = true;
+    this.removed++;
+    while (this.head < this.keys.length && (this.keys[this.head] as QueueKey).removed) {
+      this.head++;
+      this.removed--;
+    }
+    const live = this.keys.length - this.head - this.removed;
+    if (this.head + this.removed > 1024 && this.head + this.removed > live) {
+      this.keys = this.keys.slice(this.head).filter((k) => !k.removed);
+      this.head = 0;
+      this.removed = 0;
+    }
+  }
+
+  *ids(): IterableIterator<string> {
+    for (let i = this.head; i < this.keys.length; i++) {
+      const key = this.keys[i] as QueueKey;
+      if (!key.removed) yield key.id;
+    }
+  }
+}
+
+const queueKey = (job: JobRecord): QueueKey => ({ readyAt: job.readyAt ?? 0, id: job._id });
+
 /**
  * The in-process Store: the embedded default of `hiveforge run`, and the reference the contract
  * tests hold every adapter to. Records are frozen: what it returns can be shared, never changed.
@@ -48,7 +129,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const runs = new Map<string, RunRecord>();
   const jobs = new Map<string, JobRecord>();
   const jobsByRun = new Map<string, string[]>();
-  const queued = new Set<string>();
+  const queued = new DispatchOrder();
   const active = new Set<string>();
   const logs = new Map<string, LogChunkRecord[]>();
   const logIds = new Set<string>();
@@ -58,9 +139,12 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const events = new EventEmitter();
   events.setMaxListeners(0);
 
-  const index = (job: JobRecord) => {
-    if (job.state === 'queued') queued.add(job._id);
-    else queued.delete(job._id);
+  /** Keeps the indexes in step with a job's new record (`before` is the one it replaces). */
+  const index = (job: JobRecord, before?: JobRecord) => {
+    const wasQueued = before?.state === 'queued';
+    const isQueued = job.state === 'queued';
+    if (wasQueued && (!isQueued || before.readyAt !== job.readyAt)) queued.remove(queueKey(before));
+    if (isQueued && (!wasQueued || before.readyAt !== job.readyAt)) queued.add(queueKey(job));
     if (job.state === 'leased' || job.state === 'running') active.add(job._id);
     else active.delete(job._id);
   };
@@ -149,28 +233,32 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       if (!job) return false;
       if (guard?.states && !guard.states.includes(job.state)) return false;
       if (guard?.attempt !== undefined && guard.attempt !== job.attempt) return false;
-      const updated = own({ ...job, ...patch });
+      // The spec and the other fields are frozen already: only the patch needs copying.
+      const updated = freeze({ ...job, ...structuredClone(patch) });
       jobs.set(id, updated);
-      index(updated);
+      index(updated, job);
       return true;
     },
     async renewLease(jobId, attempt, expiresAt) {
       const job = jobs.get(jobId);
       if (!job || job.attempt !== attempt || (job.state !== 'leased' && job.state !== 'running')) return false;
       if (job.leaseExpiresAt === null || job.leaseExpiresAt < expiresAt) {
-        const updated = own({ ...job, leaseExpiresAt: expiresAt });
+        const updated = freeze({ ...job, leaseExpiresAt: expiresAt });
         jobs.set(jobId, updated);
-        index(updated);
+        index(updated, job);
       }
       return true;
     },
     async findQueuedJobs(limit, labels) {
-      return [...queued]
-        .map((id) => jobs.get(id) as JobRecord)
-        .filter((j) => !labels || j.spec.labels.every((l) => labels.includes(l)))
-        .sort((a, b) => (a.readyAt ?? 0) - (b.readyAt ?? 0) || a._id.localeCompare(b._id))
-        .slice(0, limit)
-        .map(share);
+      const out: JobRecord[] = [];
+      if (limit <= 0) return out;
+      for (const id of queued.ids()) {
+        const job = jobs.get(id) as JobRecord;
+        if (labels && !job.spec.labels.every((l) => labels.includes(l))) continue;
+        out.push(share(job));
+        if (out.length >= limit) break;
+      }
+      return out;
     },
     async findExpiredLeases(at, limit) {
       const out: JobRecord[] = [];
