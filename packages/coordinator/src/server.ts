@@ -3,12 +3,14 @@ import type { AddressInfo } from 'node:net';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { type Analyzer, createAnalyzer } from './analyzer/index.js';
 import { createArtifactsHandler } from './artifacts.js';
+import { createDirectCalls } from './direct-calls.js';
 import { createMetrics } from './metrics.js';
 import { resolveCaller } from './auth.js';
 import { appRouter } from './routers/app.js';
 import type { SchedulerOptions } from './scheduler/config.js';
 import { type Scheduler, createScheduler } from './scheduler/scheduler.js';
 import type { Store } from './store/types.js';
+import type { CoordinatorContext } from './trpc.js';
 
 /** Options of a coordinator process. */
 export interface CoordinatorOptions {
@@ -46,32 +48,44 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
   const scheduler = createScheduler({ store, options: options.scheduler });
   const metrics = createMetrics();
   const analyzer = options.analyzer ?? createAnalyzer();
+  const maxBodySize = 32 * 1024 * 1024;
+  const contextOf = async (authorization: string | undefined, signal: AbortSignal): Promise<CoordinatorContext> => ({
+    store,
+    scheduler,
+    analyzer,
+    agentSecret: options.agentSecret,
+    caller: await resolveCaller(store, authorization),
+    metrics,
+    signal,
+  });
   const trpc = createHTTPHandler({
     router: appRouter,
     basePath: '/trpc/',
-    maxBodySize: 32 * 1024 * 1024,
+    maxBodySize,
     createContext: async ({ req, res, info }) => {
       // Browsers' EventSource cannot send headers: subscriptions may carry the token as a
       // connection parameter instead.
       const paramToken = info.connectionParams?.token;
       const authorization = req.headers.authorization ?? (paramToken ? `Bearer ${paramToken}` : undefined);
+      // Aborts only when the client goes away before its answer: an abort builds an exception.
       const abort = new AbortController();
-      res.once('close', () => abort.abort());
-      return {
-        store,
-        scheduler,
-        analyzer,
-        agentSecret: options.agentSecret,
-        caller: await resolveCaller(store, authorization),
-        metrics,
-        signal: abort.signal,
-      };
+      res.once('close', () => {
+        if (!res.writableEnded) abort.abort();
+      });
+      return contextOf(authorization, abort.signal);
     },
+  });
+  const direct = createDirectCalls({
+    maxBodySize,
+    createContext: (req, _res, signal) => contextOf(req.headers.authorization, signal),
   });
   const artifacts = createArtifactsHandler({ store, scheduler });
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://coordinator');
-    if (url.pathname.startsWith('/trpc/')) return void trpc(req, res);
+    if (url.pathname.startsWith('/trpc/')) {
+      if (direct(req, res, url.pathname, url.search)) return;
+      return void trpc(req, res);
+    }
     if (url.pathname.startsWith('/api/artifacts/')) return void artifacts(req, res, url);
     if (url.pathname === '/metrics') {
       metrics.render(store).then(
