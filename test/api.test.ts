@@ -303,9 +303,11 @@ describe('the tRPC API: auth, roles and bad input (real HTTP, memory store)', ()
       ).toMatchObject({ code: 'BAD_REQUEST' });
       expect(await a1.agent.complete.mutate({ jobId: lease.jobId, attempt: 1, result: ok })).toEqual({
         duplicate: false,
+        next: null,
       });
       expect(await a1.agent.complete.mutate({ jobId: lease.jobId, attempt: 1, result: ok })).toEqual({
         duplicate: true,
+        next: null,
       });
       expect(
         await rejects(() =>
@@ -317,6 +319,81 @@ describe('the tRPC API: auth, roles and bad input (real HTTP, memory store)', ()
         ),
       ).toMatchObject({ hf: 'HF_FENCED' });
       expect((await viewer.runs.get.query({ runId: run._id })).run.status).toBe('succeeded');
+    });
+
+    it('a completion can pull the next job: the dependent it frees is leased in the same call, once', async () => {
+      const run = await maintainer.runs.trigger.mutate({ pipeline: 'api' });
+      const a1 = agentClient(() => agentToken);
+      const { lease } = await a1.agent.pull.mutate({ requestId: randomUUID(), waitMs: 1_000 });
+      if (lease?.runId !== run._id) throw new Error('no lease of the new run');
+      const ok = { status: 'succeeded' as const, exitCode: 0, error: null, outputs: {} };
+      const next = { requestId: randomUUID(), waitMs: 0 };
+      const done = await a1.agent.complete.mutate({ jobId: lease.jobId, attempt: 1, result: ok, next });
+      expect(done).toMatchObject({
+        duplicate: false,
+        next: { agentState: 'active', lease: { name: 'test', attempt: 1 } },
+      });
+      // A replay of the same call (a lost answer) gets the same lease back, not another job.
+      const replay = await a1.agent.complete.mutate({ jobId: lease.jobId, attempt: 1, result: ok, next });
+      expect(replay).toMatchObject({
+        duplicate: true,
+        next: { lease: { jobId: done.next?.lease?.jobId, attempt: 1 } },
+      });
+      const freed = done.next?.lease;
+      if (!freed) throw new Error('no next lease');
+      // A failed completion pulls nothing and changes nothing.
+      expect(
+        await rejects(() =>
+          a1.agent.complete.mutate({ jobId: freed.jobId, attempt: 2, result: ok, next: { requestId: randomUUID() } }),
+        ),
+      ).toMatchObject({ hf: 'HF_FENCED' });
+      expect(
+        await rejects(() =>
+          a1.agent.complete.mutate({ jobId: freed.jobId, attempt: 1, result: ok, next: { requestId: 'short' } }),
+        ),
+      ).toMatchObject({ code: 'BAD_REQUEST' });
+      expect(await a1.agent.complete.mutate({ jobId: freed.jobId, attempt: 1, result: ok })).toEqual({
+        duplicate: false,
+        next: null,
+      });
+      expect((await viewer.runs.get.query({ runId: run._id })).run.status).toBe('succeeded');
+    });
+
+    it('agent calls answer alike on the direct path and through the tRPC handler (batched)', async () => {
+      const call = async (path: string, input: unknown, token: string | null, batched: boolean) => {
+        const res = await fetch(`${coordinator.url}/trpc/${path}${batched ? '?batch=1' : ''}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+          body: JSON.stringify(batched ? { 0: input } : input),
+        });
+        const body = (await res.json()) as unknown;
+        return { status: res.status, body: batched ? (body as unknown[])[0] : body };
+      };
+      const userToken = await createUserToken(store, { name: 'direct', role: 'admin' });
+      const cases: [string, unknown, string | null][] = [
+        ['agent.pull', { requestId: randomUUID(), waitMs: 0 }, otherAgentToken],
+        ['agent.pull', { requestId: 'short' }, otherAgentToken],
+        ['agent.pull', { requestId: randomUUID() }, null],
+        ['agent.pull', { requestId: randomUUID() }, userToken],
+        ['agent.heartbeat', { leases: 'all of them' }, otherAgentToken],
+        ['agent.heartbeat', { leases: [{ jobId: 'api/404/nope', attempt: 1 }] }, otherAgentToken],
+        ['agent.start', { jobId: 'api/404/nope', attempt: 1 }, otherAgentToken],
+        ['agent.complete', { jobId: 'api/404/nope', attempt: 1, result: { status: 'succeeded' } }, otherAgentToken],
+        ['agent.logs', { jobId: 'api/404/nope', attempt: 1, chunks: [] }, otherAgentToken],
+      ];
+      for (const [path, input, token] of cases) {
+        const direct = await call(path, input, token, false);
+        const handled = await call(path, input, token, true);
+        expect({ path, input, ...direct }).toEqual({ path, input, ...handled });
+      }
+      // Not JSON: the same status and error code.
+      const garbage = await fetch(`${coordinator.url}/trpc/agent.pull`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${otherAgentToken}` },
+        body: '{"requestId":',
+      });
+      expect(garbage.status).toBe(400);
+      expect(((await garbage.json()) as { error: { data: { code: string } } }).error.data.code).toBe('PARSE_ERROR');
     });
 
     it('artifacts: unsafe archives, user tokens and stale attempts are refused', async () => {

@@ -3,7 +3,8 @@ import { NotFoundError, UnauthenticatedError } from '@hiveforge/sdk';
 import { z } from 'zod';
 import { hashToken, newToken, secretsEqual } from '../auth.js';
 import { jobIdOf } from '../scheduler/decision-ids.js';
-import { agentProcedure, publicProcedure, router } from '../trpc.js';
+import type { AgentRecord } from '../store/types.js';
+import { type CoordinatorContext, agentProcedure, publicProcedure, router } from '../trpc.js';
 
 /** Limits of one log batch: larger batches are refused, not truncated. */
 export const LOG_LIMITS = { chunksPerBatch: 256, bytesPerBatch: 1_048_576, bytesPerChunk: 262_144 } as const;
@@ -39,6 +40,20 @@ const LogBatchSchema = z
     path: ['chunks'],
   });
 
+const PullSchema = z.object({
+  requestId: z.string().min(8).max(100),
+  waitMs: z.number().int().min(0).max(60_000).optional(),
+});
+
+/** Leases the next job to the calling agent, waiting up to `waitMs` (capped by the coordinator's pull wait). */
+async function pullNext(ctx: CoordinatorContext & { agent: AgentRecord }, input: z.infer<typeof PullSchema>) {
+  const agent = (await ctx.store.getAgent(ctx.agent._id)) ?? ctx.agent;
+  const waitMs = Math.min(input.waitMs ?? ctx.scheduler.config.pullWaitMs, ctx.scheduler.config.pullWaitMs);
+  const lease = await ctx.scheduler.pull(agent, input.requestId, { waitMs, signal: ctx.signal });
+  if (lease?.readyAt != null && lease.leasedAt != null) ctx.metrics.observeDispatch(lease.leasedAt - lease.readyAt);
+  return { lease, agentState: agent.state };
+}
+
 /** The agent protocol: register, pull, heartbeat, ship logs, complete. */
 export const agentRouter = router({
   register: publicProcedure
@@ -70,15 +85,7 @@ export const agentRouter = router({
       return { agentId, token };
     }),
 
-  pull: agentProcedure
-    .input(z.object({ requestId: z.string().min(8).max(100), waitMs: z.number().int().min(0).max(60_000).optional() }))
-    .mutation(async ({ ctx, input }) => {
-      const agent = (await ctx.store.getAgent(ctx.agent._id)) ?? ctx.agent;
-      const waitMs = Math.min(input.waitMs ?? ctx.scheduler.config.pullWaitMs, ctx.scheduler.config.pullWaitMs);
-      const lease = await ctx.scheduler.pull(agent, input.requestId, { waitMs, signal: ctx.signal });
-      if (lease?.readyAt != null && lease.leasedAt != null) ctx.metrics.observeDispatch(lease.leasedAt - lease.readyAt);
-      return { lease, agentState: agent.state };
-    }),
+  pull: agentProcedure.input(PullSchema).mutation(async ({ ctx, input }) => pullNext(ctx, input)),
 
   start: agentProcedure.input(z.object({ jobId: Id, attempt: Attempt })).mutation(async ({ ctx, input }) => {
     await ctx.scheduler.start(ctx.agent._id, input.jobId, input.attempt);
@@ -125,9 +132,18 @@ export const agentRouter = router({
     return { accepted };
   }),
 
+  /**
+   * Records how an attempt ended. With `next`, the agent also pulls its next job in the same
+   * request (as `agent.pull` would with that request id): one round trip per job instead of two.
+   * `next` is `null` when not asked for.
+   */
   complete: agentProcedure
-    .input(z.object({ jobId: Id, attempt: Attempt, result: AttemptResultSchema }))
-    .mutation(async ({ ctx, input }) => ctx.scheduler.complete(ctx.agent._id, input)),
+    .input(z.object({ jobId: Id, attempt: Attempt, result: AttemptResultSchema, next: PullSchema.optional() }))
+    .mutation(async ({ ctx, input }) => {
+      const { next, ...completion } = input;
+      const { duplicate } = await ctx.scheduler.complete(ctx.agent._id, completion);
+      return { duplicate, next: next ? await pullNext(ctx, next) : null };
+    }),
 
   bundle: agentProcedure.input(z.object({ versionId: Id })).query(async ({ ctx, input }) => {
     const version = await ctx.store.getPipelineVersion(input.versionId);
