@@ -46,6 +46,8 @@ export const DISPATCH_DEFAULTS = {
   warmupBudgetMs: 3_000,
   /** Also call `agent.start` between pull and complete, as a real agent does. */
   withStart: false,
+  /** Pull the next job with the completion (`agent.complete` with `next`): one request per job. */
+  completeAndPull: true,
   /** A warm-up or idle phase that has not finished after this long fails the variant. */
   deadlineMs: 20_000,
   /** A drain that has not finished this long after its trigger started is cut short and reported as partial. */
@@ -68,7 +70,7 @@ function independentPipeline(name, n) {
 // ---- the worker thread: N protocol agents ----
 
 /** One protocol agent: registers, then pulls -> (starts ->) completes until stopped, in `loop`. */
-async function protocolAgent({ url, name, withStart, signal, onComplete, onError }) {
+async function protocolAgent({ url, name, withStart, completeAndPull, signal, onComplete, onError }) {
   const { token } = await createAgentClient({ url }).agent.register.mutate({
     secret: SECRET,
     name,
@@ -76,16 +78,23 @@ async function protocolAgent({ url, name, withStart, signal, onComplete, onError
     capacity: 1,
   });
   const client = createAgentClient({ url, token: () => token });
+  const pull = () => ({ requestId: randomUUID(), waitMs: 5_000 });
   const loop = (async () => {
+    let lease = null;
     while (!signal.aborted) {
       try {
-        const { lease } = await client.agent.pull.mutate({ requestId: randomUUID(), waitMs: 5_000 }, { signal });
+        lease ??= (await client.agent.pull.mutate(pull(), { signal })).lease;
         if (!lease) continue;
         const attempt = { jobId: lease.jobId, attempt: lease.attempt };
         if (withStart) await client.agent.start.mutate(attempt);
-        await client.agent.complete.mutate({ ...attempt, result: OK });
+        const done = await client.agent.complete.mutate(
+          { ...attempt, result: OK, next: completeAndPull ? pull() : undefined },
+          { signal },
+        );
+        lease = done.next?.lease ?? null;
         onComplete();
       } catch (error) {
+        lease = null;
         if (signal.aborted) return;
         onError(error);
         await sleep(20);
@@ -95,7 +104,7 @@ async function protocolAgent({ url, name, withStart, signal, onComplete, onError
   return { loop };
 }
 
-async function runAgents({ urls, agents, withStart }) {
+async function runAgents({ urls, agents, withStart, completeAndPull }) {
   const stop = new AbortController();
   // Every agent's requests listen on the one stop signal.
   setMaxListeners(0, stop.signal);
@@ -113,6 +122,7 @@ async function runAgents({ urls, agents, withStart }) {
       url: urls[i % urls.length],
       name: `bench-agent-${i}`,
       withStart,
+      completeAndPull,
       signal: stop.signal,
       onComplete: () => {
         completed++;
@@ -159,7 +169,12 @@ async function startFleet(options) {
  * comes last: when it is cut short at its deadline, nothing measured after it is disturbed.
  */
 async function measure({ label, coordinators, clients, pipelines, agents, options }) {
-  const fleet = await startFleet({ urls: coordinators.map((c) => c.url), agents, withStart: options.withStart });
+  const fleet = await startFleet({
+    urls: coordinators.map((c) => c.url),
+    agents,
+    withStart: options.withStart,
+    completeAndPull: options.completeAndPull,
+  });
   let total = 0;
   const result = { agents, coordinators: coordinators.length, jobs: options.jobs, errors: 0, firstError: null };
   try {
@@ -342,7 +357,7 @@ const verdict = (ok) => (ok ? 'MET' : 'MISSED');
 export function reportDispatch(results) {
   const { options: o } = results;
   const out = [
-    `dispatch: N protocol agents (${o.withStart ? 'pull -> start -> complete' : 'pull -> complete'}, no job bodies) over loopback HTTP`,
+    `dispatch: N protocol agents (${[o.completeAndPull ? 'complete+pull next' : 'pull -> complete', o.withStart ? 'with start' : ''].filter(Boolean).join(', ')}, no job bodies) over loopback HTTP`,
     `  idle = up to ${o.bursts} closed-loop runs of N/2 jobs, each when all agents wait (at most ${o.idleBudgetMs / 1000} s);` +
       ` drain = ${o.drainRuns === 1 ? 'one run' : `${o.drainRuns} runs`} of ${o.jobs / o.drainRuns} independent jobs, all ready at once (cut at ${o.drainDeadlineMs / 1000} s)`,
     `  load average (1 min) when it started: ${results.loadavg.toFixed(2)} on ${availableParallelism()} CPUs; other load on the machine skews every number`,

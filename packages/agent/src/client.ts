@@ -1,6 +1,9 @@
 import type { AppRouter } from '@hiveforge/coordinator';
 import { type TRPCClient, createTRPCClient, httpLink } from '@trpc/client';
 import { type Endpoints, createEndpoints } from './endpoints.js';
+import { type JsonFetch, type JsonRequestInit, createJsonFetch } from './http-fetch.js';
+
+let sharedFetch: JsonFetch | undefined;
 
 /** The typed tRPC client of the coordinator API. */
 export type CoordinatorClient = TRPCClient<AppRouter>;
@@ -21,7 +24,8 @@ export function createAgentClient(options: {
         url: 'http://coordinator/trpc',
         fetch: (input, init) => {
           const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
-          return endpoints.fetch(`${url.pathname}${url.search}`, init as RequestInit);
+          sharedFetch ??= createJsonFetch();
+          return endpoints.fetch(`${url.pathname}${url.search}`, init as JsonRequestInit, sharedFetch);
         },
         headers: () => {
           const token = options.token?.();

@@ -5,8 +5,16 @@
 export interface Endpoints {
   /** The coordinator currently in use. */
   current(): string;
-  /** `fetch` against the current coordinator, moving on to the next when it cannot answer. */
+  /**
+   * `fetch` against the current coordinator, moving on to the next when it cannot answer.
+   * `via` is the fetch to use (the global `fetch` by default).
+   */
   fetch(path: string, init?: RequestInit): Promise<Response>;
+  fetch<R extends { status: number }, I extends { signal?: AbortSignal | null }>(
+    path: string,
+    init: I | undefined,
+    via: (url: string, init?: I) => Promise<R>,
+  ): Promise<R>;
 }
 
 const RETRY_STATUS = new Set([502, 503, 504]);
@@ -16,23 +24,25 @@ export function createEndpoints(urls: readonly string[]): Endpoints {
   if (urls.length === 0) throw new Error('at least one coordinator URL is needed');
   const bases = urls.map((u) => u.replace(/\/+$/, ''));
   let index = 0;
-  return {
-    current: () => bases[index] as string,
-    async fetch(path, init) {
-      let lastError: unknown;
-      for (let tried = 0; tried < bases.length; tried++) {
-        const base = bases[index] as string;
-        try {
-          const res = await fetch(`${base}${path}`, init);
-          if (!RETRY_STATUS.has(res.status) || tried === bases.length - 1) return res;
-          lastError = new Error(`${base} answered ${res.status}`);
-        } catch (error) {
-          if ((error as Error).name === 'AbortError' || init?.signal?.aborted) throw error;
-          lastError = error;
-        }
-        index = (index + 1) % bases.length;
+  async function fetchVia(
+    path: string,
+    init?: { signal?: AbortSignal | null },
+    via: (url: string, init?: never) => Promise<{ status: number }> = fetch,
+  ) {
+    let lastError: unknown;
+    for (let tried = 0; tried < bases.length; tried++) {
+      const base = bases[index] as string;
+      try {
+        const res = await via(`${base}${path}`, init as never);
+        if (!RETRY_STATUS.has(res.status) || tried === bases.length - 1) return res;
+        lastError = new Error(`${base} answered ${res.status}`);
+      } catch (error) {
+        if ((error as Error).name === 'AbortError' || init?.signal?.aborted) throw error;
+        lastError = error;
       }
-      throw lastError;
-    },
-  };
+      index = (index + 1) % bases.length;
+    }
+    throw lastError;
+  }
+  return { current: () => bases[index] as string, fetch: fetchVia as Endpoints['fetch'] };
 }
