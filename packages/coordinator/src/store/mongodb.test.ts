@@ -2,7 +2,7 @@ import { isHiveForgeError } from '@hiveforge/sdk';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FerretDB, freePort, startFerretDB } from '../../../../test/helpers/ferretdb.js';
-import { describeStoreContract, makeJob } from './contract.js';
+import { describeStoreContract, makeJob, makeJobSpec } from './contract.js';
 import { createMongoStore, type MongoStoreOptions } from './mongodb.js';
 import type { Store } from './types.js';
 
@@ -152,7 +152,9 @@ describe('MongoDB store on FerretDB', () => {
     const db = adminOf(ferretUri()).db(dbName);
     const ready = db.collection<{ _id: string }>('ready_jobs');
     const active = db.collection<{ _id: string }>('active_jobs');
-    const idsOf = async (c: typeof ready) => (await c.find({}).toArray()).map((h) => h._id).sort();
+    // Live hints: on FerretDB a hint whose job moved on is marked `gone`, and purged later.
+    const idsOf = async (c: typeof ready) =>
+      (await c.find({ gone: { $ne: true } } as never).toArray()).map((h) => h._id).sort();
     try {
       await store.insertJobs([
         makeJob('p/1', 'a', { readyAt: 1 }),
@@ -166,6 +168,7 @@ describe('MongoDB store on FerretDB', () => {
       // skipped and deleted; one written just before its job's write (d is still waiting at
       // attempt 1) is skipped and kept.
       await store.updateJob('p/1/a', { state: 'leased', agentId: 'ag', leaseExpiresAt: 20 }, { states: ['queued'] });
+      await ready.deleteMany({ _id: 'p/1/a#1' });
       await ready.insertOne({
         _id: 'p/1/a#1',
         jobId: 'p/1/a',
@@ -198,16 +201,49 @@ describe('MongoDB store on FerretDB', () => {
     }
   });
 
+  it('a pull reads the oldest page of ready hints, all of them only when the page has too few it can take; retired hints are purged', async () => {
+    const dbName = freshDbName();
+    const store = await freshStore(ferretUri(), { dbName });
+    const ready = adminOf(ferretUri()).db(dbName).collection<{ _id: string; gone?: boolean }>('ready_jobs');
+    try {
+      // 80 jobs only a GPU agent can run, became ready first; then 5 anyone can run.
+      const gpu = Array.from({ length: 80 }, (_, i) =>
+        makeJob('p/2', `g${String(i).padStart(2, '0')}`, {
+          readyAt: 10 + i,
+          spec: makeJobSpec('g', { labels: ['gpu'] }),
+        }),
+      );
+      const plain = Array.from({ length: 5 }, (_, i) => makeJob('p/2', `p${i}`, { readyAt: 100 + i }));
+      await store.insertJobs(gpu);
+      await store.insertJobs(plain);
+      expect((await store.findQueuedJobs(3, ['gpu'])).map((j) => j.name)).toEqual(['g00', 'g01', 'g02']);
+      expect((await store.findQueuedJobs(3)).map((j) => j.name)).toEqual(['g00', 'g01', 'g02']);
+      // An agent without the label: the oldest page holds none of its jobs, so it reads on.
+      expect((await store.findQueuedJobs(3, [])).map((j) => j.name)).toEqual(['p0', 'p1', 'p2']);
+      for (const job of gpu.slice(0, 70)) {
+        expect(await store.updateJob(job._id, { state: 'leased', agentId: 'ag' }, { states: ['queued'] })).toBe(true);
+      }
+      expect((await store.findQueuedJobs(2, ['gpu'])).map((j) => j.name)).toEqual(['g70', 'g71']);
+      // Retired hints go in the store's next purge pass.
+      const deadline = Date.now() + 10_000;
+      while ((await ready.countDocuments({ gone: true })) > 0 && Date.now() < deadline) await sleep(100);
+      expect(await ready.countDocuments({ gone: true })).toBe(0);
+      expect(await ready.countDocuments({})).toBe(15);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('on FerretDB, job operations look documents up by _id alone (the only filter it serves from an index)', async () => {
     const dbName = freshDbName();
     const client = new MongoClient(ferretUri(), { monitorCommands: true });
-    const filters: { collection: string; filter: unknown }[] = [];
+    const filters: { command: string; collection: string; filter: unknown }[] = [];
     client.on('commandStarted', (event) => {
       const command = event.command as Record<string, unknown>;
       const collection = command.find ?? command.update ?? command.delete;
       if (typeof collection !== 'string' || !['jobs', 'ready_jobs', 'active_jobs'].includes(collection)) return;
       const ops = (command.updates ?? command.deletes ?? [{ q: command.filter }]) as { q: unknown }[];
-      for (const op of ops) filters.push({ collection, filter: op.q });
+      for (const op of ops) filters.push({ command: event.commandName, collection, filter: op.q });
     });
     const store = await createMongoStore({ uri: 'unused', dbName, client });
     try {
@@ -230,10 +266,12 @@ describe('MongoDB store on FerretDB', () => {
         { states: ['running'], attempt: 1 },
       );
       expect(filters.length).toBeGreaterThan(10);
-      for (const { collection, filter } of filters) {
-        // The hints are read whole (they are few); jobs only by _id.
-        if (collection === 'jobs' || Object.keys(filter as object).length > 0)
-          expect({ collection, filter }).toEqual({ collection, filter: { _id: expect.any(String) } });
+      for (const { command, collection, filter } of filters) {
+        // FerretDB scans for any delete, even by _id: hints are retired by an update instead.
+        expect({ command, collection }).not.toEqual({ command: 'delete', collection });
+        // Jobs only by _id; hints by _id, or all live ones (they are few).
+        const live = collection !== 'jobs' && JSON.stringify(filter) === JSON.stringify({ gone: { $ne: true } });
+        if (!live) expect({ collection, filter }).toEqual({ collection, filter: { _id: expect.any(String) } });
       }
     } finally {
       await store.close();

@@ -99,6 +99,13 @@ const WAKEUP_OVERLAP_MS = 2_000;
 const ORPHAN_HINT_MS = 60_000;
 /** How many jobs a hint reader reads at once. */
 const HINT_READ_BATCH = 32;
+/**
+ * How many of the oldest ready hints a pull reads first. Only when fewer than it needs of them
+ * fit its labels does it read them all.
+ */
+const READY_PAGE = 64;
+/** How often a store deletes the hints it and others retired (on servers where deletes scan). */
+const HINT_PURGE_INTERVAL_MS = 2_000;
 /** `listJobs` re-creates the missing hints of a run's jobs at most this often per run. */
 const HINT_REPAIR_INTERVAL_MS = 5_000;
 /** Delays before re-reading a decision that lost a race but is not yet majority-readable. */
@@ -154,6 +161,8 @@ interface ReadyHint {
   labels: string[];
   /** When the hint was written. */
   at: number;
+  /** Retired: its job left the state (see "job hints"). */
+  gone?: boolean;
 }
 
 /** A hint that a job is leased or running at an attempt: `_id` is `<job>#<attempt>`. */
@@ -168,6 +177,8 @@ interface ActiveHint {
    */
   leaseExpiresAt: number | null;
   at: number;
+  /** Retired: its job left the state (see "job hints"). */
+  gone?: boolean;
 }
 
 /** Fields the adapter adds to documents for its own use and strips from what it returns. */
@@ -295,6 +306,16 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 // hints whose job moved on. A hint lost anyway (a write that failed after its job's, a
 // coordinator that died at the wrong moment) is re-created by `listJobs`, which every
 // coordinator calls for every running run in its periodic repair.
+//
+// On FerretDB a delete (even by `_id`) reads the whole collection, while an update by `_id` does
+// not: there a hint is retired by marking it `gone`, readers skip retired hints, and every store
+// deletes the retired ones in one pass every `HINT_PURGE_INTERVAL_MS`. FerretDB returns
+// documents in insertion order, which for ready hints is the order their jobs became ready, so
+// a pull reads the first `READY_PAGE` live hints instead of all of them; on MongoDB the same
+// page comes from an index on `readyAt`.
+
+/** The filter of hints not retired. */
+const LIVE = { gone: { $ne: true } } as const;
 
 const hintId = (jobId: string, attempt: number) => `${jobId}#${attempt}`;
 const isQueued = (job: { state?: unknown }) => job.state === 'queued';
@@ -357,9 +378,10 @@ const firstWriteError = (error: MongoBulkWriteError) =>
  */
 async function ensureIndexes(db: Db): Promise<void> {
   // Queued and active jobs are found through the `ready_jobs` and `active_jobs` hints, which
-  // are small and read whole: they need no index of their own.
+  // are small; a pull reads the oldest ready hints first, by `readyAt`.
   const plain: [string, Document, { unique?: boolean }?][] = [
     [Collections.jobs, { runId: 1 }],
+    [Collections.readyJobs, { readyAt: 1, jobId: 1 }],
     // Descending where the query sorts newest first.
     [Collections.runs, { pipeline: 1, number: -1 }],
     [Collections.runs, { createdAt: -1 }],
@@ -560,12 +582,31 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
       await collection.insertMany(hints as OptionalUnlessRequiredId<H>[], { ordered: false });
     } catch (error) {
       if (!isOnlyDuplicates(error)) throw error;
+      if (!idOnlyFilters) return;
+      // A hint written again (a repair) may find its retired self not yet purged: revive it.
+      const hintsOf = collection as unknown as Collection<ReadyHint | ActiveHint>;
+      for (const hint of hints) {
+        const existing = await hintsOf.findOne({ _id: hint._id });
+        if (existing?.gone) await hintsOf.updateOne({ _id: hint._id }, { $set: { ...hint, gone: false } });
+      }
     }
   };
 
-  /** Deletes hints by `_id`, best effort: a hint left behind is deleted by the next reader. */
-  const deleteHints = (collection: Collection<ReadyHint> | Collection<ActiveHint>, ids: readonly string[]) =>
-    Promise.all(ids.map((id) => collection.deleteOne({ _id: id }).catch(() => undefined)));
+  /** Retires hints by `_id`, best effort: a hint left behind is retired by the next reader. */
+  const retireHints = (collection: Collection<ReadyHint> | Collection<ActiveHint>, ids: readonly string[]) =>
+    Promise.all(
+      ids.map((id) =>
+        (idOnlyFilters
+          ? collection.updateOne({ _id: id }, { $set: { gone: true } })
+          : collection.deleteOne({ _id: id })
+        ).catch(() => undefined),
+      ),
+    );
+
+  /** Deletes the retired hints (see "job hints"): one pass over each hint collection. */
+  const purgeRetiredHints = async () => {
+    await Promise.all([readyJobs.deleteMany({ gone: true }), activeJobs.deleteMany({ gone: true })]);
+  };
 
   /**
    * Reads the jobs of hints, in the hints' order, until `limit` of them satisfy `counts`: returns
@@ -597,23 +638,32 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
         }
       });
     }
-    await deleteHints(kind === 'ready' ? readyJobs : activeJobs, stale);
+    await retireHints(kind === 'ready' ? readyJobs : activeJobs, stale);
     return found;
   };
 
   /**
-   * All ready hints. Pulls that look at once (a wake-up starts every waiting pull of this
-   * coordinator) share one read; hints are checked against their jobs anyway.
+   * The oldest `READY_PAGE` live ready hints, or all of them with `all`. Pulls that look at once
+   * (a wake-up starts every waiting pull of this coordinator) share one read; hints are checked
+   * against their jobs anyway.
    */
-  let readyRead: Promise<ReadyHint[]> | null = null;
-  const readReadyHints = () => {
-    readyRead ??= readyJobs
-      .find({})
-      .toArray()
-      .finally(() => {
-        readyRead = null;
-      });
-    return readyRead;
+  const readyReads = new Map<'page' | 'all', Promise<{ hints: ReadyHint[]; complete: boolean }>>();
+  const readReadyHints = (scope: 'page' | 'all') => {
+    let read = readyReads.get(scope);
+    if (!read) {
+      const cursor =
+        scope === 'all'
+          ? readyJobs.find(LIVE)
+          : idOnlyFilters
+            ? readyJobs.find(LIVE).limit(READY_PAGE)
+            : readyJobs.find(LIVE).sort({ readyAt: 1, jobId: 1 }).limit(READY_PAGE);
+      read = cursor
+        .toArray()
+        .then((hints) => ({ hints, complete: scope === 'all' || hints.length < READY_PAGE }))
+        .finally(() => readyReads.delete(scope));
+      readyReads.set(scope, read);
+    }
+    return read;
   };
 
   const lastRepair = new Map<string, number>();
@@ -635,7 +685,7 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
     const idsOf = async (collection: Collection<ReadyHint> | Collection<ActiveHint>, wanted: number) =>
       wanted === 0
         ? new Set<string>()
-        : new Set((await collection.find({}, { projection: { _id: 1 } }).toArray()).map((hint) => hint._id));
+        : new Set((await collection.find(LIVE, { projection: { _id: 1 } }).toArray()).map((hint) => hint._id));
     const [readyIds, activeIds] = await Promise.all([
       idsOf(readyJobs, queued.length),
       idsOf(activeJobs, active.length),
@@ -652,6 +702,21 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
       else await insertHints(activeJobs, [activeHintOf(job)]);
     }
   };
+
+  // Retired hints pile up only where deletes scan (FerretDB): delete them in one pass now and then.
+  let purging = false;
+  const purgeTimer = idOnlyFilters
+    ? setInterval(() => {
+        if (purging || closed) return;
+        purging = true;
+        track(
+          purgeRetiredHints().finally(() => {
+            purging = false;
+          }),
+        );
+      }, HINT_PURGE_INTERVAL_MS)
+    : null;
+  purgeTimer?.unref();
 
   // ---- wake-ups ----
 
@@ -931,7 +996,7 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
           .map((doc) => decodeJob(doc));
         track(repairHints(runId, records));
         if (!records.some(isActiveJob)) return records;
-        const hints = new Map((await activeJobs.find({}).toArray()).map((hint) => [hint._id, hint]));
+        const hints = new Map((await activeJobs.find(LIVE).toArray()).map((hint) => [hint._id, hint]));
         return records.map((job) =>
           isActiveJob(job) ? withRenewal(job, hints.get(hintId(job._id, job.attempt)) ?? null) : job,
         );
@@ -966,8 +1031,8 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
         // and a reader deletes a hint whose job moved on.
         const left = hintId(id, current.attempt);
         await Promise.all([
-          leaves(isQueued) ? readyJobs.deleteOne({ _id: left }).catch(() => undefined) : null,
-          leaves(isActiveJob) ? activeJobs.deleteOne({ _id: left }).catch(() => undefined) : null,
+          leaves(isQueued) ? retireHints(readyJobs, [left]) : null,
+          leaves(isActiveJob) ? retireHints(activeJobs, [left]) : null,
         ]);
         return true;
       });
@@ -993,10 +1058,16 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
       return call('findQueuedJobs', async () => {
         const n = Math.floor(limit);
         if (!(n > 0)) return [];
-        const hints = (await readReadyHints())
-          .filter((hint) => !labels || hint.labels.every((label) => labels.includes(label)))
-          .sort((a, b) => (a.readyAt ?? 0) - (b.readyAt ?? 0) || a.jobId.localeCompare(b.jobId));
-        const found = await checkHints(hints, 'ready', n);
+        const fits = (hint: ReadyHint) => !labels || hint.labels.every((label) => labels.includes(label));
+        const byAge = (a: ReadyHint, b: ReadyHint) =>
+          (a.readyAt ?? 0) - (b.readyAt ?? 0) || a.jobId.localeCompare(b.jobId);
+        // The oldest page first; all hints only when the page holds too few this pull can take.
+        const page = await readReadyHints('page');
+        let found = await checkHints(page.hints.filter(fits).sort(byAge), 'ready', n);
+        if (found.length < n && !page.complete) {
+          const all = await readReadyHints('all');
+          found = await checkHints(all.hints.filter(fits).sort(byAge), 'ready', n);
+        }
         return found
           .map(({ job }) => job)
           .sort((a, b) => (a.readyAt ?? 0) - (b.readyAt ?? 0) || a._id.localeCompare(b._id));
@@ -1009,7 +1080,7 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
         // Renewals go to the hints, and a lease's expiry is the later of its job's and its
         // hint's, so a hint that is not due is a lease that is not due. Due hints are checked
         // against their jobs.
-        const due = (await activeJobs.find({}).toArray())
+        const due = (await activeJobs.find(LIVE).toArray())
           .filter((hint) => hint.leaseExpiresAt === null || hint.leaseExpiresAt < at)
           .sort((a, b) => (a.leaseExpiresAt ?? 0) - (b.leaseExpiresAt ?? 0) || a._id.localeCompare(b._id));
         const expired = (job: JobRecord) => job.leaseExpiresAt !== null && job.leaseExpiresAt < at;
@@ -1036,7 +1107,7 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
     },
     findJobsOfAgent(agentId) {
       return call(`findJobsOfAgent ${agentId}`, async () => {
-        const hints = (await activeJobs.find({}).toArray()).filter((hint) => hint.agentId === agentId);
+        const hints = (await activeJobs.find(LIVE).toArray()).filter((hint) => hint.agentId === agentId);
         const found = await checkHints(hints, 'active', hints.length);
         return found.map(({ hint, job }) => withRenewal(job, hint)).filter((job) => job.agentId === agentId);
       });
@@ -1191,6 +1262,7 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
       if (closed) return;
       closed = true;
       if (pollTimer) clearTimeout(pollTimer);
+      if (purgeTimer) clearInterval(purgeTimer);
       flushWakeups();
       await polling;
       await Promise.all([...inflight]);
