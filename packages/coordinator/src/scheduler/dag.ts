@@ -48,16 +48,19 @@ const causeOf = (end: AttemptEnd): AttemptCause =>
 /**
  * Applies an attempt-end decision to the job's projection, then resolves what it unblocks.
  * Idempotent: applying the same decision twice, or after another coordinator did, changes nothing.
+ * `read` is the job as the caller just read it, if it did; the updates are guarded by attempt
+ * and state, so a job that moved on since is left alone either way.
  */
 export async function applyAttemptEnd(
   ctx: SchedulerContext,
   jobId: string,
   attempt: number,
   end: AttemptEnd,
+  read?: JobRecord,
 ): Promise<void> {
   const { store } = ctx;
   const now = ctx.now();
-  const job = await store.getJob(jobId);
+  const job = read ?? (await store.getJob(jobId));
   if (!job) return;
   const lost = end.kind === 'lost' ? 1 : 0;
   if (job.attempt === attempt && !isTerminal(job.state)) {

@@ -1,5 +1,5 @@
 import { FencedError, type JobSpec, NotFoundError } from '@hiveforge/sdk';
-import { type AgentRecord, type JobRecord, JobState, type RunTrigger } from '../store/types.js';
+import { type AgentRecord, type Decision, type JobRecord, JobState, type RunTrigger } from '../store/types.js';
 import { type SchedulerContext, Topics, specOf } from './context.js';
 import { type AttemptEnd, type AttemptResult, applyAttemptEnd, shouldRetry } from './dag.js';
 import { takeTurn } from './concurrency-groups.js';
@@ -90,7 +90,8 @@ export async function endAttempt(
     result,
     retry,
   });
-  await applyAttemptEnd(ctx, job._id, job.attempt, decision.data);
+  // When this call decided, the job is as read just before: no need to read it again.
+  await applyAttemptEnd(ctx, job._id, job.attempt, decision.data, won ? job : undefined);
   return { won, end: decision.data };
 }
 
@@ -180,9 +181,22 @@ export async function requireCurrentAttempt(
   jobId: string,
   attempt: number,
 ): Promise<JobRecord> {
-  const job = await ctx.store.getJob(jobId);
+  const [job, ended] = await Promise.all([
+    ctx.store.getJob(jobId),
+    ctx.store.getDecision<AttemptEnd>(DecisionIds.attemptEnd(jobId, attempt)),
+  ]);
+  return checkCurrentAttempt(job, ended, agentId, jobId, attempt);
+}
+
+/** The check of {@link requireCurrentAttempt} on a job and its attempt-end decision already read. */
+function checkCurrentAttempt(
+  job: JobRecord | null,
+  ended: Decision<AttemptEnd> | null,
+  agentId: string,
+  jobId: string,
+  attempt: number,
+): JobRecord {
   if (!job) throw new NotFoundError(`no job '${jobId}'`);
-  const ended = await ctx.store.getDecision<AttemptEnd>(DecisionIds.attemptEnd(jobId, attempt));
   if (ended) {
     throw new FencedError(
       `attempt ${attempt} of job '${jobId}' already ended (${ended.data.kind}${ended.data.kind === 'completed' ? `: ${ended.data.result.status}` : ''}); this write is rejected`,
@@ -249,9 +263,11 @@ export async function completeJob(
   agentId: string,
   input: { jobId: string; attempt: number; result: AttemptResult },
 ): Promise<{ duplicate: boolean }> {
-  const job = await ctx.store.getJob(input.jobId);
+  const [job, existing] = await Promise.all([
+    ctx.store.getJob(input.jobId),
+    ctx.store.getDecision<AttemptEnd>(DecisionIds.attemptEnd(input.jobId, input.attempt)),
+  ]);
   if (!job) throw new NotFoundError(`no job '${input.jobId}'`);
-  const existing = await ctx.store.getDecision<AttemptEnd>(DecisionIds.attemptEnd(input.jobId, input.attempt));
   const check = (end: AttemptEnd) => {
     if (end.kind === 'completed' && end.agentId === agentId && end.result.status === input.result.status)
       return { duplicate: true };
@@ -263,7 +279,7 @@ export async function completeJob(
     await applyAttemptEnd(ctx, input.jobId, input.attempt, existing.data);
     return check(existing.data);
   }
-  await requireCurrentAttempt(ctx, agentId, input.jobId, input.attempt);
+  checkCurrentAttempt(job, null, agentId, input.jobId, input.attempt);
   const { won, end } = await endAttempt(ctx, job, 'completed', input.result, agentId);
   return won ? { duplicate: false } : check(end);
 }
