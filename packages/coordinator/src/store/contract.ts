@@ -218,6 +218,40 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
       expect((await store.readLogChunks('j', { attempt: 1, seq: 1 })).map((c) => c.text)).toEqual(['1.2', '2.0']);
     });
 
+    it('log chunks round-trip large, compressible, incompressible and unicode text exactly', async () => {
+      const chunk = (seq: number, text: string) => ({
+        _id: `big#1#${seq}`,
+        jobId: 'big',
+        runId: 'r',
+        attempt: 1,
+        seq,
+        offset: seq,
+        text,
+        at: 0,
+      });
+      let random = 7;
+      const next = () => {
+        random = (random * 1_103_515_245 + 12_345) % 2 ** 31;
+        return random;
+      };
+      const texts = [
+        'npm ci: added 1234 packages in 3s\n'.repeat(2_000),
+        // Code points from all over the BMP and beyond: next to nothing to compress.
+        Array.from({ length: 20_000 }, () => String.fromCodePoint(0x4e00 + (next() % 0x5000))).join(''),
+        Array.from({ length: 5_000 }, () => String.fromCharCode(0x21 + (next() % 94))).join(''),
+        'héllo wörld ✓ 日本語 🚀 \u0000 tab\t\r\n'.repeat(300),
+        'short ✓',
+        '',
+      ];
+      expect(await store.appendLogChunks(texts.map((text, i) => chunk(i, text)))).toBe(texts.length);
+      // A resend of the same chunks is dropped, however they were stored.
+      expect(await store.appendLogChunks(texts.map((text, i) => chunk(i, text)))).toBe(0);
+      const read = await store.readLogChunks('big');
+      expect(read.map((c) => c.text)).toEqual(texts);
+      expect(read[0]).toEqual(chunk(0, texts[0] as string));
+      expect((await store.readLogChunks('big', { attempt: 1, seq: 3 }, 1)).map((c) => c.text)).toEqual([texts[4]]);
+    });
+
     it('runs list newest first, filter by pipeline and status, and count numbers per pipeline', async () => {
       const trigger = {
         event: 'manual' as const,
