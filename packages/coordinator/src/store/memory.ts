@@ -1,4 +1,9 @@
+import { createHash, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { StoreUnavailableError } from '@hiveforge/sdk';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import type {
   AgentRecord,
   ArtifactRecord,
@@ -20,7 +25,27 @@ import type {
 export interface MemoryStoreOptions {
   /** Clock used for decision timestamps. @default Date.now */
   now?: () => number;
+  /**
+   * The directory artifact bytes are kept in, one file per artifact. The store creates it when
+   * it writes the first artifact, and on `close()` deletes the files it wrote but leaves the
+   * directory. Without it, the store uses a fresh directory under the system's temporary
+   * directory and deletes it on `close()`.
+   * @default a new directory under `os.tmpdir()`
+   */
+  artifactsDir?: string;
 }
+
+/** The in-process Store, and where it keeps artifact bytes. */
+export interface MemoryStore extends Store {
+  /** The directory holding artifact bytes (created with the first artifact). */
+  readonly artifactsDir: string;
+}
+
+/**
+ * The file of an artifact: named by the SHA-256 of its id, so that no id, however chosen, can
+ * name a path outside the directory.
+ */
+const artifactFileName = (id: string) => createHash('sha256').update(id).digest('hex');
 
 /** Deeply freezes a value, so a record handed out can be shared instead of copied. */
 function freeze<T>(value: T): T {
@@ -40,8 +65,10 @@ const share = <T>(value: T): T => value;
  * The in-process Store: the embedded default of `hiveforge run`, and the reference the contract
  * tests hold every adapter to. Records are frozen: what it returns can be shared, never changed.
  */
-export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
+export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const now = options.now ?? Date.now;
+  const ownsDir = options.artifactsDir === undefined;
+  const artifactsDir = resolve(options.artifactsDir ?? join(tmpdir(), `hiveforge-artifacts-${randomUUID()}`));
   const decisions = new Map<string, Decision<unknown>>();
   const versions = new Map<string, PipelineVersionRecord>();
   const pipelines = new Map<string, PipelineRecord>();
@@ -52,7 +79,12 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const active = new Set<string>();
   const logs = new Map<string, LogChunkRecord[]>();
   const logIds = new Set<string>();
-  const artifacts = new Map<string, { meta: ArtifactRecord; data: Buffer }>();
+  /** Artifact metadata; the bytes are in `file` under `artifactsDir`. */
+  const artifacts = new Map<string, { meta: ArtifactRecord; file: string }>();
+  /** Writes under way per artifact id: writes of one id go one after the other. */
+  const artifactWrites = new Map<string, Promise<void>>();
+  let dirReady: Promise<unknown> | null = null;
+  let closed = false;
   const agents = new Map<string, AgentRecord>();
   const tokens = new Map<string, TokenRecord>();
   const events = new EventEmitter();
@@ -209,11 +241,38 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     },
 
     async putArtifact(meta, data) {
-      artifacts.set(meta._id, { meta: own(meta), data: Buffer.from(data) });
+      // Writes of one id queue behind each other, so the metadata always describes the bytes
+      // in the file; a reader sees the old file or the new one (a rename replaces it at once).
+      const previous = artifactWrites.get(meta._id) ?? Promise.resolve();
+      const write = previous.then(async () => {
+        if (closed) throw new StoreUnavailableError(`the memory store is closed (putArtifact ${meta._id})`);
+        // An owned directory has a fresh random name: creating it must not find it there.
+        dirReady ??= mkdir(artifactsDir, { recursive: !ownsDir, mode: 0o700 }).catch((error: unknown) => {
+          dirReady = null;
+          throw error;
+        });
+        await dirReady;
+        const file = join(artifactsDir, artifactFileName(meta._id));
+        const temp = `${file}.${randomUUID()}.tmp`;
+        try {
+          await writeFile(temp, data, { flag: 'wx', mode: 0o600 });
+          await rename(temp, file);
+        } catch (error) {
+          await rm(temp, { force: true });
+          throw error;
+        }
+        artifacts.set(meta._id, { meta: own(meta), file });
+      });
+      const settled = write.catch(() => undefined);
+      artifactWrites.set(meta._id, settled);
+      void settled.then(() => {
+        if (artifactWrites.get(meta._id) === settled) artifactWrites.delete(meta._id);
+      });
+      await write;
     },
     async getArtifact(id) {
       const a = artifacts.get(id);
-      return a ? { meta: share(a.meta), data: Buffer.from(a.data) } : null;
+      return a ? { meta: share(a.meta), data: await readFile(a.file) } : null;
     },
     async listArtifacts(runId) {
       return [...artifacts.values()].filter((a) => a.meta.runId === runId).map((a) => share(a.meta));
@@ -253,8 +312,16 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       events.on(topic, listener);
       return () => events.off(topic, listener);
     },
+    get artifactsDir() {
+      return artifactsDir;
+    },
     async close() {
+      closed = true;
       events.removeAllListeners();
+      await Promise.all(artifactWrites.values());
+      if (ownsDir) await rm(artifactsDir, { recursive: true, force: true });
+      else await Promise.all([...artifacts.values()].map((a) => rm(a.file, { force: true })));
+      artifacts.clear();
     },
   };
 }
