@@ -252,6 +252,54 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
       expect((await store.readLogChunks('big', { attempt: 1, seq: 3 }, 1)).map((c) => c.text)).toEqual([texts[4]]);
     });
 
+    it('a pipeline lists its versions newest first, once each, page by page', async () => {
+      const version = (id: string, pipeline: string, createdAt: number, jobs: string[]) => ({
+        _id: id,
+        pipeline,
+        spec: {
+          apiVersion: API_VERSION,
+          name: pipeline,
+          triggers: { push: null, pullRequest: null, schedule: [], manual: null },
+          strictImages: false,
+          env: {},
+          images: [],
+          jobs: jobs.map((name) => makeJobSpec(name)),
+          source: null,
+        } as never,
+        bundle: `bundle of ${id}`,
+        entry: 'hiveforge.ts',
+        createdAt,
+      });
+      await store.putPipelineVersion(version('v1', 'web', 10, ['build']));
+      await store.putPipelineVersion(version('v2', 'web', 20, ['build', 'test']));
+      await store.putPipelineVersion(version('other', 'api', 15, ['x']));
+      // The same content again (same id), even later: still one entry, at its first time.
+      await store.putPipelineVersion(version('v1', 'web', 30, ['build']));
+      await store.putPipelineVersion(version('v4', 'web', 40, ['lint']));
+      await store.putPipelineVersion(version('v3', 'web', 40, ['a', 'b', 'c']));
+      const all = await store.listPipelineVersions('web', { limit: 10 });
+      expect(all.map((v) => v._id)).toEqual(['v4', 'v3', 'v2', 'v1']);
+      expect(all[2]).toEqual({
+        _id: 'v2',
+        pipeline: 'web',
+        createdAt: 20,
+        entry: 'hiveforge.ts',
+        jobs: ['build', 'test'],
+      });
+      expect(all[3]?.createdAt).toBe(10);
+      expect((await store.listPipelineVersions('web', { limit: 2 })).map((v) => v._id)).toEqual(['v4', 'v3']);
+      expect((await store.listPipelineVersions('web', { limit: 2, before: 'v3' })).map((v) => v._id)).toEqual([
+        'v2',
+        'v1',
+      ]);
+      expect(await store.listPipelineVersions('web', { limit: 2, before: 'v1' })).toEqual([]);
+      expect(await store.listPipelineVersions('web', { limit: 2, before: 'other' })).toEqual([]);
+      expect(await store.listPipelineVersions('web', { limit: 2, before: 'none' })).toEqual([]);
+      expect(await store.listPipelineVersions('web', { limit: 0 })).toEqual([]);
+      expect(await store.listPipelineVersions('none', { limit: 10 })).toEqual([]);
+      expect((await store.listPipelineVersions('api', { limit: 10 })).map((v) => v.jobs)).toEqual([['x']]);
+    });
+
     it('runs list newest first, filter by pipeline and status, and count numbers per pipeline', async () => {
       const trigger = {
         event: 'manual' as const,

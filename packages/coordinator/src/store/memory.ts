@@ -14,7 +14,9 @@ import type {
   JobRecord,
   LogChunkRecord,
   PipelineRecord,
+  PipelineVersionQuery,
   PipelineVersionRecord,
+  PipelineVersionSummary,
   RunQuery,
   RunRecord,
   Store,
@@ -85,6 +87,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   const artifactWrites = new Map<string, Promise<void>>();
   let dirReady: Promise<unknown> | null = null;
   let closed = false;
+  const versionsByPipeline = new Map<string, string[]>();
   const agents = new Map<string, AgentRecord>();
   const tokens = new Map<string, TokenRecord>();
   const events = new EventEmitter();
@@ -111,7 +114,11 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     },
 
     async putPipelineVersion(version) {
-      if (!versions.has(version._id)) versions.set(version._id, own(version));
+      if (versions.has(version._id)) return;
+      versions.set(version._id, own(version));
+      const ids = versionsByPipeline.get(version.pipeline) ?? [];
+      ids.push(version._id);
+      versionsByPipeline.set(version.pipeline, ids);
     },
     async getPipelineVersion(id) {
       const v = versions.get(id);
@@ -126,6 +133,28 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     },
     async listPipelines() {
       return [...pipelines.values()].map(share).sort((a, b) => a._id.localeCompare(b._id));
+    },
+
+    async listPipelineVersions(pipeline: string, query: PipelineVersionQuery) {
+      const newestFirst = (versionsByPipeline.get(pipeline) ?? [])
+        .map((id) => versions.get(id) as PipelineVersionRecord)
+        .sort((a, b) => b.createdAt - a.createdAt || (a._id < b._id ? 1 : a._id > b._id ? -1 : 0));
+      let start = 0;
+      if (query.before !== undefined) {
+        const at = newestFirst.findIndex((v) => v._id === query.before);
+        if (at < 0) return [];
+        start = at + 1;
+      }
+      return newestFirst.slice(start, start + Math.max(0, Math.floor(query.limit))).map(
+        (v): PipelineVersionSummary =>
+          own({
+            _id: v._id,
+            pipeline: v.pipeline,
+            createdAt: v.createdAt,
+            entry: v.entry,
+            jobs: v.spec.jobs.map((j) => j.name),
+          }),
+      );
     },
 
     async insertRun(run) {

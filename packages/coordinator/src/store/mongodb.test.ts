@@ -1,4 +1,4 @@
-import { isHiveForgeError } from '@hiveforge/sdk';
+import { API_VERSION, isHiveForgeError } from '@hiveforge/sdk';
 import { Binary, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FerretDB, freePort, startFerretDB } from '../../../../test/helpers/ferretdb.js';
@@ -387,6 +387,51 @@ describe('MongoDB store on FerretDB', () => {
       expect(read).toStrictEqual([chunk(0, big), chunk(1, 'tiny\n'), chunk(2, 'old plain text\n'.repeat(100))]);
     } finally {
       await store.close();
+    }
+  });
+
+  it('lists pipeline versions from small history entries, never reading the bundles', async () => {
+    const dbName = freshDbName();
+    const client = new MongoClient(ferretUri(), { monitorCommands: true });
+    const reads: string[] = [];
+    client.on('commandStarted', (event) => {
+      const command = event.command as Record<string, unknown>;
+      if (typeof command.find === 'string') reads.push(command.find);
+    });
+    const store = await createMongoStore({ uri: 'unused', dbName, client });
+    try {
+      const spec = {
+        apiVersion: API_VERSION,
+        name: 'web',
+        triggers: { push: null, pullRequest: null, schedule: [], manual: null },
+        strictImages: false,
+        env: {},
+        images: [],
+        jobs: [makeJob('x', 'build').spec],
+        source: null,
+      } as never;
+      for (const [i, id] of ['v1', 'v2', 'v3'].entries()) {
+        await store.putPipelineVersion({
+          _id: id,
+          pipeline: 'web',
+          spec,
+          bundle: 'x'.repeat(1_000),
+          entry: 'h.ts',
+          createdAt: i,
+        });
+      }
+      reads.length = 0;
+      const page = await store.listPipelineVersions('web', { limit: 2 });
+      expect(page.map((v) => v._id)).toEqual(['v3', 'v2']);
+      expect((await store.listPipelineVersions('web', { limit: 2, before: 'v2' })).map((v) => v._id)).toEqual(['v1']);
+      expect(reads.length).toBeGreaterThan(0);
+      expect(reads.every((collection) => collection === 'pipeline_history')).toBe(true);
+      const indexes = await client.db(dbName).collection('pipeline_history').indexes();
+      expect(indexes.map((index) => index.key)).toContainEqual({ pipeline: 1, createdAt: -1, _id: -1 });
+    } finally {
+      await store.close();
+      await client.db(dbName).dropDatabase();
+      await client.close();
     }
   });
 

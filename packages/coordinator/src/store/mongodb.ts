@@ -34,7 +34,9 @@ import type {
   JobRecord,
   LogChunkRecord,
   PipelineRecord,
+  PipelineVersionQuery,
   PipelineVersionRecord,
+  PipelineVersionSummary,
   RunQuery,
   RunRecord,
   Store,
@@ -71,6 +73,7 @@ const Collections = {
   decisions: 'decisions',
   pipelineVersions: 'pipeline_versions',
   pipelines: 'pipelines',
+  pipelineHistory: 'pipeline_history',
   runs: 'runs',
   jobs: 'jobs',
   readyJobs: 'ready_jobs',
@@ -407,6 +410,7 @@ async function ensureIndexes(db: Db): Promise<void> {
     [Collections.runs, { createdAt: -1 }],
     [Collections.runs, { status: 1, createdAt: -1 }],
     [Collections.logChunks, { jobId: 1, attempt: 1, seq: 1 }],
+    [Collections.pipelineHistory, { pipeline: 1, createdAt: -1, _id: -1 }],
     [Collections.agents, { tokenHash: 1 }, { unique: true }],
     [Collections.artifacts, { runId: 1 }],
   ];
@@ -499,6 +503,7 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
   const decisions = db.collection<StoredDoc>(Collections.decisions);
   const versions = db.collection<StoredDoc>(Collections.pipelineVersions);
   const pipelines = db.collection<StoredDoc>(Collections.pipelines);
+  const pipelineHistory = db.collection<StoredDoc>(Collections.pipelineHistory);
   const runs = db.collection<StoredDoc>(Collections.runs);
   const jobs = db.collection<StoredDoc>(Collections.jobs);
   const readyJobs = db.collection<ReadyHint>(Collections.readyJobs);
@@ -856,6 +861,21 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
           // Versions are content-addressed: the one stored first stays.
           if (!isDuplicateKey(error)) throw error;
         }
+        // Then its entry in the pipeline's history, also insert-only and keyed by the version,
+        // so it is listed once. Storing the version again (a redeploy of the same content)
+        // writes an entry lost to a crash between the two inserts.
+        const entry: PipelineVersionSummary = {
+          _id: version._id,
+          pipeline: version.pipeline,
+          createdAt: version.createdAt,
+          entry: version.entry,
+          jobs: version.spec.jobs.map((job) => job.name),
+        };
+        try {
+          await pipelineHistory.insertOne(encode(entry) as StoredDoc);
+        } catch (error) {
+          if (!isDuplicateKey(error)) throw error;
+        }
       });
     },
     getPipelineVersion(id) {
@@ -878,6 +898,27 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
         const docs = await pipelines.find({}).toArray();
         // Sorted here, not by the server, to order names exactly as the memory adapter does.
         return docs.map((doc) => decode<PipelineRecord>(doc)).sort((a, b) => a._id.localeCompare(b._id));
+      });
+    },
+
+    listPipelineVersions(pipeline: string, query: PipelineVersionQuery) {
+      return call(`listPipelineVersions ${pipeline}`, async () => {
+        const limit = Math.floor(query.limit);
+        // A MongoDB limit of 0 means "no limit".
+        if (!(limit > 0)) return [];
+        // One small entry per version in `pipeline_history`, found through its index on
+        // MongoDB; the versions themselves, with their bundles, are never read.
+        const filter: Filter<StoredDoc> = { pipeline };
+        if (query.before !== undefined) {
+          const cursor = await pipelineHistory.findOne({ _id: query.before });
+          if (!cursor || cursor.pipeline !== pipeline) return [];
+          filter.$or = [
+            { createdAt: { $lt: cursor.createdAt } },
+            { createdAt: cursor.createdAt, _id: { $lt: cursor._id } },
+          ];
+        }
+        const docs = await pipelineHistory.find(filter).sort({ createdAt: -1, _id: -1 }).limit(limit).toArray();
+        return docs.map((doc) => decode<PipelineVersionSummary>(doc));
       });
     },
 

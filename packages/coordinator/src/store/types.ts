@@ -59,6 +59,29 @@ export interface PipelineVersionRecord {
   createdAt: number;
 }
 
+/**
+ * One entry of a pipeline's version history: what a list of versions shows without the bundle
+ * or the full spec.
+ */
+export interface PipelineVersionSummary {
+  /** The version id (content hash). */
+  _id: string;
+  pipeline: string;
+  /** When the version was first stored; deploying the same content again keeps it. */
+  createdAt: number;
+  /** The entry file of the sources, relative to their root. */
+  entry: string;
+  /** The names of the version's jobs, in the spec's order. */
+  jobs: string[];
+}
+
+/** Which page of a pipeline's versions to list, newest first. */
+export interface PipelineVersionQuery {
+  /** Versions older than this version id (one of the pipeline's), for pagination. */
+  before?: string;
+  limit: number;
+}
+
 /** The head of a pipeline: its latest deployed version. */
 export interface PipelineRecord {
   _id: string;
@@ -206,6 +229,13 @@ export interface Store {
   setPipelineHead(name: string, versionId: string, at: number): Promise<void>;
   getPipeline(name: string): Promise<PipelineRecord | null>;
   listPipelines(): Promise<PipelineRecord[]>;
+
+  /**
+   * The versions of a pipeline, newest first (by `createdAt`, then id), as summaries. Every
+   * version stored by `putPipelineVersion` is listed once, however often it is stored again. A
+   * `before` that is not a version of the pipeline lists nothing.
+   */
+  listPipelineVersions(pipeline: string, query: PipelineVersionQuery): Promise<PipelineVersionSummary[]>;
 
   insertRun(run: RunRecord): Promise<void>;
   getRun(id: string): Promise<RunRecord | null>;
