@@ -118,6 +118,12 @@ describe('the tRPC API: auth, roles and bad input (real HTTP, memory store)', ()
     expect(metrics).toMatch(/^# TYPE hiveforge_queue_depth gauge$/m);
     expect(metrics).toMatch(/^hiveforge_dispatch_latency_seconds_count \d+$/m);
     expect(metrics).toMatch(/^hiveforge_lease_expiries_total 0$/m);
+    expect(metrics).toMatch(/^hiveforge_queue_depth\{labels=""\} 0$/m);
+    // A run's first job is queued (its second waits for it): the depth counts it.
+    const run = await maintainer.runs.trigger.mutate({ pipeline: 'api' });
+    const queued = await (await fetch(`${coordinator.url}/metrics`)).text();
+    expect(queued).toMatch(/^hiveforge_queue_depth\{labels=""\} 1$/m);
+    await maintainer.runs.cancel.mutate({ runId: run._id });
   });
 
   describe('auth and roles', () => {

@@ -300,6 +300,30 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
       expect((await store.listPipelineVersions('api', { limit: 10 })).map((v) => v.jobs)).toEqual([['x']]);
     });
 
+    it('counts queued jobs per set of required labels', async () => {
+      const labelled = (name: string, labels: string[], state: JobRecord['state'] = 'queued') => {
+        const job = makeJob('p/1', name, { state });
+        return { ...job, spec: { ...job.spec, labels } };
+      };
+      expect(await store.countQueuedJobs()).toEqual([]);
+      await store.insertJobs([
+        labelled('a', []),
+        labelled('b', ['linux', 'gpu']),
+        labelled('c', ['gpu', 'linux']),
+        labelled('d', ['linux']),
+        labelled('e', []),
+        labelled('f', []),
+        labelled('waiting', ['linux'], 'waiting'),
+        labelled('running', ['linux'], 'running'),
+      ]);
+      const counts = async () => (await store.countQueuedJobs()).map((d) => `${d.labels.join(',')}=${d.count}`).sort();
+      expect(await counts()).toEqual(['=3', 'gpu,linux=2', 'linux=1']);
+      await store.updateJob('p/1/d', { state: 'leased', agentId: 'ag' }, { states: ['queued'] });
+      await store.updateJob('p/1/a', { state: 'cancelled' }, { states: ['queued'] });
+      await store.updateJob('p/1/waiting', { state: 'queued' }, { states: ['waiting'] });
+      expect(await counts()).toEqual(['=2', 'gpu,linux=2', 'linux=1']);
+    });
+
     it('runs list newest first, filter by pipeline and status, and count numbers per pipeline', async () => {
       const trigger = {
         event: 'manual' as const,

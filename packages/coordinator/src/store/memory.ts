@@ -17,6 +17,7 @@ import type {
   PipelineVersionQuery,
   PipelineVersionRecord,
   PipelineVersionSummary,
+  QueueDepth,
   RunQuery,
   RunRecord,
   Store,
@@ -247,6 +248,18 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
         .map((id) => jobs.get(id) as JobRecord)
         .filter((j) => j.agentId === agentId)
         .map(share);
+    },
+
+    async countQueuedJobs() {
+      const depth = new Map<string, QueueDepth>();
+      for (const id of queued) {
+        const labels = [...(jobs.get(id) as JobRecord).spec.labels].sort();
+        const key = JSON.stringify(labels);
+        const entry = depth.get(key);
+        if (entry) entry.count++;
+        else depth.set(key, { labels, count: 1 });
+      }
+      return [...depth.values()];
     },
 
     async appendLogChunks(chunks) {

@@ -37,6 +37,7 @@ import type {
   PipelineVersionQuery,
   PipelineVersionRecord,
   PipelineVersionSummary,
+  QueueDepth,
   RunQuery,
   RunRecord,
   Store,
@@ -1124,6 +1125,24 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
         return found.map(({ hint, job }) => withRenewal(job, hint)).filter((job) => job.agentId === agentId);
       });
     },
+
+    countQueuedJobs() {
+      return call('countQueuedJobs', async () => {
+        // The ready hints carry the labels their job requires: counting them reads no job.
+        // A hint whose job just left the queue counts until a reader or `updateJob` deletes it.
+        const hints = await readyJobs.find({}, { projection: { labels: 1 } }).toArray();
+        const depth = new Map<string, QueueDepth>();
+        for (const hint of hints) {
+          const labels = [...(hint.labels ?? [])].sort();
+          const key = JSON.stringify(labels);
+          const entry = depth.get(key);
+          if (entry) entry.count++;
+          else depth.set(key, { labels, count: 1 });
+        }
+        return [...depth.values()];
+      });
+    },
+
     appendLogChunks(chunks) {
       return call('appendLogChunks', async () => {
         if (chunks.length === 0) return 0;

@@ -82,6 +82,13 @@ export interface PipelineVersionQuery {
   limit: number;
 }
 
+/** How many queued jobs require one set of labels. */
+export interface QueueDepth {
+  /** The labels the jobs require, sorted; empty for jobs any agent can run. */
+  labels: string[];
+  count: number;
+}
+
 /** The head of a pipeline: its latest deployed version. */
 export interface PipelineRecord {
   _id: string;
@@ -266,6 +273,13 @@ export interface Store {
   findExpiredLeases(now: number, limit: number): Promise<JobRecord[]>;
   /** Jobs currently leased to or run by an agent. */
   findJobsOfAgent(agentId: string): Promise<JobRecord[]>;
+
+  /**
+   * How many jobs are queued, per set of required labels (sets with none queued are left out),
+   * without reading the jobs. Adapters that find queued jobs through hints may count a job that
+   * just left the queue until the hint is gone: the counts are for metrics, not decisions.
+   */
+  countQueuedJobs(): Promise<QueueDepth[]>;
 
   /** Stores log chunks; a chunk whose `_id` exists already is ignored. Returns how many were new. */
   appendLogChunks(chunks: readonly LogChunkRecord[]): Promise<number>;
