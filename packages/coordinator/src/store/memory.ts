@@ -1,9 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { StoreUnavailableError } from '@hiveforge/sdk';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { StoreUnavailableError } from '@hiveforge/sdk';
 import type {
   AgentRecord,
   ArtifactRecord,
