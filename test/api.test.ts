@@ -24,12 +24,22 @@ const SECRET = 'a-registration-secret-for-tests';
 async function snapshot(store: Store): Promise<string> {
   const pipelines = await store.listPipelines();
   const versions = await Promise.all(pipelines.map((p) => store.getPipelineVersion(p.versionId)));
+  const history = await Promise.all(pipelines.map((p) => store.listPipelineVersions(p._id, { limit: 1000 })));
   const runs = await store.listRuns({ limit: 1000 });
   const jobs = (await Promise.all(runs.map((r) => store.listJobs(r._id)))).flat();
   const logs = await Promise.all(jobs.map((j) => store.readLogChunks(j._id)));
   const artifacts = await Promise.all(runs.map((r) => store.listArtifacts(r._id)));
   const agents = await store.listAgents();
-  return JSON.stringify({ pipelines, versions: versions.map((v) => v?._id), runs, jobs, logs, artifacts, agents });
+  return JSON.stringify({
+    pipelines,
+    versions: versions.map((v) => v?._id),
+    history,
+    runs,
+    jobs,
+    logs,
+    artifacts,
+    agents,
+  });
 }
 
 /** The error a call failed with: its HiveForge code, tRPC code and HTTP status. */
@@ -88,6 +98,7 @@ describe('the tRPC API: auth, roles and bad input (real HTTP, memory store)', ()
   });
   afterAll(async () => {
     await coordinator?.close();
+    await store?.close();
   });
 
   /** Runs a call that must fail, and checks that it left the store as it was. */
@@ -107,6 +118,12 @@ describe('the tRPC API: auth, roles and bad input (real HTTP, memory store)', ()
     expect(metrics).toMatch(/^# TYPE hiveforge_queue_depth gauge$/m);
     expect(metrics).toMatch(/^hiveforge_dispatch_latency_seconds_count \d+$/m);
     expect(metrics).toMatch(/^hiveforge_lease_expiries_total 0$/m);
+    expect(metrics).toMatch(/^hiveforge_queue_depth\{labels=""\} 0$/m);
+    // A run's first job is queued (its second waits for it): the depth counts it.
+    const run = await maintainer.runs.trigger.mutate({ pipeline: 'api' });
+    const queued = await (await fetch(`${coordinator.url}/metrics`)).text();
+    expect(queued).toMatch(/^hiveforge_queue_depth\{labels=""\} 1$/m);
+    await maintainer.runs.cancel.mutate({ runId: run._id });
   });
 
   describe('auth and roles', () => {
@@ -564,6 +581,87 @@ describe('the tRPC API: auth, roles and bad input (real HTTP, memory store)', ()
       });
       await got;
       await maintainer.runs.cancel.mutate({ runId });
+    });
+
+    it('pipelines.versions lists deployed versions newest first, once each, page by page', async () => {
+      const first = await viewer.pipelines.get.query({ name: 'api' });
+      // The same content again is the same version: no new entry.
+      const again = await maintainer.pipelines.deploy.mutate(deployInput());
+      expect(again.versionId).toBe(first.versionId);
+      expect((await viewer.pipelines.versions.query({ name: 'api' })).versions).toHaveLength(1);
+      // Changed content is a new version, and the new head.
+      const changed = await maintainer.pipelines.deploy.mutate({ ...deployInput(), bundle: `${pkg.bundle}\n// v2\n` });
+      expect(changed.versionId).not.toBe(first.versionId);
+      const listed = await viewer.pipelines.versions.query({ name: 'api' });
+      expect(listed).toEqual({
+        name: 'api',
+        head: changed.versionId,
+        versions: [
+          {
+            versionId: changed.versionId,
+            createdAt: expect.any(Number),
+            entry: pkg.entry,
+            jobs: ['build', 'test'],
+            jobCount: 2,
+            isHead: true,
+          },
+          expect.objectContaining({ versionId: first.versionId, isHead: false, jobCount: 2 }),
+        ],
+        nextBefore: null,
+      });
+      expect(listed.versions[0]).not.toHaveProperty('bundle');
+      expect(listed.versions[0]).not.toHaveProperty('spec');
+      const page1 = await viewer.pipelines.versions.query({ name: 'api', limit: 1 });
+      expect(page1.versions.map((v) => v.versionId)).toEqual([changed.versionId]);
+      expect(page1.nextBefore).toBe(changed.versionId);
+      const page2 = await viewer.pipelines.versions.query({
+        name: 'api',
+        limit: 1,
+        before: page1.nextBefore as string,
+      });
+      expect(page2.versions.map((v) => v.versionId)).toEqual([first.versionId]);
+      expect(page2.nextBefore).toBeNull();
+      // pipelines.get reads the head, or any version of the pipeline.
+      expect(await viewer.pipelines.get.query({ name: 'api' })).toMatchObject({
+        versionId: changed.versionId,
+        head: changed.versionId,
+      });
+      expect(await viewer.pipelines.get.query({ name: 'api', versionId: first.versionId })).toMatchObject({
+        name: 'api',
+        versionId: first.versionId,
+        head: changed.versionId,
+        entry: pkg.entry,
+        spec: { name: 'api' },
+      });
+    });
+
+    it('pipelines.versions and pipelines.get refuse unknown pipelines, versions and cursors, and bad limits', async () => {
+      expect(await rejects(() => viewer.pipelines.versions.query({ name: 'nope' }))).toMatchObject({
+        code: 'NOT_FOUND',
+        hf: 'HF_NOT_FOUND',
+        status: 404,
+      });
+      for (const limit of [0, -1, 101, 1.5]) {
+        expect(await rejects(() => viewer.pipelines.versions.query({ name: 'api', limit }))).toMatchObject({
+          code: 'BAD_REQUEST',
+          hf: 'HF_BAD_INPUT',
+        });
+      }
+      expect(
+        await rejects(() => viewer.pipelines.versions.query({ name: 'api', limit: 'ten' as never })),
+      ).toMatchObject({ code: 'BAD_REQUEST' });
+      expect(
+        await rejects(() => viewer.pipelines.versions.query({ name: 'api', before: 'not-a-version' })),
+      ).toMatchObject({
+        code: 'BAD_REQUEST',
+        hf: 'HF_BAD_INPUT',
+      });
+      expect(
+        await rejects(() => viewer.pipelines.get.query({ name: 'api', versionId: 'not-a-version' })),
+      ).toMatchObject({ code: 'NOT_FOUND', hf: 'HF_NOT_FOUND' });
+      expect(await rejects(() => anonymous.pipelines.versions.query({ name: 'api' }))).toMatchObject({
+        code: 'UNAUTHORIZED',
+      });
     });
 
     it('retry runs the same version again as a new run', async () => {

@@ -19,6 +19,7 @@ const CoordinatorFileSchema = z
     store: z.enum(['memory', 'mongodb']),
     mongodbUri: z.string(),
     mongodbDatabase: z.string(),
+    artifactsDir: z.string().min(1),
     agentSecret: z.string().min(16),
     adminToken: z.string().min(16),
     heartbeatInterval: DurationText,
@@ -49,6 +50,11 @@ export interface ResolvedCoordinatorConfig {
   store: 'memory' | 'mongodb';
   mongodbUri: string | null;
   mongodbDatabase: string;
+  /**
+   * Where the memory store keeps artifact bytes; null for a temporary directory of its own,
+   * removed when the coordinator stops. The MongoDB store keeps them in GridFS.
+   */
+  artifactsDir: string | null;
   agentSecret: string;
   adminToken: string | null;
   heartbeatIntervalMs: number;
@@ -114,6 +120,9 @@ export function resolveCoordinatorConfig(
   const mongodbUri = pick(flags.mongodbUri, env.HIVEFORGE_MONGODB_URI, file.mongodbUri) ?? null;
   if (store === 'mongodb' && !mongodbUri)
     throw new ConfigError('--store mongodb needs --mongodb-uri (or HIVEFORGE_MONGODB_URI)');
+  const artifactsDir = pick(flags.artifactsDir, env.HIVEFORGE_ARTIFACTS_DIR, file.artifactsDir) ?? null;
+  if (store !== 'memory' && artifactsDir !== null)
+    throw new ConfigError('--artifacts-dir is for the memory store; the MongoDB store keeps artifacts in GridFS');
   const agentSecret = pick(flags.agentSecret, env.HIVEFORGE_AGENT_SECRET, file.agentSecret);
   if (!agentSecret || agentSecret.length < 16)
     throw new ConfigError(
@@ -131,6 +140,7 @@ export function resolveCoordinatorConfig(
     store,
     mongodbUri,
     mongodbDatabase: pick(flags.mongodbDatabase, env.HIVEFORGE_MONGODB_DATABASE, file.mongodbDatabase) ?? 'hiveforge',
+    artifactsDir,
     agentSecret,
     adminToken,
     heartbeatIntervalMs: duration(

@@ -77,6 +77,7 @@ export function createProgram(io: CommandIO, setCode: (code: number) => void): C
     .option('--store <kind>', 'memory or mongodb')
     .option('--mongodb-uri <uri>', 'MongoDB replica set URI')
     .option('--mongodb-database <name>', 'database name (default hiveforge)')
+    .option('--artifacts-dir <dir>', 'where the memory store keeps artifacts (default: a temporary directory)')
     .option('--agent-secret <secret>', 'the secret agents register with')
     .option('--admin-token <token>', 'an admin API token to accept (stored hashed)')
     .option('--heartbeat-interval <duration>', 'how often agents heartbeat (default 2s)')

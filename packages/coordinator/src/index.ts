@@ -35,6 +35,6 @@ export { DecisionIds } from './scheduler/decision-ids.js';
 export type { Lease, LeaseStatus } from './scheduler/dispatcher.js';
 export { createScheduler, type Scheduler } from './scheduler/scheduler.js';
 export { createCoordinator, type Coordinator, type CoordinatorOptions } from './server.js';
-export { createMemoryStore, type MemoryStoreOptions } from './store/memory.js';
+export { createMemoryStore, type MemoryStore, type MemoryStoreOptions } from './store/memory.js';
 export * from './store/types.js';
 export { createUserToken } from './tokens.js';

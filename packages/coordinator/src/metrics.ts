@@ -38,11 +38,11 @@ export function createMetrics(): Metrics {
       expiries += n;
     },
     async render(store) {
-      const queued = await store.findQueuedJobs(100_000);
+      // Counted by the store without reading the queued jobs (MongoDB counts its ready hints).
       const depth = new Map<string, number>();
-      for (const job of queued) {
-        const key = [...job.spec.labels].sort().join(',');
-        depth.set(key, (depth.get(key) ?? 0) + 1);
+      for (const { labels, count } of await store.countQueuedJobs()) {
+        const key = [...labels].sort().join(',');
+        depth.set(key, (depth.get(key) ?? 0) + count);
       }
       const running = (await Promise.all((await store.listAgents()).map((a) => store.findJobsOfAgent(a._id)))).flat();
       const lines = [

@@ -78,6 +78,8 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
 
   const pkg = await packagePipeline(entry);
   const store = createMemoryStore();
+  // Declared before the coordinator, so disposed after it: removes the artifacts' temporary files.
+  await using _store = { [Symbol.asyncDispose]: () => store.close() };
   const agentSecret = randomBytes(24).toString('base64url');
   await using coordinator = await createCoordinator({ store, agentSecret });
   const token = await createUserToken(store, { name: 'local', role: 'admin' });

@@ -23,7 +23,9 @@ function onSignals(handler: (count: number) => void): () => void {
 }
 
 async function openStore(config: ResolvedCoordinatorConfig): Promise<Store> {
-  if (config.store === 'memory') return createMemoryStore();
+  if (config.store === 'memory') {
+    return createMemoryStore(config.artifactsDir === null ? {} : { artifactsDir: resolve(config.artifactsDir) });
+  }
   // Loaded only when asked for: the driver is not needed by `run`, `validate` or `graph`.
   const { createMongoStore } = await import('@hiveforge/coordinator/mongodb');
   return createMongoStore({ uri: config.mongodbUri as string, dbName: config.mongodbDatabase });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { NotFoundError } from '@hiveforge/sdk';
+import { BadInputError, NotFoundError } from '@hiveforge/sdk';
 import { z } from 'zod';
 import { AnalysisFailedError } from '../analyzer/index.js';
 import { router, userProcedure } from '../trpc.js';
@@ -59,12 +59,68 @@ export const pipelinesRouter = router({
 
   list: userProcedure('viewer').query(async ({ ctx }) => ctx.store.listPipelines()),
 
+  /**
+   * A pipeline's head, or with `versionId` one of its versions: `spec` is that version's, `head`
+   * the head's version id.
+   */
   get: userProcedure('viewer')
-    .input(z.object({ name: z.string().min(1) }))
+    .input(z.object({ name: z.string().min(1), versionId: z.string().min(1).max(100).optional() }))
     .query(async ({ ctx, input }) => {
       const head = await ctx.store.getPipeline(input.name);
       if (!head) throw new NotFoundError(`no pipeline named '${input.name}'`);
-      const version = await ctx.store.getPipelineVersion(head.versionId);
-      return { name: head._id, versionId: head.versionId, updatedAt: head.updatedAt, spec: version?.spec ?? null };
+      const versionId = input.versionId ?? head.versionId;
+      const version = await ctx.store.getPipelineVersion(versionId);
+      if (input.versionId !== undefined && version?.pipeline !== input.name)
+        throw new NotFoundError(`pipeline '${input.name}' has no version '${input.versionId}'`);
+      return {
+        name: head._id,
+        versionId,
+        head: head.versionId,
+        updatedAt: head.updatedAt,
+        createdAt: version?.createdAt ?? null,
+        entry: version?.entry ?? null,
+        spec: version?.spec ?? null,
+      };
+    }),
+
+  /**
+   * The versions of a pipeline, newest first, without their bundles or specs. Page with
+   * `before: <the previous page's nextBefore>`.
+   */
+  versions: userProcedure('viewer')
+    .input(
+      z.object({
+        name: z.string().min(1),
+        before: z.string().min(1).max(100).optional(),
+        limit: z.number().int().min(1).max(100).default(20),
+      }),
+    )
+    .query(async ({ ctx, input }) => {
+      const head = await ctx.store.getPipeline(input.name);
+      if (!head) throw new NotFoundError(`no pipeline named '${input.name}'`);
+      if (input.before !== undefined) {
+        const cursor = await ctx.store.getPipelineVersion(input.before);
+        if (cursor?.pipeline !== input.name) {
+          throw new BadInputError(`before: '${input.before}' is not a version of pipeline '${input.name}'`, [
+            { path: 'before', message: 'not a version of this pipeline' },
+          ]);
+        }
+      }
+      // One more than asked for says whether there is a next page.
+      const found = await ctx.store.listPipelineVersions(input.name, { before: input.before, limit: input.limit + 1 });
+      const page = found.slice(0, input.limit);
+      return {
+        name: head._id,
+        head: head.versionId,
+        versions: page.map((v) => ({
+          versionId: v._id,
+          createdAt: v.createdAt,
+          entry: v.entry,
+          jobs: v.jobs,
+          jobCount: v.jobs.length,
+          isHead: v._id === head.versionId,
+        })),
+        nextBefore: found.length > input.limit ? (page.at(-1)?._id ?? null) : null,
+      };
     }),
 });

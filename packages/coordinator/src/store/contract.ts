@@ -218,6 +218,112 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
       expect((await store.readLogChunks('j', { attempt: 1, seq: 1 })).map((c) => c.text)).toEqual(['1.2', '2.0']);
     });
 
+    it('log chunks round-trip large, compressible, incompressible and unicode text exactly', async () => {
+      const chunk = (seq: number, text: string) => ({
+        _id: `big#1#${seq}`,
+        jobId: 'big',
+        runId: 'r',
+        attempt: 1,
+        seq,
+        offset: seq,
+        text,
+        at: 0,
+      });
+      let random = 7;
+      const next = () => {
+        random = (random * 1_103_515_245 + 12_345) % 2 ** 31;
+        return random;
+      };
+      const texts = [
+        'npm ci: added 1234 packages in 3s\n'.repeat(2_000),
+        // Code points from all over the BMP and beyond: next to nothing to compress.
+        Array.from({ length: 20_000 }, () => String.fromCodePoint(0x4e00 + (next() % 0x5000))).join(''),
+        Array.from({ length: 5_000 }, () => String.fromCharCode(0x21 + (next() % 94))).join(''),
+        'héllo wörld ✓ 日本語 🚀 \u0000 tab\t\r\n'.repeat(300),
+        'short ✓',
+        '',
+      ];
+      expect(await store.appendLogChunks(texts.map((text, i) => chunk(i, text)))).toBe(texts.length);
+      // A resend of the same chunks is dropped, however they were stored.
+      expect(await store.appendLogChunks(texts.map((text, i) => chunk(i, text)))).toBe(0);
+      const read = await store.readLogChunks('big');
+      expect(read.map((c) => c.text)).toEqual(texts);
+      expect(read[0]).toEqual(chunk(0, texts[0] as string));
+      expect((await store.readLogChunks('big', { attempt: 1, seq: 3 }, 1)).map((c) => c.text)).toEqual([texts[4]]);
+    });
+
+    it('a pipeline lists its versions newest first, once each, page by page', async () => {
+      const version = (id: string, pipeline: string, createdAt: number, jobs: string[]) => ({
+        _id: id,
+        pipeline,
+        spec: {
+          apiVersion: API_VERSION,
+          name: pipeline,
+          triggers: { push: null, pullRequest: null, schedule: [], manual: null },
+          strictImages: false,
+          env: {},
+          images: [],
+          jobs: jobs.map((name) => makeJobSpec(name)),
+          source: null,
+        } as never,
+        bundle: `bundle of ${id}`,
+        entry: 'hiveforge.ts',
+        createdAt,
+      });
+      await store.putPipelineVersion(version('v1', 'web', 10, ['build']));
+      await store.putPipelineVersion(version('v2', 'web', 20, ['build', 'test']));
+      await store.putPipelineVersion(version('other', 'api', 15, ['x']));
+      // The same content again (same id), even later: still one entry, at its first time.
+      await store.putPipelineVersion(version('v1', 'web', 30, ['build']));
+      await store.putPipelineVersion(version('v4', 'web', 40, ['lint']));
+      await store.putPipelineVersion(version('v3', 'web', 40, ['a', 'b', 'c']));
+      const all = await store.listPipelineVersions('web', { limit: 10 });
+      expect(all.map((v) => v._id)).toEqual(['v4', 'v3', 'v2', 'v1']);
+      expect(all[2]).toEqual({
+        _id: 'v2',
+        pipeline: 'web',
+        createdAt: 20,
+        entry: 'hiveforge.ts',
+        jobs: ['build', 'test'],
+      });
+      expect(all[3]?.createdAt).toBe(10);
+      expect((await store.listPipelineVersions('web', { limit: 2 })).map((v) => v._id)).toEqual(['v4', 'v3']);
+      expect((await store.listPipelineVersions('web', { limit: 2, before: 'v3' })).map((v) => v._id)).toEqual([
+        'v2',
+        'v1',
+      ]);
+      expect(await store.listPipelineVersions('web', { limit: 2, before: 'v1' })).toEqual([]);
+      expect(await store.listPipelineVersions('web', { limit: 2, before: 'other' })).toEqual([]);
+      expect(await store.listPipelineVersions('web', { limit: 2, before: 'none' })).toEqual([]);
+      expect(await store.listPipelineVersions('web', { limit: 0 })).toEqual([]);
+      expect(await store.listPipelineVersions('none', { limit: 10 })).toEqual([]);
+      expect((await store.listPipelineVersions('api', { limit: 10 })).map((v) => v.jobs)).toEqual([['x']]);
+    });
+
+    it('counts queued jobs per set of required labels', async () => {
+      const labelled = (name: string, labels: string[], state: JobRecord['state'] = 'queued') => {
+        const job = makeJob('p/1', name, { state });
+        return { ...job, spec: { ...job.spec, labels } };
+      };
+      expect(await store.countQueuedJobs()).toEqual([]);
+      await store.insertJobs([
+        labelled('a', []),
+        labelled('b', ['linux', 'gpu']),
+        labelled('c', ['gpu', 'linux']),
+        labelled('d', ['linux']),
+        labelled('e', []),
+        labelled('f', []),
+        labelled('waiting', ['linux'], 'waiting'),
+        labelled('running', ['linux'], 'running'),
+      ]);
+      const counts = async () => (await store.countQueuedJobs()).map((d) => `${d.labels.join(',')}=${d.count}`).sort();
+      expect(await counts()).toEqual(['=3', 'gpu,linux=2', 'linux=1']);
+      await store.updateJob('p/1/d', { state: 'leased', agentId: 'ag' }, { states: ['queued'] });
+      await store.updateJob('p/1/a', { state: 'cancelled' }, { states: ['queued'] });
+      await store.updateJob('p/1/waiting', { state: 'queued' }, { states: ['waiting'] });
+      expect(await counts()).toEqual(['=2', 'gpu,linux=2', 'linux=1']);
+    });
+
     it('runs list newest first, filter by pipeline and status, and count numbers per pipeline', async () => {
       const trigger = {
         event: 'manual' as const,
@@ -290,6 +396,33 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
       expect((await store.getArtifact('r/a'))?.data.equals(data)).toBe(true);
       expect((await store.listArtifacts('r')).map((a) => a.name)).toEqual(['a']);
       expect(await store.getArtifact('r/none')).toBeNull();
+    });
+
+    it('an artifact stored again under its id replaces bytes and metadata together', async () => {
+      const meta = {
+        _id: 'r/../../x',
+        runId: 'r',
+        name: '../../x',
+        jobId: 'j',
+        attempt: 1,
+        size: 3,
+        sha256: 'a',
+        createdAt: 0,
+      };
+      await store.putArtifact(meta, Buffer.from('one'));
+      await Promise.all([
+        store.putArtifact({ ...meta, attempt: 2, sha256: 'b' }, Buffer.from('two')),
+        store.putArtifact({ ...meta, attempt: 3, sha256: 'c' }, Buffer.from('three')),
+      ]);
+      // Either write may land last, but the metadata always describes the bytes.
+      const artifact = await store.getArtifact('r/../../x');
+      expect([
+        [2, 'two'],
+        [3, 'three'],
+      ]).toContainEqual([artifact?.meta.attempt, artifact?.data.toString()]);
+      expect((await store.listArtifacts('r')).map((a) => a.attempt)).toEqual([artifact?.meta.attempt]);
+      await store.putArtifact({ ...meta, _id: 'r/empty', name: 'empty', size: 0 }, Buffer.alloc(0));
+      expect((await store.getArtifact('r/empty'))?.data.length).toBe(0);
     });
 
     it('agents are found by token hash; tokens by hash', async () => {

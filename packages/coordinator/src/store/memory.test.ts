@@ -1,3 +1,7 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { describeStoreContract, makeJob } from './contract.js';
 import { createMemoryStore } from './memory.js';
@@ -45,5 +49,55 @@ describe('memory store dispatch order', () => {
       }
     }
     expect((await store.findQueuedJobs(10_000)).map((j) => j._id)).toEqual(reference(10_000));
+  });
+});
+
+const meta = (id: string, size: number) => ({
+  _id: id,
+  runId: 'r',
+  name: id,
+  jobId: null,
+  attempt: null,
+  size,
+  sha256: 's',
+  createdAt: 0,
+});
+
+describe('memory store artifacts', () => {
+  it('keeps artifact bytes as files named by hash under the directory it is given, and leaves the directory on close', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hf-memory-store-'));
+    try {
+      const store = createMemoryStore({ artifactsDir: dir });
+      expect(store.artifactsDir).toBe(dir);
+      await store.putArtifact(meta('r/../../escape', 5), Buffer.from('bytes'));
+      const files = await readdir(dir);
+      // One file, named by a SHA-256, inside the directory: never the id as a path.
+      expect(files).toEqual([expect.stringMatching(/^[0-9a-f]{64}$/)]);
+      expect(relative(dir, join(dir, files[0] as string))).toBe(files[0]);
+      expect(await readFile(join(dir, files[0] as string), 'utf8')).toBe('bytes');
+      // An overwrite replaces the file (no temporary files left behind).
+      await store.putArtifact(meta('r/../../escape', 3), Buffer.from('new'));
+      expect(await readdir(dir)).toEqual(files);
+      expect((await store.getArtifact('r/../../escape'))?.data.toString()).toBe('new');
+      await store.close();
+      // The directory is the operator's: it stays, without the files the store wrote (their
+      // metadata was in memory, so nothing could read them again).
+      expect(await readdir(dir)).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('without a directory, uses a temporary one of its own and removes it on close', async () => {
+    const store = createMemoryStore();
+    const dir = store.artifactsDir;
+    expect(dir.startsWith(tmpdir())).toBe(true);
+    await store.putArtifact(meta('r/a', 1), Buffer.from('x'));
+    expect(await readdir(dir)).toHaveLength(1);
+    await store.close();
+    expect(existsSync(dir)).toBe(false);
+    const error = await store.putArtifact(meta('r/b', 1), Buffer.from('y')).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'HF_STORE_UNAVAILABLE' });
+    expect(existsSync(dir)).toBe(false);
   });
 });

@@ -1,4 +1,9 @@
+import { createHash, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { StoreUnavailableError } from '@hiveforge/sdk';
 import type {
   AgentRecord,
   ArtifactRecord,
@@ -9,7 +14,10 @@ import type {
   JobRecord,
   LogChunkRecord,
   PipelineRecord,
+  PipelineVersionQuery,
   PipelineVersionRecord,
+  PipelineVersionSummary,
+  QueueDepth,
   RunQuery,
   RunRecord,
   Store,
@@ -20,7 +28,27 @@ import type {
 export interface MemoryStoreOptions {
   /** Clock used for decision timestamps. @default Date.now */
   now?: () => number;
+  /**
+   * The directory artifact bytes are kept in, one file per artifact. The store creates it when
+   * it writes the first artifact, and on `close()` deletes the files it wrote but leaves the
+   * directory. Without it, the store uses a fresh directory under the system's temporary
+   * directory and deletes it on `close()`.
+   * @default a new directory under `os.tmpdir()`
+   */
+  artifactsDir?: string;
 }
+
+/** The in-process Store, and where it keeps artifact bytes. */
+export interface MemoryStore extends Store {
+  /** The directory holding artifact bytes (created with the first artifact). */
+  readonly artifactsDir: string;
+}
+
+/**
+ * The file of an artifact: named by the SHA-256 of its id, so that no id, however chosen, can
+ * name a path outside the directory.
+ */
+const artifactFileName = (id: string) => createHash('sha256').update(id).digest('hex');
 
 /** Deeply freezes a value, so a record handed out can be shared instead of copied. */
 function freeze<T>(value: T): T {
@@ -121,8 +149,10 @@ const queueKey = (job: JobRecord): QueueKey => ({ readyAt: job.readyAt ?? 0, id:
  * The in-process Store: the embedded default of `hiveforge run`, and the reference the contract
  * tests hold every adapter to. Records are frozen: what it returns can be shared, never changed.
  */
-export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
+export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const now = options.now ?? Date.now;
+  const ownsDir = options.artifactsDir === undefined;
+  const artifactsDir = resolve(options.artifactsDir ?? join(tmpdir(), `hiveforge-artifacts-${randomUUID()}`));
   const decisions = new Map<string, Decision<unknown>>();
   const versions = new Map<string, PipelineVersionRecord>();
   const pipelines = new Map<string, PipelineRecord>();
@@ -133,7 +163,13 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const active = new Set<string>();
   const logs = new Map<string, LogChunkRecord[]>();
   const logIds = new Set<string>();
-  const artifacts = new Map<string, { meta: ArtifactRecord; data: Buffer }>();
+  /** Artifact metadata; the bytes are in `file` under `artifactsDir`. */
+  const artifacts = new Map<string, { meta: ArtifactRecord; file: string }>();
+  /** Writes under way per artifact id: writes of one id go one after the other. */
+  const artifactWrites = new Map<string, Promise<void>>();
+  let dirReady: Promise<unknown> | null = null;
+  let closed = false;
+  const versionsByPipeline = new Map<string, string[]>();
   const agents = new Map<string, AgentRecord>();
   const tokens = new Map<string, TokenRecord>();
   const events = new EventEmitter();
@@ -163,7 +199,11 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     },
 
     async putPipelineVersion(version) {
-      if (!versions.has(version._id)) versions.set(version._id, own(version));
+      if (versions.has(version._id)) return;
+      versions.set(version._id, own(version));
+      const ids = versionsByPipeline.get(version.pipeline) ?? [];
+      ids.push(version._id);
+      versionsByPipeline.set(version.pipeline, ids);
     },
     async getPipelineVersion(id) {
       const v = versions.get(id);
@@ -178,6 +218,28 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     },
     async listPipelines() {
       return [...pipelines.values()].map(share).sort((a, b) => a._id.localeCompare(b._id));
+    },
+
+    async listPipelineVersions(pipeline: string, query: PipelineVersionQuery) {
+      const newestFirst = (versionsByPipeline.get(pipeline) ?? [])
+        .map((id) => versions.get(id) as PipelineVersionRecord)
+        .sort((a, b) => b.createdAt - a.createdAt || (a._id < b._id ? 1 : a._id > b._id ? -1 : 0));
+      let start = 0;
+      if (query.before !== undefined) {
+        const at = newestFirst.findIndex((v) => v._id === query.before);
+        if (at < 0) return [];
+        start = at + 1;
+      }
+      return newestFirst.slice(start, start + Math.max(0, Math.floor(query.limit))).map(
+        (v): PipelineVersionSummary =>
+          own({
+            _id: v._id,
+            pipeline: v.pipeline,
+            createdAt: v.createdAt,
+            entry: v.entry,
+            jobs: v.spec.jobs.map((j) => j.name),
+          }),
+      );
     },
 
     async insertRun(run) {
@@ -276,6 +338,18 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         .map(share);
     },
 
+    async countQueuedJobs() {
+      const depth = new Map<string, QueueDepth>();
+      for (const id of queued.ids()) {
+        const labels = [...(jobs.get(id) as JobRecord).spec.labels].sort();
+        const key = JSON.stringify(labels);
+        const entry = depth.get(key);
+        if (entry) entry.count++;
+        else depth.set(key, { labels, count: 1 });
+      }
+      return [...depth.values()];
+    },
+
     async appendLogChunks(chunks) {
       let added = 0;
       for (const chunk of chunks) {
@@ -297,11 +371,38 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     },
 
     async putArtifact(meta, data) {
-      artifacts.set(meta._id, { meta: own(meta), data: Buffer.from(data) });
+      // Writes of one id queue behind each other, so the metadata always describes the bytes
+      // in the file; a reader sees the old file or the new one (a rename replaces it at once).
+      const previous = artifactWrites.get(meta._id) ?? Promise.resolve();
+      const write = previous.then(async () => {
+        if (closed) throw new StoreUnavailableError(`the memory store is closed (putArtifact ${meta._id})`);
+        // An owned directory has a fresh random name: creating it must not find it there.
+        dirReady ??= mkdir(artifactsDir, { recursive: !ownsDir, mode: 0o700 }).catch((error: unknown) => {
+          dirReady = null;
+          throw error;
+        });
+        await dirReady;
+        const file = join(artifactsDir, artifactFileName(meta._id));
+        const temp = `${file}.${randomUUID()}.tmp`;
+        try {
+          await writeFile(temp, data, { flag: 'wx', mode: 0o600 });
+          await rename(temp, file);
+        } catch (error) {
+          await rm(temp, { force: true });
+          throw error;
+        }
+        artifacts.set(meta._id, { meta: own(meta), file });
+      });
+      const settled = write.catch(() => undefined);
+      artifactWrites.set(meta._id, settled);
+      void settled.then(() => {
+        if (artifactWrites.get(meta._id) === settled) artifactWrites.delete(meta._id);
+      });
+      await write;
     },
     async getArtifact(id) {
       const a = artifacts.get(id);
-      return a ? { meta: share(a.meta), data: Buffer.from(a.data) } : null;
+      return a ? { meta: share(a.meta), data: await readFile(a.file) } : null;
     },
     async listArtifacts(runId) {
       return [...artifacts.values()].filter((a) => a.meta.runId === runId).map((a) => share(a.meta));
@@ -341,8 +442,16 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       events.on(topic, listener);
       return () => events.off(topic, listener);
     },
+    get artifactsDir() {
+      return artifactsDir;
+    },
     async close() {
+      closed = true;
       events.removeAllListeners();
+      await Promise.all(artifactWrites.values());
+      if (ownsDir) await rm(artifactsDir, { recursive: true, force: true });
+      else await Promise.all([...artifacts.values()].map((a) => rm(a.file, { force: true })));
+      artifacts.clear();
     },
   };
 }

@@ -1,5 +1,5 @@
-import { isHiveForgeError } from '@hiveforge/sdk';
-import { MongoClient } from 'mongodb';
+import { API_VERSION, isHiveForgeError } from '@hiveforge/sdk';
+import { Binary, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FerretDB, freePort, startFerretDB } from '../../../../test/helpers/ferretdb.js';
 import { describeStoreContract, makeJob, makeJobSpec } from './contract.js';
@@ -387,6 +387,89 @@ describe('MongoDB store on FerretDB', () => {
       expect(await store.appendLogChunks([chunk])).toBe(0);
     } finally {
       await store.close();
+    }
+  });
+
+  it('stores large log chunks deflated as Binary, small ones plain, and still reads plain documents', async () => {
+    const dbName = freshDbName();
+    const store = await freshStore(ferretUri(), { dbName });
+    try {
+      const raw = adminOf(ferretUri()).db(dbName).collection<{ _id: string; [key: string]: unknown }>('log_chunks');
+      const big = 'PASS src/store/contract.ts > log chunks ✓ 12 ms\n'.repeat(1_000);
+      const chunk = (seq: number, text: string) => ({
+        _id: `j#1#${seq}`,
+        jobId: 'j',
+        runId: 'r',
+        attempt: 1,
+        seq,
+        offset: seq,
+        text,
+        at: 0,
+      });
+      expect(await store.appendLogChunks([chunk(0, big), chunk(1, 'tiny\n')])).toBe(2);
+      const stored = await raw.findOne({ _id: 'j#1#0' });
+      expect(stored).not.toHaveProperty('text');
+      expect(stored?._encoding).toBe('deflate-raw');
+      expect(stored?._data).toBeInstanceOf(Binary);
+      const packed = stored?._data instanceof Binary ? stored._data.length() : 0;
+      expect(packed).toBeGreaterThan(0);
+      expect(packed * 10).toBeLessThan(Buffer.byteLength(big));
+      expect(await raw.findOne({ _id: 'j#1#1' })).toMatchObject({ text: 'tiny\n' });
+      expect(await raw.findOne({ _id: 'j#1#1' })).not.toHaveProperty('_data');
+      // A resend of the compressed chunk stays one document, unchanged.
+      expect(await store.appendLogChunks([chunk(0, big)])).toBe(0);
+      expect(await raw.countDocuments({})).toBe(2);
+      // Written before compression: plain text, no encoding.
+      await raw.insertOne(chunk(2, `${'old plain text\n'.repeat(100)}`));
+      const read = await store.readLogChunks('j');
+      expect(read).toStrictEqual([chunk(0, big), chunk(1, 'tiny\n'), chunk(2, 'old plain text\n'.repeat(100))]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('lists pipeline versions from small history entries, never reading the bundles', async () => {
+    const dbName = freshDbName();
+    const client = new MongoClient(ferretUri(), { monitorCommands: true });
+    const reads: string[] = [];
+    client.on('commandStarted', (event) => {
+      const command = event.command as Record<string, unknown>;
+      if (typeof command.find === 'string') reads.push(command.find);
+    });
+    const store = await createMongoStore({ uri: 'unused', dbName, client });
+    try {
+      const spec = {
+        apiVersion: API_VERSION,
+        name: 'web',
+        triggers: { push: null, pullRequest: null, schedule: [], manual: null },
+        strictImages: false,
+        env: {},
+        images: [],
+        jobs: [makeJob('x', 'build').spec],
+        source: null,
+      } as never;
+      for (const [i, id] of ['v1', 'v2', 'v3'].entries()) {
+        await store.putPipelineVersion({
+          _id: id,
+          pipeline: 'web',
+          spec,
+          bundle: 'x'.repeat(1_000),
+          entry: 'h.ts',
+          createdAt: i,
+        });
+      }
+      reads.length = 0;
+      const page = await store.listPipelineVersions('web', { limit: 2 });
+      expect(page.map((v) => v._id)).toEqual(['v3', 'v2']);
+      expect((await store.listPipelineVersions('web', { limit: 2, before: 'v2' })).map((v) => v._id)).toEqual(['v1']);
+      expect(reads.length).toBeGreaterThan(0);
+      expect(reads.every((collection) => collection === 'pipeline_history')).toBe(true);
+      const indexes = await client.db(dbName).collection('pipeline_history').indexes();
+      expect(indexes.map((index) => index.key)).toContainEqual({ pipeline: 1, createdAt: -1, _id: -1 });
+    } finally {
+      await store.close();
+      await client.db(dbName).dropDatabase();
+      await client.close();
     }
   });
 

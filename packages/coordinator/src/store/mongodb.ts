@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { promisify } from 'node:util';
+import { deflateRaw, inflateRaw } from 'node:zlib';
 import { ConfigError, ConflictError, isHiveForgeError, StoreUnavailableError } from '@hiveforge/sdk';
 import {
+  Binary,
   type Collection,
   type Db,
   type Document,
@@ -31,7 +34,10 @@ import type {
   JobRecord,
   LogChunkRecord,
   PipelineRecord,
+  PipelineVersionQuery,
   PipelineVersionRecord,
+  PipelineVersionSummary,
+  QueueDepth,
   RunQuery,
   RunRecord,
   Store,
@@ -68,6 +74,7 @@ const Collections = {
   decisions: 'decisions',
   pipelineVersions: 'pipeline_versions',
   pipelines: 'pipelines',
+  pipelineHistory: 'pipeline_history',
   runs: 'runs',
   jobs: 'jobs',
   readyJobs: 'ready_jobs',
@@ -182,7 +189,7 @@ interface ActiveHint {
 }
 
 /** Fields the adapter adds to documents for its own use and strips from what it returns. */
-const HIDDEN = { jobs: ['_n', '_spec'], artifacts: ['_file'] } as const;
+const HIDDEN = { jobs: ['_n', '_spec'], artifacts: ['_file'], logChunks: ['_encoding', '_data'] } as const;
 
 // MongoDB (before 5.0) and FerretDB reject field names that contain '.' or start with '$', and
 // BSON cannot hold NUL in a name. Records carry user-chosen keys (job outputs, env, inputs,
@@ -251,6 +258,45 @@ function decodeJob(doc: Document): JobRecord {
   const job = decode<JobRecord>(doc, HIDDEN.jobs);
   if (typeof doc._spec === 'string') job.spec = JSON.parse(doc._spec);
   return job;
+}
+
+// ---- log chunks ----
+// Logs are most of what the store holds, and text compresses well. A chunk's text is stored
+// deflated (raw DEFLATE, node:zlib) as BSON Binary in `_data`, with `_encoding: 'deflate-raw'`,
+// when that saves at least an eighth of its bytes; small chunks, and text that does not
+// compress, stay plain in `text`. Raw DEFLATE rather than gzip: the document says how the bytes
+// are encoded, so gzip's header and checksum would be 18 wasted bytes per chunk. Rather than
+// brotli: at the qualities that compress as fast as DEFLATE (~0.6 ms per 64 KiB chunk) it
+// saves only ~10% more, and DEFLATE inflates faster and is readable by any zlib. Documents
+// written before compression (plain `text`) read as they always did.
+
+/** How a compressed chunk's `_data` is encoded. */
+const LOG_ENCODING = 'deflate-raw';
+/** Chunks of fewer UTF-8 bytes are stored plain: compressing them saves next to nothing. */
+const LOG_COMPRESS_MIN_BYTES = 256;
+const deflateRawAsync = promisify(deflateRaw);
+const inflateRawAsync = promisify(inflateRaw);
+
+/** A log chunk as stored: compressed when it pays (see "log chunks"). */
+async function encodeLogChunk(chunk: LogChunkRecord): Promise<StoredDoc> {
+  const doc = encode(chunk) as StoredDoc;
+  const bytes = Buffer.from(chunk.text, 'utf8');
+  if (bytes.length < LOG_COMPRESS_MIN_BYTES) return doc;
+  const packed = await deflateRawAsync(bytes);
+  if (packed.length > bytes.length - bytes.length / 8) return doc;
+  const { text: _text, ...rest } = doc;
+  return { ...rest, _id: chunk._id, _encoding: LOG_ENCODING, _data: new Binary(packed) };
+}
+
+/** A stored log chunk as its record, its text decompressed. */
+async function decodeLogChunk(doc: Document): Promise<LogChunkRecord> {
+  const chunk = decode<LogChunkRecord>(doc, HIDDEN.logChunks);
+  if (doc._encoding === undefined) return chunk;
+  if (doc._encoding !== LOG_ENCODING || !(doc._data instanceof Binary)) {
+    throw new Error(`log chunk '${String(doc._id)}' has an unknown encoding '${String(doc._encoding)}'`);
+  }
+  chunk.text = (await inflateRawAsync(doc._data.read(0, doc._data.length()))).toString('utf8');
+  return chunk;
 }
 
 /** A `$set` for a patch: `_id` never changes, and an empty patch sets nothing. */
@@ -387,6 +433,7 @@ async function ensureIndexes(db: Db): Promise<void> {
     [Collections.runs, { createdAt: -1 }],
     [Collections.runs, { status: 1, createdAt: -1 }],
     [Collections.logChunks, { jobId: 1, attempt: 1, seq: 1 }],
+    [Collections.pipelineHistory, { pipeline: 1, createdAt: -1, _id: -1 }],
     [Collections.agents, { tokenHash: 1 }, { unique: true }],
     [Collections.artifacts, { runId: 1 }],
   ];
@@ -479,6 +526,7 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
   const decisions = db.collection<StoredDoc>(Collections.decisions);
   const versions = db.collection<StoredDoc>(Collections.pipelineVersions);
   const pipelines = db.collection<StoredDoc>(Collections.pipelines);
+  const pipelineHistory = db.collection<StoredDoc>(Collections.pipelineHistory);
   const runs = db.collection<StoredDoc>(Collections.runs);
   const jobs = db.collection<StoredDoc>(Collections.jobs);
   const readyJobs = db.collection<ReadyHint>(Collections.readyJobs);
@@ -879,6 +927,21 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
           // Versions are content-addressed: the one stored first stays.
           if (!isDuplicateKey(error)) throw error;
         }
+        // Then its entry in the pipeline's history, also insert-only and keyed by the version,
+        // so it is listed once. Storing the version again (a redeploy of the same content)
+        // writes an entry lost to a crash between the two inserts.
+        const entry: PipelineVersionSummary = {
+          _id: version._id,
+          pipeline: version.pipeline,
+          createdAt: version.createdAt,
+          entry: version.entry,
+          jobs: version.spec.jobs.map((job) => job.name),
+        };
+        try {
+          await pipelineHistory.insertOne(encode(entry) as StoredDoc);
+        } catch (error) {
+          if (!isDuplicateKey(error)) throw error;
+        }
       });
     },
     getPipelineVersion(id) {
@@ -901,6 +964,27 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
         const docs = await pipelines.find({}).toArray();
         // Sorted here, not by the server, to order names exactly as the memory adapter does.
         return docs.map((doc) => decode<PipelineRecord>(doc)).sort((a, b) => a._id.localeCompare(b._id));
+      });
+    },
+
+    listPipelineVersions(pipeline: string, query: PipelineVersionQuery) {
+      return call(`listPipelineVersions ${pipeline}`, async () => {
+        const limit = Math.floor(query.limit);
+        // A MongoDB limit of 0 means "no limit".
+        if (!(limit > 0)) return [];
+        // One small entry per version in `pipeline_history`, found through its index on
+        // MongoDB; the versions themselves, with their bundles, are never read.
+        const filter: Filter<StoredDoc> = { pipeline };
+        if (query.before !== undefined) {
+          const cursor = await pipelineHistory.findOne({ _id: query.before });
+          if (!cursor || cursor.pipeline !== pipeline) return [];
+          filter.$or = [
+            { createdAt: { $lt: cursor.createdAt } },
+            { createdAt: cursor.createdAt, _id: { $lt: cursor._id } },
+          ];
+        }
+        const docs = await pipelineHistory.find(filter).sort({ createdAt: -1, _id: -1 }).limit(limit).toArray();
+        return docs.map((doc) => decode<PipelineVersionSummary>(doc));
       });
     },
 
@@ -1112,10 +1196,28 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
         return found.map(({ hint, job }) => withRenewal(job, hint)).filter((job) => job.agentId === agentId);
       });
     },
+
+    countQueuedJobs() {
+      return call('countQueuedJobs', async () => {
+        // The ready hints carry the labels their job requires: counting them reads no job.
+        // A hint whose job just left the queue counts until a reader or `updateJob` retires it.
+        const hints = await readyJobs.find(LIVE, { projection: { labels: 1 } }).toArray();
+        const depth = new Map<string, QueueDepth>();
+        for (const hint of hints) {
+          const labels = [...(hint.labels ?? [])].sort();
+          const key = JSON.stringify(labels);
+          const entry = depth.get(key);
+          if (entry) entry.count++;
+          else depth.set(key, { labels, count: 1 });
+        }
+        return [...depth.values()];
+      });
+    },
+
     appendLogChunks(chunks) {
       return call('appendLogChunks', async () => {
         if (chunks.length === 0) return 0;
-        const docs = chunks.map((chunk) => encode(chunk) as StoredDoc);
+        const docs = await Promise.all(chunks.map(encodeLogChunk));
         try {
           return (await logChunks.insertMany(docs, { ordered: false })).insertedCount;
         } catch (error) {
@@ -1136,7 +1238,7 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
             }
           : { jobId };
         const docs = await logChunks.find(filter).sort({ attempt: 1, seq: 1 }).limit(n).toArray();
-        return docs.map((doc) => decode<LogChunkRecord>(doc));
+        return Promise.all(docs.map(decodeLogChunk));
       });
     },
 

@@ -59,6 +59,36 @@ export interface PipelineVersionRecord {
   createdAt: number;
 }
 
+/**
+ * One entry of a pipeline's version history: what a list of versions shows without the bundle
+ * or the full spec.
+ */
+export interface PipelineVersionSummary {
+  /** The version id (content hash). */
+  _id: string;
+  pipeline: string;
+  /** When the version was first stored; deploying the same content again keeps it. */
+  createdAt: number;
+  /** The entry file of the sources, relative to their root. */
+  entry: string;
+  /** The names of the version's jobs, in the spec's order. */
+  jobs: string[];
+}
+
+/** Which page of a pipeline's versions to list, newest first. */
+export interface PipelineVersionQuery {
+  /** Versions older than this version id (one of the pipeline's), for pagination. */
+  before?: string;
+  limit: number;
+}
+
+/** How many queued jobs require one set of labels. */
+export interface QueueDepth {
+  /** The labels the jobs require, sorted; empty for jobs any agent can run. */
+  labels: string[];
+  count: number;
+}
+
 /** The head of a pipeline: its latest deployed version. */
 export interface PipelineRecord {
   _id: string;
@@ -207,6 +237,13 @@ export interface Store {
   getPipeline(name: string): Promise<PipelineRecord | null>;
   listPipelines(): Promise<PipelineRecord[]>;
 
+  /**
+   * The versions of a pipeline, newest first (by `createdAt`, then id), as summaries. Every
+   * version stored by `putPipelineVersion` is listed once, however often it is stored again. A
+   * `before` that is not a version of the pipeline lists nothing.
+   */
+  listPipelineVersions(pipeline: string, query: PipelineVersionQuery): Promise<PipelineVersionSummary[]>;
+
   insertRun(run: RunRecord): Promise<void>;
   getRun(id: string): Promise<RunRecord | null>;
   updateRun(id: string, patch: Partial<Omit<RunRecord, '_id'>>): Promise<void>;
@@ -236,6 +273,13 @@ export interface Store {
   findExpiredLeases(now: number, limit: number): Promise<JobRecord[]>;
   /** Jobs currently leased to or run by an agent. */
   findJobsOfAgent(agentId: string): Promise<JobRecord[]>;
+
+  /**
+   * How many jobs are queued, per set of required labels (sets with none queued are left out),
+   * without reading the jobs. Adapters that find queued jobs through hints may count a job that
+   * just left the queue until the hint is gone: the counts are for metrics, not decisions.
+   */
+  countQueuedJobs(): Promise<QueueDepth[]>;
 
   /** Stores log chunks; a chunk whose `_id` exists already is ignored. Returns how many were new. */
   appendLogChunks(chunks: readonly LogChunkRecord[]): Promise<number>;
