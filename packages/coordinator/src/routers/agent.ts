@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { NotFoundError, UnauthenticatedError } from '@hiveforge/sdk';
 import { z } from 'zod';
 import { hashToken, newToken, secretsEqual } from '../auth.js';
+import { recordEvent } from '../event-log.js';
 import { jobIdOf } from '../scheduler/decision-ids.js';
 import { agentProcedure, publicProcedure, router } from '../trpc.js';
 
@@ -67,6 +68,7 @@ export const agentRouter = router({
         lastHeartbeatAt: now,
         disk: null,
       });
+      await recordEvent(ctx.store, { type: 'agent', agentId, name: input.name, state: 'active' }, now);
       return { agentId, token };
     }),
 
