@@ -446,7 +446,9 @@ async function ensureIndexes(db: Db): Promise<void> {
  * but `{ _id }`. Lease renewals are kept with those hints, apart from the jobs.
  *
  * Wake-ups are delivered locally at once and, for other processes, through one document per
- * topic in `wakeups`, which every store polls every `pollInterval` ms while it has subscribers.
+ * topic in `wakeups`, which every store watches with a change stream where the server has them
+ * (a replica set) and otherwise polls every `pollInterval` ms while it has subscribers (FerretDB,
+ * or after the stream failed). `wakeupMode()` tells which.
  *
  * Connection and primary-selection failures surface as `StoreUnavailableError` (retryable).
  *
