@@ -192,6 +192,7 @@ describe('MongoDB store on FerretDB', () => {
 
       // The stream fails: the store polls from then on, and another store's wake-ups still arrive.
       stream.emit('error', new Error('change stream failed'));
+      stream.emit('close');
       expect(a.wakeupMode()).toBe('polling');
       off();
       const again = nextWakeup(a, 'queue', 5_000);

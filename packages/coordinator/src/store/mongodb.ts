@@ -876,11 +876,15 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
     } catch {
       return fallBackToPolling();
     }
-    stream.on('change', onWakeupChange);
-    // The driver resumes a stream by itself after resumable errors; one it reports is fatal.
-    stream.on('error', () => {
-      if (!closed) fallBackToPolling();
-    });
+    const opened = stream;
+    opened.on('change', onWakeupChange);
+    // The driver resumes a stream by itself after resumable errors; one it reports is fatal. A
+    // stream that ends without one (its collection was dropped: an `invalidate`) is over too.
+    const lost = () => {
+      if (!closed && stream === opened) fallBackToPolling();
+    };
+    opened.on('error', lost);
+    opened.on('close', lost);
   };
 
   return {
