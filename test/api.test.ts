@@ -107,6 +107,7 @@ describe('the tRPC API: auth, roles and bad input (real HTTP, memory store)', ()
     expect(metrics).toMatch(/^# TYPE hiveforge_queue_depth gauge$/m);
     expect(metrics).toMatch(/^hiveforge_dispatch_latency_seconds_count \d+$/m);
     expect(metrics).toMatch(/^hiveforge_lease_expiries_total 0$/m);
+    expect(metrics).toMatch(/^hiveforge_store_wakeups\{mode="local"\} 1$/m);
   });
 
   describe('auth and roles', () => {
