@@ -23,6 +23,12 @@ export interface CoordinatorOptions {
   /** @default a new analyzer */
   analyzer?: Analyzer;
   /**
+   * Run the schedule ticker, which fires the cron triggers of deployed pipelines. `hiveforge
+   * run` turns it off: a local run runs what it was asked to, once.
+   * @default true
+   */
+  schedules?: boolean;
+  /**
    * Called when a background sweep or schedule tick fails; it is tried again on the next one.
    */
   onError?: (error: unknown) => void;
@@ -116,7 +122,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
 
   // Every coordinator ticks schedules; the tick decisions make each fire once across them all.
   let ticking = false;
-  const ticker = setInterval(() => {
+  const tick = () => {
     if (ticking) return;
     ticking = true;
     scheduler
@@ -125,14 +131,15 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
       .finally(() => {
         ticking = false;
       });
-  }, scheduler.config.scheduleIntervalMs);
-  ticker.unref();
+  };
+  const ticker = options.schedules === false ? null : setInterval(tick, scheduler.config.scheduleIntervalMs);
+  ticker?.unref();
 
   let closed: Promise<void> | null = null;
   const close = () => {
     closed ??= (async () => {
       clearInterval(sweeper);
-      clearInterval(ticker);
+      if (ticker) clearInterval(ticker);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     })();

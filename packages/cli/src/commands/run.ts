@@ -79,7 +79,7 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
   const pkg = await packagePipeline(entry);
   const store = createMemoryStore();
   const agentSecret = randomBytes(24).toString('base64url');
-  await using coordinator = await createCoordinator({ store, agentSecret });
+  await using coordinator = await createCoordinator({ store, agentSecret, schedules: false });
   const token = await createUserToken(store, { name: 'local', role: 'admin' });
   const client = createUserClient(coordinator.url, token);
 
