@@ -524,9 +524,13 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
     writeConcern: { w: 1 },
   });
   const bucket = new GridFSBucket(db, { bucketName: Collections.artifacts, writeConcern: MAJORITY });
+  // Change streams on `wakeups` read with the database's majority read concern, which every
+  // server version with change streams accepts for them (stamps are written with w:1, and are
+  // seen once they are majority-committed: a few milliseconds on a healthy replica set).
+  const wakeupChanges = db.collection<WakeupDoc>(Collections.wakeups);
   /** How other processes' wake-ups arrive: decided once here, and by a stream that fails later. */
   let wakeupMode: 'polling' | 'change-stream' =
-    options.changeStreams !== false && (await changeStreamsWork(wakeups)) ? 'change-stream' : 'polling';
+    options.changeStreams !== false && (await changeStreamsWork(wakeupChanges)) ? 'change-stream' : 'polling';
 
   let closed = false;
   /** Runs one store operation, translating availability failures into StoreUnavailableError. */
@@ -872,7 +876,7 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
     if (closed || stream || pollerStarted) return;
     if (wakeupMode === 'polling') return startPoller();
     try {
-      stream = wakeups.watch([{ $match: { operationType: { $in: ['insert', 'update', 'replace'] } } }]);
+      stream = wakeupChanges.watch([{ $match: { operationType: { $in: ['insert', 'update', 'replace'] } } }]);
     } catch {
       return fallBackToPolling();
     }
