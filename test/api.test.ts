@@ -389,6 +389,7 @@ describe('the tRPC API: auth, roles and bad input (real HTTP, memory store)', ()
         );
       });
       expect(out).toMatch(/^pipelines: api$/m);
+      expect(out).toMatch(/^schedules: \(none\)$/m);
       expect(out).toMatch(/^agents: {4}a1 \[active, \d job\(s\)\], a2 \[active, \d job\(s\)\]$/m);
       expect(out).toMatch(/^ {2}api\/\d+ +\w+ +manual/m);
     });
