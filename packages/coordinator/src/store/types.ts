@@ -234,6 +234,7 @@ export type ClusterEventType = ClusterEventData['type'];
  */
 export type EventRecord = ClusterEventData & { _id: string; at: number };
 
+/** A page of events: those after a cursor, in `_id` order. */
 export interface EventQuery {
   /** Events whose `_id` is greater than this (an event id, or a time prefix). */
   after?: string;
