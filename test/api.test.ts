@@ -124,6 +124,7 @@ describe('the tRPC API: auth, roles and bad input (real HTTP, memory store)', ()
     const queued = await (await fetch(`${coordinator.url}/metrics`)).text();
     expect(queued).toMatch(/^hiveforge_queue_depth\{labels=""\} 1$/m);
     await maintainer.runs.cancel.mutate({ runId: run._id });
+    expect(metrics).toMatch(/^hiveforge_store_wakeups\{mode="local"\} 1$/m);
   });
 
   describe('auth and roles', () => {
@@ -482,6 +483,7 @@ describe('the tRPC API: auth, roles and bad input (real HTTP, memory store)', ()
         );
       });
       expect(out).toMatch(/^pipelines: api$/m);
+      expect(out).toMatch(/^schedules: \(none\)$/m);
       expect(out).toMatch(/^agents: {4}a1 \[active, \d job\(s\)\], a2 \[active, \d job\(s\)\]$/m);
       expect(out).toMatch(/^ {2}api\/\d+ +\w+ +manual/m);
     });
@@ -673,5 +675,154 @@ describe('the tRPC API: auth, roles and bad input (real HTTP, memory store)', ()
       expect(again.trigger.branch).toBe('main');
       await maintainer.runs.cancel.mutate({ runId: again._id });
     });
+  });
+});
+
+describe('schedules and the events collection through the API (real HTTP, memory store)', () => {
+  let store: Store;
+  let coordinator: Coordinator;
+  let maintainer: HiveForgeClient;
+  let viewer: HiveForgeClient;
+  const nightly = [
+    "import { job, pipeline } from '@hiveforge/sdk';",
+    "export default pipeline('nightly', { on: { schedule: ['0 3 * * *', '30 4 * * MON'] } }, () => {",
+    "  job('build', async (ctx) => { await ctx.sh`echo build`; });",
+    '});',
+    '',
+  ].join('\n');
+
+  beforeAll(async () => {
+    store = createMemoryStore();
+    // The ticker is driven by the test (tickSchedules), not by its interval.
+    coordinator = await createCoordinator({ store, agentSecret: SECRET, scheduler: { scheduleInterval: '1h' } });
+    maintainer = createHiveForgeClient({
+      url: coordinator.url,
+      token: await createUserToken(store, { name: 'mia', role: 'maintainer' }),
+      EventSource,
+    });
+    viewer = createHiveForgeClient({
+      url: coordinator.url,
+      token: await createUserToken(store, { name: 'vic', role: 'viewer' }),
+      EventSource,
+    });
+  });
+  afterAll(async () => {
+    await coordinator?.close();
+  });
+
+  it('a deploy lists its schedules with their next fire time; a due tick runs the pipeline and shows as the last run', async () => {
+    const before = Date.now();
+    await maintainer.pipelines.deploy.mutate({
+      entry: 'hiveforge.ts',
+      files: { 'hiveforge.ts': nightly },
+      bundle: 'b',
+    });
+    const listed = await viewer.schedules.list.query({ pipeline: 'nightly' });
+    expect(listed.map((s) => s.cron).sort()).toEqual(['0 3 * * *', '30 4 * * MON']);
+    for (const s of listed) {
+      expect(s).toMatchObject({ pipeline: 'nightly', enabled: true, lastRun: null, lastFiredAt: null });
+      expect(s.nextFireAt).toBeGreaterThan(before);
+      expect(new Date(s.nextFireAt ?? 0).getUTCSeconds()).toBe(0);
+    }
+    const daily = listed.find((s) => s.cron === '0 3 * * *');
+    if (!daily?.nextFireAt) throw new Error('no daily schedule');
+    expect(new Date(daily.nextFireAt).toISOString()).toMatch(/T03:00:00\.000Z$/);
+    // Make the schedule due as if no coordinator had run for two days, then tick: the ticks
+    // missed fire once, for the latest of them.
+    const due = daily.nextFireAt - 2 * 86_400_000;
+    await store.updateSchedule(daily.scheduleId, { nextFireAt: due });
+    expect(await coordinator.scheduler.tickSchedules()).toEqual({ fired: 1 });
+    expect(await coordinator.scheduler.tickSchedules()).toEqual({ fired: 0 });
+    const after = (await viewer.schedules.list.query({ pipeline: 'nightly' })).find((s) => s.cron === '0 3 * * *');
+    const fired = after?.lastFiredAt ?? 0;
+    expect(fired).toBeGreaterThan(due);
+    expect(fired).toBeLessThanOrEqual(Date.now());
+    expect(new Date(fired).toISOString()).toMatch(/T03:00:00\.000Z$/);
+    expect(after?.nextFireAt).toBe(fired + 86_400_000);
+    expect(after?.lastRun).toMatchObject({ runId: 'nightly/1', number: 1, status: 'running' });
+    const run = await viewer.runs.get.query({ runId: 'nightly/1' });
+    expect(run.run.trigger).toMatchObject({ event: 'schedule', actor: 'schedule' });
+    await maintainer.runs.cancel.mutate({ runId: 'nightly/1' });
+    // A deploy without the weekly cron disables it; listing it needs includeDisabled.
+    await maintainer.pipelines.deploy.mutate({
+      entry: 'hiveforge.ts',
+      files: { 'hiveforge.ts': nightly.replace(", '30 4 * * MON'", '') },
+      bundle: 'b',
+    });
+    expect((await viewer.schedules.list.query({ pipeline: 'nightly' })).map((s) => s.cron)).toEqual(['0 3 * * *']);
+    const all = await viewer.schedules.list.query({ pipeline: 'nightly', includeDisabled: true });
+    expect(all.find((s) => s.cron === '30 4 * * MON')).toMatchObject({ enabled: false, nextFireAt: null });
+  });
+
+  it('events.list pages through deploys, runs and schedule ticks in order', async () => {
+    const seen: { id: string; type: string }[] = [];
+    let cursor: string | undefined;
+    for (let pages = 0; pages < 100; pages++) {
+      const page = await viewer.events.list.query({ after: cursor, limit: 2 });
+      seen.push(...page.events.map((e) => ({ id: e.id, type: e.type })));
+      expect(page.events.length).toBeLessThanOrEqual(2);
+      if (!page.more) break;
+      cursor = page.cursor ?? undefined;
+    }
+    const ids = seen.map((e) => e.id);
+    expect(ids).toEqual([...ids].sort());
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(seen.map((e) => e.type)).toEqual(expect.arrayContaining(['pipeline', 'schedule', 'run']));
+    const schedules = await viewer.events.list.query({ types: ['schedule'] });
+    expect(schedules.events).toEqual([
+      expect.objectContaining({ type: 'schedule', pipeline: 'nightly', cron: '0 3 * * *', runId: 'nightly/1' }),
+    ]);
+    expect(await failure(viewer.events.list.query({ after: 'not a cursor' })).then((f) => [f.code, f.hf])).toEqual([
+      'BAD_REQUEST',
+      'HF_BAD_INPUT',
+    ]);
+  });
+
+  it('events.watch resumes after a stored event id without a snapshot; events.tail reports every kind', async () => {
+    const { cursor } = await viewer.events.list.query({ limit: 500 });
+    if (!cursor) throw new Error('no events yet');
+    const resumed: string[] = [];
+    const tailed: string[] = [];
+    let watch: { unsubscribe(): void } | undefined;
+    let tail: { unsubscribe(): void } | undefined;
+    const gotWatch = new Promise<void>((resolve, reject) => {
+      watch = viewer.events.watch.subscribe(
+        { after: cursor, intervalMs: 100 },
+        {
+          onData: (e) => {
+            expect(e.id > cursor).toBe(true);
+            resumed.push(e.type === 'run' ? `run ${e.runId} ${e.status}` : `agent ${e.name} ${e.state}`);
+            if (resumed.includes('run nightly/2 running')) resolve();
+          },
+          onError: reject,
+        },
+      );
+    });
+    const gotTail = new Promise<void>((resolve, reject) => {
+      tail = viewer.events.tail.subscribe(
+        { after: cursor, types: ['pipeline', 'run'], intervalMs: 100 },
+        {
+          onData: ({ id, data }) => {
+            expect(id).toBe(data.id);
+            tailed.push(data.type === 'run' ? `run ${data.runId} ${data.status}` : data.type);
+            if (tailed.includes('pipeline') && tailed.includes('run nightly/2 running')) resolve();
+          },
+          onError: reject,
+        },
+      );
+    });
+    await maintainer.pipelines.deploy.mutate({
+      entry: 'hiveforge.ts',
+      files: { 'hiveforge.ts': nightly.replace('echo build', 'echo build again') },
+      bundle: 'b2',
+    });
+    const run = await maintainer.runs.trigger.mutate({ pipeline: 'nightly' });
+    await Promise.all([gotWatch, gotTail]);
+    watch?.unsubscribe();
+    tail?.unsubscribe();
+    // Resumed: nothing from before the cursor (no snapshot of nightly/1), and only runs and agents.
+    expect(resumed).toEqual(['run nightly/2 running']);
+    expect(tailed).toEqual(['pipeline', 'run nightly/2 running']);
+    await maintainer.runs.cancel.mutate({ runId: run._id });
   });
 });

@@ -14,14 +14,22 @@ if (!token) {
 const hf = createHiveForgeClient({ url, token });
 
 async function overview(): Promise<void> {
-  const [pipelines, agents, runs] = await Promise.all([
+  const [pipelines, agents, runs, schedules] = await Promise.all([
     hf.pipelines.list.query(),
     hf.agents.list.query(),
     hf.runs.list.query({ limit: 10 }),
+    hf.schedules.list.query(),
   ]);
   console.log(`pipelines: ${pipelines.map((p) => p._id).join(', ') || '(none)'}`);
   console.log(
     `agents:    ${agents.map((a) => `${a.name} [${a.state}, ${a.jobs.length} job(s)]`).join(', ') || '(none)'}`,
+  );
+  console.log(
+    `schedules: ${
+      schedules
+        .map((s) => `${s.pipeline} '${s.cron}' next ${s.nextFireAt ? new Date(s.nextFireAt).toISOString() : 'never'}`)
+        .join(', ') || '(none)'
+    }`,
   );
   for (const run of runs)
     console.log(`  ${run._id.padEnd(24)} ${run.status.padEnd(10)} ${run.trigger.event} ${run.trigger.branch ?? ''}`);

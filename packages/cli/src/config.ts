@@ -26,6 +26,8 @@ const CoordinatorFileSchema = z
     leaseTtl: DurationText,
     sweepInterval: DurationText,
     pullWait: DurationText,
+    scheduleInterval: DurationText,
+    eventRetention: DurationText,
   })
   .partial()
   .strict();
@@ -61,6 +63,8 @@ export interface ResolvedCoordinatorConfig {
   leaseTtlMs: number;
   sweepIntervalMs: number;
   pullWaitMs: number;
+  scheduleIntervalMs: number;
+  eventRetentionMs: number;
 }
 
 /** The agent's effective configuration. */
@@ -155,6 +159,16 @@ export function resolveCoordinatorConfig(
       file.sweepInterval ?? 1_000,
     ),
     pullWaitMs: duration('--pull-wait', pick(flags.pullWait, env.HIVEFORGE_PULL_WAIT), file.pullWait ?? 20_000),
+    scheduleIntervalMs: duration(
+      '--schedule-interval',
+      pick(flags.scheduleInterval, env.HIVEFORGE_SCHEDULE_INTERVAL),
+      file.scheduleInterval ?? 5_000,
+    ),
+    eventRetentionMs: duration(
+      '--event-retention',
+      pick(flags.eventRetention, env.HIVEFORGE_EVENT_RETENTION),
+      file.eventRetention ?? 7 * 86_400_000,
+    ),
   };
 }
 

@@ -83,6 +83,8 @@ export function createProgram(io: CommandIO, setCode: (code: number) => void): C
     .option('--heartbeat-interval <duration>', 'how often agents heartbeat (default 2s)')
     .option('--lease-ttl <duration>', 'a lease not renewed this long is lost (default 6s)')
     .option('--sweep-interval <duration>', 'how often to sweep expired leases (default 1s)')
+    .option('--schedule-interval <duration>', 'how often to look for due cron schedules (default 5s)')
+    .option('--event-retention <duration>', 'how long events are kept (default 7d)')
     .option('--pull-wait <duration>', 'the longest a pull waits (default 20s)')
     .action(async (o) => setCode(await coordinatorCommand(o, io)));
 

@@ -63,6 +63,9 @@ export function createMetrics(): Metrics {
         '# HELP hiveforge_lease_expiries_total Leases this coordinator declared lost.',
         '# TYPE hiveforge_lease_expiries_total counter',
         `hiveforge_lease_expiries_total ${expiries}`,
+        "# HELP hiveforge_store_wakeups How this coordinator hears of other coordinators' changes: local (one process), polling or change-stream.",
+        '# TYPE hiveforge_store_wakeups gauge',
+        `hiveforge_store_wakeups{mode="${store.wakeupMode()}"} 1`,
       ];
       return `${lines.join('\n')}\n`;
     },

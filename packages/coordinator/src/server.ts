@@ -24,7 +24,15 @@ export interface CoordinatorOptions {
   scheduler?: SchedulerOptions;
   /** @default a new analyzer */
   analyzer?: Analyzer;
-  /** Called when a background sweep fails; the sweep is tried again on the next tick. */
+  /**
+   * Run the schedule ticker, which fires the cron triggers of deployed pipelines. `hiveforge
+   * run` turns it off: a local run runs what it was asked to, once.
+   * @default true
+   */
+  schedules?: boolean;
+  /**
+   * Called when a background sweep or schedule tick fails; it is tried again on the next one.
+   */
   onError?: (error: unknown) => void;
 }
 
@@ -39,7 +47,7 @@ export interface Coordinator extends AsyncDisposable {
 
 /**
  * Starts a coordinator: the tRPC API under `/trpc`, artifacts under `/api/artifacts`, health
- * under `/healthz` and `/readyz`, and the lease sweeper.
+ * under `/healthz` and `/readyz`, the lease sweeper and the schedule ticker.
  * @example
  * await using coordinator = await createCoordinator({ store: createMemoryStore(), agentSecret: 's3cret' });
  */
@@ -126,10 +134,26 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
   }, scheduler.config.sweepIntervalMs);
   sweeper.unref();
 
+  // Every coordinator ticks schedules; the tick decisions make each fire once across them all.
+  let ticking = false;
+  const tick = () => {
+    if (ticking) return;
+    ticking = true;
+    scheduler
+      .tickSchedules()
+      .catch((error) => options.onError?.(error))
+      .finally(() => {
+        ticking = false;
+      });
+  };
+  const ticker = options.schedules === false ? null : setInterval(tick, scheduler.config.scheduleIntervalMs);
+  ticker?.unref();
+
   let closed: Promise<void> | null = null;
   const close = () => {
     closed ??= (async () => {
       clearInterval(sweeper);
+      if (ticker) clearInterval(ticker);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     })();

@@ -30,6 +30,11 @@ export interface CronSchedule {
   daysOfMonth: number[];
   months: number[];
   daysOfWeek: number[];
+  /**
+   * Whether the day-of-month and day-of-week fields restrict the day (they do not start with
+   * `*`). When both do, a day matches when either matches, as in Vixie cron and POSIX.
+   */
+  restricts?: { dayOfMonth: boolean; dayOfWeek: boolean };
 }
 
 /** The result of {@link parseCron}: a schedule, or why the expression is not one. */
@@ -103,5 +108,104 @@ export function parseCron(expression: string): CronParseResult {
     number[],
     number[],
   ];
-  return { ok: true, schedule: { expression, minutes, hours, daysOfMonth, months, daysOfWeek } };
+  const restricts = { dayOfMonth: !parts[2]?.startsWith('*'), dayOfWeek: !parts[4]?.startsWith('*') };
+  return { ok: true, schedule: { expression, minutes, hours, daysOfMonth, months, daysOfWeek, restricts } };
+}
+
+const MINUTE_MS = 60_000;
+/** How far ahead {@link nextCronTime} looks: 28 years hold every weekday of every date, Feb 29 included. */
+const SEARCH_YEARS = 28;
+
+/** True when a UTC day matches the day-of-month and day-of-week fields (POSIX semantics). */
+function dayMatches(schedule: CronSchedule, date: Date): boolean {
+  const dom = schedule.daysOfMonth.includes(date.getUTCDate());
+  const dow = schedule.daysOfWeek.includes(date.getUTCDay());
+  const restricts = schedule.restricts ?? { dayOfMonth: true, dayOfWeek: true };
+  // Both restricted: either may match ('0 0 1 * MON' is the 1st and every Monday). One
+  // restricted: only it counts (a '*' field matches every day anyway).
+  if (restricts.dayOfMonth && restricts.dayOfWeek) return dom || dow;
+  return dom && dow;
+}
+
+const nextIn = (values: readonly number[], from: number): number | undefined => values.find((v) => v >= from);
+
+/**
+ * The first time strictly after `after` (epoch milliseconds) at which a cron schedule fires,
+ * in UTC, at a whole minute; `null` when it never does (`0 0 30 2 *`).
+ * @example nextCronTime(parseCron('0 3 * * *').schedule, Date.parse('2026-01-01T03:00:00Z')) // 2026-01-02T03:00Z
+ */
+export function nextCronTime(schedule: CronSchedule | string, after: number): number | null {
+  let cron: CronSchedule;
+  if (typeof schedule === 'string') {
+    const parsed = parseCron(schedule);
+    if (!parsed.ok) throw new RangeError(parsed.error);
+    cron = parsed.schedule;
+  } else cron = schedule;
+  if (!Number.isFinite(after)) return null;
+  const start = new Date((Math.floor(after / MINUTE_MS) + 1) * MINUTE_MS);
+  const limit = start.getUTCFullYear() + SEARCH_YEARS;
+  let year = start.getUTCFullYear();
+  let month = start.getUTCMonth() + 1;
+  let day = start.getUTCDate();
+  let hour = start.getUTCHours();
+  let minute = start.getUTCMinutes();
+  while (year <= limit) {
+    const m = nextIn(cron.months, month);
+    if (m === undefined) {
+      year++;
+      month = 1;
+      day = 1;
+      hour = 0;
+      minute = 0;
+      continue;
+    }
+    if (m !== month) {
+      month = m;
+      day = 1;
+      hour = 0;
+      minute = 0;
+    }
+    // Date.UTC rolls day 31 of a 30-day month into the next month: that is the month's end.
+    const date = new Date(Date.UTC(year, month - 1, day));
+    if (date.getUTCMonth() !== month - 1) {
+      month++;
+      day = 1;
+      hour = 0;
+      minute = 0;
+      if (month > 12) {
+        year++;
+        month = 1;
+      }
+      continue;
+    }
+    if (!dayMatches(cron, date)) {
+      day++;
+      hour = 0;
+      minute = 0;
+      continue;
+    }
+    const h = nextIn(cron.hours, hour);
+    if (h === undefined) {
+      day++;
+      hour = 0;
+      minute = 0;
+      continue;
+    }
+    if (h !== hour) {
+      hour = h;
+      minute = 0;
+    }
+    const min = nextIn(cron.minutes, minute);
+    if (min === undefined) {
+      hour++;
+      minute = 0;
+      if (hour > 23) {
+        day++;
+        hour = 0;
+      }
+      continue;
+    }
+    return Date.UTC(year, month - 1, day, hour, min);
+  }
+  return null;
 }

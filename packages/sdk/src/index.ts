@@ -22,7 +22,7 @@ export {
   type DeclaredPipeline,
 } from './build-spec.js';
 export type { JobContext, JobLogger, JobOutputs, Shell, ShOptions, ShResult, TriggerInfo } from './context.js';
-export { parseCron, type CronParseResult, type CronSchedule } from './cron.js';
+export { nextCronTime, parseCron, type CronParseResult, type CronSchedule } from './cron.js';
 export { formatDuration, parseDuration, type Duration } from './duration.js';
 export { ErrorCodes, type ErrorCode } from './error-codes.js';
 export {

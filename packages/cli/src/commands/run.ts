@@ -81,7 +81,7 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
   // Declared before the coordinator, so disposed after it: removes the artifacts' temporary files.
   await using _store = { [Symbol.asyncDispose]: () => store.close() };
   const agentSecret = randomBytes(24).toString('base64url');
-  await using coordinator = await createCoordinator({ store, agentSecret });
+  await using coordinator = await createCoordinator({ store, agentSecret, schedules: false });
   const token = await createUserToken(store, { name: 'local', role: 'admin' });
   const client = createUserClient(coordinator.url, token);
 

@@ -48,8 +48,10 @@ export async function coordinatorCommand(flags: Record<string, string | undefine
       leaseTtl: config.leaseTtlMs,
       sweepInterval: config.sweepIntervalMs,
       pullWait: config.pullWaitMs,
+      scheduleInterval: config.scheduleIntervalMs,
+      eventRetention: config.eventRetentionMs,
     },
-    onError: (error) => io.stderr.write(`sweep failed: ${(error as Error).message}\n`),
+    onError: (error) => io.stderr.write(`background task failed: ${(error as Error).message}\n`),
   });
   io.stdout.write(`listening on ${coordinator.url}\n`);
   await new Promise<void>((done) => {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { NotFoundError, UnauthenticatedError } from '@hiveforge/sdk';
 import { z } from 'zod';
 import { hashToken, newToken, secretsEqual } from '../auth.js';
+import { recordEvent } from '../event-log.js';
 import { jobIdOf } from '../scheduler/decision-ids.js';
 import type { AgentRecord } from '../store/types.js';
 import { type CoordinatorContext, agentProcedure, publicProcedure, router } from '../trpc.js';
@@ -82,6 +83,7 @@ export const agentRouter = router({
         lastHeartbeatAt: now,
         disk: null,
       });
+      await recordEvent(ctx.store, { type: 'agent', agentId, name: input.name, state: 'active' }, now);
       return { agentId, token };
     }),
 

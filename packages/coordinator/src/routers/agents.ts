@@ -1,5 +1,6 @@
 import { NotFoundError } from '@hiveforge/sdk';
 import { z } from 'zod';
+import { recordEvent } from '../event-log.js';
 import { router, userProcedure } from '../trpc.js';
 
 const AgentId = z.object({ agentId: z.string().min(1).max(200) });
@@ -43,5 +44,6 @@ async function setState(
   const agent = await store.getAgent(agentId);
   if (!agent || agent.state === 'gone') throw new NotFoundError(`no agent '${agentId}'`);
   await store.updateAgent(agentId, { state });
+  if (agent.state !== state) await recordEvent(store, { type: 'agent', agentId, name: agent.name, state });
   return { agentId, state };
 }

@@ -4,6 +4,7 @@ import { agentsRouter } from './agents.js';
 import { eventsRouter } from './events.js';
 import { pipelinesRouter } from './pipelines.js';
 import { runsRouter } from './runs.js';
+import { schedulesRouter } from './schedules.js';
 import { tokensRouter } from './tokens.js';
 
 /** The coordinator's whole tRPC API. */
@@ -13,6 +14,7 @@ export const appRouter = router({
   events: eventsRouter,
   pipelines: pipelinesRouter,
   runs: runsRouter,
+  schedules: schedulesRouter,
   tokens: tokensRouter,
 });
 

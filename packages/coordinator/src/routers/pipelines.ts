@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { BadInputError, NotFoundError } from '@hiveforge/sdk';
 import { z } from 'zod';
 import { AnalysisFailedError } from '../analyzer/index.js';
+import { recordEvent } from '../event-log.js';
 import { router, userProcedure } from '../trpc.js';
 
 /** The most source a deploy may carry, in bytes, and the largest bundle. */
@@ -54,6 +55,8 @@ export const pipelinesRouter = router({
         createdAt: now,
       });
       await ctx.store.setPipelineHead(spec.name, versionId, now);
+      await ctx.scheduler.syncSchedules(spec.name, versionId);
+      await recordEvent(ctx.store, { type: 'pipeline', pipeline: spec.name, versionId }, now);
       return { pipeline: spec.name, versionId, spec, warnings: result.diagnostics };
     }),
 

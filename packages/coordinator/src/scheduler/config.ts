@@ -12,6 +12,13 @@ export interface SchedulerOptions {
   pullWait?: Duration;
   /** Attempts lost with their agent that are retried without counting against `retries`. @default 3 */
   maxLostAttempts?: number;
+  /**
+   * How often each coordinator looks for due schedules (cron triggers). A tick fires at most
+   * this late. @default '5s'
+   */
+  scheduleInterval?: Duration;
+  /** Events older than this are deleted from the events collection. @default '7d' */
+  eventRetention?: Duration;
 }
 
 export interface ResolvedSchedulerConfig {
@@ -20,6 +27,8 @@ export interface ResolvedSchedulerConfig {
   sweepIntervalMs: number;
   pullWaitMs: number;
   maxLostAttempts: number;
+  scheduleIntervalMs: number;
+  eventRetentionMs: number;
 }
 
 /** Resolves scheduler options to milliseconds with defaults. */
@@ -30,5 +39,7 @@ export function resolveSchedulerConfig(options: SchedulerOptions = {}): Resolved
     sweepIntervalMs: parseDuration(options.sweepInterval ?? '1s'),
     pullWaitMs: parseDuration(options.pullWait ?? '20s'),
     maxLostAttempts: options.maxLostAttempts ?? 3,
+    scheduleIntervalMs: parseDuration(options.scheduleInterval ?? '5s'),
+    eventRetentionMs: parseDuration(options.eventRetention ?? '7d'),
   };
 }

@@ -1,3 +1,4 @@
+import { recordEvent } from '../event-log.js';
 import { AttemptCause, type JobRecord, JobState, type RunStatus, isTerminal } from '../store/types.js';
 import { type SchedulerContext, Topics } from './context.js';
 import { DecisionIds } from './decision-ids.js';
@@ -64,8 +65,9 @@ export async function applyAttemptEnd(
   if (!job) return;
   const lost = end.kind === 'lost' ? 1 : 0;
   if (job.attempt === attempt && !isTerminal(job.state)) {
+    let applied = false;
     if (end.retry) {
-      await store.updateJob(
+      applied = await store.updateJob(
         jobId,
         {
           state: JobState.queued,
@@ -84,7 +86,7 @@ export async function applyAttemptEnd(
       );
       store.notify(Topics.queue);
     } else {
-      await store.updateJob(
+      applied = await store.updateJob(
         jobId,
         {
           state: stateOf(end),
@@ -97,6 +99,16 @@ export async function applyAttemptEnd(
           lostAttempts: job.lostAttempts + lost,
         },
         { attempt, states: [JobState.queued, JobState.leased, JobState.running] },
+      );
+    }
+    // Only the caller that applied the end reports it. Not awaited: the feed must not slow
+    // completions down, and recording never fails.
+    if (applied) {
+      const state = end.retry ? JobState.queued : stateOf(end);
+      void recordEvent(
+        store,
+        { type: 'job', runId: job.runId, jobId, job: job.name, attempt: end.retry ? attempt + 1 : attempt, state },
+        now,
       );
     }
   }
@@ -235,7 +247,17 @@ async function resolveRunOnce(ctx: SchedulerContext, runId: string): Promise<voi
       : jobs.some((j) => j.state === JobState.cancelled)
         ? 'cancelled'
         : 'succeeded';
-  const { decision } = await store.decide(DecisionIds.runEnd(runId), { status });
+  const { won, decision } = await store.decide(DecisionIds.runEnd(runId), { status });
   await store.updateRun(runId, { status: decision.data.status, finishedAt: decision.at });
   store.notify(Topics.run(runId));
+  if (won) {
+    const run = await store.getRun(runId);
+    if (run) {
+      await recordEvent(
+        store,
+        { type: 'run', runId, pipeline: run.pipeline, number: run.number, status: decision.data.status },
+        decision.at,
+      );
+    }
+  }
 }

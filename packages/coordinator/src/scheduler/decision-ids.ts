@@ -17,6 +17,11 @@ export const DecisionIds = {
   runCancel: (runId: string) => `run:${runId}/cancel`,
   /** A run ended with a status. */
   runEnd: (runId: string) => `run:${runId}/end`,
+  /**
+   * Schedule `scheduleId` (`<pipeline>/<cron hash>`) fired for its tick due at `tick` (epoch
+   * ms), shown as an ISO time: `schedule:web/3f2a9c1e/tick:2026-01-02T03:00:00.000Z`.
+   */
+  scheduleTick: (scheduleId: string, tick: number) => `schedule:${scheduleId}/tick:${new Date(tick).toISOString()}`,
 } as const;
 
 /** The id of a run. */

@@ -1,4 +1,5 @@
 import { BadInputError, NotFoundError, type PipelineSpec, conditionHolds } from '@hiveforge/sdk';
+import { recordEvent } from '../event-log.js';
 import { AttemptCause, type JobRecord, JobState, type RunRecord, type RunTrigger } from '../store/types.js';
 import { type SchedulerContext, Topics } from './context.js';
 import { resolveRun } from './dag.js';
@@ -103,6 +104,11 @@ export async function triggerRun(ctx: SchedulerContext, input: TriggerRunInput):
   await store.insertJobs(jobs);
   await store.insertRun(run);
   store.notify(Topics.queue);
+  await recordEvent(
+    store,
+    { type: 'run', runId: run._id, pipeline: run.pipeline, number: run.number, status: run.status },
+    now,
+  );
   await resolveRun(ctx, run._id);
   return (await store.getRun(run._id)) ?? run;
 }

@@ -1,6 +1,7 @@
+import { NotFoundError } from '@hiveforge/sdk';
 import type { AgentRecord, JobRecord, RunRecord, Store } from '../store/types.js';
 import { type ResolvedSchedulerConfig, type SchedulerOptions, resolveSchedulerConfig } from './config.js';
-import { type SchedulerContext, Topics } from './context.js';
+import { type SchedulerContext, Topics, specOf } from './context.js';
 import { type AttemptResult, resolveRun } from './dag.js';
 import {
   type Lease,
@@ -15,6 +16,8 @@ import {
 import { waitForWakeup } from '../wakeup.js';
 import { cancelRun } from './run-cancel.js';
 import { type TriggerRunInput, triggerRun } from './run-trigger.js';
+import { createScheduleTickerState, tickSchedules } from './schedule-ticker.js';
+import { syncSchedules } from './schedules.js';
 
 export interface SchedulerDeps {
   store: Store;
@@ -43,6 +46,10 @@ export interface Scheduler {
   requireCurrentAttempt(agentId: string, jobId: string, attempt: number): Promise<JobRecord>;
   /** One sweep: expired leases are declared lost, running runs are resolved. */
   sweep(): Promise<{ lost: number }>;
+  /** Makes a pipeline's schedules those of the version that just became its head. */
+  syncSchedules(pipeline: string, versionId: string): Promise<void>;
+  /** One pass of the schedule ticker: fires due schedules (see `schedule-ticker.ts`). */
+  tickSchedules(): Promise<{ fired: number }>;
 }
 
 /** One sweep in this many also repairs running runs (see `sweep`). */
@@ -62,6 +69,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     blockers: new Map(),
   };
   let sweeps = 0;
+  const ticker = createScheduleTickerState();
   return {
     config: ctx.config,
     triggerRun: (input) => triggerRun(ctx, input),
@@ -91,5 +99,12 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       }
       return { lost };
     },
+    async syncSchedules(pipeline, versionId) {
+      const spec = await specOf(ctx, versionId);
+      if (!spec) throw new NotFoundError(`pipeline '${pipeline}' has no version '${versionId}'`);
+      await syncSchedules(ctx, pipeline, versionId, spec);
+      ticker.synced.set(pipeline, versionId);
+    },
+    tickSchedules: () => tickSchedules(ctx, ticker),
   };
 }

@@ -1,6 +1,6 @@
 import { API_VERSION, type JobSpec } from '@hiveforge/sdk';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { JobRecord, Store } from './types.js';
+import type { EventRecord, JobRecord, ScheduleRecord, Store } from './types.js';
 
 /** A job spec with defaults, for tests. */
 export function makeJobSpec(name: string, overrides: Partial<JobSpec> = {}): JobSpec {
@@ -443,6 +443,77 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
       expect((await store.getAgent('ag'))?.state).toBe('draining');
       await store.putToken({ _id: 'th', name: 'ci', role: 'viewer', createdAt: 0 });
       expect((await store.getToken('th'))?.role).toBe('viewer');
+    });
+
+    it('schedules: written whole, listed by id, found when due, moved on only from the expected time', async () => {
+      const schedule = (id: string, overrides: Partial<ScheduleRecord> = {}): ScheduleRecord => ({
+        _id: id,
+        pipeline: id.split('/')[0] as string,
+        cron: '0 3 * * *',
+        enabled: true,
+        versionId: 'v1',
+        nextFireAt: 100,
+        lastFiredAt: null,
+        lastRunId: null,
+        updatedAt: 0,
+        ...overrides,
+      });
+      await store.putSchedule(schedule('web/b', { nextFireAt: 300 }));
+      await store.putSchedule(schedule('web/a', { nextFireAt: 200 }));
+      await store.putSchedule(schedule('api/a', { nextFireAt: 100, enabled: false }));
+      await store.putSchedule(schedule('api/b', { nextFireAt: null }));
+      expect((await store.listSchedules()).map((s) => s._id)).toEqual(['api/a', 'api/b', 'web/a', 'web/b']);
+      expect((await store.listSchedules('web')).map((s) => s._id)).toEqual(['web/a', 'web/b']);
+      expect(await store.getSchedule('web/a')).toEqual(schedule('web/a', { nextFireAt: 200 }));
+      expect(await store.getSchedule('none')).toBeNull();
+      // Enabled, with a next fire time at or before now; earliest first.
+      expect((await store.findDueSchedules(250, 10)).map((s) => s._id)).toEqual(['web/a']);
+      expect((await store.findDueSchedules(300, 10)).map((s) => s._id)).toEqual(['web/a', 'web/b']);
+      expect((await store.findDueSchedules(300, 1)).map((s) => s._id)).toEqual(['web/a']);
+      // A guarded move applies only from the next fire time it expects.
+      expect(await store.updateSchedule('web/a', { nextFireAt: 400, lastFiredAt: 200 }, 200)).toBe(true);
+      expect(await store.updateSchedule('web/a', { nextFireAt: 250 }, 200)).toBe(false);
+      expect(await store.getSchedule('web/a')).toMatchObject({ nextFireAt: 400, lastFiredAt: 200 });
+      expect(await store.updateSchedule('web/a', { lastRunId: 'web/7' })).toBe(true);
+      expect(await store.updateSchedule('none', { lastRunId: 'x' })).toBe(false);
+      expect((await store.findDueSchedules(300, 10)).map((s) => s._id)).toEqual(['web/b']);
+      await store.putSchedule(schedule('web/b', { enabled: false, nextFireAt: 300 }));
+      expect((await store.findDueSchedules(1_000, 10)).map((s) => s._id)).toEqual(['web/a']);
+    });
+
+    it('events: appended once, read in id order after a cursor, pruned by id', async () => {
+      const event = (id: string): EventRecord => ({
+        _id: id,
+        at: Number(id.slice(0, 15)),
+        type: 'pipeline',
+        pipeline: 'web',
+        versionId: `v-${id}`,
+      });
+      const ids = ['000000000000020-0001-aaaaaaaa', '000000000000010-0001-bbbbbbbb', '000000000000030-0001-cccccccc'];
+      await store.appendEvents(ids.map(event));
+      await store.appendEvents([event(ids[0] as string), event('000000000000020-0002-dddddddd')]);
+      const all = await store.listEvents({ limit: 10 });
+      expect(all.map((e) => e._id)).toEqual([
+        '000000000000010-0001-bbbbbbbb',
+        '000000000000020-0001-aaaaaaaa',
+        '000000000000020-0002-dddddddd',
+        '000000000000030-0001-cccccccc',
+      ]);
+      expect(all[0]).toEqual(event('000000000000010-0001-bbbbbbbb'));
+      expect((await store.listEvents({ after: '000000000000010-0001-bbbbbbbb', limit: 2 })).map((e) => e._id)).toEqual([
+        '000000000000020-0001-aaaaaaaa',
+        '000000000000020-0002-dddddddd',
+      ]);
+      // A time prefix is a cursor too: everything written from that millisecond on.
+      expect((await store.listEvents({ after: '000000000000020', limit: 10 })).length).toBe(3);
+      expect(await store.listEvents({ after: '000000000000030-0001-cccccccc', limit: 10 })).toEqual([]);
+      expect(await store.deleteEventsBefore('000000000000020')).toBe(1);
+      expect((await store.listEvents({ limit: 10 })).map((e) => e._id)[0]).toBe('000000000000020-0001-aaaaaaaa');
+      expect(await store.deleteEventsBefore('000000000000020')).toBe(0);
+    });
+
+    it('reports how it delivers wake-ups', () => {
+      expect(['local', 'polling', 'change-stream']).toContain(store.wakeupMode());
     });
 
     it('notifies subscribers of a topic until they unsubscribe', async () => {

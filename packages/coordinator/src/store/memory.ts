@@ -9,6 +9,7 @@ import type {
   ArtifactRecord,
   Decided,
   Decision,
+  EventRecord,
   JobGuard,
   JobPatch,
   JobRecord,
@@ -20,6 +21,7 @@ import type {
   QueueDepth,
   RunQuery,
   RunRecord,
+  ScheduleRecord,
   Store,
   TokenRecord,
 } from './types.js';
@@ -172,6 +174,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   const versionsByPipeline = new Map<string, string[]>();
   const agents = new Map<string, AgentRecord>();
   const tokens = new Map<string, TokenRecord>();
+  const schedules = new Map<string, ScheduleRecord>();
+  /** Events in `_id` order. */
+  const eventLog: EventRecord[] = [];
+  const eventIds = new Set<string>();
   const events = new EventEmitter();
   events.setMaxListeners(0);
 
@@ -433,6 +439,71 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     async getToken(hash) {
       const t = tokens.get(hash);
       return t ? share(t) : null;
+    },
+
+    // ---- schedules and events ----
+
+    async putSchedule(schedule) {
+      schedules.set(schedule._id, own(schedule));
+    },
+    async getSchedule(id) {
+      const s = schedules.get(id);
+      return s ? share(s) : null;
+    },
+    async listSchedules(pipeline) {
+      return [...schedules.values()]
+        .filter((s) => pipeline === undefined || s.pipeline === pipeline)
+        .sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0))
+        .map(share);
+    },
+    async updateSchedule(id, patch, expectedNextFireAt) {
+      const s = schedules.get(id);
+      if (!s) return false;
+      if (expectedNextFireAt !== undefined && s.nextFireAt !== expectedNextFireAt) return false;
+      const defined = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
+      schedules.set(id, own({ ...s, ...defined }));
+      return true;
+    },
+    async findDueSchedules(at, limit) {
+      return [...schedules.values()]
+        .filter((s) => s.enabled && s.nextFireAt !== null && s.nextFireAt <= at)
+        .sort((a, b) => (a.nextFireAt ?? 0) - (b.nextFireAt ?? 0) || (a._id < b._id ? -1 : 1))
+        .slice(0, Math.max(0, Math.floor(limit)))
+        .map(share);
+    },
+
+    async appendEvents(list) {
+      for (const event of list) {
+        if (eventIds.has(event._id)) continue;
+        eventIds.add(event._id);
+        // Ids are nearly always appended in order: search from the end.
+        let i = eventLog.length;
+        while (i > 0 && (eventLog[i - 1] as EventRecord)._id > event._id) i--;
+        eventLog.splice(i, 0, own(event));
+      }
+    },
+    async listEvents(query) {
+      const n = Math.max(0, Math.floor(query.limit));
+      const after = query.after;
+      let lo = 0;
+      if (after !== undefined) {
+        let hi = eventLog.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if ((eventLog[mid] as EventRecord)._id <= after) lo = mid + 1;
+          else hi = mid;
+        }
+      }
+      return eventLog.slice(lo, lo + n).map(share);
+    },
+    async deleteEventsBefore(id) {
+      let n = 0;
+      while (n < eventLog.length && (eventLog[n] as EventRecord)._id < id) n++;
+      for (const event of eventLog.splice(0, n)) eventIds.delete(event._id);
+      return n;
+    },
+    wakeupMode() {
+      return 'local';
     },
 
     notify(topic) {

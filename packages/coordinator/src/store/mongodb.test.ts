@@ -1,6 +1,7 @@
+import { EventEmitter } from 'node:events';
 import { API_VERSION, isHiveForgeError } from '@hiveforge/sdk';
-import { Binary, MongoClient } from 'mongodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Binary, Collection, MongoClient } from 'mongodb';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type FerretDB, freePort, startFerretDB } from '../../../../test/helpers/ferretdb.js';
 import { describeStoreContract, makeJob, makeJobSpec } from './contract.js';
 import { createMongoStore, type MongoStoreOptions } from './mongodb.js';
@@ -104,6 +105,103 @@ describe('MongoDB store on FerretDB', () => {
     } finally {
       await b.close();
       await a.close();
+    }
+  });
+
+  it('FerretDB has no change streams: wake-ups fall back to polling, and still cross stores', async () => {
+    const dbName = freshDbName();
+    const a = await freshStore(ferretUri(), { dbName });
+    const b = await createMongoStore({ uri: ferretUri(), dbName });
+    const never = await createMongoStore({ uri: ferretUri(), dbName, changeStreams: false });
+    try {
+      // The store tried a change stream when it started; FerretDB refused it.
+      expect(a.wakeupMode()).toBe('polling');
+      expect(b.wakeupMode()).toBe('polling');
+      expect(never.wakeupMode()).toBe('polling');
+      const woken = nextWakeup(b, 'queue', 5_000);
+      a.notify('queue');
+      await woken;
+      expect(b.wakeupMode()).toBe('polling');
+    } finally {
+      await never.close();
+      await b.close();
+      await a.close();
+    }
+  });
+
+  it('wakes subscribers from a change stream, skips its own stamps, and falls back to polling when the stream fails', async () => {
+    // A stand-in for the driver's change stream: no replica set can run here, and FerretDB has
+    // no change streams. It answers the store's probe and delivers the change events the test
+    // emits, shaped as MongoDB reports updates of `wakeups` documents.
+    class StandInChangeStream extends EventEmitter {
+      async tryNext() {
+        return null;
+      }
+      async close() {}
+    }
+    const dbName = freshDbName();
+    const b = await createMongoStore({ uri: ferretUri(), dbName });
+    const streams: StandInChangeStream[] = [];
+    const watch = vi.spyOn(Collection.prototype, 'watch').mockImplementation(() => {
+      const stream = new StandInChangeStream();
+      streams.push(stream);
+      return stream as never;
+    });
+    let a: Store | undefined;
+    try {
+      expect(b.wakeupMode()).toBe('polling');
+      a = await freshStore(ferretUri(), { dbName });
+      expect(a.wakeupMode()).toBe('change-stream');
+
+      let woken = 0;
+      const off = a.subscribe('queue', () => woken++);
+      const stream = streams.at(-1);
+      if (!stream || streams.length !== 2) throw new Error('the store did not open its change stream');
+      watch.mockRestore();
+      const stamp = (topic: string, origin: string) =>
+        stream.emit('change', {
+          operationType: 'update',
+          documentKey: { _id: topic },
+          updateDescription: { updatedFields: { at: new Date(), [`by.${origin}`]: Date.now() }, removedFields: [] },
+        });
+      stamp('queue', 'another-coordinator');
+      expect(woken).toBe(1);
+      stream.emit('change', {
+        operationType: 'insert',
+        documentKey: { _id: 'queue' },
+        fullDocument: { _id: 'queue', at: new Date(), by: { 'a-third-one': 1 } },
+      });
+      expect(woken).toBe(2);
+      stamp('run:p/1', 'another-coordinator'); // nobody listens: nothing to do
+
+      // Its own stamps are skipped: its subscribers were woken directly.
+      a.notify('queue');
+      expect(woken).toBe(3);
+      const wakeups = adminOf(ferretUri())
+        .db(dbName)
+        .collection<{ _id: string; by: Record<string, number> }>('wakeups');
+      const deadline = Date.now() + 5_000;
+      let own: string | undefined;
+      while (!own && Date.now() < deadline) {
+        own = Object.keys((await wakeups.findOne({ _id: 'queue' }))?.by ?? {})[0];
+        if (!own) await sleep(20);
+      }
+      if (!own) throw new Error('the notify was not written');
+      stamp('queue', own);
+      expect(woken).toBe(3);
+
+      // The stream fails: the store polls from then on, and another store's wake-ups still arrive.
+      stream.emit('error', new Error('change stream failed'));
+      stream.emit('close');
+      expect(a.wakeupMode()).toBe('polling');
+      off();
+      const again = nextWakeup(a, 'queue', 5_000);
+      b.notify('queue');
+      await again;
+    } finally {
+      watch.mockRestore();
+      await b.close();
+      await a?.close();
     }
   });
 

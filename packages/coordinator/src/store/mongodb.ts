@@ -5,6 +5,8 @@ import { deflateRaw, inflateRaw } from 'node:zlib';
 import { ConfigError, ConflictError, isHiveForgeError, StoreUnavailableError } from '@hiveforge/sdk';
 import {
   Binary,
+  type ChangeStream,
+  type ChangeStreamDocument,
   type Collection,
   type Db,
   type Document,
@@ -29,6 +31,7 @@ import type {
   ArtifactRecord,
   Decided,
   Decision,
+  EventRecord,
   JobGuard,
   JobPatch,
   JobRecord,
@@ -40,8 +43,10 @@ import type {
   QueueDepth,
   RunQuery,
   RunRecord,
+  ScheduleRecord,
   Store,
   TokenRecord,
+  WakeupMode,
 } from './types.js';
 
 /** Options of the MongoDB store. */
@@ -67,6 +72,13 @@ export interface MongoStoreOptions {
   client?: MongoClient;
   /** Clock used for decision timestamps. @default Date.now */
   now?: () => number;
+  /**
+   * Deliver other processes' wake-ups through a change stream on `wakeups` where the server has
+   * change streams (a replica set), and poll where it has not (FerretDB, a standalone server) or
+   * when the stream fails. `false` always polls. See `wakeupMode()`.
+   * @default true
+   */
+  changeStreams?: boolean;
 }
 
 /** The collections of the store; GridFS adds `artifacts.files` and `artifacts.chunks`. */
@@ -84,6 +96,8 @@ const Collections = {
   agents: 'agents',
   tokens: 'tokens',
   wakeups: 'wakeups',
+  schedules: 'schedules',
+  events: 'events',
 } as const;
 
 /** The least time between two writes of one topic's wake-up by one store. */
@@ -419,6 +433,38 @@ const firstWriteError = (error: MongoBulkWriteError) =>
   Array.isArray(error.writeErrors) ? error.writeErrors[0] : error.writeErrors;
 
 /**
+ * True when the server opens a change stream on `collection` (a replica set does; FerretDB and a
+ * standalone server answer with an error). The probe's stream is closed again.
+ */
+async function changeStreamsWork(collection: Collection<WakeupDoc>): Promise<boolean> {
+  let stream: ChangeStream<WakeupDoc> | null = null;
+  try {
+    stream = collection.watch([], { maxAwaitTimeMS: 100 });
+    // The first call runs the `aggregate` with `$changeStream`: where it is not supported, it throws.
+    await stream.tryNext();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await stream?.close().catch(() => undefined);
+  }
+}
+
+/** The store instances whose stamps a change of a `wakeups` document wrote. */
+function stampersOf(change: ChangeStreamDocument<WakeupDoc>): string[] {
+  if (change.operationType === 'insert' || change.operationType === 'replace') {
+    return Object.keys(change.fullDocument?.by ?? {});
+  }
+  if (change.operationType !== 'update') return [];
+  const origins: string[] = [];
+  for (const [field, value] of Object.entries(change.updateDescription?.updatedFields ?? {})) {
+    if (field.startsWith('by.')) origins.push(field.slice(3));
+    else if (field === 'by' && value && typeof value === 'object') origins.push(...Object.keys(value));
+  }
+  return origins;
+}
+
+/**
  * Creates the indexes the store's queries need. `createIndex` is idempotent, so every
  * coordinator does this at start.
  */
@@ -436,6 +482,9 @@ async function ensureIndexes(db: Db): Promise<void> {
     [Collections.pipelineHistory, { pipeline: 1, createdAt: -1, _id: -1 }],
     [Collections.agents, { tokenHash: 1 }, { unique: true }],
     [Collections.artifacts, { runId: 1 }],
+    [Collections.schedules, { enabled: 1, nextFireAt: 1 }],
+    [Collections.schedules, { pipeline: 1 }],
+    // `events` is read and pruned by `_id` ranges: the `_id` index serves it.
   ];
   for (const [name, keys, options] of plain) await db.collection(name).createIndex(keys, options ?? {});
   const wakeups = db.collection(Collections.wakeups);
@@ -466,7 +515,9 @@ async function ensureIndexes(db: Db): Promise<void> {
  * but `{ _id }`. Lease renewals are kept with those hints, apart from the jobs.
  *
  * Wake-ups are delivered locally at once and, for other processes, through one document per
- * topic in `wakeups`, which every store polls every `pollInterval` ms while it has subscribers.
+ * topic in `wakeups`, which every store watches with a change stream where the server has them
+ * (a replica set) and otherwise polls every `pollInterval` ms while it has subscribers (FerretDB,
+ * or after the stream failed). `wakeupMode()` tells which.
  *
  * Connection and primary-selection failures surface as `StoreUnavailableError` (retryable).
  *
@@ -535,12 +586,21 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
   const artifactMeta = db.collection<ArtifactDoc>(Collections.artifacts);
   const agents = db.collection<StoredDoc>(Collections.agents);
   const tokens = db.collection<StoredDoc>(Collections.tokens);
+  const schedules = db.collection<StoredDoc>(Collections.schedules);
+  const eventLog = db.collection<StoredDoc>(Collections.events);
   // Wake-ups are hints: a local read and a w:1 write are enough, and faster.
   const wakeups = db.collection<WakeupDoc>(Collections.wakeups, {
     readConcern: { level: 'local' },
     writeConcern: { w: 1 },
   });
   const bucket = new GridFSBucket(db, { bucketName: Collections.artifacts, writeConcern: MAJORITY });
+  // Change streams on `wakeups` read with the database's majority read concern, which every
+  // server version with change streams accepts for them (stamps are written with w:1, and are
+  // seen once they are majority-committed: a few milliseconds on a healthy replica set).
+  const wakeupChanges = db.collection<WakeupDoc>(Collections.wakeups);
+  /** How other processes' wake-ups arrive: decided once here, and by a stream that fails later. */
+  let wakeupMode: 'polling' | 'change-stream' =
+    options.changeStreams !== false && (await changeStreamsWork(wakeupChanges)) ? 'change-stream' : 'polling';
 
   let closed = false;
   /** Runs one store operation, translating availability failures into StoreUnavailableError. */
@@ -897,6 +957,51 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
     if (pollerStarted || closed) return;
     pollerStarted = true;
     schedulePoll();
+  };
+
+  let stream: ChangeStream<WakeupDoc> | null = null;
+  /** Falls back to polling for good: the stream failed (or the server stopped supporting it). */
+  const fallBackToPolling = () => {
+    wakeupMode = 'polling';
+    const failed = stream;
+    stream = null;
+    if (failed) track(failed.close());
+    // A first poll wakes the topics notified in the last seconds, so the switch loses nothing.
+    startPoller();
+  };
+
+  /** Wakes the subscribers of the topic a change is about when another instance stamped it. */
+  const onWakeupChange = (change: ChangeStreamDocument<WakeupDoc>) => {
+    if (!('documentKey' in change)) return;
+    const topic = (change.documentKey as { _id?: unknown })._id;
+    if (typeof topic !== 'string' || events.listenerCount(topic) === 0) return;
+    if (stampersOf(change).some((origin) => origin !== instanceId)) {
+      try {
+        events.emit(topic);
+      } catch {
+        // A throwing listener must not stop the stream.
+      }
+    }
+  };
+
+  /** Starts delivering other processes' wake-ups: by change stream where it works, else polling. */
+  const startWakeups = () => {
+    if (closed || stream || pollerStarted) return;
+    if (wakeupMode === 'polling') return startPoller();
+    try {
+      stream = wakeupChanges.watch([{ $match: { operationType: { $in: ['insert', 'update', 'replace'] } } }]);
+    } catch {
+      return fallBackToPolling();
+    }
+    const opened = stream;
+    opened.on('change', onWakeupChange);
+    // The driver resumes a stream by itself after resumable errors; one it reports is fatal. A
+    // stream that ends without one (its collection was dropped: an `invalidate`) is over too.
+    const lost = () => {
+      if (!closed && stream === opened) fallBackToPolling();
+    };
+    opened.on('error', lost);
+    opened.on('close', lost);
   };
 
   return {
@@ -1345,6 +1450,85 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
       });
     },
 
+    // ---- schedules and events ----
+
+    putSchedule(schedule) {
+      return call(`putSchedule ${schedule._id}`, () => upsert(schedules, schedule));
+    },
+    getSchedule(id) {
+      return call(`getSchedule ${id}`, async () => {
+        const doc = await schedules.findOne({ _id: id });
+        return doc ? decode<ScheduleRecord>(doc) : null;
+      });
+    },
+    listSchedules(pipeline) {
+      return call('listSchedules', async () => {
+        const docs = await schedules.find(pipeline === undefined ? {} : { pipeline }).toArray();
+        // Sorted here, to order ids exactly as the memory adapter does.
+        return docs
+          .map((doc) => decode<ScheduleRecord>(doc))
+          .sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0));
+      });
+    },
+    updateSchedule(id, patch, expectedNextFireAt) {
+      return call(`updateSchedule ${id}`, async () => {
+        const fields = setOf(patch);
+        const filter: Filter<StoredDoc> = { _id: id };
+        if (expectedNextFireAt !== undefined) {
+          if (idOnlyFilters) {
+            // See `idOnlyFilters`: check on a read by `_id`. Not atomic there, and it need not
+            // be: the tick decisions, not this projection, decide what fires.
+            const doc = await schedules.findOne({ _id: id });
+            if (!doc || (doc.nextFireAt ?? null) !== expectedNextFireAt) return false;
+          } else filter.nextFireAt = expectedNextFireAt;
+        }
+        if (!fields) return (await schedules.countDocuments(filter, { limit: 1 })) === 1;
+        return (await schedules.updateOne(filter, { $set: fields })).matchedCount === 1;
+      });
+    },
+    findDueSchedules(at, limit) {
+      return call('findDueSchedules', async () => {
+        const n = Math.floor(limit);
+        if (!(n > 0)) return [];
+        const docs = await schedules
+          .find({ enabled: true, nextFireAt: { $lte: at } })
+          .sort({ nextFireAt: 1, _id: 1 })
+          .limit(n)
+          .toArray();
+        return docs.map((doc) => decode<ScheduleRecord>(doc));
+      });
+    },
+
+    appendEvents(list) {
+      return call('appendEvents', async () => {
+        if (list.length === 0) return;
+        try {
+          await eventLog.insertMany(
+            list.map((event) => encode(event) as StoredDoc),
+            { ordered: false },
+          );
+        } catch (error) {
+          // An event written again (a retried append) is a duplicate key: it is there already.
+          if (!isOnlyDuplicates(error)) throw error;
+        }
+      });
+    },
+    listEvents(query) {
+      return call('listEvents', async () => {
+        const n = Math.floor(query.limit);
+        if (!(n > 0)) return [];
+        const filter: Filter<StoredDoc> = query.after === undefined ? {} : { _id: { $gt: query.after } };
+        const docs = await eventLog.find(filter).sort({ _id: 1 }).limit(n).toArray();
+        return docs.map((doc) => decode<EventRecord>(doc));
+      });
+    },
+    deleteEventsBefore(id) {
+      return call('deleteEventsBefore', async () => (await eventLog.deleteMany({ _id: { $lt: id } })).deletedCount);
+    },
+    wakeupMode(): WakeupMode {
+      return wakeupMode;
+    },
+
     notify(topic) {
       if (!closed) {
         // Coalesce the notifications of one synchronous burst into one write.
@@ -1355,7 +1539,7 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
     },
     subscribe(topic, listener) {
       events.on(topic, listener);
-      startPoller();
+      startWakeups();
       return () => {
         events.off(topic, listener);
       };
@@ -1365,6 +1549,7 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
       closed = true;
       if (pollTimer) clearTimeout(pollTimer);
       if (purgeTimer) clearInterval(purgeTimer);
+      if (stream) track(stream.close());
       flushWakeups();
       await polling;
       await Promise.all([...inflight]);

@@ -223,6 +223,58 @@ export interface RunQuery {
 }
 
 /**
+ * One cron trigger of a pipeline: `_id` is `<pipeline>/<hash of the cron expression>`, so the
+ * same expression keeps its schedule (and its next fire time) across deploys.
+ */
+export interface ScheduleRecord {
+  _id: string;
+  pipeline: string;
+  /** The cron expression as the pipeline declares it (UTC). */
+  cron: string;
+  /** False once the pipeline's head no longer declares it. */
+  enabled: boolean;
+  /** The head version that declared it last. */
+  versionId: string;
+  /** When it fires next (epoch ms); null when it never will. */
+  nextFireAt: number | null;
+  /** The tick it last fired for, and the run that tick started. */
+  lastFiredAt: number | null;
+  lastRunId: string | null;
+  updatedAt: number;
+}
+
+/** Fields of a schedule that change after it is written. */
+export type SchedulePatch = Partial<Omit<ScheduleRecord, '_id' | 'pipeline' | 'cron'>>;
+
+/** What an event in the events collection reports. */
+export type ClusterEventData =
+  | { type: 'run'; runId: string; pipeline: string; number: number; status: RunStatus }
+  | { type: 'agent'; agentId: string; name: string; state: AgentState }
+  | { type: 'job'; runId: string; jobId: string; job: string; attempt: number; state: JobState }
+  | { type: 'pipeline'; pipeline: string; versionId: string }
+  | { type: 'schedule'; pipeline: string; scheduleId: string; cron: string; tick: number; runId: string | null };
+
+/** The kinds of events. */
+export type ClusterEventType = ClusterEventData['type'];
+
+/**
+ * An append-only event. `_id` orders events across coordinators: the writer's clock as 15
+ * zero-padded digits of milliseconds, then a per-process sequence and a random suffix
+ * (see `event-log.ts`).
+ */
+export type EventRecord = ClusterEventData & { _id: string; at: number };
+
+/** A page of events: those after a cursor, in `_id` order. */
+export interface EventQuery {
+  /** Events whose `_id` is greater than this (an event id, or a time prefix). */
+  after?: string;
+  limit: number;
+}
+
+/** How a store delivers wake-ups between processes. */
+export type WakeupMode = 'local' | 'polling' | 'change-stream';
+
+/**
  * The Store port: all of HiveForge's state. Adapters: `memory` (embedded, tests) and `mongodb`
  * (production). Every adapter passes the same contract tests.
  */
@@ -298,6 +350,30 @@ export interface Store {
 
   putToken(token: TokenRecord): Promise<void>;
   getToken(hash: string): Promise<TokenRecord | null>;
+
+  // ---- schedules and events ----
+
+  /** Writes a schedule whole (insert or replace). */
+  putSchedule(schedule: ScheduleRecord): Promise<void>;
+  getSchedule(id: string): Promise<ScheduleRecord | null>;
+  /** Schedules ordered by `_id`; with `pipeline`, only that pipeline's. */
+  listSchedules(pipeline?: string): Promise<ScheduleRecord[]>;
+  /**
+   * Applies `patch`; with `expectedNextFireAt`, only while the schedule's next fire time is still
+   * that (so that a late writer does not move it back). Returns whether it applied.
+   */
+  updateSchedule(id: string, patch: SchedulePatch, expectedNextFireAt?: number | null): Promise<boolean>;
+  /** Enabled schedules whose next fire time is at or before `now`, earliest first. */
+  findDueSchedules(now: number, limit: number): Promise<ScheduleRecord[]>;
+
+  /** Appends events; one whose `_id` exists already is ignored. */
+  appendEvents(events: readonly EventRecord[]): Promise<void>;
+  /** Events in `_id` order, after `query.after`. */
+  listEvents(query: EventQuery): Promise<EventRecord[]>;
+  /** Deletes the events whose `_id` is less than `id` (retention); returns how many. */
+  deleteEventsBefore(id: string): Promise<number>;
+  /** How wake-ups reach other processes: `local` (one process only), `polling` or `change-stream`. */
+  wakeupMode(): WakeupMode;
 
   /** Wakes those waiting on `topic` (in this process, and in others where the adapter can). */
   notify(topic: string): void;

@@ -1,0 +1,55 @@
+import { randomBytes } from 'node:crypto';
+import { BadInputError } from '@hiveforge/sdk';
+import type { ClusterEventData, EventRecord, Store } from './store/types.js';
+
+/** Digits of the time prefix of event ids: milliseconds since the epoch, zero-padded. */
+const TIME_DIGITS = 15;
+/** The wake-up topic notified when events are appended. */
+export const EVENTS_TOPIC = 'events';
+
+let sequence = 0;
+
+/**
+ * A time prefix of event ids: every event written at or after `at` (by its writer's clock) has
+ * an id greater than it, every earlier one a smaller id. Usable as a cursor.
+ */
+export const eventTimePrefix = (at: number): string => String(Math.max(0, Math.floor(at))).padStart(TIME_DIGITS, '0');
+
+/**
+ * A new event id: `<ms, 15 digits>-<sequence>-<random>`. Ids order by their writer's clock
+ * across coordinators, by a per-process sequence within one millisecond of one process, and the
+ * random suffix keeps two coordinators' ids apart.
+ */
+export function newEventId(at: number): string {
+  sequence = (sequence + 1) % 1_679_616; // 36^4
+  return `${eventTimePrefix(at)}-${sequence.toString(36).padStart(4, '0')}-${randomBytes(4).toString('hex')}`;
+}
+
+/** The writer's time of an event id or time prefix. */
+export const timeOfEventId = (id: string): number => Number(id.slice(0, TIME_DIGITS));
+
+const CURSOR = /^\d{15}(-[0-9a-z]{4}-[0-9a-f]{8})?$/;
+
+/** Checks a cursor a client sent (an event id or a time prefix). */
+export function parseEventCursor(cursor: string): string {
+  if (!CURSOR.test(cursor)) {
+    throw new BadInputError('the events cursor is not an event id this API issued', [
+      { path: 'after', message: 'malformed' },
+    ]);
+  }
+  return cursor;
+}
+
+/**
+ * Appends an event to the store's events collection and wakes the feed's watchers. Best effort:
+ * the event reports a change that has happened, so failing to record it must not fail the change
+ * (the state itself stays readable from runs, jobs and agents).
+ */
+export async function recordEvent(store: Store, data: ClusterEventData, at: number = Date.now()): Promise<void> {
+  try {
+    await store.appendEvents([{ ...data, _id: newEventId(at), at } as EventRecord]);
+    store.notify(EVENTS_TOPIC);
+  } catch {
+    // See above: an event lost costs the feed one entry, never state.
+  }
+}

@@ -1,0 +1,254 @@
+import { API_VERSION, type PipelineSpec } from '@hiveforge/sdk';
+import { MongoClient } from 'mongodb';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type FerretDB, startFerretDB } from '../../../../test/helpers/ferretdb.js';
+import { makeJobSpec } from '../store/contract.js';
+import { createMemoryStore } from '../store/memory.js';
+import { createMongoStore } from '../store/mongodb.js';
+import type { Store } from '../store/types.js';
+import { DecisionIds } from './decision-ids.js';
+import { fireSchedule } from './schedule-ticker.js';
+import { type Scheduler, createScheduler } from './scheduler.js';
+import { scheduleIdOf } from './schedules.js';
+
+const at = (iso: string) => Date.parse(iso);
+const iso = (ms: number | null | undefined) => (typeof ms === 'number' ? new Date(ms).toISOString() : ms);
+
+const specWith = (crons: string[]): PipelineSpec => ({
+  apiVersion: API_VERSION,
+  name: 'nightly',
+  triggers: { push: null, pullRequest: null, schedule: crons.map((cron) => ({ cron })), manual: null },
+  strictImages: false,
+  env: {},
+  images: [],
+  jobs: [makeJobSpec('build')],
+  source: null,
+});
+
+/** Deploys a version as `pipelines.deploy` does: store it, move the head, sync its schedules. */
+async function deploy(store: Store, scheduler: Scheduler, versionId: string, crons: string[]): Promise<void> {
+  await store.putPipelineVersion({
+    _id: versionId,
+    pipeline: 'nightly',
+    spec: specWith(crons),
+    bundle: '',
+    entry: 'hiveforge.ts',
+    createdAt: 0,
+  });
+  await store.setPipelineHead('nightly', versionId, 0);
+  await scheduler.syncSchedules('nightly', versionId);
+}
+
+const DAILY = '0 3 * * *';
+const HOURLY = '0 * * * *';
+
+describe('schedules on the memory store (injected clock)', () => {
+  let store: Store;
+  let now: number;
+  let scheduler: Scheduler;
+
+  beforeEach(() => {
+    now = at('2026-03-01T12:00:00Z');
+    store = createMemoryStore({ now: () => now });
+    scheduler = createScheduler({ store, now: () => now });
+  });
+
+  it('a deploy writes one schedule per cron, with its next fire time; later deploys keep or disable them', async () => {
+    await deploy(store, scheduler, 'v1', [DAILY, HOURLY, ' 0  3 * * * ']);
+    const daily = scheduleIdOf('nightly', DAILY);
+    const hourly = scheduleIdOf('nightly', HOURLY);
+    expect((await store.listSchedules('nightly')).map((s) => [s._id, s.cron, s.enabled, iso(s.nextFireAt)])).toEqual(
+      [
+        [daily, DAILY, true, '2026-03-02T03:00:00.000Z'],
+        [hourly, HOURLY, true, '2026-03-01T13:00:00.000Z'],
+      ].sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+    );
+    // Later: the daily one stays (with its next fire time), the hourly one is gone.
+    now = at('2026-03-01T12:30:00Z');
+    await deploy(store, scheduler, 'v2', [DAILY, '30 6 * * MON']);
+    const byId = new Map((await store.listSchedules('nightly')).map((s) => [s._id, s]));
+    expect(byId.get(daily)).toMatchObject({ enabled: true, versionId: 'v2', nextFireAt: at('2026-03-02T03:00:00Z') });
+    expect(byId.get(hourly)).toMatchObject({ enabled: false });
+    expect(iso(byId.get(scheduleIdOf('nightly', '30 6 * * MON'))?.nextFireAt)).toBe('2026-03-02T06:30:00.000Z');
+    // Declared again: it starts from its next tick after now, not from where it stopped.
+    now = at('2026-03-01T15:10:00Z');
+    await deploy(store, scheduler, 'v3', [HOURLY]);
+    expect(await store.getSchedule(hourly)).toMatchObject({ enabled: true, nextFireAt: at('2026-03-01T16:00:00Z') });
+    expect(await store.getSchedule(daily)).toMatchObject({ enabled: false });
+  });
+
+  it('a due schedule triggers one run of the head version as event schedule, then waits for its next tick', async () => {
+    await deploy(store, scheduler, 'v1', [DAILY]);
+    const id = scheduleIdOf('nightly', DAILY);
+    now = at('2026-03-02T02:59:59Z');
+    expect(await scheduler.tickSchedules()).toEqual({ fired: 0 });
+    expect(await store.listRuns({ limit: 10 })).toEqual([]);
+    now = at('2026-03-02T03:00:04Z');
+    expect(await scheduler.tickSchedules()).toEqual({ fired: 1 });
+    const runs = await store.listRuns({ limit: 10 });
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ versionId: 'v1', trigger: { event: 'schedule', actor: 'schedule' } });
+    expect(await store.getSchedule(id)).toMatchObject({
+      nextFireAt: at('2026-03-03T03:00:00Z'),
+      lastFiredAt: at('2026-03-02T03:00:00Z'),
+      lastRunId: runs[0]?._id,
+    });
+    expect(await store.getDecision(DecisionIds.scheduleTick(id, at('2026-03-02T03:00:00Z')))).toMatchObject({
+      data: { tick: at('2026-03-02T03:00:00Z'), versionId: 'v1' },
+    });
+    expect(DecisionIds.scheduleTick(id, at('2026-03-02T03:00:00Z'))).toBe(
+      `schedule:${id}/tick:2026-03-02T03:00:00.000Z`,
+    );
+    // The same tick again (a second look, or a late coordinator): nothing more.
+    expect(await scheduler.tickSchedules()).toEqual({ fired: 0 });
+    expect(await store.listRuns({ limit: 10 })).toHaveLength(1);
+    // The schedule fired, and the run it started, are events.
+    const events = await store.listEvents({ limit: 100 });
+    expect(events.filter((e) => e.type === 'schedule')).toEqual([
+      expect.objectContaining({ scheduleId: id, cron: DAILY, tick: at('2026-03-02T03:00:00Z'), runId: runs[0]?._id }),
+    ]);
+    expect(events.some((e) => e.type === 'run' && e.runId === runs[0]?._id && e.status === 'running')).toBe(true);
+  });
+
+  it('two coordinators racing the same tick trigger exactly one run', async () => {
+    const other = createScheduler({ store, now: () => now });
+    await deploy(store, scheduler, 'v1', [HOURLY, DAILY]);
+    now = at('2026-03-02T03:00:01Z');
+    const [a, b] = await Promise.all([scheduler.tickSchedules(), other.tickSchedules()]);
+    // Two ticks are due (03:00 of both schedules): each fires once, by one coordinator or the other.
+    expect(a.fired + b.fired).toBe(2);
+    const runs = await store.listRuns({ limit: 10 });
+    expect(runs.map((r) => r.trigger.event)).toEqual(['schedule', 'schedule']);
+    now = at('2026-03-02T03:00:09Z');
+    const again = await Promise.all([scheduler.tickSchedules(), other.tickSchedules()]);
+    expect(again[0].fired + again[1].fired).toBe(0);
+    expect(await store.listRuns({ limit: 10 })).toHaveLength(2);
+  });
+
+  it('ticks missed while no coordinator ran fire once, for the latest of them', async () => {
+    await deploy(store, scheduler, 'v1', [HOURLY]);
+    const id = scheduleIdOf('nightly', HOURLY);
+    // Down from 12:00 to 17:20: the ticks of 13:00 to 17:00 were missed.
+    now = at('2026-03-01T17:20:00Z');
+    expect(await scheduler.tickSchedules()).toEqual({ fired: 1 });
+    expect(await store.listRuns({ limit: 10 })).toHaveLength(1);
+    expect(await store.getSchedule(id)).toMatchObject({
+      lastFiredAt: at('2026-03-01T17:00:00Z'),
+      nextFireAt: at('2026-03-01T18:00:00Z'),
+    });
+    // The decision is named by the first tick missed, so a coordinator that read the schedule
+    // before it moved on decides the same name and loses.
+    expect(await store.getDecision(DecisionIds.scheduleTick(id, at('2026-03-01T13:00:00Z')))).toMatchObject({
+      data: { tick: at('2026-03-01T17:00:00Z'), next: at('2026-03-01T18:00:00Z') },
+    });
+    // Down for weeks: still one run.
+    now = at('2026-03-20T08:30:00Z');
+    expect(await scheduler.tickSchedules()).toEqual({ fired: 1 });
+    expect(await store.getSchedule(id)).toMatchObject({
+      lastFiredAt: at('2026-03-20T08:00:00Z'),
+      nextFireAt: at('2026-03-20T09:00:00Z'),
+    });
+    expect(await store.listRuns({ limit: 10 })).toHaveLength(2);
+  });
+
+  it('a coordinator that saw a head change nobody synced syncs it on its next tick', async () => {
+    await store.putPipelineVersion({
+      _id: 'v9',
+      pipeline: 'nightly',
+      spec: specWith([HOURLY]),
+      bundle: '',
+      entry: 'hiveforge.ts',
+      createdAt: 0,
+    });
+    // The head moved, but the deploying coordinator died before syncing schedules.
+    await store.setPipelineHead('nightly', 'v9', 0);
+    expect(await store.listSchedules()).toEqual([]);
+    await scheduler.tickSchedules();
+    expect(await store.getSchedule(scheduleIdOf('nightly', HOURLY))).toMatchObject({
+      enabled: true,
+      versionId: 'v9',
+      nextFireAt: at('2026-03-01T13:00:00Z'),
+    });
+  });
+
+  it('a schedule the head no longer declares does not fire, even if its document says enabled', async () => {
+    await deploy(store, scheduler, 'v1', [HOURLY]);
+    const id = scheduleIdOf('nightly', HOURLY);
+    await store.putPipelineVersion({
+      _id: 'v2',
+      pipeline: 'nightly',
+      spec: specWith([]),
+      bundle: '',
+      entry: 'hiveforge.ts',
+      createdAt: 0,
+    });
+    // The head moved without a sync, and this coordinator believes it synced it already.
+    await store.setPipelineHead('nightly', 'v2', 0);
+    const stale = createScheduler({ store, now: () => now });
+    now = at('2026-03-01T13:00:30Z');
+    const schedule = await store.getSchedule(id);
+    if (!schedule) throw new Error('no schedule');
+    const ctx = {
+      store,
+      config: stale.config,
+      now: () => now,
+      specs: new Map(),
+      resolving: new Map(),
+      blockers: new Map(),
+    };
+    expect(await fireSchedule(ctx, schedule, now)).toBe(false);
+    expect(await store.listRuns({ limit: 10 })).toEqual([]);
+    expect(await store.getSchedule(id)).toMatchObject({ enabled: false });
+  });
+
+  it('events older than the retention are deleted by the ticker', async () => {
+    const short = createScheduler({ store, now: () => now, options: { eventRetention: '1h' } });
+    await deploy(store, short, 'v1', []);
+    await store.appendEvents([
+      { _id: '000000000000001-0000-00000000', at: 1, type: 'pipeline', pipeline: 'nightly', versionId: 'v0' },
+    ]);
+    await short.tickSchedules();
+    const left = await store.listEvents({ limit: 10 });
+    expect(left.every((e) => e.at >= now - 3_600_000)).toBe(true);
+    expect(left.some((e) => e.at === 1)).toBe(false);
+  });
+});
+
+describe('schedules on FerretDB: two coordinators, one database', () => {
+  let ferret: FerretDB | undefined;
+  beforeAll(async () => {
+    ferret = await startFerretDB();
+  }, 60_000);
+  afterAll(async () => {
+    await ferret?.stop();
+  });
+
+  it('two coordinators racing the same tick trigger exactly one run', async () => {
+    if (!ferret) throw new Error('FerretDB is not running');
+    const dbName = `hf_sched_${process.pid}_${Date.now().toString(36)}`;
+    let now = at('2026-03-01T12:00:00Z');
+    const storeA = await createMongoStore({ uri: ferret.uri, dbName, now: () => now });
+    const storeB = await createMongoStore({ uri: ferret.uri, dbName, now: () => now });
+    try {
+      const a = createScheduler({ store: storeA, now: () => now });
+      const b = createScheduler({ store: storeB, now: () => now });
+      await deploy(storeA, a, 'v1', [DAILY]);
+      now = at('2026-03-02T03:00:02Z');
+      const results = await Promise.all([a.tickSchedules(), b.tickSchedules(), a.tickSchedules()]);
+      expect(results.reduce((n, r) => n + r.fired, 0)).toBe(1);
+      const runs = await storeB.listRuns({ limit: 10 });
+      expect(runs).toHaveLength(1);
+      expect(runs[0]?.trigger).toMatchObject({ event: 'schedule', actor: 'schedule' });
+      expect(await storeB.getSchedule(scheduleIdOf('nightly', DAILY))).toMatchObject({
+        nextFireAt: at('2026-03-03T03:00:00Z'),
+        lastRunId: runs[0]?._id,
+      });
+    } finally {
+      await storeB.close();
+      await storeA.close();
+      const admin = new MongoClient(ferret.uri);
+      await admin.db(dbName).dropDatabase();
+      await admin.close();
+    }
+  });
+});

@@ -1,0 +1,134 @@
+import { eventTimePrefix, recordEvent } from '../event-log.js';
+import type { RunRecord, ScheduleRecord } from '../store/types.js';
+import { type SchedulerContext, specOf } from './context.js';
+import { DecisionIds } from './decision-ids.js';
+import { triggerRun } from './run-trigger.js';
+import { declaredSchedules, nextFireTime, syncSchedules } from './schedules.js';
+
+/** What the decision of a schedule's tick records: the tick fired, and the one after it. */
+export interface ScheduleTickData {
+  /** The latest tick that was due: the one fired, for itself and any missed before it. */
+  tick: number;
+  /** The schedule's next fire time after this tick. */
+  next: number | null;
+  /** The head version the tick's run was created from. */
+  versionId: string;
+}
+
+/** What a coordinator's ticker remembers. Losing it costs a re-sync, nothing else. */
+export interface ScheduleTickerState {
+  /** The head version whose schedules this ticker last synced, per pipeline. */
+  synced: Map<string, string>;
+  ticks: number;
+}
+
+/** Creates the state of one coordinator's ticker. */
+export const createScheduleTickerState = (): ScheduleTickerState => ({ synced: new Map(), ticks: 0 });
+
+/** Due schedules handled per tick; the rest wait for the next one. */
+const DUE_PER_TICK = 100;
+/** One tick in this many also deletes events older than the retention. */
+const RETENTION_EVERY_TICKS = 12;
+/** Missed ticks are looked for at most this far back (a schedule down for longer fires once anyway). */
+const CATCH_UP_SCAN_MS = 86_400_000;
+
+/**
+ * One pass of the schedule ticker, which every coordinator runs: syncs the schedules of heads
+ * that changed, fires the due schedules, and now and then applies the events' retention.
+ * Returns how many ticks this coordinator fired.
+ */
+export async function tickSchedules(ctx: SchedulerContext, state: ScheduleTickerState): Promise<{ fired: number }> {
+  const { store } = ctx;
+  // Heads can change through any coordinator (or one that died between moving the head and
+  // syncing): whichever sees a head it has not synced syncs it.
+  for (const head of await store.listPipelines()) {
+    if (state.synced.get(head._id) === head.versionId) continue;
+    const spec = await specOf(ctx, head.versionId);
+    if (!spec) continue;
+    await syncSchedules(ctx, head._id, head.versionId, spec);
+    state.synced.set(head._id, head.versionId);
+  }
+  const now = ctx.now();
+  let fired = 0;
+  const errors: unknown[] = [];
+  for (const schedule of await store.findDueSchedules(now, DUE_PER_TICK)) {
+    try {
+      if (await fireSchedule(ctx, schedule, now)) fired++;
+    } catch (error) {
+      errors.push(error);
+    }
+  }
+  if (state.ticks++ % RETENTION_EVERY_TICKS === 0) {
+    await store.deleteEventsBefore(eventTimePrefix(now - ctx.config.eventRetentionMs));
+  }
+  if (errors.length > 0) throw errors[0];
+  return { fired };
+}
+
+/**
+ * Fires one due schedule: decides its tick, and the winner (one coordinator of all) triggers the
+ * run from the head version. Every caller then moves the schedule to its next fire time.
+ *
+ * Missed ticks (no coordinator ran while they were due) fire once: the decision is named by the
+ * schedule's stored next fire time, the first tick missed, and fires the latest tick that is due,
+ * so a schedule that missed a night of hourly ticks runs once on recovery, not once per hour.
+ * Returns whether this call triggered a run.
+ */
+export async function fireSchedule(ctx: SchedulerContext, schedule: ScheduleRecord, now: number): Promise<boolean> {
+  const { store } = ctx;
+  const slot = schedule.nextFireAt;
+  if (slot === null || !schedule.enabled || slot > now) return false;
+  const head = await store.getPipeline(schedule.pipeline);
+  const spec = head ? await specOf(ctx, head.versionId) : null;
+  if (!head || !spec || !declaredSchedules(schedule.pipeline, spec).has(schedule._id)) {
+    // Declared by an older head only (a deploy's sync is under way, or was cut short): it does
+    // not fire. The sync of the current head enables it again if it is declared after all.
+    await store.updateSchedule(schedule._id, { enabled: false, updatedAt: now }, slot);
+    return false;
+  }
+  let tick = slot;
+  if (now - tick > CATCH_UP_SCAN_MS) {
+    const recent = nextFireTime(schedule.cron, now - CATCH_UP_SCAN_MS);
+    if (recent !== null && recent <= now) tick = recent;
+  }
+  for (let next = nextFireTime(schedule.cron, tick); next !== null && next <= now; ) {
+    tick = next;
+    next = nextFireTime(schedule.cron, tick);
+  }
+  const { won, decision } = await store.decide<ScheduleTickData>(DecisionIds.scheduleTick(schedule._id, slot), {
+    tick,
+    next: nextFireTime(schedule.cron, tick),
+    versionId: head.versionId,
+  });
+  const decided = decision.data;
+  // Winner and losers alike apply the decision; the guard keeps a late one from moving it back.
+  await store.updateSchedule(
+    schedule._id,
+    { nextFireAt: decided.next, lastFiredAt: decided.tick, updatedAt: now },
+    slot,
+  );
+  if (!won) return false;
+  let run: RunRecord | null = null;
+  try {
+    run = await triggerRun(ctx, {
+      pipeline: schedule.pipeline,
+      versionId: decided.versionId,
+      trigger: { event: 'schedule', branch: null, commit: null, repository: null, inputs: {}, actor: 'schedule' },
+    });
+  } finally {
+    if (run) await store.updateSchedule(schedule._id, { lastRunId: run._id }, decided.next);
+    await recordEvent(
+      store,
+      {
+        type: 'schedule',
+        pipeline: schedule.pipeline,
+        scheduleId: schedule._id,
+        cron: schedule.cron,
+        tick: decided.tick,
+        runId: run?._id ?? null,
+      },
+      now,
+    );
+  }
+  return true;
+}
