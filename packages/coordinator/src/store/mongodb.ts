@@ -811,6 +811,32 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
     }
   };
 
+  /** Writes one artifact: see `putArtifact`. */
+  const artifactWrites = new Map<string, Promise<void>>();
+  const putArtifactNow = (meta: ArtifactRecord, data: Buffer): Promise<void> =>
+    call(`putArtifact ${meta._id}`, async () => {
+      // The bytes go to a new GridFS file first; the metadata then points at it, so a reader
+      // sees the old artifact or the new one, never a half-written one. The replaced file is
+      // deleted afterwards (a crash in between leaves an orphan, never a dangling pointer).
+      const fileId = new ObjectId();
+      await upload(fileId, meta._id, data);
+      const doc = { ...encode(meta), _file: fileId } as ArtifactDoc;
+      const replace = () =>
+        artifactMeta.findOneAndReplace({ _id: meta._id }, doc, { upsert: true, returnDocument: 'before' });
+      let previous: ArtifactDoc | null;
+      try {
+        previous = await replace();
+      } catch (error) {
+        if (!isDuplicateKey(error)) throw error;
+        previous = await replace();
+      }
+      if (previous?._file && !previous._file.equals(fileId)) {
+        await bucket.delete(previous._file).catch((error: unknown) => {
+          if (!isFileNotFound(error)) throw error;
+        });
+      }
+    });
+
   // Retired hints pile up only where deletes scan (FerretDB): delete them in one pass now and then.
   let purging = false;
   const purgeTimer = idOnlyFilters
@@ -1348,28 +1374,17 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
     },
 
     putArtifact(meta, data) {
-      return call(`putArtifact ${meta._id}`, async () => {
-        // The bytes go to a new GridFS file first; the metadata then points at it, so a reader
-        // sees the old artifact or the new one, never a half-written one. The replaced file is
-        // deleted afterwards (a crash in between leaves an orphan, never a dangling pointer).
-        const fileId = new ObjectId();
-        await upload(fileId, meta._id, data);
-        const doc = { ...encode(meta), _file: fileId } as ArtifactDoc;
-        const replace = () =>
-          artifactMeta.findOneAndReplace({ _id: meta._id }, doc, { upsert: true, returnDocument: 'before' });
-        let previous: ArtifactDoc | null;
-        try {
-          previous = await replace();
-        } catch (error) {
-          if (!isDuplicateKey(error)) throw error;
-          previous = await replace();
-        }
-        if (previous?._file && !previous._file.equals(fileId)) {
-          await bucket.delete(previous._file).catch((error: unknown) => {
-            if (!isFileNotFound(error)) throw error;
-          });
-        }
+      // Writes of one id from this store go one after another: FerretDB applies a
+      // findOneAndReplace as a read then a write, so two at once could both see the same
+      // previous file and leave the metadata pointing at a file the other deleted.
+      const previous = artifactWrites.get(meta._id) ?? Promise.resolve();
+      const write = previous.then(() => putArtifactNow(meta, data));
+      const settled = write.catch(() => undefined);
+      artifactWrites.set(meta._id, settled);
+      void settled.then(() => {
+        if (artifactWrites.get(meta._id) === settled) artifactWrites.delete(meta._id);
       });
+      return write;
     },
     getArtifact(id) {
       return call(`getArtifact ${id}`, async () => {
