@@ -79,6 +79,9 @@ async function protocolAgent({ url, name, withStart, completeAndPull, signal, on
   });
   const client = createAgentClient({ url, token: () => token });
   const pull = () => ({ requestId: randomUUID(), waitMs: 5_000 });
+  // The pull riding on a completion does not wait: the completion is answered at once, and an
+  // agent that got no job waits in a plain pull.
+  const pullNow = () => ({ requestId: randomUUID(), waitMs: 0 });
   const loop = (async () => {
     let lease = null;
     while (!signal.aborted) {
@@ -88,7 +91,7 @@ async function protocolAgent({ url, name, withStart, completeAndPull, signal, on
         const attempt = { jobId: lease.jobId, attempt: lease.attempt };
         if (withStart) await client.agent.start.mutate(attempt);
         const done = await client.agent.complete.mutate(
-          { ...attempt, result: OK, next: completeAndPull ? pull() : undefined },
+          { ...attempt, result: OK, next: completeAndPull ? pullNow() : undefined },
           { signal },
         );
         lease = done.next?.lease ?? null;
