@@ -1,6 +1,6 @@
 import { API_VERSION, type JobSpec } from '@hiveforge/sdk';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { EventRecord, JobRecord, ScheduleRecord, Store } from './types.js';
+import type { EventRecord, JobRecord, LogChunkRecord, ScheduleRecord, Store } from './types.js';
 
 /** A job spec with defaults, for tests. */
 export function makeJobSpec(name: string, overrides: Partial<JobSpec> = {}): JobSpec {
@@ -45,6 +45,11 @@ export function makeJob(runId: string, name: string, overrides: Partial<JobRecor
     lostAttempts: 0,
     ...overrides,
   };
+}
+
+/** A log chunk of attempt 1 of `jobId` (run `r`), at offset `seq`. */
+export function makeLogChunk(jobId: string, seq: number, text: string): LogChunkRecord {
+  return { _id: `${jobId}#1#${seq}`, jobId, runId: 'r', attempt: 1, seq, offset: seq, text, at: 0 };
 }
 
 /**
@@ -219,16 +224,7 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
     });
 
     it('log chunks round-trip large, compressible, incompressible and unicode text exactly', async () => {
-      const chunk = (seq: number, text: string) => ({
-        _id: `big#1#${seq}`,
-        jobId: 'big',
-        runId: 'r',
-        attempt: 1,
-        seq,
-        offset: seq,
-        text,
-        at: 0,
-      });
+      const chunk = (seq: number, text: string) => makeLogChunk('big', seq, text);
       let random = 7;
       const next = () => {
         random = (random * 1_103_515_245 + 12_345) % 2 ** 31;

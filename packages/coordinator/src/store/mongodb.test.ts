@@ -3,7 +3,7 @@ import { API_VERSION, isHiveForgeError } from '@hiveforge/sdk';
 import { Binary, Collection, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type FerretDB, freePort, startFerretDB } from '../../../../test/helpers/ferretdb.js';
-import { describeStoreContract, makeJob, makeJobSpec } from './contract.js';
+import { describeStoreContract, makeJob, makeJobSpec, makeLogChunk } from './contract.js';
 import { createMongoStore, type MongoStoreOptions } from './mongodb.js';
 import type { Store } from './types.js';
 
@@ -494,16 +494,7 @@ describe('MongoDB store on FerretDB', () => {
     try {
       const raw = adminOf(ferretUri()).db(dbName).collection<{ _id: string; [key: string]: unknown }>('log_chunks');
       const big = 'PASS src/store/contract.ts > log chunks ✓ 12 ms\n'.repeat(1_000);
-      const chunk = (seq: number, text: string) => ({
-        _id: `j#1#${seq}`,
-        jobId: 'j',
-        runId: 'r',
-        attempt: 1,
-        seq,
-        offset: seq,
-        text,
-        at: 0,
-      });
+      const chunk = (seq: number, text: string) => makeLogChunk('j', seq, text);
       expect(await store.appendLogChunks([chunk(0, big), chunk(1, 'tiny\n')])).toBe(2);
       const stored = await raw.findOne({ _id: 'j#1#0' });
       expect(stored).not.toHaveProperty('text');
@@ -518,7 +509,7 @@ describe('MongoDB store on FerretDB', () => {
       expect(await store.appendLogChunks([chunk(0, big)])).toBe(0);
       expect(await raw.countDocuments({})).toBe(2);
       // Written before compression: plain text, no encoding.
-      await raw.insertOne(chunk(2, `${'old plain text\n'.repeat(100)}`));
+      await raw.insertOne({ ...chunk(2, 'old plain text\n'.repeat(100)) });
       const read = await store.readLogChunks('j');
       expect(read).toStrictEqual([chunk(0, big), chunk(1, 'tiny\n'), chunk(2, 'old plain text\n'.repeat(100))]);
     } finally {
