@@ -1,5 +1,5 @@
 import type { PipelineSpec } from '@hiveforge/sdk';
-import type { Store } from '../store/types.js';
+import type { RunRecord, Store } from '../store/types.js';
 import type { ResolvedSchedulerConfig } from './config.js';
 
 /** What every scheduler step needs: the store, the timing and a clock. */
@@ -12,6 +12,8 @@ export interface SchedulerContext {
    * so caching them keeps no state that matters: a coordinator that starts empty reads them again.
    */
   specs: Map<string, PipelineSpec>;
+  /** What of runs already read never changes: their pipeline, version and trigger. */
+  origins: Map<string, RunOrigin>;
   /**
    * Resolutions of runs under way in this coordinator (see `resolveRun`), so that a burst of
    * completions of one run resolves it once rather than once each, all at the same time.
@@ -35,6 +37,21 @@ export interface RunBlockers {
   needs: Map<string, string>;
   /** For each job name, the waiting jobs that need it. */
   dependents: Map<string, string[]>;
+}
+
+/** The fields of a run fixed when it is created. */
+export type RunOrigin = Pick<RunRecord, 'pipeline' | 'versionId' | 'trigger'>;
+
+/** Reads what never changes of a run, through the cache; null for an unknown run. */
+export async function originOf(ctx: SchedulerContext, runId: string): Promise<RunOrigin | null> {
+  const cached = ctx.origins.get(runId);
+  if (cached) return cached;
+  const run = await ctx.store.getRun(runId);
+  if (!run) return null;
+  if (ctx.origins.size >= 1_024) ctx.origins.delete(ctx.origins.keys().next().value as string);
+  const origin = { pipeline: run.pipeline, versionId: run.versionId, trigger: run.trigger };
+  ctx.origins.set(runId, origin);
+  return origin;
 }
 
 /** Reads the spec of a pipeline version, through the cache. */

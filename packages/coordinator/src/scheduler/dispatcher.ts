@@ -1,6 +1,6 @@
 import { FencedError, type JobSpec, NotFoundError } from '@hiveforge/sdk';
 import { type AgentRecord, type Decision, type JobRecord, JobState, type RunTrigger } from '../store/types.js';
-import { type SchedulerContext, Topics, specOf } from './context.js';
+import { type SchedulerContext, Topics, originOf, specOf } from './context.js';
 import { type AttemptEnd, type AttemptResult, applyAttemptEnd, shouldRetry } from './dag.js';
 import { takeTurn } from './concurrency-groups.js';
 import { DecisionIds } from './decision-ids.js';
@@ -48,15 +48,18 @@ const DISPATCH_ROUNDS = 4;
 const labelsMatch = (job: JobRecord, agent: AgentRecord) => job.spec.labels.every((l) => agent.labels.includes(l));
 
 async function buildLease(ctx: SchedulerContext, job: JobRecord): Promise<Lease | null> {
-  const run = await ctx.store.getRun(job.runId);
+  const [run, needs] = await Promise.all([
+    originOf(ctx, job.runId),
+    Promise.all(job.spec.needs.map((need) => ctx.store.getJob(`${job.runId}/${need}`))),
+  ]);
   if (!run) return null;
   const spec = await specOf(ctx, run.versionId);
   if (!spec) return null;
   const needsOutputs: Record<string, Record<string, string>> = {};
-  for (const need of job.spec.needs) {
-    const dep = await ctx.store.getJob(`${job.runId}/${need}`);
+  job.spec.needs.forEach((need, i) => {
+    const dep = needs[i];
     if (dep) needsOutputs[need] = dep.outputs;
-  }
+  });
   return {
     jobId: job._id,
     runId: job.runId,
@@ -141,10 +144,13 @@ export async function leaseJob(ctx: SchedulerContext, agent: AgentRecord, reques
         !(await takeTurn(ctx, job.spec.concurrency, { jobId: job._id, attempt: job.attempt }))
       )
         continue;
-      const { won, decision } = await store.decide<LeaseDecision>(DecisionIds.lease(job._id, job.attempt), {
-        agentId: agent._id,
-        requestId,
-      });
+      // Racing pulls mostly find a candidate leased already: a read tells, where a losing
+      // insert would still take a write (which a store may serialize).
+      const leaseId = DecisionIds.lease(job._id, job.attempt);
+      const existing = await store.getDecision<LeaseDecision>(leaseId);
+      const { won, decision } = existing
+        ? { won: false, decision: existing }
+        : await store.decide<LeaseDecision>(leaseId, { agentId: agent._id, requestId });
       if (!won) {
         const mine = decision.data.agentId === agent._id && decision.data.requestId === requestId;
         if (!mine) {
@@ -165,9 +171,13 @@ export async function leaseJob(ctx: SchedulerContext, agent: AgentRecord, reques
         { states: [JobState.queued], attempt: job.attempt },
       );
       if (!updated) continue;
-      await store.decide(DecisionIds.pull(agent._id, requestId), { jobId: job._id, attempt: job.attempt });
+      // The pull's own decision (for a retry of this request) and the lease's contents are
+      // independent: read the one while the other is written.
+      const [, lease] = await Promise.all([
+        store.decide(DecisionIds.pull(agent._id, requestId), { jobId: job._id, attempt: job.attempt }),
+        buildLease(ctx, { ...job, state: JobState.leased, agentId: agent._id, leasedAt: now }),
+      ]);
       store.notify(Topics.run(job.runId));
-      const lease = await buildLease(ctx, { ...job, state: JobState.leased, agentId: agent._id, leasedAt: now });
       if (lease) return lease;
     }
   }

@@ -193,6 +193,7 @@ describe('schedules on the memory store (injected clock)', () => {
       config: stale.config,
       now: () => now,
       specs: new Map(),
+      origins: new Map(),
       resolving: new Map(),
       blockers: new Map(),
     };

@@ -65,6 +65,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     config: resolveSchedulerConfig(deps.options),
     now: deps.now ?? preciseNow,
     specs: new Map(),
+    origins: new Map(),
     resolving: new Map(),
     blockers: new Map(),
   };

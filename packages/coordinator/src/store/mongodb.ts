@@ -1242,13 +1242,11 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
         }
         const result = await jobs.updateOne(filter, { $set: fields });
         if (result.matchedCount !== 1) return false;
-        // ...and the hint of the state it left goes after it. Best effort: the job has changed,
-        // and a reader deletes a hint whose job moved on.
+        // ...and the hint of the state it left goes after it, without holding up the caller.
+        // Best effort: the job has changed, and a reader retires a hint whose job moved on.
         const left = hintId(id, current.attempt);
-        await Promise.all([
-          leaves(isQueued) ? retireHints(readyJobs, [left]) : null,
-          leaves(isActiveJob) ? retireHints(activeJobs, [left]) : null,
-        ]);
+        if (leaves(isQueued)) track(retireHints(readyJobs, [left]));
+        if (leaves(isActiveJob)) track(retireHints(activeJobs, [left]));
         return true;
       });
     },
