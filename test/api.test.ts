@@ -237,6 +237,35 @@ describe('the tRPC API: auth, roles and bad input (real HTTP, memory store)', ()
         await rejects(() => viewer.runs.watch.query({ runId: 'api/1', cursor: 'not-a-cursor', waitMs: 0 })),
       ).toMatchObject({ code: 'BAD_REQUEST', hf: 'HF_BAD_INPUT' });
       expect(await rejects(() => viewer.runs.list.query({ limit: 100_000 }))).toMatchObject({ code: 'BAD_REQUEST' });
+      expect(await rejects(() => viewer.runs.attempts.query({ runId: 'api/999', job: 'build' }))).toMatchObject({
+        code: 'NOT_FOUND',
+      });
+      const run = await maintainer.runs.trigger.mutate({ pipeline: 'api' });
+      expect(await rejects(() => viewer.runs.attempts.query({ runId: run._id, job: 'nope' }))).toMatchObject({
+        code: 'NOT_FOUND',
+        hf: 'HF_NOT_FOUND',
+      });
+      expect(await rejects(() => viewer.runs.attempts.query({ runId: run._id, job: '' }))).toMatchObject({
+        code: 'BAD_REQUEST',
+      });
+      // Not leased yet: one attempt, queued, on no agent.
+      expect(await viewer.runs.attempts.query({ runId: run._id, job: 'build' })).toEqual([
+        {
+          attempt: 1,
+          agentId: null,
+          leasedAt: null,
+          endedAt: null,
+          status: 'queued',
+          cause: null,
+          exitCode: null,
+          error: null,
+          retried: false,
+        },
+      ]);
+      await maintainer.runs.cancel.mutate({ runId: run._id });
+      expect(await viewer.runs.attempts.query({ runId: run._id, job: 'build' })).toMatchObject([
+        { attempt: 1, agentId: null, leasedAt: null, status: 'cancelled', cause: 'cancelled', retried: false },
+      ]);
     });
     it('agents: unknown agents cannot be suspended; malformed heartbeats are refused', async () => {
       expect(await rejects(() => maintainer.agents.suspend.mutate({ agentId: 'agent-nope' }))).toMatchObject({

@@ -156,7 +156,11 @@ describe('stateless coordinators on a MongoDB-wire server (FerretDB), real proce
     const { client, pipeline } = await deploy(urls[0] as string, 'slow');
     const run = await client.runs.trigger.mutate({ pipeline });
     await first.waitFor(/leased .*slow attempt 1/);
-    await sleep(500);
+    // Kill it once its first log line is stored, so that the line is there to look for below.
+    const shipped = Date.now() + 15_000;
+    const logsOf = async () =>
+      (await client.runs.logs.query({ runId: run._id, job: 'slow' })).map((l) => `${l.attempt}:${l.text}`).join('');
+    while (!/1:SLOW attempt 1/.test(await logsOf()) && Date.now() < shipped) await sleep(100);
     await first.kill('SIGKILL');
     const killedAt = Date.now();
     const second = await cluster.startAgent({ name: 'survivor', urls: [...urls].reverse() });
@@ -166,12 +170,23 @@ describe('stateless coordinators on a MongoDB-wire server (FerretDB), real proce
     expect(final.status).toBe('succeeded');
     expect(jobs[0]).toMatchObject({ state: 'succeeded', attempt: 2, lostAttempts: 1 });
     expect(second.output()).toMatch(/finished .*slow attempt 2: succeeded/);
-    const logs = (await client.runs.logs.query({ runId: run._id, job: 'slow' }))
-      .map((l) => `${l.attempt}:${l.text}`)
-      .join('');
+    const logs = await logsOf();
     expect(logs).toMatch(/1:SLOW attempt 1/);
     expect(logs).toMatch(/2:SLOW done 2/);
     expect(logs).not.toMatch(/SLOW done 1/);
+    // Both attempts, from their decisions: the lost one on the dead agent, the retry on the other.
+    const agentIds = new Map((await client.agents.list.query()).map((a) => [a.name, a._id]));
+    expect(await client.runs.attempts.query({ runId: run._id, job: 'slow' })).toMatchObject([
+      { attempt: 1, agentId: agentIds.get('doomed'), status: 'failed', cause: 'agent_lost', retried: true },
+      {
+        attempt: 2,
+        agentId: agentIds.get('survivor'),
+        status: 'succeeded',
+        cause: 'exit',
+        exitCode: 0,
+        retried: false,
+      },
+    ]);
   }, 90_000);
 
   it("a lost attempt is fenced: its late logs, heartbeat and completion are rejected while attempt 2's stands", async () => {

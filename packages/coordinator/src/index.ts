@@ -31,6 +31,7 @@ export { appRouter } from './routers/app.js';
 export type { ClusterEvent, FeedEvent } from './routers/events.js';
 export type { RunEvent } from './run-watcher.js';
 export { resolveSchedulerConfig, type ResolvedSchedulerConfig, type SchedulerOptions } from './scheduler/config.js';
+export type { AttemptRecord } from './scheduler/attempts.js';
 export type { AttemptResult } from './scheduler/dag.js';
 export { DecisionIds } from './scheduler/decision-ids.js';
 export { scheduleIdOf } from './scheduler/schedules.js';

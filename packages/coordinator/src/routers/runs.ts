@@ -3,6 +3,7 @@ import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import { readRunEvents } from '../run-watcher.js';
 import { Topics } from '../scheduler/context.js';
+import { jobIdOf } from '../scheduler/decision-ids.js';
 import { router, userProcedure } from '../trpc.js';
 import { waitForWakeup } from '../wakeup.js';
 
@@ -44,6 +45,14 @@ export const runsRouter = router({
       const run = await ctx.store.getRun(input.runId);
       if (!run) throw new NotFoundError(`no run '${input.runId}'`);
       return { run, jobs: await ctx.store.listJobs(input.runId) };
+    }),
+
+  /** Every attempt of one job of a run: agent, lease and end times, status, cause, exit code. */
+  attempts: userProcedure('viewer')
+    .input(z.object({ runId: RunId, job: z.string().min(1).max(300) }))
+    .query(async ({ ctx, input }) => {
+      if (!(await ctx.store.getRun(input.runId))) throw new NotFoundError(`no run '${input.runId}'`);
+      return ctx.scheduler.attempts(jobIdOf(input.runId, input.job));
     }),
 
   list: userProcedure('viewer')

@@ -28,14 +28,16 @@ export function shouldRetry(job: JobRecord, kind: AttemptEnd['kind'], result: At
   return failedAttempts <= job.spec.retries;
 }
 
-const stateOf = (end: AttemptEnd): JobState =>
+/** The state an attempt's end leaves its job in, when the job is not retried. */
+export const stateOf = (end: AttemptEnd): JobState =>
   end.kind === 'lost'
     ? JobState.failed
     : end.kind === 'cancelled'
       ? JobState.cancelled
       : (end.result.status as JobState);
 
-const causeOf = (end: AttemptEnd): AttemptCause =>
+/** Why an attempt ended, as recorded on its job. */
+export const causeOf = (end: AttemptEnd): AttemptCause =>
   end.kind === 'lost'
     ? AttemptCause.agentLost
     : end.kind === 'cancelled' || end.result.status === 'cancelled'

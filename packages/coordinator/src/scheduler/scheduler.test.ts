@@ -131,6 +131,15 @@ describe('scheduler on the memory store', () => {
     expect(await pull(a)).toBeNull();
     expect((await store.getJob(`${run._id}/flaky`))?.state).toBe('failed');
     expect((await store.getRun(run._id))?.status).toBe('failed');
+    // Each attempt stays on record, with its agent and how it ended.
+    expect(await scheduler.attempts(`${run._id}/flaky`)).toMatchObject([
+      { attempt: 1, agentId: 'agent-a', status: 'failed', cause: 'exit', exitCode: 1, error: 'boom', retried: true },
+      { attempt: 2, agentId: 'agent-b', status: 'failed', cause: 'exit', exitCode: 1, retried: false },
+    ]);
+    const [first, second] = await scheduler.attempts(`${run._id}/flaky`);
+    expect(first?.leasedAt).toBeLessThanOrEqual(first?.endedAt ?? -1);
+    expect(first?.endedAt).toBeLessThanOrEqual(second?.leasedAt ?? -1);
+    await expect(scheduler.attempts(`${run._id}/nope`)).rejects.toMatchObject({ code: 'HF_NOT_FOUND' });
   });
 
   it('a retried pull request id gets the same lease back, never a second job', async () => {

@@ -1,5 +1,6 @@
 import { NotFoundError } from '@hiveforge/sdk';
 import type { AgentRecord, JobRecord, RunRecord, Store } from '../store/types.js';
+import { type AttemptRecord, listAttempts } from './attempts.js';
 import { type ResolvedSchedulerConfig, type SchedulerOptions, resolveSchedulerConfig } from './config.js';
 import { type SchedulerContext, Topics, specOf } from './context.js';
 import { type AttemptResult, resolveRun } from './dag.js';
@@ -42,6 +43,8 @@ export interface Scheduler {
     agentId: string,
     input: { jobId: string; attempt: number; result: AttemptResult },
   ): Promise<{ duplicate: boolean }>;
+  /** Every attempt of a job, oldest first. */
+  attempts(jobId: string): Promise<AttemptRecord[]>;
   /** The job when `agentId` holds its attempt; otherwise a FencedError. */
   requireCurrentAttempt(agentId: string, jobId: string, attempt: number): Promise<JobRecord>;
   /** One sweep: expired leases are declared lost, running runs are resolved. */
@@ -87,6 +90,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
         await waitForWakeup(ctx.store, Topics.queue, Math.min(left, 1_000), signal);
       }
     },
+    attempts: (jobId) => listAttempts(ctx, jobId),
     requireCurrentAttempt: (agentId, jobId, attempt) => requireCurrentAttempt(ctx, agentId, jobId, attempt),
     start: (agentId, jobId, attempt) => startJob(ctx, agentId, jobId, attempt),
     heartbeat: (agentId, leases) => renewLeases(ctx, agentId, leases),
