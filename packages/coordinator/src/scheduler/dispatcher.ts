@@ -139,6 +139,9 @@ export async function leaseJob(ctx: SchedulerContext, agent: AgentRecord, reques
     for (const job of candidates) {
       tried.add(`${job._id}#${job.attempt}`);
       if (!labelsMatch(job, agent)) continue;
+      // A trigger stores a run's jobs before the run: between the two writes its jobs are not
+      // leasable yet (a lease could not be built), and are left for the pull after.
+      if (!(await originOf(ctx, job.runId))) continue;
       if (
         job.spec.concurrency &&
         !(await takeTurn(ctx, job.spec.concurrency, { jobId: job._id, attempt: job.attempt }))

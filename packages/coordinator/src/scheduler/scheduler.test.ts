@@ -1,6 +1,6 @@
 import { API_VERSION, FencedError, type JobSpec, type PipelineSpec } from '@hiveforge/sdk';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { makeJobSpec } from '../store/contract.js';
+import { makeJob, makeJobSpec } from '../store/contract.js';
 import { createMemoryStore } from '../store/memory.js';
 import type { AgentRecord, Store } from '../store/types.js';
 import { DecisionIds } from './decision-ids.js';
@@ -151,6 +151,25 @@ describe('scheduler on the memory store', () => {
     expect(again?.attempt).toBe(first?.attempt);
     const leased = (await store.listJobs('p/1')).filter((j) => j.state === 'leased');
     expect(leased).toHaveLength(1);
+  });
+
+  it('a job whose run is not stored yet (a trigger between its two writes) is left queued, then leased', async () => {
+    await deploy([job('early')]);
+    const pending = makeJob('p/77', 'early');
+    await store.insertJobs([pending]);
+    expect(await pull(a)).toBeNull();
+    expect((await store.getJob(pending._id))?.state).toBe('queued');
+    await store.insertRun({
+      _id: 'p/77',
+      pipeline: 'p',
+      number: 77,
+      versionId: (await store.getPipeline('p'))?.versionId as string,
+      trigger,
+      status: 'running',
+      createdAt: 0,
+      finishedAt: null,
+    });
+    expect((await pull(a))?.jobId).toBe(pending._id);
   });
 
   it('two agents racing for one job: exactly one lease', async () => {
