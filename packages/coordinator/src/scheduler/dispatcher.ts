@@ -147,13 +147,10 @@ export async function leaseJob(ctx: SchedulerContext, agent: AgentRecord, reques
         !(await takeTurn(ctx, job.spec.concurrency, { jobId: job._id, attempt: job.attempt }))
       )
         continue;
-      // Racing pulls mostly find a candidate leased already: a read tells, where a losing
-      // insert would still take a write (which a store may serialize).
-      const leaseId = DecisionIds.lease(job._id, job.attempt);
-      const existing = await store.getDecision<LeaseDecision>(leaseId);
-      const { won, decision } = existing
-        ? { won: false, decision: existing }
-        : await store.decide<LeaseDecision>(leaseId, { agentId: agent._id, requestId });
+      const { won, decision } = await store.decide<LeaseDecision>(DecisionIds.lease(job._id, job.attempt), {
+        agentId: agent._id,
+        requestId,
+      });
       if (!won) {
         const mine = decision.data.agentId === agent._id && decision.data.requestId === requestId;
         if (!mine) {
