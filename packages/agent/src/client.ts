@@ -1,7 +1,8 @@
 import type { AppRouter } from '@hiveforge/coordinator';
-import { type TRPCClient, createTRPCClient, httpLink } from '@trpc/client';
+import { type TRPCClient, createTRPCClient } from '@trpc/client';
+import { apiLink } from './api-link.js';
 import { type Endpoints, createEndpoints } from './endpoints.js';
-import { type JsonFetch, type JsonRequestInit, createJsonFetch } from './http-fetch.js';
+import { type JsonFetch, createJsonFetch } from './http-fetch.js';
 
 let sharedFetch: JsonFetch | undefined;
 
@@ -17,17 +18,13 @@ export function createAgentClient(options: {
   token?: () => string | undefined;
 }): CoordinatorClient {
   const endpoints = typeof options.url === 'string' ? createEndpoints([options.url]) : options.url;
+  sharedFetch ??= createJsonFetch();
   return createTRPCClient<AppRouter>({
     links: [
-      httpLink({
-        // The path is kept; the coordinator is whichever of the endpoints answers.
-        url: 'http://coordinator/trpc',
-        fetch: (input, init) => {
-          const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
-          sharedFetch ??= createJsonFetch();
-          return endpoints.fetch(`${url.pathname}${url.search}`, init as JsonRequestInit, sharedFetch);
-        },
-        headers: () => {
+      apiLink({
+        endpoints,
+        fetch: sharedFetch,
+        headers: (): Record<string, string> => {
           const token = options.token?.();
           return token ? { authorization: `Bearer ${token}` } : {};
         },

@@ -1,0 +1,104 @@
+import { type Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAgentClient, errorCodeOf, isTransportError } from './client.js';
+
+/**
+ * The agent client's link against a real HTTP server on loopback that answers in tRPC's wire
+ * format: what goes out (method, path, input, headers) and what comes back (data, errors).
+ */
+describe('the agent client link (a real HTTP server speaking the tRPC wire format)', () => {
+  let server: Server;
+  let url: string;
+  const seen: { method: string; url: string; body: string; authorization: string | null; type: string | null }[] = [];
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (chunk) => {
+        body += chunk;
+      });
+      req.on('end', () => {
+        seen.push({
+          method: req.method ?? '',
+          url: req.url ?? '',
+          body,
+          authorization: req.headers.authorization ?? null,
+          type: req.headers['content-type'] ?? null,
+        });
+        if (req.url?.startsWith('/trpc/agent.start')) return; // never answers
+        const reply = req.url?.startsWith('/trpc/agent.complete')
+          ? {
+              status: 409,
+              json: {
+                error: {
+                  message: 'attempt 1 already ended',
+                  code: -32603,
+                  data: { code: 'CONFLICT', httpStatus: 409, hiveforgeCode: 'HF_FENCED' },
+                },
+              },
+            }
+          : { status: 200, json: { result: { data: { echoed: body || req.url } } } };
+        res.writeHead(reply.status, { 'content-type': 'application/json' }).end(JSON.stringify(reply.json));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('sends a mutation as a JSON POST and a query as a GET with its input, with the token', async () => {
+    const client = createAgentClient({ url, token: () => 'hfa_secret' });
+    seen.length = 0;
+    const pulled = await client.agent.pull.mutate({ requestId: 'request-1', waitMs: 0 });
+    expect(pulled).toEqual({ echoed: '{"requestId":"request-1","waitMs":0}' });
+    await client.agent.bundle.query({ versionId: 'v 1' });
+    expect(seen).toEqual([
+      {
+        method: 'POST',
+        url: '/trpc/agent.pull',
+        body: '{"requestId":"request-1","waitMs":0}',
+        authorization: 'Bearer hfa_secret',
+        type: 'application/json',
+      },
+      {
+        method: 'GET',
+        url: `/trpc/agent.bundle?input=${encodeURIComponent('{"versionId":"v 1"}')}`,
+        body: '',
+        authorization: 'Bearer hfa_secret',
+        type: null,
+      },
+    ]);
+  });
+
+  it("an error reply is a client error with the server's code and status; no token, no header", async () => {
+    const client = createAgentClient({ url });
+    seen.length = 0;
+    const ok = { status: 'succeeded' as const, exitCode: 0, error: null, outputs: {} };
+    const error = await client.agent.complete.mutate({ jobId: 'j', attempt: 1, result: ok }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ message: 'attempt 1 already ended', data: { httpStatus: 409 } });
+    expect(errorCodeOf(error)).toBe('HF_FENCED');
+    expect(isTransportError(error)).toBe(false);
+    expect(seen[0]?.authorization).toBeNull();
+  });
+
+  it('a refused connection is a transport error; an aborted call rejects', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const refused = await createAgentClient({ url: `http://127.0.0.1:${port}` })
+      .agent.pull.mutate({ requestId: 'request-2' })
+      .catch((e: unknown) => e);
+    expect(isTransportError(refused)).toBe(true);
+    expect(errorCodeOf(refused)).toBeNull();
+    const abort = new AbortController();
+    const hanging = createAgentClient({ url }).agent.start.mutate({ jobId: 'j', attempt: 1 }, { signal: abort.signal });
+    setTimeout(() => abort.abort(), 50);
+    await expect(hanging).rejects.toThrow();
+  });
+});
