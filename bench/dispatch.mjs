@@ -29,8 +29,13 @@ const SECRET = 'bench-secret';
 const OK = { status: 'succeeded', exitCode: 0, error: null, outputs: {} };
 
 export const DISPATCH_DEFAULTS = {
-  /** Jobs of the drain phase. */
-  jobs: 2_000,
+  /**
+   * Jobs of the drain phase of the memory and BullMQ variants: enough that the drain lasts a few
+   * seconds at the goal's rate, so that it measures the steady rate rather than the ramp.
+   */
+  jobs: 8_000,
+  /** Jobs of the drain phase of the MongoDB variants (cut at `drainDeadlineMs` anyway). */
+  mongoJobs: 2_000,
   /** The drain's jobs come in this many runs of `jobs / drainRuns` jobs. */
   drainRuns: 1,
   /** Agent counts of the memory and BullMQ variants. */
@@ -248,7 +253,7 @@ async function measure({ label, coordinators, clients, pipelines, agents, option
 
 /** Deploys the drain pipeline and one burst pipeline per agent count; returns their names. */
 async function deployPipelines(client, packages) {
-  const names = { drain: null, bursts: new Map() };
+  const names = { drain: null, drainMongo: null, bursts: new Map() };
   for (const [key, pkg] of packages) {
     const { pipeline } = await client.pipelines.deploy.mutate({
       entry: pkg.entry,
@@ -256,9 +261,10 @@ async function deployPipelines(client, packages) {
       bundle: pkg.bundle,
     });
     if (key === 'drain') names.drain = pipeline;
+    else if (key === 'drain-mongo') names.drainMongo = pipeline;
     else names.bursts.set(key, pipeline);
   }
-  return { drain: names.drain, burst: (agents) => names.bursts.get(agents) };
+  return { drain: names.drain, drainMongo: names.drainMongo, burst: (agents) => names.bursts.get(agents) };
 }
 
 async function packageAll(dir, options, agentCounts) {
@@ -269,6 +275,7 @@ async function packageAll(dir, options, agentCounts) {
     packages.set(key, await packagePipeline(file));
   };
   await write('drain', 'dispatch-drain', Math.ceil(options.jobs / options.drainRuns));
+  await write('drain-mongo', 'dispatch-drain-mongo', Math.ceil(options.mongoJobs / options.drainRuns));
   for (const agents of new Set(agentCounts))
     await write(agents, `dispatch-burst-${agents}`, Math.max(1, Math.floor(agents / 2)));
   return packages;
@@ -281,9 +288,12 @@ async function variant({ kind, stores, packages, agents, options }) {
     for (const store of stores) coordinators.push(await createCoordinator({ store, agentSecret: SECRET }));
     const token = await createUserToken(stores[0], { name: 'bench', role: 'admin' });
     const clients = coordinators.map((c) => createUserClient(c.url, token));
-    const pipelines = await deployPipelines(clients[0], packages);
+    const deployed = await deployPipelines(clients[0], packages);
     const label = `${kind}/${stores.length}c/${agents}a`;
-    return await measure({ label, coordinators, clients, pipelines, agents, options });
+    const mongo = kind === 'mongodb';
+    const pipelines = { ...deployed, drain: mongo ? deployed.drainMongo : deployed.drain };
+    const jobs = mongo ? options.mongoJobs : options.jobs;
+    return await measure({ label, coordinators, clients, pipelines, agents, options: { ...options, jobs } });
   } finally {
     for (const c of coordinators) await c.close();
   }
@@ -362,7 +372,7 @@ export function reportDispatch(results) {
   const out = [
     `dispatch: N protocol agents (${[o.completeAndPull ? 'complete+pull next' : 'pull -> complete', o.withStart ? 'with start' : ''].filter(Boolean).join(', ')}, no job bodies) over loopback HTTP`,
     `  idle = up to ${o.bursts} closed-loop runs of N/2 jobs, each when all agents wait (at most ${o.idleBudgetMs / 1000} s);` +
-      ` drain = ${o.drainRuns === 1 ? 'one run' : `${o.drainRuns} runs`} of ${o.jobs / o.drainRuns} independent jobs, all ready at once (cut at ${o.drainDeadlineMs / 1000} s)`,
+      ` drain = ${o.drainRuns === 1 ? 'one run' : `${o.drainRuns} runs`} of ${o.jobs / o.drainRuns} independent jobs (MongoDB wire: ${o.mongoJobs / o.drainRuns}), all ready at once (cut at ${o.drainDeadlineMs / 1000} s)`,
     `  load average (1 min) when it started: ${results.loadavg.toFixed(2)} on ${availableParallelism()} CPUs; other load on the machine skews every number`,
     ...DISPATCH_HEADER,
   ];
