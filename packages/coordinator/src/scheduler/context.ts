@@ -42,28 +42,35 @@ export interface RunBlockers {
 /** The fields of a run fixed when it is created. */
 export type RunOrigin = Pick<RunRecord, 'pipeline' | 'versionId' | 'trigger'>;
 
-/** Reads what never changes of a run, through the cache; null for an unknown run. */
-export async function originOf(ctx: SchedulerContext, runId: string): Promise<RunOrigin | null> {
-  const cached = ctx.origins.get(runId);
+/**
+ * A value of something that never changes once stored, read through a bounded cache (the oldest
+ * entry goes first); null, and nothing cached, when `load` finds nothing.
+ */
+async function throughCache<V>(
+  cache: Map<string, V>,
+  key: string,
+  limit: number,
+  load: () => Promise<V | null>,
+): Promise<V | null> {
+  const cached = cache.get(key);
   if (cached) return cached;
-  const run = await ctx.store.getRun(runId);
-  if (!run) return null;
-  if (ctx.origins.size >= 1_024) ctx.origins.delete(ctx.origins.keys().next().value as string);
-  const origin = { pipeline: run.pipeline, versionId: run.versionId, trigger: run.trigger };
-  ctx.origins.set(runId, origin);
-  return origin;
+  const value = await load();
+  if (value === null) return null;
+  if (cache.size >= limit) cache.delete(cache.keys().next().value as string);
+  cache.set(key, value);
+  return value;
 }
 
+/** Reads what never changes of a run, through the cache; null for an unknown run. */
+export const originOf = (ctx: SchedulerContext, runId: string): Promise<RunOrigin | null> =>
+  throughCache(ctx.origins, runId, 1_024, async () => {
+    const run = await ctx.store.getRun(runId);
+    return run && { pipeline: run.pipeline, versionId: run.versionId, trigger: run.trigger };
+  });
+
 /** Reads the spec of a pipeline version, through the cache. */
-export async function specOf(ctx: SchedulerContext, versionId: string): Promise<PipelineSpec | null> {
-  const cached = ctx.specs.get(versionId);
-  if (cached) return cached;
-  const version = await ctx.store.getPipelineVersion(versionId);
-  if (!version) return null;
-  if (ctx.specs.size >= 256) ctx.specs.delete(ctx.specs.keys().next().value as string);
-  ctx.specs.set(versionId, version.spec);
-  return version.spec;
-}
+export const specOf = (ctx: SchedulerContext, versionId: string): Promise<PipelineSpec | null> =>
+  throughCache(ctx.specs, versionId, 256, async () => (await ctx.store.getPipelineVersion(versionId))?.spec ?? null);
 
 /** Topics of store wake-ups. */
 export const Topics = {
