@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { createAgentClient } from '@hiveforge/agent';
 import {
@@ -324,6 +325,39 @@ describe('the tRPC API: auth, roles and bad input (real HTTP, memory store)', ()
       expect(
         await a1.agent.logs.mutate({ jobId: lease.jobId, attempt: 1, chunks: [{ seq: 0, offset: 0, text: 'once\n' }] }),
       ).toEqual({ accepted: 0 });
+      // A large batch travels gzip-compressed and is stored as sent.
+      const long = 'compiling module 42 of 97\n'.repeat(400);
+      expect(
+        await a1.agent.logs.mutate({ jobId: lease.jobId, attempt: 1, chunks: [{ seq: 1, offset: 5, text: long }] }),
+      ).toEqual({ accepted: 1 });
+      const stored = await viewer.runs.logs.query({ runId: run._id, job: lease.name });
+      expect(stored.map((c) => c.text).join('')).toBe(`once\n${long}`);
+      // Bodies the server cannot inflate, or will not: refused, nothing stored.
+      const send = (body: Buffer, encoding: string) =>
+        fetch(`${coordinator.url}/trpc/agent.logs`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'content-encoding': encoding,
+            authorization: `Bearer ${agentToken}`,
+          },
+          body,
+        }).then(async (res) => ({
+          status: res.status,
+          code: ((await res.json()) as { error: { data: { code: string } } }).error.data.code,
+        }));
+      const batch = Buffer.from(
+        JSON.stringify({ jobId: lease.jobId, attempt: 1, chunks: [{ seq: 2, offset: 0, text: 'x' }] }),
+      );
+      const before = await snapshot(store);
+      expect(await send(Buffer.from('not gzip at all'), 'gzip')).toEqual({ status: 400, code: 'BAD_REQUEST' });
+      expect(await send(batch, 'br')).toEqual({ status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' });
+      // 40 MiB of zeros gzip to about 40 KiB: more than a coordinator inflates.
+      expect(await send(gzipSync(Buffer.alloc(40 * 1024 * 1024)), 'gzip')).toEqual({
+        status: 413,
+        code: 'PAYLOAD_TOO_LARGE',
+      });
+      expect(await snapshot(store)).toBe(before);
       await maintainer.runs.cancel.mutate({ runId: run._id });
     });
 

@@ -1,4 +1,5 @@
 import { type Server, createServer } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAgentClient, errorCodeOf, isTransportError } from './client.js';
@@ -10,17 +11,25 @@ import { createAgentClient, errorCodeOf, isTransportError } from './client.js';
 describe('the agent client link (a real HTTP server speaking the tRPC wire format)', () => {
   let server: Server;
   let url: string;
-  const seen: { method: string; url: string; body: string; authorization: string | null; type: string | null }[] = [];
+  const seen: {
+    method: string;
+    url: string;
+    body: string;
+    authorization: string | null;
+    type: string | null;
+    encoding?: string;
+  }[] = [];
 
   beforeAll(async () => {
     server = createServer((req, res) => {
-      let body = '';
-      req.setEncoding('utf8');
-      req.on('data', (chunk) => {
-        body += chunk;
-      });
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
+        const raw = Buffer.concat(chunks);
+        const encoding = req.headers['content-encoding'];
+        const body = (encoding === 'gzip' ? gunzipSync(raw) : raw).toString('utf8');
         seen.push({
+          ...(encoding ? { encoding } : {}),
           method: req.method ?? '',
           url: req.url ?? '',
           body,
@@ -72,6 +81,18 @@ describe('the agent client link (a real HTTP server speaking the tRPC wire forma
         authorization: 'Bearer hfa_secret',
         type: null,
       },
+    ]);
+  });
+
+  it('a large log batch goes gzip-compressed, a small one as it is', async () => {
+    const client = createAgentClient({ url, token: () => 'hfa_secret' });
+    seen.length = 0;
+    const chunk = (text: string) => ({ jobId: 'j', attempt: 1, chunks: [{ seq: 0, offset: 0, text }] });
+    await client.agent.logs.mutate(chunk('short\n'));
+    await client.agent.logs.mutate(chunk('a long line of build output\n'.repeat(500)));
+    expect(seen.map((s) => [s.encoding ?? 'none', JSON.parse(s.body).chunks[0].text.length])).toEqual([
+      ['none', 6],
+      ['gzip', 28 * 500],
     ]);
   });
 

@@ -1,3 +1,5 @@
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import type { AppRouter } from '@hiveforge/coordinator';
 import { TRPCClientError, type TRPCLink } from '@trpc/client';
 import { observable } from '@trpc/server/observable';
@@ -12,6 +14,11 @@ export interface ApiLinkOptions {
   /** Headers of every call (the agent's token). */
   headers: () => Record<string, string>;
 }
+
+/** Log batches larger than this go gzip-compressed (`content-encoding: gzip`). */
+export const COMPRESS_LOGS_FROM_BYTES = 4_096;
+
+const gzipAsync = promisify(gzip);
 
 /** A reply of the API in tRPC's wire format, unbatched. */
 type Reply = { result: { data?: unknown } } | { error: { message: string; code: number; data?: unknown } };
@@ -35,17 +42,17 @@ export function apiLink(options: ApiLinkOptions): TRPCLink<AppRouter> {
           type === 'query' && json !== undefined ? `/trpc/${path}?input=${encodeURIComponent(json)}` : `/trpc/${path}`;
         const headers: Record<string, string> = { ...options.headers() };
         if (type !== 'query') headers['content-type'] = 'application/json';
-        options.endpoints
-          .fetch(
+        // Log batches are most of what an agent sends, and text compresses well.
+        const compress = path === 'agent.logs' && json !== undefined && json.length >= COMPRESS_LOGS_FROM_BYTES;
+        if (compress) headers['content-encoding'] = 'gzip';
+        (async () => {
+          const body = type === 'query' ? undefined : compress ? await gzipAsync(json as string) : json;
+          return options.endpoints.fetch(
             target,
-            {
-              method: type === 'query' ? 'GET' : 'POST',
-              headers,
-              body: type === 'query' ? undefined : json,
-              signal: op.signal,
-            },
+            { method: type === 'query' ? 'GET' : 'POST', headers, body, signal: op.signal },
             options.fetch,
-          )
+          );
+        })()
           .then(async (response) => {
             const reply = (await response.json()) as Reply;
             if ('error' in reply) {

@@ -10,11 +10,11 @@ export interface JsonResponse {
   json(): Promise<unknown>;
 }
 
-/** The part of `RequestInit` the API client sends: a method, string headers, a string body. */
+/** The part of `RequestInit` the API client sends: a method, string headers, a string or byte body. */
 export interface JsonRequestInit {
   method?: string;
   headers?: Record<string, string> | Headers | [string, string][];
-  body?: string | null;
+  body?: string | Buffer | null;
   signal?: AbortSignal | null;
 }
 
@@ -28,7 +28,8 @@ const abortError = (signal: AbortSignal): Error =>
  * Creates a fetch for API calls over `node:http` with keep-alive connections. Every job costs an
  * agent a few API calls; over loopback, Node's built-in `fetch` spends several times the CPU of
  * a plain `http.request` on each, which caps how many jobs a fleet of agents on one machine can
- * move. Bodies are strings (the API speaks JSON); responses are read whole.
+ * move. Bodies are strings (the API speaks JSON) or bytes (compressed JSON); responses are read
+ * whole.
  */
 export function createJsonFetch(): JsonFetch & { close(): void } {
   const agents = {

@@ -1,4 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
 import { TRPCError, callTRPCProcedure, getTRPCErrorFromUnknown, getTRPCErrorShape } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { appRouter } from './routers/app.js';
@@ -25,7 +27,34 @@ export interface DirectCallsOptions {
   maxBodySize: number;
 }
 
-const readBody = (req: IncomingMessage, limit: number): Promise<string> =>
+const gunzipAsync = promisify(gunzip);
+
+/**
+ * Reads a request's body as text. A gzip body (`content-encoding: gzip`, which agents use for
+ * large log batches) is inflated; the limit holds for the inflated size too, so a small
+ * compressed body cannot expand without bound.
+ */
+async function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  const encoding = req.headers['content-encoding'];
+  if (encoding !== undefined && encoding !== 'identity' && encoding !== 'gzip') {
+    req.resume();
+    throw new TRPCError({
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      message: `content-encoding '${encoding}' is not supported; send gzip or none`,
+    });
+  }
+  const raw = await readRaw(req, limit);
+  if (encoding !== 'gzip') return raw.toString();
+  try {
+    return (await gunzipAsync(raw, { maxOutputLength: limit })).toString();
+  } catch (cause) {
+    if (cause instanceof RangeError || (cause as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE')
+      throw new TRPCError({ code: 'PAYLOAD_TOO_LARGE', message: `the inflated request body exceeds ${limit} bytes` });
+    throw new TRPCError({ code: 'BAD_REQUEST', message: 'the request body is not valid gzip', cause });
+  }
+}
+
+const readRaw = (req: IncomingMessage, limit: number): Promise<Buffer> =>
   new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -38,9 +67,7 @@ const readBody = (req: IncomingMessage, limit: number): Promise<string> =>
       }
       chunks.push(chunk);
     });
-    req.on('end', () =>
-      resolve(chunks.length === 1 ? (chunks[0] as Buffer).toString() : Buffer.concat(chunks).toString()),
-    );
+    req.on('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
     req.on('error', reject);
   });
 
