@@ -74,15 +74,20 @@ const mapErrors = t.middleware(async ({ next }) => {
 /** Anyone may call: health and agent registration. */
 export const publicProcedure = t.procedure.use(mapErrors);
 
-/** Only registered agents. */
-export const agentProcedure = publicProcedure.use(({ ctx, next }) => {
+/**
+ * Only registered agents. One middleware checks the caller and maps errors (as `mapErrors`
+ * does): agent calls are most of a coordinator's traffic, and each layer costs every call.
+ */
+export const agentProcedure = t.procedure.use(async ({ ctx, next }) => {
   if (ctx.caller.kind !== 'agent') {
     throw new TRPCError({
       code: ctx.caller.kind === 'anonymous' ? 'UNAUTHORIZED' : 'FORBIDDEN',
       message: 'this procedure needs an agent token',
     });
   }
-  return next({ ctx: { ...ctx, agent: ctx.caller.agent } });
+  const result = await next({ ctx: { agent: ctx.caller.agent } });
+  if (!result.ok && isHiveForgeError(result.error.cause)) throw toTRPCError(result.error.cause);
+  return result;
 });
 
 /** Users whose token grants at least `role`. */
