@@ -4,6 +4,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { StoreUnavailableError } from '@hiveforge/sdk';
+import { createPerKeyQueue } from './per-key-queue.js';
 import type {
   AgentRecord,
   ArtifactRecord,
@@ -183,7 +184,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   /** Artifact metadata; the bytes are in `file` under `artifactsDir`. */
   const artifacts = new Map<string, { meta: ArtifactRecord; file: string }>();
   /** Writes under way per artifact id: writes of one id go one after the other. */
-  const artifactWrites = new Map<string, Promise<void>>();
+  const artifactWrites = createPerKeyQueue();
   let dirReady: Promise<unknown> | null = null;
   let closed = false;
   const versionsByPipeline = new Map<string, string[]>();
@@ -394,8 +395,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     async putArtifact(meta, data) {
       // Writes of one id queue behind each other, so the metadata always describes the bytes
       // in the file; a reader sees the old file or the new one (a rename replaces it at once).
-      const previous = artifactWrites.get(meta._id) ?? Promise.resolve();
-      const write = previous.then(async () => {
+      await artifactWrites.run(meta._id, async () => {
         if (closed) throw new StoreUnavailableError(`the memory store is closed (putArtifact ${meta._id})`);
         // An owned directory has a fresh random name: creating it must not find it there.
         dirReady ??= mkdir(artifactsDir, { recursive: !ownsDir, mode: 0o700 }).catch((error: unknown) => {
@@ -414,12 +414,6 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
         }
         artifacts.set(meta._id, { meta: own(meta), file });
       });
-      const settled = write.catch(() => undefined);
-      artifactWrites.set(meta._id, settled);
-      void settled.then(() => {
-        if (artifactWrites.get(meta._id) === settled) artifactWrites.delete(meta._id);
-      });
-      await write;
     },
     async getArtifact(id) {
       const a = artifacts.get(id);
@@ -534,7 +528,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     async close() {
       closed = true;
       events.removeAllListeners();
-      await Promise.all(artifactWrites.values());
+      await artifactWrites.idle();
       if (ownsDir) await rm(artifactsDir, { recursive: true, force: true });
       else await Promise.all([...artifacts.values()].map((a) => rm(a.file, { force: true })));
       artifacts.clear();

@@ -26,6 +26,7 @@ import {
   ReadConcern,
   type WriteConcernSettings,
 } from 'mongodb';
+import { createPerKeyQueue } from './per-key-queue.js';
 import type {
   AgentRecord,
   ArtifactRecord,
@@ -812,7 +813,7 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
   };
 
   /** Writes one artifact: see `putArtifact`. */
-  const artifactWrites = new Map<string, Promise<void>>();
+  const artifactWrites = createPerKeyQueue();
   const putArtifactNow = (meta: ArtifactRecord, data: Buffer): Promise<void> =>
     call(`putArtifact ${meta._id}`, async () => {
       // The bytes go to a new GridFS file first; the metadata then points at it, so a reader
@@ -1375,14 +1376,7 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
       // Writes of one id from this store go one after another: FerretDB applies a
       // findOneAndReplace as a read then a write, so two at once could both see the same
       // previous file and leave the metadata pointing at a file the other deleted.
-      const previous = artifactWrites.get(meta._id) ?? Promise.resolve();
-      const write = previous.then(() => putArtifactNow(meta, data));
-      const settled = write.catch(() => undefined);
-      artifactWrites.set(meta._id, settled);
-      void settled.then(() => {
-        if (artifactWrites.get(meta._id) === settled) artifactWrites.delete(meta._id);
-      });
-      return write;
+      return artifactWrites.run(meta._id, () => putArtifactNow(meta, data));
     },
     getArtifact(id) {
       return call(`getArtifact ${id}`, async () => {
