@@ -65,18 +65,19 @@ const t = initTRPC.context<CoordinatorContext>().create({
 
 export const router = t.router;
 
-const mapErrors = t.middleware(async ({ next }) => {
-  const result = await next();
-  if (!result.ok && isHiveForgeError(result.error.cause)) throw toTRPCError(result.error.cause);
+/** A procedure's result, with a HiveForgeError it failed with turned into its tRPC error. */
+function mapError<R extends { ok: boolean; error?: { cause?: unknown } }>(result: R): R {
+  if (!result.ok && isHiveForgeError(result.error?.cause)) throw toTRPCError(result.error.cause);
   return result;
-});
+}
+
+const mapErrors = t.middleware(async ({ next }) => mapError(await next()));
 
 /** Anyone may call: health and agent registration. */
 export const publicProcedure = t.procedure.use(mapErrors);
 
 /**
- * Only registered agents. One middleware checks the caller and maps errors (as `mapErrors`
- * does): agent calls are most of a coordinator's traffic, and each layer costs every call.
+ * Only registered agents. One middleware checks the caller and maps errors (`mapError`): agent calls are most of a coordinator's traffic, and each layer costs every call.
  */
 export const agentProcedure = t.procedure.use(async ({ ctx, next }) => {
   if (ctx.caller.kind !== 'agent') {
@@ -85,9 +86,7 @@ export const agentProcedure = t.procedure.use(async ({ ctx, next }) => {
       message: 'this procedure needs an agent token',
     });
   }
-  const result = await next({ ctx: { agent: ctx.caller.agent } });
-  if (!result.ok && isHiveForgeError(result.error.cause)) throw toTRPCError(result.error.cause);
-  return result;
+  return mapError(await next({ ctx: { agent: ctx.caller.agent } }));
 });
 
 /** Users whose token grants at least `role`. */
