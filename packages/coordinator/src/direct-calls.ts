@@ -22,6 +22,18 @@ export const DIRECT_PATHS: ReadonlySet<string> = new Set([
 /** The direct calls that may wait for work before they answer. */
 const WAITING_PATHS: ReadonlySet<string> = new Set(['agent.pull', 'agent.complete']);
 
+/**
+ * A signal that aborts when the client goes away before its answer. Only then: an abort builds
+ * an exception, which a response that ended does not need.
+ */
+export function abortWhenGone(res: ServerResponse): AbortSignal {
+  const abort = new AbortController();
+  res.once('close', () => {
+    if (!res.writableEnded) abort.abort();
+  });
+  return abort.signal;
+}
+
 /** The signal of calls that answer at once. */
 const NEVER = new AbortController().signal;
 
@@ -96,13 +108,7 @@ export function createDirectCalls(options: DirectCallsOptions) {
     // Aborts when the client goes away before its answer: a pull (alone, or riding on a
     // completion) may wait for work. The other calls answer at once and share a signal that
     // never aborts: on Node 20 each AbortController costs a measurable share of a call.
-    const abort = WAITING_PATHS.has(path) ? new AbortController() : null;
-    if (abort) {
-      res.once('close', () => {
-        if (!res.writableEnded) abort.abort();
-      });
-    }
-    const signal = abort?.signal ?? NEVER;
+    const signal = WAITING_PATHS.has(path) ? abortWhenGone(res) : NEVER;
     const send = (status: number, body: unknown) => {
       const json = JSON.stringify(body);
       res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { type Analyzer, createAnalyzer } from './analyzer/index.js';
 import { createArtifactsHandler } from './artifacts.js';
-import { createDirectCalls } from './direct-calls.js';
+import { abortWhenGone, createDirectCalls } from './direct-calls.js';
 import { createMetrics } from './metrics.js';
 import { resolveCaller } from './auth.js';
 import { appRouter } from './routers/app.js';
@@ -75,12 +75,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
       // connection parameter instead.
       const paramToken = info.connectionParams?.token;
       const authorization = req.headers.authorization ?? (paramToken ? `Bearer ${paramToken}` : undefined);
-      // Aborts only when the client goes away before its answer: an abort builds an exception.
-      const abort = new AbortController();
-      res.once('close', () => {
-        if (!res.writableEnded) abort.abort();
-      });
-      return contextOf(authorization, abort.signal);
+      return contextOf(authorization, abortWhenGone(res));
     },
   });
   const direct = createDirectCalls({
