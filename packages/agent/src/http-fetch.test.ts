@@ -39,7 +39,7 @@ describe('createJsonFetch (a real HTTP server on loopback)', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('x-seen')).toBe('yes');
     expect(await res.json()).toEqual({ method: 'POST', body: '{"name":"é"}', length: '13' });
-    const missing = await jsonFetch(`${url}/missing`, { headers: new Headers({ 'x-custom': 'h' }) });
+    const missing = await jsonFetch(`${url}/missing`, { headers: { 'x-custom': 'h' } });
     expect(missing.ok).toBe(false);
     expect(missing.status).toBe(404);
     expect(JSON.parse(await missing.text())).toMatchObject({ method: 'GET', length: null });

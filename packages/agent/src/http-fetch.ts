@@ -13,7 +13,7 @@ export interface JsonResponse {
 /** The part of `RequestInit` the API client sends: a method, string headers, a string or byte body. */
 export interface JsonRequestInit {
   method?: string;
-  headers?: Record<string, string> | Headers | [string, string][];
+  headers?: Record<string, string>;
   body?: string | Buffer | null;
   signal?: AbortSignal | null;
 }
@@ -45,12 +45,7 @@ export function createJsonFetch(): JsonFetch & { close(): void } {
       const agent = agents[target.protocol as keyof typeof agents];
       if (!agent) return reject(new TypeError(`unsupported protocol in ${url}`));
       const headers: Record<string, string> = {};
-      for (const [k, v] of init.headers instanceof Headers
-        ? init.headers.entries()
-        : Array.isArray(init.headers)
-          ? init.headers
-          : Object.entries(init.headers ?? {}))
-        headers[k.toLowerCase()] = v;
+      for (const [k, v] of Object.entries(init.headers ?? {})) headers[k.toLowerCase()] = v;
       const body = init.body ?? undefined;
       if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
       const req = transport.request(target, { method: init.method ?? 'GET', headers, agent }, (res) => {
