@@ -90,7 +90,10 @@ interface QueueKey {
   removed?: boolean;
 }
 
-const compareKeys = (a: QueueKey, b: QueueKey) => a.readyAt - b.readyAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+/** Orders ids as MongoDB orders strings: by code unit, not by locale. */
+const compareIds = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+const compareKeys = (a: QueueKey, b: QueueKey) => a.readyAt - b.readyAt || compareIds(a.id, b.id);
 
 /**
  * The queued jobs kept in dispatch order, so that a pull reads the oldest few without sorting
@@ -245,7 +248,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     async listPipelineVersions(pipeline: string, query: PipelineVersionQuery) {
       const newestFirst = (versionsByPipeline.get(pipeline) ?? [])
         .map((id) => versions.get(id) as PipelineVersionRecord)
-        .sort((a, b) => b.createdAt - a.createdAt || (a._id < b._id ? 1 : a._id > b._id ? -1 : 0));
+        .sort((a, b) => b.createdAt - a.createdAt || compareIds(b._id, a._id));
       let start = 0;
       if (query.before !== undefined) {
         const at = newestFirst.findIndex((v) => v._id === query.before);
@@ -462,7 +465,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     async listSchedules(pipeline) {
       return [...schedules.values()]
         .filter((s) => pipeline === undefined || s.pipeline === pipeline)
-        .sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0))
+        .sort((a, b) => compareIds(a._id, b._id))
         .map(share);
     },
     async updateSchedule(id, patch, expectedNextFireAt) {
@@ -476,7 +479,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     async findDueSchedules(at, limit) {
       return [...schedules.values()]
         .filter((s) => s.enabled && s.nextFireAt !== null && s.nextFireAt <= at)
-        .sort((a, b) => (a.nextFireAt ?? 0) - (b.nextFireAt ?? 0) || (a._id < b._id ? -1 : 1))
+        .sort((a, b) => (a.nextFireAt ?? 0) - (b.nextFireAt ?? 0) || compareIds(a._id, b._id))
         .slice(0, Math.max(0, Math.floor(limit)))
         .map(share);
     },
