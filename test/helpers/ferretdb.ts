@@ -25,8 +25,32 @@ export interface FerretDB extends AsyncDisposable {
   readonly dataDir: string;
   /** The server's process id. */
   readonly pid: number;
+  /** What the binary's `--version` reports. */
+  readonly build: FerretDBBuild;
   /** Stops the server and removes its data. Safe to call more than once. */
   stop(): Promise<void>;
+}
+
+/** The `version` and `package` lines of `ferretdb --version`. */
+export interface FerretDBBuild {
+  /** e.g. `v1.24.2` */
+  readonly version: string;
+  /**
+   * `source+sqlite-id-index` when built by scripts/install-ferretdb.sh with its `_id` index
+   * change (lookups by `_id` use the index), `source` for the unchanged source.
+   */
+  readonly package: string;
+}
+
+/** Reads the build of a `ferretdb` binary from its `--version` output. */
+export function ferretDBBuild(bin: string): Promise<FerretDBBuild> {
+  return new Promise((resolve, reject) => {
+    execFile(bin, ['--version'], { timeout: 10_000 }, (error, stdout) => {
+      if (error) return reject(new Error(`${bin} --version failed: ${error.message}`, { cause: error }));
+      const line = (name: string) => new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(stdout)?.[1]?.trim() ?? 'unknown';
+      resolve({ version: line('version'), package: line('package') });
+    });
+  });
 }
 
 /** The replica set name FerretDB reports in `hello`, so that drivers accept `replicaSet=rs0`. */
@@ -171,6 +195,7 @@ async function waitUntilReady(uri: string, child: ChildProcess, timeoutMs: numbe
  */
 export async function startFerretDB(options: FerretDBOptions = {}): Promise<FerretDB> {
   const bin = options.bin ?? (await findFerretDBBinary());
+  const build = await ferretDBBuild(bin);
   const timeoutMs = options.startTimeoutMs ?? 30_000;
   // A port found free can be taken before ferretdb binds it; with a port of our choosing, try again.
   const attempts = options.port === undefined ? 3 : 1;
@@ -216,7 +241,7 @@ export async function startFerretDB(options: FerretDBOptions = {}): Promise<Ferr
       await spawned;
       await waitUntilReady(uri, child, timeoutMs);
       if (!child.pid) throw new Error('ferretdb has no pid');
-      return { uri, port, dataDir, pid: child.pid, stop, [Symbol.asyncDispose]: stop };
+      return { uri, port, dataDir, pid: child.pid, build, stop, [Symbol.asyncDispose]: stop };
     } catch (error) {
       await stop();
       lastError = new Error(
