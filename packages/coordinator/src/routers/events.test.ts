@@ -41,6 +41,15 @@ describe('event ids', () => {
     for (const bad of ['', 'abc', `${eventTimePrefix(T)}-x`, `${ids[0]}'`])
       expect(() => parseEventCursor(bad)).toThrow();
   });
+
+  it('are unique within a millisecond of one process, and carry the process tag after the sequence', () => {
+    const ids = Array.from({ length: 20_000 }, () => newEventId(T));
+    expect(new Set(ids).size).toBe(ids.length);
+    const tags = new Set(ids.map((id) => id.split('-')[2]));
+    expect(tags.size).toBe(1);
+    expect([...tags][0]).toMatch(/^[0-9a-f]{8}$/);
+    for (const id of ids.slice(0, 10)) expect(parseEventCursor(id)).toBe(id);
+  });
 });
 
 describe('events.tail (server-side caller, memory store)', () => {
