@@ -1,26 +1,61 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import { TRPCError, callTRPCProcedure, getTRPCErrorFromUnknown, getTRPCErrorShape } from '@trpc/server';
+import { isHiveForgeError } from '@hiveforge/sdk';
+import { TRPCError, getTRPCErrorFromUnknown, getTRPCErrorShape } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
+import type { ZodType } from 'zod';
+import { type AgentCall, agentCalls } from './routers/agent.js';
 import { appRouter } from './routers/app.js';
-import type { CoordinatorContext } from './trpc.js';
+import { type CoordinatorContext, agentOf, toTRPCError } from './trpc.js';
 
 /**
  * The agent mutations answered without tRPC's fetch adapter: they are most of a coordinator's
  * traffic (every job costs a pull and a completion), and the adapter's per-request Fetch
  * `Request`, `Headers`, streams and abort-signal plumbing cost more than the work itself.
  */
-export const DIRECT_PATHS: ReadonlySet<string> = new Set([
-  'agent.pull',
-  'agent.start',
-  'agent.heartbeat',
-  'agent.logs',
-  'agent.complete',
-]);
+/** Any agent call: `run` is declared as a method, so a call of a narrower input fits. */
+type AnyAgentCall = AgentCall<ZodType, unknown>;
 
-/** The direct calls that may wait for work before they answer. */
-const WAITING_PATHS: ReadonlySet<string> = new Set(['agent.pull', 'agent.complete']);
+const DIRECT_CALLS: ReadonlyMap<string, AnyAgentCall> = new Map(
+  Object.entries(agentCalls).map(([name, call]): [string, AnyAgentCall] => [`agent.${name}`, call]),
+);
+
+/** The paths of the direct calls: every agent mutation. */
+export const DIRECT_PATHS: ReadonlySet<string> = new Set(DIRECT_CALLS.keys());
+
+/**
+ * Runs an agent call as its tRPC procedure (`agentProcedure`, then the input parser, then the
+ * resolver) would, without tRPC's middleware chain: the caller must be an agent, then the input
+ * is parsed (a schema error is a `BAD_REQUEST` caused by it), then the call runs, and a
+ * HiveForgeError it throws becomes its tRPC error (`toTRPCError`).
+ */
+async function runAgentCall(call: AnyAgentCall, ctx: CoordinatorContext, input: unknown) {
+  const agent = agentOf(ctx.caller);
+  let parsed: unknown;
+  try {
+    parsed = call.input.parse(input);
+  } catch (cause) {
+    throw new TRPCError({ code: 'BAD_REQUEST', cause });
+  }
+  try {
+    return await call.run({ ...ctx, agent }, parsed);
+  } catch (error) {
+    throw isHiveForgeError(error) ? toTRPCError(error) : error;
+  }
+}
+
+/**
+ * Whether a direct call may wait for work before it answers: a pull, or a completion that pulls
+ * its next job with a wait (`next.waitMs` > 0; a pull without `waitMs` waits the coordinator's
+ * pull wait).
+ */
+function mayWait(path: string, input: unknown): boolean {
+  if (path === 'agent.pull') return true;
+  if (path !== 'agent.complete') return false;
+  const next = (input as { next?: { waitMs?: unknown } } | null)?.next;
+  return next != null && next.waitMs !== 0;
+}
 
 /**
  * A signal that aborts when the client goes away before its answer. Only then: an abort builds
@@ -92,8 +127,9 @@ const readRaw = (req: IncomingMessage, limit: number): Promise<Buffer> =>
 /**
  * Serves the {@link DIRECT_PATHS} mutations, one call per request (not batched), speaking tRPC's
  * HTTP wire format: `{"result":{"data":…}}`, or `{"error":shape}` with the status tRPC would
- * give. The call itself goes through the router (`callTRPCProcedure`): the same input parsing,
- * middlewares, auth checks and error formatting as through the tRPC handler.
+ * give. The calls are the router's own (`agentCalls`): the same schemas and code, the same auth
+ * check and error mapping (`runAgentCall`), the same error formatter; only tRPC's per-call
+ * middleware chain, which spread a copy of its options at each layer, is left out.
  *
  * Returns a handler that answers and returns true for the requests it serves, and returns false
  * (having touched nothing) for every other request, which the tRPC handler then serves.
@@ -103,12 +139,9 @@ export function createDirectCalls(options: DirectCallsOptions) {
   return (req: IncomingMessage, res: ServerResponse, pathname: string, search: string): boolean => {
     if (req.method !== 'POST' || search !== '') return false;
     const path = pathname.slice('/trpc/'.length);
-    if (!DIRECT_PATHS.has(path)) return false;
+    const call = DIRECT_CALLS.get(path);
+    if (!call) return false;
 
-    // Aborts when the client goes away before its answer: a pull (alone, or riding on a
-    // completion) may wait for work. The other calls answer at once and share a signal that
-    // never aborts: on Node 20 each AbortController costs a measurable share of a call.
-    const signal = WAITING_PATHS.has(path) ? abortWhenGone(res) : NEVER;
     const send = (status: number, body: unknown) => {
       const json = JSON.stringify(body);
       res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
@@ -124,16 +157,12 @@ export function createDirectCalls(options: DirectCallsOptions) {
         } catch (cause) {
           throw new TRPCError({ code: 'PARSE_ERROR', message: 'the request body is not JSON', cause });
         }
+        // Aborts when the client goes away before its answer, for calls that may wait for work.
+        // The others answer at once and share a signal that never aborts: on Node 20 each
+        // AbortController costs a measurable share of a call.
+        const signal = mayWait(path, input) ? abortWhenGone(res) : NEVER;
         ctx = await options.createContext(req, res, signal);
-        const data = await callTRPCProcedure({
-          router: appRouter,
-          path,
-          getRawInput: async () => input,
-          ctx,
-          type: 'mutation',
-          signal,
-          batchIndex: 0,
-        });
+        const data = await runAgentCall(call, ctx, input);
         send(200, { result: { data } });
       } catch (cause) {
         const error = getTRPCErrorFromUnknown(cause);

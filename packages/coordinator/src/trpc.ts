@@ -76,18 +76,23 @@ const mapErrors = t.middleware(async ({ next }) => mapError(await next()));
 /** Anyone may call: health and agent registration. */
 export const publicProcedure = t.procedure.use(mapErrors);
 
-/**
- * Only registered agents. One middleware checks the caller and maps errors (`mapError`): agent calls are most of a coordinator's traffic, and each layer costs every call.
- */
-export const agentProcedure = t.procedure.use(async ({ ctx, next }) => {
-  if (ctx.caller.kind !== 'agent') {
+/** The calling agent; a user or anonymous caller gets the error every agent procedure gives. */
+export function agentOf(caller: Caller) {
+  if (caller.kind !== 'agent') {
     throw new TRPCError({
-      code: ctx.caller.kind === 'anonymous' ? 'UNAUTHORIZED' : 'FORBIDDEN',
+      code: caller.kind === 'anonymous' ? 'UNAUTHORIZED' : 'FORBIDDEN',
       message: 'this procedure needs an agent token',
     });
   }
-  return mapError(await next({ ctx: { agent: ctx.caller.agent } }));
-});
+  return caller.agent;
+}
+
+/**
+ * Only registered agents. One middleware checks the caller and maps errors (`mapError`): agent calls are most of a coordinator's traffic, and each layer costs every call.
+ */
+export const agentProcedure = t.procedure.use(async ({ ctx, next }) =>
+  mapError(await next({ ctx: { agent: agentOf(ctx.caller) } })),
+);
 
 /** Users whose token grants at least `role`. */
 export const userProcedure = (role: Role) =>

@@ -47,13 +47,95 @@ const PullSchema = z.object({
 });
 
 /** Leases the next job to the calling agent, waiting up to `waitMs` (capped by the coordinator's pull wait). */
-async function pullNext(ctx: CoordinatorContext & { agent: AgentRecord }, input: z.infer<typeof PullSchema>) {
-  const agent = (await ctx.store.getAgent(ctx.agent._id)) ?? ctx.agent;
+async function pullNext(ctx: AgentCallContext, input: z.infer<typeof PullSchema>) {
+  // The caller's record was read from the store for this request, when its token was checked.
+  const agent = ctx.agent;
   const waitMs = Math.min(input.waitMs ?? ctx.scheduler.config.pullWaitMs, ctx.scheduler.config.pullWaitMs);
   const lease = await ctx.scheduler.pull(agent, input.requestId, { waitMs, signal: ctx.signal });
   if (lease?.readyAt != null && lease.leasedAt != null) ctx.metrics.observeDispatch(lease.leasedAt - lease.readyAt);
   return { lease, agentState: agent.state };
 }
+
+/** What an agent call sees: the request's context and the calling agent. */
+export type AgentCallContext = CoordinatorContext & { agent: AgentRecord };
+
+/** An agent mutation: its input schema and what it does with the parsed input. */
+export interface AgentCall<S extends z.ZodType, R> {
+  readonly input: S;
+  run(ctx: AgentCallContext, input: z.output<S>): Promise<R>;
+}
+
+const agentCall = <S extends z.ZodType, R>(
+  input: S,
+  run: (ctx: AgentCallContext, input: z.output<S>) => Promise<R>,
+): AgentCall<S, R> => ({ input, run });
+
+/**
+ * The agent mutations, the bulk of a coordinator's traffic. The tRPC router below serves them,
+ * and so do the direct calls (`direct-calls.ts`), from this one table: the same schemas, the same
+ * code.
+ */
+export const agentCalls = {
+  pull: agentCall(PullSchema, pullNext),
+
+  start: agentCall(z.object({ jobId: Id, attempt: Attempt }), async (ctx, input) => {
+    await ctx.scheduler.start(ctx.agent._id, input.jobId, input.attempt);
+    return { ok: true as const };
+  }),
+
+  heartbeat: agentCall(
+    z.object({
+      leases: z.array(z.object({ jobId: Id, attempt: Attempt })).max(256),
+      disk: z
+        .object({ workspaceBytes: z.number().nonnegative(), freeBytes: z.number().nonnegative() })
+        .nullable()
+        .default(null),
+    }),
+    async (ctx, input) => {
+      await ctx.store.updateAgent(ctx.agent._id, { lastHeartbeatAt: Date.now(), disk: input.disk });
+      const leases = await ctx.scheduler.heartbeat(ctx.agent._id, input.leases);
+      const agent = await ctx.store.getAgent(ctx.agent._id);
+      return {
+        leases,
+        agentState: agent?.state ?? 'gone',
+        heartbeatIntervalMs: ctx.scheduler.config.heartbeatIntervalMs,
+      };
+    },
+  ),
+
+  logs: agentCall(LogBatchSchema, async (ctx, input) => {
+    const job = await ctx.scheduler.requireCurrentAttempt(ctx.agent._id, input.jobId, input.attempt);
+    const now = Date.now();
+    const accepted = await ctx.store.appendLogChunks(
+      input.chunks.map((c) => ({
+        _id: `${input.jobId}#${input.attempt}#${c.seq}`,
+        jobId: input.jobId,
+        runId: job.runId,
+        attempt: input.attempt,
+        seq: c.seq,
+        offset: c.offset,
+        text: c.text,
+        at: now,
+      })),
+    );
+    ctx.store.notify(`run:${job.runId}`);
+    return { accepted };
+  }),
+
+  /**
+   * Records how an attempt ended. With `next`, the agent also pulls its next job in the same
+   * request (as `agent.pull` would with that request id): one round trip per job instead of two.
+   * `next` is `null` when not asked for.
+   */
+  complete: agentCall(
+    z.object({ jobId: Id, attempt: Attempt, result: AttemptResultSchema, next: PullSchema.optional() }),
+    async (ctx, input) => {
+      const { next, ...completion } = input;
+      const { duplicate } = await ctx.scheduler.complete(ctx.agent._id, completion);
+      return { duplicate, next: next ? await pullNext(ctx, next) : null };
+    },
+  ),
+};
 
 /** The agent protocol: register, pull, heartbeat, ship logs, complete. */
 export const agentRouter = router({
@@ -87,65 +169,15 @@ export const agentRouter = router({
       return { agentId, token };
     }),
 
-  pull: agentProcedure.input(PullSchema).mutation(async ({ ctx, input }) => pullNext(ctx, input)),
-
-  start: agentProcedure.input(z.object({ jobId: Id, attempt: Attempt })).mutation(async ({ ctx, input }) => {
-    await ctx.scheduler.start(ctx.agent._id, input.jobId, input.attempt);
-    return { ok: true as const };
-  }),
-
+  pull: agentProcedure.input(agentCalls.pull.input).mutation(({ ctx, input }) => agentCalls.pull.run(ctx, input)),
+  start: agentProcedure.input(agentCalls.start.input).mutation(({ ctx, input }) => agentCalls.start.run(ctx, input)),
   heartbeat: agentProcedure
-    .input(
-      z.object({
-        leases: z.array(z.object({ jobId: Id, attempt: Attempt })).max(256),
-        disk: z
-          .object({ workspaceBytes: z.number().nonnegative(), freeBytes: z.number().nonnegative() })
-          .nullable()
-          .default(null),
-      }),
-    )
-    .mutation(async ({ ctx, input }) => {
-      await ctx.store.updateAgent(ctx.agent._id, { lastHeartbeatAt: Date.now(), disk: input.disk });
-      const leases = await ctx.scheduler.heartbeat(ctx.agent._id, input.leases);
-      const agent = await ctx.store.getAgent(ctx.agent._id);
-      return {
-        leases,
-        agentState: agent?.state ?? 'gone',
-        heartbeatIntervalMs: ctx.scheduler.config.heartbeatIntervalMs,
-      };
-    }),
-
-  logs: agentProcedure.input(LogBatchSchema).mutation(async ({ ctx, input }) => {
-    const job = await ctx.scheduler.requireCurrentAttempt(ctx.agent._id, input.jobId, input.attempt);
-    const now = Date.now();
-    const accepted = await ctx.store.appendLogChunks(
-      input.chunks.map((c) => ({
-        _id: `${input.jobId}#${input.attempt}#${c.seq}`,
-        jobId: input.jobId,
-        runId: job.runId,
-        attempt: input.attempt,
-        seq: c.seq,
-        offset: c.offset,
-        text: c.text,
-        at: now,
-      })),
-    );
-    ctx.store.notify(`run:${job.runId}`);
-    return { accepted };
-  }),
-
-  /**
-   * Records how an attempt ended. With `next`, the agent also pulls its next job in the same
-   * request (as `agent.pull` would with that request id): one round trip per job instead of two.
-   * `next` is `null` when not asked for.
-   */
+    .input(agentCalls.heartbeat.input)
+    .mutation(({ ctx, input }) => agentCalls.heartbeat.run(ctx, input)),
+  logs: agentProcedure.input(agentCalls.logs.input).mutation(({ ctx, input }) => agentCalls.logs.run(ctx, input)),
   complete: agentProcedure
-    .input(z.object({ jobId: Id, attempt: Attempt, result: AttemptResultSchema, next: PullSchema.optional() }))
-    .mutation(async ({ ctx, input }) => {
-      const { next, ...completion } = input;
-      const { duplicate } = await ctx.scheduler.complete(ctx.agent._id, completion);
-      return { duplicate, next: next ? await pullNext(ctx, next) : null };
-    }),
+    .input(agentCalls.complete.input)
+    .mutation(({ ctx, input }) => agentCalls.complete.run(ctx, input)),
 
   bundle: agentProcedure.input(z.object({ versionId: Id })).query(async ({ ctx, input }) => {
     const version = await ctx.store.getPipelineVersion(input.versionId);
