@@ -2,6 +2,7 @@ import { type Server, createServer } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TRPCClientError } from '@trpc/client';
 import { createAgentClient, errorCodeOf, isTransportError } from './client.js';
 
 /**
@@ -121,5 +122,18 @@ describe('the agent client link (a real HTTP server speaking the tRPC wire forma
     const hanging = createAgentClient({ url }).agent.start.mutate({ jobId: 'j', attempt: 1 }, { signal: abort.signal });
     setTimeout(() => abort.abort(), 50);
     await expect(hanging).rejects.toThrow();
+  });
+
+  it('errors are TRPCClientErrors; the client is not thenable and offers only queries and mutations', async () => {
+    const client = createAgentClient({ url });
+    const ok = { status: 'succeeded' as const, exitCode: 0, error: null, outputs: {} };
+    const error = await client.agent.complete.mutate({ jobId: 'j', attempt: 1, result: ok }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TRPCClientError);
+    // A client handed through `await` (or a resolved promise) stays the client.
+    const agent = await Promise.resolve(client.agent);
+    expect((await agent.complete.mutate({ jobId: 'j', attempt: 1, result: ok }).catch(errorCodeOf)) as unknown).toBe(
+      'HF_FENCED',
+    );
+    expect(() => (client.events.watch as unknown as { subscribe(): void }).subscribe()).toThrow(TypeError);
   });
 });

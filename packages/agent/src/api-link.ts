@@ -1,12 +1,11 @@
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { AppRouter } from '@hiveforge/coordinator';
-import { TRPCClientError, type TRPCLink } from '@trpc/client';
-import { observable } from '@trpc/server/observable';
+import { type TRPCClient, TRPCClientError } from '@trpc/client';
 import type { Endpoints } from './endpoints.js';
-import type { JsonFetch } from './http-fetch.js';
+import type { JsonFetch, JsonResponse } from './http-fetch.js';
 
-/** Options of {@link apiLink}. */
+/** Options of {@link createApiCall}. */
 export interface ApiLinkOptions {
   endpoints: Endpoints;
   /** The fetch the calls go through. */
@@ -23,47 +22,68 @@ const gzipAsync = promisify(gzip);
 /** A reply of the API in tRPC's wire format, unbatched. */
 type Reply = { result: { data?: unknown } } | { error: { message: string; code: number; data?: unknown } };
 
+/** A call of the API: `query` or `mutation`, the procedure's path, its input. */
+export type ApiCall = (
+  type: 'query' | 'mutation',
+  path: string,
+  input: unknown,
+  signal?: AbortSignal,
+) => Promise<unknown>;
+
 /**
- * The agent client's terminating link: each call is one request in tRPC's HTTP wire format (a
- * query as `GET …?input=`, a mutation as a JSON `POST`), as `httpLink` sends it, to whichever of
+ * The agent client's transport: each call is one request in tRPC's HTTP wire format (a query as
+ * `GET …?input=`, a mutation as a JSON `POST`), as tRPC's `httpLink` sends it, to whichever of
  * the endpoints answers. It leaves out what an agent never uses (batching, transformers, binary
- * and form inputs, per-call header and URL options), which on a busy agent host is most of
- * `httpLink`'s cost per call. Errors are `TRPCClientError`s like `httpLink`'s: an error reply
- * carries the server's error shape (`data.code`, `data.httpStatus`, `data.hiveforgeCode`), a
- * transport failure has no `data`.
+ * and form inputs, links and their observables, per-call header and URL options), which on a busy
+ * agent host was most of the client's cost per call. Errors are `TRPCClientError`s like
+ * `httpLink`'s: an error reply carries the server's error shape (`data.code`, `data.httpStatus`,
+ * `data.hiveforgeCode`), a transport failure has no `data`.
  */
-export function apiLink(options: ApiLinkOptions): TRPCLink<AppRouter> {
-  return () =>
-    ({ op }) =>
-      observable((observer) => {
-        const { path, input, type } = op;
-        const json = input === undefined ? undefined : JSON.stringify(input);
-        const target =
-          type === 'query' && json !== undefined ? `/trpc/${path}?input=${encodeURIComponent(json)}` : `/trpc/${path}`;
-        const headers: Record<string, string> = { ...options.headers() };
-        if (type !== 'query') headers['content-type'] = 'application/json';
-        // Log batches are most of what an agent sends, and text compresses well.
-        const compress = path === 'agent.logs' && json !== undefined && json.length >= COMPRESS_LOGS_FROM_BYTES;
-        if (compress) headers['content-encoding'] = 'gzip';
-        (async () => {
-          const body = type === 'query' ? undefined : compress ? await gzipAsync(json as string) : json;
-          return options.endpoints.fetch(
-            target,
-            { method: type === 'query' ? 'GET' : 'POST', headers, body, signal: op.signal },
-            options.fetch,
-          );
-        })()
-          .then(async (response) => {
-            const reply = (await response.json()) as Reply;
-            if ('error' in reply) {
-              observer.error(TRPCClientError.from(reply, { meta: { response } }));
-              return;
-            }
-            observer.next({ result: { type: 'data', data: reply.result.data } });
-            observer.complete();
-          })
-          .catch((cause: unknown) =>
-            observer.error(TRPCClientError.from(cause instanceof Error ? cause : new Error(String(cause)))),
-          );
-      });
+export function createApiCall(options: ApiLinkOptions): ApiCall {
+  return async (type, path, input, signal) => {
+    const json = input === undefined ? undefined : JSON.stringify(input);
+    const target =
+      type === 'query' && json !== undefined ? `/trpc/${path}?input=${encodeURIComponent(json)}` : `/trpc/${path}`;
+    const headers: Record<string, string> = { ...options.headers() };
+    if (type !== 'query') headers['content-type'] = 'application/json';
+    // Log batches are most of what an agent sends, and text compresses well.
+    const compress = path === 'agent.logs' && json !== undefined && json.length >= COMPRESS_LOGS_FROM_BYTES;
+    if (compress) headers['content-encoding'] = 'gzip';
+    let reply: Reply;
+    let response: JsonResponse;
+    try {
+      const body = type === 'query' ? undefined : compress ? await gzipAsync(json as string) : json;
+      response = await options.endpoints.fetch(
+        target,
+        { method: type === 'query' ? 'GET' : 'POST', headers, body, signal },
+        options.fetch,
+      );
+      reply = (await response.json()) as Reply;
+    } catch (cause) {
+      throw TRPCClientError.from(cause instanceof Error ? cause : new Error(String(cause)));
+    }
+    if ('error' in reply) throw TRPCClientError.from(reply, { meta: { response } });
+    return reply.result.data;
+  };
+}
+
+/**
+ * A client typed by `AppRouter` (`client.agent.pull.mutate(input, { signal })`,
+ * `client.agent.bundle.query(input)`) whose calls go straight to `call`: the same surface as
+ * `createTRPCClient`'s for queries and mutations, without its per-call observable and abort
+ * controller. Subscriptions are not offered (agents use none).
+ */
+export function createApiClient(call: ApiCall): TRPCClient<AppRouter> {
+  const at = (path: readonly string[]): unknown =>
+    new Proxy(() => {}, {
+      get: (_, key) => (typeof key === 'string' && key !== 'then' ? at([...path, key]) : undefined),
+      apply: (_, __, args: [unknown?, { signal?: AbortSignal }?]) => {
+        const method = path[path.length - 1];
+        const procedure = path.slice(0, -1).join('.');
+        if (method === 'mutate') return call('mutation', procedure, args[0], args[1]?.signal);
+        if (method === 'query') return call('query', procedure, args[0], args[1]?.signal);
+        throw new TypeError(`${path.join('.')} is not a query or mutation this client can make`);
+      },
+    });
+  return at([]) as TRPCClient<AppRouter>;
 }

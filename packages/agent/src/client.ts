@@ -1,6 +1,6 @@
 import type { AppRouter } from '@hiveforge/coordinator';
-import { type TRPCClient, createTRPCClient } from '@trpc/client';
-import { apiLink } from './api-link.js';
+import type { TRPCClient } from '@trpc/client';
+import { createApiCall, createApiClient } from './api-link.js';
 import { type Endpoints, createEndpoints } from './endpoints.js';
 import { type JsonFetch, createJsonFetch } from './http-fetch.js';
 
@@ -19,18 +19,16 @@ export function createAgentClient(options: {
 }): CoordinatorClient {
   const endpoints = typeof options.url === 'string' ? createEndpoints([options.url]) : options.url;
   sharedFetch ??= createJsonFetch();
-  return createTRPCClient<AppRouter>({
-    links: [
-      apiLink({
-        endpoints,
-        fetch: sharedFetch,
-        headers: (): Record<string, string> => {
-          const token = options.token?.();
-          return token ? { authorization: `Bearer ${token}` } : {};
-        },
-      }),
-    ],
-  });
+  return createApiClient(
+    createApiCall({
+      endpoints,
+      fetch: sharedFetch,
+      headers: (): Record<string, string> => {
+        const token = options.token?.();
+        return token ? { authorization: `Bearer ${token}` } : {};
+      },
+    }),
+  );
 }
 
 /** The HiveForge error code a tRPC client error carries, if any. */
