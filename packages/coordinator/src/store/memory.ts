@@ -79,6 +79,11 @@ function frozenCopy<T>(value: T): T {
 
 /** What comes in is copied once and frozen: nothing a caller holds can change what is stored. */
 const own = <T>(value: T): T => frozenCopy(value);
+/**
+ * A stored record with a patch applied: the record is frozen already, so only the patch is
+ * copied, and the fields it leaves alone are shared with the record before.
+ */
+const patched = <T extends object>(record: T, patch: object): T => Object.freeze({ ...record, ...own(patch) });
 /** What goes out is the frozen stored value itself: reads cost no copy. */
 const share = <T>(value: T): T => value;
 
@@ -277,7 +282,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     },
     async updateRun(id, patch) {
       const r = runs.get(id);
-      if (r) runs.set(id, own({ ...r, ...patch }));
+      if (r) runs.set(id, patched(r, patch));
     },
     async listRuns(query: RunQuery) {
       return [...runs.values()]
@@ -321,7 +326,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       if (guard?.states && !guard.states.includes(job.state)) return false;
       if (guard?.attempt !== undefined && guard.attempt !== job.attempt) return false;
       // The spec and the other fields are frozen already: only the patch needs copying.
-      const updated = Object.freeze({ ...job, ...frozenCopy(patch) });
+      const updated = patched(job, patch);
       jobs.set(id, updated);
       index(updated, job);
       return true;
@@ -439,7 +444,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     },
     async updateAgent(id, patch) {
       const a = agents.get(id);
-      if (a) agents.set(id, own({ ...a, ...patch }));
+      if (a) agents.set(id, patched(a, patch));
     },
     async listAgents() {
       return [...agents.values()].map(share);
@@ -473,7 +478,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       if (!s) return false;
       if (expectedNextFireAt !== undefined && s.nextFireAt !== expectedNextFireAt) return false;
       const defined = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
-      schedules.set(id, own({ ...s, ...defined }));
+      schedules.set(id, patched(s, defined));
       return true;
     },
     async findDueSchedules(at, limit) {
