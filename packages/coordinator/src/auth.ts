@@ -20,11 +20,26 @@ export function secretsEqual(a: string, b: string): boolean {
   return timingSafeEqual(x, y);
 }
 
+/** Hashes of recently seen bearer tokens: an agent sends the same token with every call. */
+const recentHashes = new Map<string, string>();
+const RECENT_HASHES = 4_096;
+
+/** {@link hashToken}, remembered for the last few thousand tokens seen. */
+function hashOfBearer(token: string): string {
+  let hash = recentHashes.get(token);
+  if (hash === undefined) {
+    hash = hashToken(token);
+    if (recentHashes.size >= RECENT_HASHES) recentHashes.clear();
+    recentHashes.set(token, hash);
+  }
+  return hash;
+}
+
 /** Resolves the bearer token of a request to its caller. */
 export async function resolveCaller(store: Store, authorization: string | undefined): Promise<Caller> {
   const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
   if (!match?.[1]) return { kind: 'anonymous' };
-  const hash = hashToken(match[1]);
+  const hash = hashOfBearer(match[1]);
   if (match[1].startsWith('hfa_')) {
     const agent = await store.getAgentByTokenHash(hash);
     return agent && agent.state !== 'gone' ? { kind: 'agent', agent } : { kind: 'anonymous' };
