@@ -81,6 +81,39 @@ const nextWakeup = (store: Store, topic: string, ms: number) =>
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('MongoDB store on FerretDB', () => {
+  it('decisions made at once go to the server together (group commit), each with its own outcome', async () => {
+    const client = new MongoClient(ferretUri(), { monitorCommands: true });
+    const inserts: number[] = [];
+    client.on('commandStarted', (event) => {
+      if (event.commandName === 'insert' && event.command.insert === 'decisions')
+        inserts.push((event.command.documents as unknown[]).length);
+    });
+    const dbName = freshDbName();
+    const store = await createMongoStore({ uri: ferretUri(), client, dbName });
+    try {
+      expect((await store.decide('taken', { by: 'first' })).won).toBe(true);
+      expect(inserts).toEqual([1]);
+      inserts.length = 0;
+      const results = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => store.decide(i % 10 === 0 ? 'taken' : `d${i}`, { by: i })),
+      );
+      results.forEach((result, i) => {
+        if (i % 10 === 0)
+          expect(result).toMatchObject({ won: false, decision: { _id: 'taken', data: { by: 'first' } } });
+        else expect(result).toMatchObject({ won: true, decision: { _id: `d${i}`, data: { by: i } } });
+      });
+      expect(await store.getDecision('d39')).toMatchObject({ data: { by: 39 } });
+      // Every decision was sent once; the first went alone, the rest in fewer, larger inserts.
+      expect(inserts.reduce((sum, n) => sum + n, 0)).toBe(40);
+      expect(inserts[0]).toBe(1);
+      expect(inserts.length).toBeLessThan(40);
+    } finally {
+      await store.close();
+      await adminOf(ferretUri()).db(dbName).dropDatabase();
+      await client.close();
+    }
+  });
+
   it('the FerretDB built by scripts/install-ferretdb.sh finds documents by _id through the _id index', async () => {
     if (!ferret) throw new Error('FerretDB is not running (see the beforeAll error)');
     // The script changes one line of FerretDB's SQLite backend so that lookups by `_id` use the

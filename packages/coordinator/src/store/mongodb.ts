@@ -26,6 +26,7 @@ import {
   ReadConcern,
   type WriteConcernSettings,
 } from 'mongodb';
+import { createGroupCommit, type ItemOutcome } from './group-commit.js';
 import { createPerKeyQueue } from './per-key-queue.js';
 import type {
   AgentRecord,
@@ -330,6 +331,32 @@ function isOnlyDuplicates(error: unknown): error is MongoBulkWriteError {
   return writeErrors.every((e) => e.code === DUPLICATE_KEY);
 }
 
+/** What an insert of one document came to: stored, or there already (a duplicate `_id`). */
+type Inserted = 'inserted' | 'duplicate';
+
+/**
+ * Group-committed unordered inserts into a collection (see `createGroupCommit`): the inserts made
+ * while the last was on its way go as one `insertMany`. A document whose `_id` exists already is
+ * `duplicate`; a document that failed otherwise fails its call with the bulk error.
+ */
+function insertGroup<D extends Document>(collection: Collection<D>) {
+  return createGroupCommit<D, Inserted>(async (docs) => {
+    const inserted: ItemOutcome<Inserted>[] = docs.map(() => ({ ok: true, value: 'inserted' }));
+    try {
+      await collection.insertMany(docs as OptionalUnlessRequiredId<D>[], { ordered: false });
+      return inserted;
+    } catch (error) {
+      if (!(error instanceof MongoBulkWriteError) || error.result?.getWriteConcernError()) throw error;
+      const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
+      if (writeErrors.length === 0) throw error;
+      for (const e of writeErrors) {
+        inserted[e.index] = e.code === DUPLICATE_KEY ? { ok: true, value: 'duplicate' } : { ok: false, error };
+      }
+      return inserted;
+    }
+  });
+}
+
 /** True when the error means the store cannot be reached or has no writable majority now. */
 function isUnavailable(error: unknown): boolean {
   if (
@@ -589,6 +616,12 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
   const tokens = db.collection<StoredDoc>(Collections.tokens);
   const schedules = db.collection<StoredDoc>(Collections.schedules);
   const eventLog = db.collection<StoredDoc>(Collections.events);
+  // Decisions, events and hints are written by many calls at once under load: each goes with
+  // the others written meanwhile (group commit), one `insertMany` for all.
+  const insertDecisions = insertGroup(decisions);
+  const insertEvents = insertGroup(eventLog);
+  const insertReadyHints = insertGroup(readyJobs);
+  const insertActiveHints = insertGroup(activeJobs);
   // Wake-ups are hints: a local read and a w:1 write are enough, and faster.
   const wakeups = db.collection<WakeupDoc>(Collections.wakeups, {
     readConcern: { level: 'local' },
@@ -687,34 +720,58 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
   /** Inserts hints; one that exists already is fine (its content is fixed by its `_id`). */
   const insertHints = async <H extends ReadyHint | ActiveHint>(collection: Collection<H>, hints: H[]) => {
     if (hints.length === 0) return;
-    try {
-      await collection.insertMany(hints as OptionalUnlessRequiredId<H>[], { ordered: false });
-    } catch (error) {
-      if (!isOnlyDuplicates(error)) throw error;
-      if (!idOnlyFilters) return;
-      // A hint written again (a repair) may find its retired self not yet purged: revive it.
-      const hintsOf = collection as unknown as Collection<ReadyHint | ActiveHint>;
-      for (const hint of hints) {
-        const existing = await hintsOf.findOne({ _id: hint._id });
-        if (existing?.gone) await hintsOf.updateOne({ _id: hint._id }, { $set: { ...hint, gone: false } });
-      }
+    const insert = (collection as unknown) === readyJobs ? insertReadyHints : insertActiveHints;
+    const outcomes = await (insert as unknown as (docs: readonly H[]) => Promise<Inserted[]>)(hints);
+    if (!idOnlyFilters) return;
+    // A hint written again (a repair) may find its retired self not yet purged: revive it.
+    const hintsOf = collection as unknown as Collection<ReadyHint | ActiveHint>;
+    for (const [i, hint] of hints.entries()) {
+      if (outcomes[i] !== 'duplicate') continue;
+      const existing = await hintsOf.findOne({ _id: hint._id });
+      if (existing?.gone) await hintsOf.updateOne({ _id: hint._id }, { $set: { ...hint, gone: false } });
     }
   };
 
+  /** Retires hints by `_id` (group-committed: one write for the retirements made meanwhile). */
+  const retireGroup = (collection: Collection<ReadyHint> | Collection<ActiveHint>) =>
+    createGroupCommit<string, undefined>(async (ids) => {
+      const hints = collection as unknown as Collection<{ _id: string; gone?: boolean }>;
+      if (idOnlyFilters) {
+        await hints.bulkWrite(
+          ids.map((id) => ({ updateOne: { filter: { _id: id }, update: { $set: { gone: true } } } })),
+          { ordered: false },
+        );
+      } else {
+        await hints.deleteMany({ _id: { $in: ids } });
+      }
+      return ids.map(() => ({ ok: true, value: undefined }));
+    });
+  const retireReadyHints = retireGroup(readyJobs);
+  const retireActiveHints = retireGroup(activeJobs);
+
   /** Retires hints by `_id`, best effort: a hint left behind is retired by the next reader. */
-  const retireHints = (collection: Collection<ReadyHint> | Collection<ActiveHint>, ids: readonly string[]) =>
-    Promise.all(
-      ids.map((id) =>
-        (idOnlyFilters
-          ? collection.updateOne({ _id: id }, { $set: { gone: true } })
-          : collection.deleteOne({ _id: id })
-        ).catch(() => undefined),
-      ),
-    );
+  const retireHints = async (collection: Collection<ReadyHint> | Collection<ActiveHint>, ids: readonly string[]) => {
+    await (collection === readyJobs ? retireReadyHints : retireActiveHints)(ids).catch(() => undefined);
+  };
 
   /** Deletes the retired hints (see "job hints"): one pass over each hint collection. */
   const purgeRetiredHints = async () => {
     await Promise.all([readyJobs.deleteMany({ gone: true }), activeJobs.deleteMany({ gone: true })]);
+  };
+
+  /**
+   * Reads of jobs for hint checks that are under way: the pulls a wake-up starts look at the
+   * same oldest hints at once, and share each job's read instead of reading it once each. (A
+   * check only picks candidates; the lease decision and the guarded update decide.)
+   */
+  const checkReads = new Map<string, Promise<StoredDoc | null>>();
+  const readForCheck = (jobId: string) => {
+    let read = checkReads.get(jobId);
+    if (!read) {
+      read = jobs.findOne({ _id: jobId }).finally(() => checkReads.delete(jobId));
+      checkReads.set(jobId, read);
+    }
+    return read;
   };
 
   /**
@@ -733,7 +790,7 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
     for (let i = 0; i < hints.length && counted < limit; ) {
       const batch = hints.slice(i, i + Math.min(limit - counted, HINT_READ_BATCH));
       i += batch.length;
-      const docs = await Promise.all(batch.map((hint) => jobs.findOne({ _id: hint.jobId })));
+      const docs = await Promise.all(batch.map((hint) => readForCheck(hint.jobId)));
       batch.forEach((hint, k) => {
         const doc = docs[k] ?? null;
         const verdict = verdictOf(hint, doc, kind);
@@ -1035,12 +1092,8 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
     decide<T extends object>(id: string, data: T): Promise<Decided<T>> {
       return call(`decide ${id}`, async () => {
         const doc = { _id: id, at: now(), data: encodeValue(data) };
-        try {
-          await decisions.insertOne(doc);
-        } catch (error) {
-          if (!isDuplicateKey(error)) throw error;
-          return { won: false, decision: await readWinner<T>(id) };
-        }
+        const [outcome] = await insertDecisions([doc]);
+        if (outcome === 'duplicate') return { won: false, decision: await readWinner<T>(id) };
         return { won: true, decision: decode<Decision<T>>(doc) };
       });
     },
@@ -1508,16 +1561,8 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
 
     appendEvents(list) {
       return call('appendEvents', async () => {
-        if (list.length === 0) return;
-        try {
-          await eventLog.insertMany(
-            list.map((event) => encode(event) as StoredDoc),
-            { ordered: false },
-          );
-        } catch (error) {
-          // An event written again (a retried append) is a duplicate key: it is there already.
-          if (!isOnlyDuplicates(error)) throw error;
-        }
+        // An event written again (a retried append) is a duplicate key: it is there already.
+        await insertEvents(list.map((event) => encode(event) as StoredDoc));
       });
     },
     listEvents(query) {
