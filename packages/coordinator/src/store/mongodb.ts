@@ -1225,8 +1225,11 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
         const ids = list.map((job) => job._id);
         const duplicate = ids.find((id, i) => ids.indexOf(id) !== i);
         if (duplicate !== undefined) throw new ConflictError(`duplicate job ${duplicate}`);
-        // Hints first, so that a crash leaves an extra hint rather than a job nobody finds.
-        await Promise.all([
+        // Hints and jobs at once: a job is leased only once its run is stored, and callers store
+        // the run after `insertJobs` returned (see `triggerRun`), so neither can be used without
+        // the other, even if this process dies between the two writes. (A hint whose job is not
+        // there yet is left alone by readers: see `verdictOf`.)
+        const hinted = Promise.all([
           insertHints(readyJobs, list.filter((job) => job.state === 'queued').map(readyHintOf)),
           insertHints(activeJobs, list.filter((job) => isActive(job.state)).map(activeHintOf)),
         ]);
@@ -1235,6 +1238,7 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
         try {
           await jobs.insertMany(docs, { ordered: true });
         } catch (error) {
+          await hinted.catch(() => undefined);
           if (!isDuplicateKey(error)) throw error;
           // Like the memory adapter, refuse the whole batch: an ordered insert stopped at the job
           // that exists, so take back the ones before it. (Job ids come from a run-number
@@ -1246,6 +1250,7 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
             cause: error,
           });
         }
+        await hinted;
       });
     },
     getJob(id) {
