@@ -56,21 +56,37 @@ async function throughCache<V>(
   if (cached) return cached;
   const value = await load();
   if (value === null) return null;
+  remember(cache, key, limit, value);
+  return value;
+}
+
+function remember<V>(cache: Map<string, V>, key: string, limit: number, value: V): void {
   if (cache.size >= limit) cache.delete(cache.keys().next().value as string);
   cache.set(key, value);
-  return value;
+}
+
+const ORIGINS = 1_024;
+const SPECS = 256;
+
+/**
+ * Caches what never changes of a run this coordinator has just stored, and its version's spec:
+ * pulls woken by the run's jobs need both, and need not read them back.
+ */
+export function rememberRun(ctx: SchedulerContext, run: RunRecord, spec: PipelineSpec): void {
+  remember(ctx.origins, run._id, ORIGINS, { pipeline: run.pipeline, versionId: run.versionId, trigger: run.trigger });
+  if (!ctx.specs.has(run.versionId)) remember(ctx.specs, run.versionId, SPECS, spec);
 }
 
 /** Reads what never changes of a run, through the cache; null for an unknown run. */
 export const originOf = (ctx: SchedulerContext, runId: string): Promise<RunOrigin | null> =>
-  throughCache(ctx.origins, runId, 1_024, async () => {
+  throughCache(ctx.origins, runId, ORIGINS, async () => {
     const run = await ctx.store.getRun(runId);
     return run && { pipeline: run.pipeline, versionId: run.versionId, trigger: run.trigger };
   });
 
 /** Reads the spec of a pipeline version, through the cache. */
 export const specOf = (ctx: SchedulerContext, versionId: string): Promise<PipelineSpec | null> =>
-  throughCache(ctx.specs, versionId, 256, async () => (await ctx.store.getPipelineVersion(versionId))?.spec ?? null);
+  throughCache(ctx.specs, versionId, SPECS, async () => (await ctx.store.getPipelineVersion(versionId))?.spec ?? null);
 
 /** Topics of store wake-ups. */
 export const Topics = {

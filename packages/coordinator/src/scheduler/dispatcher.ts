@@ -111,7 +111,12 @@ const LOST: AttemptResult = {
  */
 export async function leaseJob(ctx: SchedulerContext, agent: AgentRecord, requestId: string): Promise<Lease | null> {
   const { store } = ctx;
-  const previous = await store.getDecision<{ jobId: string; attempt: number }>(DecisionIds.pull(agent._id, requestId));
+  // The request's earlier lease, if any, and the oldest candidates, read at once: the
+  // candidates are wasted only on a retried request.
+  const [previous, oldest] = await Promise.all([
+    store.getDecision<{ jobId: string; attempt: number }>(DecisionIds.pull(agent._id, requestId)),
+    agent.state === 'active' ? store.findQueuedJobs(DISPATCH_CANDIDATES, agent.labels) : null,
+  ]);
   if (previous) {
     const job = await store.getJob(previous.data.jobId);
     const current =
@@ -127,9 +132,9 @@ export async function leaseJob(ctx: SchedulerContext, agent: AgentRecord, reques
   // when every one was lost to racing pulls (or was not its group's turn), the next few.
   const tried = new Set<string>();
   for (let round = 0; round < DISPATCH_ROUNDS; round++) {
-    const queued = (await store.findQueuedJobs(DISPATCH_CANDIDATES + tried.size, agent.labels)).filter(
-      (job) => !tried.has(`${job._id}#${job.attempt}`),
-    );
+    const queued = (
+      round === 0 && oldest ? oldest : await store.findQueuedJobs(DISPATCH_CANDIDATES + tried.size, agent.labels)
+    ).filter((job) => !tried.has(`${job._id}#${job.attempt}`));
     if (queued.length === 0) return null;
     // Oldest first, but agents start at different places among the oldest few, so that many
     // agents pulling at once do not all race for the same job.

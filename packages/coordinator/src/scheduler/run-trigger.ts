@@ -1,7 +1,7 @@
 import { BadInputError, NotFoundError, type PipelineSpec, conditionHolds } from '@hiveforge/sdk';
 import { recordEvent } from '../event-log.js';
 import { AttemptCause, type JobRecord, JobState, type RunRecord, type RunTrigger } from '../store/types.js';
-import { type SchedulerContext, Topics } from './context.js';
+import { type SchedulerContext, Topics, rememberRun } from './context.js';
 import { resolveRun } from './dag.js';
 import { DecisionIds, jobIdOf, runIdOf } from './decision-ids.js';
 import { resolveRunInputs } from './run-inputs.js';
@@ -103,12 +103,15 @@ export async function triggerRun(ctx: SchedulerContext, input: TriggerRunInput):
   // Jobs first: a run document is only ever visible with all its jobs.
   await store.insertJobs(jobs);
   await store.insertRun(run);
+  rememberRun(ctx, run, spec);
   store.notify(Topics.queue);
   await recordEvent(
     store,
     { type: 'run', runId: run._id, pipeline: run.pipeline, number: run.number, status: run.status },
     now,
   );
-  await resolveRun(ctx, run._id);
+  // Waiting and skipped jobs (and a run of none) need resolving; a run whose jobs are all
+  // queued has nothing to resolve until one of them ends.
+  if (jobs.length === 0 || jobs.some((job) => job.state !== JobState.queued)) await resolveRun(ctx, run._id);
   return (await store.getRun(run._id)) ?? run;
 }
