@@ -356,78 +356,115 @@ describe('MongoDB store on FerretDB', () => {
     }
   });
 
-  it('a pull reads the oldest page of ready hints, all of them only when the page has too few it can take; retired hints are purged', async () => {
-    const dbName = freshDbName();
-    const store = await freshStore(ferretUri(), { dbName });
-    const ready = adminOf(ferretUri()).db(dbName).collection<{ _id: string; gone?: boolean }>('ready_jobs');
-    try {
-      // 80 jobs only a GPU agent can run, became ready first; then 5 anyone can run.
-      const gpu = Array.from({ length: 80 }, (_, i) =>
-        makeJob('p/2', `g${String(i).padStart(2, '0')}`, {
-          readyAt: 10 + i,
-          spec: makeJobSpec('g', { labels: ['gpu'] }),
-        }),
-      );
-      const plain = Array.from({ length: 5 }, (_, i) => makeJob('p/2', `p${i}`, { readyAt: 100 + i }));
-      await store.insertJobs(gpu);
-      await store.insertJobs(plain);
-      expect((await store.findQueuedJobs(3, ['gpu'])).map((j) => j.name)).toEqual(['g00', 'g01', 'g02']);
-      expect((await store.findQueuedJobs(3)).map((j) => j.name)).toEqual(['g00', 'g01', 'g02']);
-      // An agent without the label: the oldest page holds none of its jobs, so it reads on.
-      expect((await store.findQueuedJobs(3, [])).map((j) => j.name)).toEqual(['p0', 'p1', 'p2']);
-      for (const job of gpu.slice(0, 70)) {
-        expect(await store.updateJob(job._id, { state: 'leased', agentId: 'ag' }, { states: ['queued'] })).toBe(true);
+  for (const retireHintsBy of ['delete', 'update'] as const)
+    it(`a pull reads the oldest page of ready hints, all of them only when the page has too few it can take; retired hints leave (${retireHintsBy})`, async () => {
+      const dbName = freshDbName();
+      const store = await freshStore(ferretUri(), { dbName, retireHintsBy });
+      const ready = adminOf(ferretUri()).db(dbName).collection<{ _id: string; gone?: boolean }>('ready_jobs');
+      try {
+        // 80 jobs only a GPU agent can run, became ready first; then 5 anyone can run.
+        const gpu = Array.from({ length: 80 }, (_, i) =>
+          makeJob('p/2', `g${String(i).padStart(2, '0')}`, {
+            readyAt: 10 + i,
+            spec: makeJobSpec('g', { labels: ['gpu'] }),
+          }),
+        );
+        const plain = Array.from({ length: 5 }, (_, i) => makeJob('p/2', `p${i}`, { readyAt: 100 + i }));
+        await store.insertJobs(gpu);
+        await store.insertJobs(plain);
+        expect((await store.findQueuedJobs(3, ['gpu'])).map((j) => j.name)).toEqual(['g00', 'g01', 'g02']);
+        expect((await store.findQueuedJobs(3)).map((j) => j.name)).toEqual(['g00', 'g01', 'g02']);
+        // An agent without the label: the oldest page holds none of its jobs, so it reads on.
+        expect((await store.findQueuedJobs(3, [])).map((j) => j.name)).toEqual(['p0', 'p1', 'p2']);
+        for (const job of gpu.slice(0, 70)) {
+          expect(await store.updateJob(job._id, { state: 'leased', agentId: 'ag' }, { states: ['queued'] })).toBe(true);
+        }
+        expect((await store.findQueuedJobs(2, ['gpu'])).map((j) => j.name)).toEqual(['g70', 'g71']);
+        // Retired hints are deleted at once, or (marked retired) in the store's next purge pass.
+        const deadline = Date.now() + 10_000;
+        while ((await ready.countDocuments({})) > 15 && Date.now() < deadline) await sleep(100);
+        expect(await ready.countDocuments({ gone: true })).toBe(0);
+        expect(await ready.countDocuments({})).toBe(15);
+      } finally {
+        await store.close();
       }
-      expect((await store.findQueuedJobs(2, ['gpu'])).map((j) => j.name)).toEqual(['g70', 'g71']);
-      // Retired hints go in the store's next purge pass.
-      const deadline = Date.now() + 10_000;
-      while ((await ready.countDocuments({})) > 15 && Date.now() < deadline) await sleep(100);
-      expect(await ready.countDocuments({ gone: true })).toBe(0);
-      expect(await ready.countDocuments({})).toBe(15);
-    } finally {
-      await store.close();
-    }
-  });
+    });
 
-  it('on FerretDB, job operations look documents up by _id alone (the only filter it serves from an index)', async () => {
+  for (const retireHintsBy of ['delete', 'update'] as const) {
+    it(`on FerretDB, job operations look documents up by _id alone (the only filter it serves from an index); hints retired by ${retireHintsBy}`, async () => {
+      const dbName = freshDbName();
+      const client = new MongoClient(ferretUri(), { monitorCommands: true });
+      const filters: { command: string; collection: string; filter: unknown }[] = [];
+      client.on('commandStarted', (event) => {
+        const command = event.command as Record<string, unknown>;
+        const collection = command.find ?? command.update ?? command.delete;
+        if (typeof collection !== 'string' || !['jobs', 'ready_jobs', 'active_jobs'].includes(collection)) return;
+        const ops = (command.updates ?? command.deletes ?? [{ q: command.filter }]) as { q: unknown }[];
+        for (const op of ops) filters.push({ command: event.commandName, collection, filter: op.q });
+      });
+      const store = await createMongoStore({ uri: 'unused', dbName, client, retireHintsBy });
+      try {
+        await store.insertJobs([makeJob('p/1', 'a'), makeJob('p/1', 'b')]);
+        filters.length = 0;
+        const [job] = await store.findQueuedJobs(1);
+        await store.updateJob(
+          job!._id,
+          { state: 'leased', agentId: 'ag', leaseExpiresAt: 10 },
+          { states: ['queued'], attempt: 1 },
+        );
+        await store.updateJob(job!._id, { state: 'running' }, { states: ['leased'], attempt: 1 });
+        await store.renewLease(job!._id, 1, 20);
+        await store.getJob(job!._id);
+        await store.findExpiredLeases(30, 10);
+        await store.findJobsOfAgent('ag');
+        await store.updateJob(
+          job!._id,
+          { state: 'succeeded', leaseExpiresAt: null },
+          { states: ['running'], attempt: 1 },
+        );
+        // The retirement of the last hint runs in the background.
+        const active = client.db(dbName).collection('active_jobs');
+        const deadline = Date.now() + 3_000;
+        while ((await active.countDocuments({ gone: { $ne: true } })) > 0 && Date.now() < deadline) await sleep(20);
+        expect(filters.length).toBeGreaterThan(10);
+        const deletes = filters.filter(({ command }) => command === 'delete');
+        // Hints are deleted by _id, or (where a delete scans) marked retired instead.
+        if (retireHintsBy === 'update') expect(deletes).toEqual([]);
+        else expect(deletes.map((d) => d.collection).sort()).toEqual(['active_jobs', 'ready_jobs']);
+        for (const { collection, filter } of filters) {
+          const json = JSON.stringify(filter);
+          // Jobs only by _id; hints by _id, or all live ones (they are few), or the oldest page
+          // with no filter at all (FerretDB hands its limit to SQLite).
+          const whole =
+            collection !== 'jobs' &&
+            (json === JSON.stringify({ gone: { $ne: true } }) ||
+              (retireHintsBy === 'delete' && collection === 'ready_jobs' && json === '{}'));
+          if (!whole) expect({ collection, filter }).toEqual({ collection, filter: { _id: expect.any(String) } });
+        }
+      } finally {
+        await store.close();
+        await client.db(dbName).dropDatabase();
+        await client.close();
+      }
+    });
+  }
+
+  it('detects how to retire hints: by delete where lookups by _id use the index, else by update', async () => {
     const dbName = freshDbName();
     const client = new MongoClient(ferretUri(), { monitorCommands: true });
-    const filters: { command: string; collection: string; filter: unknown }[] = [];
+    const deletes: string[] = [];
     client.on('commandStarted', (event) => {
-      const command = event.command as Record<string, unknown>;
-      const collection = command.find ?? command.update ?? command.delete;
-      if (typeof collection !== 'string' || !['jobs', 'ready_jobs', 'active_jobs'].includes(collection)) return;
-      const ops = (command.updates ?? command.deletes ?? [{ q: command.filter }]) as { q: unknown }[];
-      for (const op of ops) filters.push({ command: event.commandName, collection, filter: op.q });
+      if (event.commandName === 'delete') deletes.push(String(event.command.delete));
     });
     const store = await createMongoStore({ uri: 'unused', dbName, client });
     try {
-      await store.insertJobs([makeJob('p/1', 'a'), makeJob('p/1', 'b')]);
-      filters.length = 0;
+      await store.insertJobs([makeJob('p/1', 'a')]);
       const [job] = await store.findQueuedJobs(1);
-      await store.updateJob(
-        job!._id,
-        { state: 'leased', agentId: 'ag', leaseExpiresAt: 10 },
-        { states: ['queued'], attempt: 1 },
-      );
-      await store.updateJob(job!._id, { state: 'running' }, { states: ['leased'], attempt: 1 });
-      await store.renewLease(job!._id, 1, 20);
-      await store.getJob(job!._id);
-      await store.findExpiredLeases(30, 10);
-      await store.findJobsOfAgent('ag');
-      await store.updateJob(
-        job!._id,
-        { state: 'succeeded', leaseExpiresAt: null },
-        { states: ['running'], attempt: 1 },
-      );
-      expect(filters.length).toBeGreaterThan(10);
-      for (const { command, collection, filter } of filters) {
-        // FerretDB scans for any delete, even by _id: hints are retired by an update instead.
-        expect({ command, collection }).not.toEqual({ command: 'delete', collection });
-        // Jobs only by _id; hints by _id, or all live ones (they are few).
-        const live = collection !== 'jobs' && JSON.stringify(filter) === JSON.stringify({ gone: { $ne: true } });
-        if (!live) expect({ collection, filter }).toEqual({ collection, filter: { _id: expect.any(String) } });
-      }
+      await store.updateJob(job!._id, { state: 'leased', agentId: 'ag' }, { states: ['queued'] });
+      const deadline = Date.now() + 3_000;
+      while (!deletes.includes('ready_jobs') && Date.now() < deadline) await sleep(20);
+      const indexed = ferret?.build.package.includes('sqlite-id-index') ?? false;
+      expect(deletes.includes('ready_jobs')).toBe(indexed);
     } finally {
       await store.close();
       await client.db(dbName).dropDatabase();

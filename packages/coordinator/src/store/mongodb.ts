@@ -81,6 +81,27 @@ export interface MongoStoreOptions {
    * @default true
    */
   changeStreams?: boolean;
+  /**
+   * How job hints leave their collections (see "job hints"): `delete`d by `_id`, or marked
+   * `gone` by an `update` and deleted in a periodic pass. By default `update` on a server that
+   * reads the whole collection to find a document by `_id` (unpatched FerretDB 1.x, where a
+   * delete by `_id` scans), `delete` everywhere else.
+   * @default detected
+   */
+  retireHintsBy?: 'delete' | 'update';
+}
+
+/**
+ * Whether the server finds a document by `_id` through the `_id` index. FerretDB's `explain`
+ * shows SQLite's plan: `SEARCH … USING INDEX` when it does, `SCAN` when it reads the table.
+ */
+async function idLookupsUseIndex(collection: Collection<{ _id: string }>): Promise<boolean> {
+  try {
+    const plan = await collection.find({ _id: 'hiveforge-probe' }).explain();
+    return /USING (COVERING )?INDEX/.test(JSON.stringify(plan.queryPlanner ?? plan));
+  } catch {
+    return false;
+  }
 }
 
 /** The collections of the store; GridFS adds `artifacts.files` and `artifacts.chunks`. */
@@ -395,12 +416,15 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 // coordinator that died at the wrong moment) is re-created by `listJobs`, which every
 // coordinator calls for every running run in its periodic repair.
 //
-// On FerretDB a delete (even by `_id`) reads the whole collection, while an update by `_id` does
-// not: there a hint is retired by marking it `gone`, readers skip retired hints, and every store
-// deletes the retired ones in one pass every `HINT_PURGE_INTERVAL_MS`. FerretDB returns
-// documents in insertion order, which for ready hints is the order their jobs became ready, so
-// a pull reads the first `READY_PAGE` live hints instead of all of them; on MongoDB the same
-// page comes from an index on `readyAt`.
+// Unpatched FerretDB 1.24 reads the whole collection for a delete, even by `_id` (its lookups by
+// `_id` miss the `_id` index; see docs/store.md), while an update by `_id` does not read every
+// document as a delete does: there a hint is retired by marking it `gone`, readers skip retired
+// hints, and every store deletes the retired ones in one pass every `HINT_PURGE_INTERVAL_MS`.
+// Elsewhere (MongoDB, FerretDB built by scripts/install-ferretdb.sh) hints are deleted by `_id`;
+// the store finds out which at start (`retireHintsBy`). FerretDB returns documents in insertion
+// order, which for ready hints is the order their jobs became ready, so a pull reads the first
+// `READY_PAGE` hints instead of all of them (with nothing retired in the way, FerretDB hands that
+// limit to SQLite); on MongoDB the same page comes from an index on `readyAt`.
 
 /** The filter of hints not retired. */
 const LIVE = { gone: { $ne: true } } as const;
@@ -589,11 +613,17 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
    * either.) On MongoDB the guard stays in the filter, where it is atomic.
    */
   let idOnlyFilters = false;
+  /** Whether hints are retired by marking them `gone` (see "job hints"), or deleted. */
+  let retireByUpdate = false;
   try {
     await client.connect();
     await ensureIndexes(db);
     const info = await db.command({ buildInfo: 1 });
     idOnlyFilters = typeof info.ferretdbVersion === 'string';
+    retireByUpdate =
+      options.retireHintsBy === undefined
+        ? idOnlyFilters && !(await idLookupsUseIndex(db.collection(Collections.readyJobs)))
+        : options.retireHintsBy === 'update';
   } catch (error) {
     if (ownsClient) await client.close().catch(() => undefined);
     if (isUnavailable(error)) {
@@ -722,7 +752,7 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
     if (hints.length === 0) return;
     const insert = (collection as unknown) === readyJobs ? insertReadyHints : insertActiveHints;
     const outcomes = await (insert as unknown as (docs: readonly H[]) => Promise<Inserted[]>)(hints);
-    if (!idOnlyFilters) return;
+    if (!retireByUpdate) return;
     // A hint written again (a repair) may find its retired self not yet purged: revive it.
     const hintsOf = collection as unknown as Collection<ReadyHint | ActiveHint>;
     for (const [i, hint] of hints.entries()) {
@@ -736,14 +766,15 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
   const retireGroup = (collection: Collection<ReadyHint> | Collection<ActiveHint>) =>
     createGroupCommit<string, undefined>(async (ids) => {
       const hints = collection as unknown as Collection<{ _id: string; gone?: boolean }>;
-      if (idOnlyFilters) {
-        await hints.bulkWrite(
-          ids.map((id) => ({ updateOne: { filter: { _id: id }, update: { $set: { gone: true } } } })),
-          { ordered: false },
-        );
-      } else {
-        await hints.deleteMany({ _id: { $in: ids } });
-      }
+      await hints.bulkWrite(
+        ids.map((id) =>
+          retireByUpdate
+            ? { updateOne: { filter: { _id: id }, update: { $set: { gone: true } } } }
+            : // One delete by `_id` each: FerretDB serves no other filter (not even `$in`) from an index.
+              { deleteOne: { filter: { _id: id } } },
+        ),
+        { ordered: false },
+      );
       return ids.map(() => ({ ok: true, value: undefined }));
     });
   const retireReadyHints = retireGroup(readyJobs);
@@ -820,9 +851,13 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
       const cursor =
         scope === 'all'
           ? readyJobs.find(LIVE)
-          : idOnlyFilters
-            ? readyJobs.find(LIVE).limit(READY_PAGE)
-            : readyJobs.find(LIVE).sort({ readyAt: 1, jobId: 1 }).limit(READY_PAGE);
+          : !idOnlyFilters
+            ? readyJobs.find(LIVE).sort({ readyAt: 1, jobId: 1 }).limit(READY_PAGE)
+            : retireByUpdate
+              ? readyJobs.find(LIVE).limit(READY_PAGE)
+              : // No filter and no sort: FerretDB passes the limit to SQLite, which reads only the
+                // page instead of decoding documents until it has found enough.
+                readyJobs.find({}).limit(READY_PAGE);
       read = cursor
         .toArray()
         .then((hints) => ({ hints, complete: scope === 'all' || hints.length < READY_PAGE }))
@@ -895,9 +930,10 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
       }
     });
 
-  // Retired hints pile up only where deletes scan (FerretDB): delete them in one pass now and then.
+  // Retired hints pile up only where they are marked rather than deleted: delete them in one
+  // pass now and then.
   let purging = false;
-  const purgeTimer = idOnlyFilters
+  const purgeTimer = retireByUpdate
     ? setInterval(() => {
         if (purging || closed) return;
         purging = true;
