@@ -1,6 +1,6 @@
 import { API_VERSION, type JobSpec } from '@hiveforge/sdk';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { EventRecord, JobRecord, LogChunkRecord, ScheduleRecord, Store } from './types.js';
+import type { AgentRecord, EventRecord, JobRecord, LogChunkRecord, ScheduleRecord, Store } from './types.js';
 
 /** A job spec with defaults, for tests. */
 export function makeJobSpec(name: string, overrides: Partial<JobSpec> = {}): JobSpec {
@@ -437,6 +437,14 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
       expect(await store.getAgentByTokenHash('h2')).toBeNull();
       await store.updateAgent('ag', { state: 'draining' });
       expect((await store.getAgent('ag'))?.state).toBe('draining');
+      expect((await store.getAgentByTokenHash('h1'))?.state).toBe('draining');
+      // A new token: the old one finds nobody.
+      await store.updateAgent('ag', { tokenHash: 'h3' });
+      expect(await store.getAgentByTokenHash('h1')).toBeNull();
+      expect((await store.getAgentByTokenHash('h3'))?._id).toBe('ag');
+      await store.putAgent({ ...((await store.getAgent('ag')) as AgentRecord), tokenHash: 'h4' });
+      expect(await store.getAgentByTokenHash('h3')).toBeNull();
+      expect((await store.getAgentByTokenHash('h4'))?._id).toBe('ag');
       await store.putToken({ _id: 'th', name: 'ci', role: 'viewer', createdAt: 0 });
       expect((await store.getToken('th'))?.role).toBe('viewer');
     });

@@ -197,6 +197,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   let closed = false;
   const versionsByPipeline = new Map<string, string[]>();
   const agents = new Map<string, AgentRecord>();
+  /** Agent ids by token hash (see `getAgentByTokenHash`). */
+  const agentsByTokenHash = new Map<string, string>();
   const tokens = new Map<string, TokenRecord>();
   const schedules = new Map<string, ScheduleRecord>();
   /** Events in `_id` order. */
@@ -433,18 +435,23 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
 
     async putAgent(agent) {
       agents.set(agent._id, own(agent));
+      agentsByTokenHash.set(agent.tokenHash, agent._id);
     },
     async getAgent(id) {
       const a = agents.get(id);
       return a ? share(a) : null;
     },
     async getAgentByTokenHash(hash) {
-      for (const a of agents.values()) if (a.tokenHash === hash) return share(a);
-      return null;
+      // Every agent call looks its caller up by token: by index, not by a walk of all agents. An
+      // entry whose agent has another token by now (put again) is stale, and not an answer.
+      const a = agents.get(agentsByTokenHash.get(hash) ?? '');
+      return a?.tokenHash === hash ? share(a) : null;
     },
     async updateAgent(id, patch) {
       const a = agents.get(id);
-      if (a) agents.set(id, patched(a, patch));
+      if (!a) return;
+      agents.set(id, patched(a, patch));
+      if (patch.tokenHash !== undefined) agentsByTokenHash.set(patch.tokenHash, id);
     },
     async listAgents() {
       return [...agents.values()].map(share);
