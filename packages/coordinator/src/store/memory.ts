@@ -69,13 +69,24 @@ function freeze<T>(value: T): T {
  */
 function frozenCopy<T>(value: T): T {
   if (value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return Object.freeze(value.map(frozenCopy)) as T;
-  const proto = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) return freeze(structuredClone(value));
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value)) out[key] = frozenCopy((value as Record<string, unknown>)[key]);
-  return Object.freeze(out) as T;
+  // A value this function made is deeply frozen already: share it (a run's jobs share the spec
+  // of their version, read from this store).
+  if (madeFrozen.has(value)) return value;
+  let out: T;
+  if (Array.isArray(value)) out = Object.freeze(value.map(frozenCopy)) as T;
+  else {
+    const proto = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) return freeze(structuredClone(value));
+    const copy: Record<string, unknown> = {};
+    for (const key of Object.keys(value)) copy[key] = frozenCopy((value as Record<string, unknown>)[key]);
+    out = Object.freeze(copy) as T;
+  }
+  madeFrozen.add(out as object);
+  return out;
 }
+
+/** The objects and arrays `frozenCopy` made: deeply frozen, so safe to share. */
+const madeFrozen = new WeakSet<object>();
 
 /** What comes in is copied once and frozen: nothing a caller holds can change what is stored. */
 const own = <T>(value: T): T => frozenCopy(value);
@@ -83,7 +94,11 @@ const own = <T>(value: T): T => frozenCopy(value);
  * A stored record with a patch applied: the record is frozen already, so only the patch is
  * copied, and the fields it leaves alone are shared with the record before.
  */
-const patched = <T extends object>(record: T, patch: object): T => Object.freeze({ ...record, ...own(patch) });
+const patched = <T extends object>(record: T, patch: object): T => {
+  const out = Object.freeze({ ...record, ...own(patch) });
+  madeFrozen.add(out);
+  return out;
+};
 /** What goes out is the frozen stored value itself: reads cost no copy. */
 const share = <T>(value: T): T => value;
 
