@@ -9,11 +9,6 @@ import { type AgentCall, agentCalls } from './routers/agent.js';
 import { appRouter } from './routers/app.js';
 import { type CoordinatorContext, agentOf, toTRPCError } from './trpc.js';
 
-/**
- * The agent mutations answered without tRPC's fetch adapter: they are most of a coordinator's
- * traffic (every job costs a pull and a completion), and the adapter's per-request Fetch
- * `Request`, `Headers`, streams and abort-signal plumbing cost more than the work itself.
- */
 /** Any agent call: `run` is declared as a method, so a call of a narrower input fits. */
 type AnyAgentCall = AgentCall<ZodType, unknown>;
 
@@ -21,7 +16,11 @@ const DIRECT_CALLS: ReadonlyMap<string, AnyAgentCall> = new Map(
   Object.entries(agentCalls).map(([name, call]): [string, AnyAgentCall] => [`agent.${name}`, call]),
 );
 
-/** The paths of the direct calls: every agent mutation. */
+/**
+ * The agent mutations, answered without tRPC's fetch adapter: they are most of a coordinator's
+ * traffic (every job costs a pull and a completion), and the adapter's per-request Fetch
+ * `Request`, `Headers`, streams and abort-signal plumbing cost more than the work itself.
+ */
 export const DIRECT_PATHS: ReadonlySet<string> = new Set(DIRECT_CALLS.keys());
 
 /**
