@@ -142,9 +142,9 @@ export function createDirectCalls(options: DirectCallsOptions) {
     if (!call) return false;
 
     const send = (status: number, body: unknown) => {
-      const json = JSON.stringify(body);
-      res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
-      res.end(json);
+      const bytes = Buffer.from(JSON.stringify(body));
+      res.writeHead(status, ['content-type', 'application/json', 'content-length', String(bytes.length)]);
+      res.end(bytes);
     };
     let ctx: CoordinatorContext | undefined;
     let input: unknown;

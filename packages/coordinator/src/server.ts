@@ -84,7 +84,10 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
   });
   const artifacts = createArtifactsHandler({ store, scheduler });
   const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://coordinator');
+    // Agent calls carry no query string: their path is the URL as sent, with nothing to parse.
+    const raw = req.url ?? '/';
+    if (raw.startsWith('/trpc/') && !raw.includes('?') && direct(req, res, raw, '')) return;
+    const url = new URL(raw, 'http://coordinator');
     if (url.pathname.startsWith('/trpc/')) {
       if (direct(req, res, url.pathname, url.search)) return;
       return void trpc(req, res);
