@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { API_VERSION, isHiveForgeError } from '@hiveforge/sdk';
-import { Binary, Collection, MongoClient } from 'mongodb';
+import { Binary, Collection, type CommandStartedEvent, type Db, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type FerretDB, freePort, startFerretDB } from '../../../../test/helpers/ferretdb.js';
 import { describeStoreContract, makeJob, makeJobSpec, makeLogChunk } from './contract.js';
@@ -80,17 +80,36 @@ const nextWakeup = (store: Store, topic: string, ms: number) =>
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Runs `body` on a store of a fresh database whose client reports each command it starts to
+ * `onCommand`; then closes the store, drops the database and closes the client.
+ */
+async function withWatchedStore(
+  onCommand: (event: CommandStartedEvent) => void,
+  body: (store: Store, db: Db) => Promise<void>,
+  options: Partial<MongoStoreOptions> = {},
+): Promise<void> {
+  const dbName = freshDbName();
+  const client = new MongoClient(ferretUri(), { monitorCommands: true });
+  client.on('commandStarted', onCommand);
+  const store = await createMongoStore({ uri: 'unused', dbName, client, ...options });
+  try {
+    await body(store, client.db(dbName));
+  } finally {
+    await store.close();
+    await client.db(dbName).dropDatabase();
+    await client.close();
+  }
+}
+
 describe('MongoDB store on FerretDB', () => {
   it('decisions made at once go to the server together (group commit), each with its own outcome', async () => {
-    const client = new MongoClient(ferretUri(), { monitorCommands: true });
     const inserts: number[] = [];
-    client.on('commandStarted', (event) => {
+    const onCommand = (event: CommandStartedEvent) => {
       if (event.commandName === 'insert' && event.command.insert === 'decisions')
         inserts.push((event.command.documents as unknown[]).length);
-    });
-    const dbName = freshDbName();
-    const store = await createMongoStore({ uri: ferretUri(), client, dbName });
-    try {
+    };
+    await withWatchedStore(onCommand, async (store) => {
       expect((await store.decide('taken', { by: 'first' })).won).toBe(true);
       expect(inserts).toEqual([1]);
       inserts.length = 0;
@@ -107,11 +126,7 @@ describe('MongoDB store on FerretDB', () => {
       expect(inserts.reduce((sum, n) => sum + n, 0)).toBe(40);
       expect(inserts[0]).toBe(1);
       expect(inserts.length).toBeLessThan(40);
-    } finally {
-      await store.close();
-      await adminOf(ferretUri()).db(dbName).dropDatabase();
-      await client.close();
-    }
+    });
   });
 
   it('the FerretDB built by scripts/install-ferretdb.sh finds documents by _id through the _id index', async () => {
@@ -392,18 +407,15 @@ describe('MongoDB store on FerretDB', () => {
 
   for (const retireHintsBy of ['delete', 'update'] as const) {
     it(`on FerretDB, job operations look documents up by _id alone (the only filter it serves from an index); hints retired by ${retireHintsBy}`, async () => {
-      const dbName = freshDbName();
-      const client = new MongoClient(ferretUri(), { monitorCommands: true });
       const filters: { command: string; collection: string; filter: unknown }[] = [];
-      client.on('commandStarted', (event) => {
+      const onCommand = (event: CommandStartedEvent) => {
         const command = event.command as Record<string, unknown>;
         const collection = command.find ?? command.update ?? command.delete;
         if (typeof collection !== 'string' || !['jobs', 'ready_jobs', 'active_jobs'].includes(collection)) return;
         const ops = (command.updates ?? command.deletes ?? [{ q: command.filter }]) as { q: unknown }[];
         for (const op of ops) filters.push({ command: event.commandName, collection, filter: op.q });
-      });
-      const store = await createMongoStore({ uri: 'unused', dbName, client, retireHintsBy });
-      try {
+      };
+      const test = async (store: Store, db: Db) => {
         await store.insertJobs([makeJob('p/1', 'a'), makeJob('p/1', 'b')]);
         filters.length = 0;
         const [job] = await store.findQueuedJobs(1);
@@ -423,7 +435,7 @@ describe('MongoDB store on FerretDB', () => {
           { states: ['running'], attempt: 1 },
         );
         // The retirement of the last hint runs in the background.
-        const active = client.db(dbName).collection('active_jobs');
+        const active = db.collection('active_jobs');
         const deadline = Date.now() + 3_000;
         while ((await active.countDocuments({ gone: { $ne: true } })) > 0 && Date.now() < deadline) await sleep(20);
         expect(filters.length).toBeGreaterThan(10);
@@ -441,23 +453,17 @@ describe('MongoDB store on FerretDB', () => {
               (retireHintsBy === 'delete' && collection === 'ready_jobs' && json === '{}'));
           if (!whole) expect({ collection, filter }).toEqual({ collection, filter: { _id: expect.any(String) } });
         }
-      } finally {
-        await store.close();
-        await client.db(dbName).dropDatabase();
-        await client.close();
-      }
+      };
+      await withWatchedStore(onCommand, test, { retireHintsBy });
     });
   }
 
   it('detects how to retire hints: by delete where lookups by _id use the index, else by update', async () => {
-    const dbName = freshDbName();
-    const client = new MongoClient(ferretUri(), { monitorCommands: true });
     const deletes: string[] = [];
-    client.on('commandStarted', (event) => {
+    const onCommand = (event: CommandStartedEvent) => {
       if (event.commandName === 'delete') deletes.push(String(event.command.delete));
-    });
-    const store = await createMongoStore({ uri: 'unused', dbName, client });
-    try {
+    };
+    await withWatchedStore(onCommand, async (store) => {
       await store.insertJobs([makeJob('p/1', 'a')]);
       const [job] = await store.findQueuedJobs(1);
       await store.updateJob(job!._id, { state: 'leased', agentId: 'ag' }, { states: ['queued'] });
@@ -465,11 +471,7 @@ describe('MongoDB store on FerretDB', () => {
       while (!deletes.includes('ready_jobs') && Date.now() < deadline) await sleep(20);
       const indexed = ferret?.build.package.includes('sqlite-id-index') ?? false;
       expect(deletes.includes('ready_jobs')).toBe(indexed);
-    } finally {
-      await store.close();
-      await client.db(dbName).dropDatabase();
-      await client.close();
-    }
+    });
   });
 
   it('refuses a batch of jobs of which one exists, and keeps none of it', async () => {
@@ -612,15 +614,12 @@ describe('MongoDB store on FerretDB', () => {
   });
 
   it('lists pipeline versions from small history entries, never reading the bundles', async () => {
-    const dbName = freshDbName();
-    const client = new MongoClient(ferretUri(), { monitorCommands: true });
     const reads: string[] = [];
-    client.on('commandStarted', (event) => {
+    const onCommand = (event: CommandStartedEvent) => {
       const command = event.command as Record<string, unknown>;
       if (typeof command.find === 'string') reads.push(command.find);
-    });
-    const store = await createMongoStore({ uri: 'unused', dbName, client });
-    try {
+    };
+    await withWatchedStore(onCommand, async (store, db) => {
       const spec = {
         apiVersion: API_VERSION,
         name: 'web',
@@ -647,13 +646,9 @@ describe('MongoDB store on FerretDB', () => {
       expect((await store.listPipelineVersions('web', { limit: 2, before: 'v2' })).map((v) => v._id)).toEqual(['v1']);
       expect(reads.length).toBeGreaterThan(0);
       expect(reads.every((collection) => collection === 'pipeline_history')).toBe(true);
-      const indexes = await client.db(dbName).collection('pipeline_history').indexes();
+      const indexes = await db.collection('pipeline_history').indexes();
       expect(indexes.map((index) => index.key)).toContainEqual({ pipeline: 1, createdAt: -1, _id: -1 });
-    } finally {
-      await store.close();
-      await client.db(dbName).dropDatabase();
-      await client.close();
-    }
+    });
   });
 
   it('deletes old wake-ups while polling', async () => {
