@@ -12,16 +12,15 @@ import { type CoordinatorContext, agentOf, toTRPCError } from './trpc.js';
 /** Any agent call: `run` is declared as a method, so a call of a narrower input fits. */
 type AnyAgentCall = AgentCall<ZodType, unknown>;
 
+/**
+ * The agent mutations by path, answered without tRPC's fetch adapter: they are most of a
+ * coordinator's traffic (every job costs a pull and a completion), and the adapter's
+ * per-request Fetch `Request`, `Headers`, streams and abort-signal plumbing cost more than the
+ * work itself.
+ */
 const DIRECT_CALLS: ReadonlyMap<string, AnyAgentCall> = new Map(
   Object.entries(agentCalls).map(([name, call]): [string, AnyAgentCall] => [`agent.${name}`, call]),
 );
-
-/**
- * The agent mutations, answered without tRPC's fetch adapter: they are most of a coordinator's
- * traffic (every job costs a pull and a completion), and the adapter's per-request Fetch
- * `Request`, `Headers`, streams and abort-signal plumbing cost more than the work itself.
- */
-export const DIRECT_PATHS: ReadonlySet<string> = new Set(DIRECT_CALLS.keys());
 
 /**
  * Runs an agent call as its tRPC procedure (`agentProcedure`, then the input parser, then the
@@ -124,7 +123,7 @@ const readRaw = (req: IncomingMessage, limit: number): Promise<Buffer> =>
   });
 
 /**
- * Serves the {@link DIRECT_PATHS} mutations, one call per request (not batched), speaking tRPC's
+ * Serves the agent mutations (`DIRECT_CALLS`), one call per request (not batched), speaking tRPC's
  * HTTP wire format: `{"result":{"data":…}}`, or `{"error":shape}` with the status tRPC would
  * give. The calls are the router's own (`agentCalls`): the same schemas and code, the same auth
  * check and error mapping (`runAgentCall`), the same error formatter; only tRPC's per-call
@@ -135,8 +134,8 @@ const readRaw = (req: IncomingMessage, limit: number): Promise<Buffer> =>
  */
 export function createDirectCalls(options: DirectCallsOptions) {
   const config = appRouter._def._config;
-  return (req: IncomingMessage, res: ServerResponse, pathname: string, search: string): boolean => {
-    if (req.method !== 'POST' || search !== '') return false;
+  return (req: IncomingMessage, res: ServerResponse, pathname: string): boolean => {
+    if (req.method !== 'POST') return false;
     const path = pathname.slice('/trpc/'.length);
     const call = DIRECT_CALLS.get(path);
     if (!call) return false;

@@ -84,14 +84,12 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
   });
   const artifacts = createArtifactsHandler({ store, scheduler });
   const server = createServer((req, res) => {
-    // Agent calls carry no query string: their path is the URL as sent, with nothing to parse.
+    // Agent calls carry no query string (a batch does): their path is the URL as sent, with
+    // nothing to parse. Everything else under /trpc/ goes to the tRPC handler.
     const raw = req.url ?? '/';
-    if (raw.startsWith('/trpc/') && !raw.includes('?') && direct(req, res, raw, '')) return;
+    if (raw.startsWith('/trpc/') && !raw.includes('?') && direct(req, res, raw)) return;
     const url = new URL(raw, 'http://coordinator');
-    if (url.pathname.startsWith('/trpc/')) {
-      if (direct(req, res, url.pathname, url.search)) return;
-      return void trpc(req, res);
-    }
+    if (url.pathname.startsWith('/trpc/')) return void trpc(req, res);
     if (url.pathname.startsWith('/api/artifacts/')) return void artifacts(req, res, url);
     if (url.pathname === '/metrics') {
       metrics.render(store).then(
