@@ -73,15 +73,21 @@ const SPECS = 256;
  * pulls woken by the run's jobs need both, and need not read them back.
  */
 export function rememberRun(ctx: SchedulerContext, run: RunRecord, spec: PipelineSpec): void {
-  remember(ctx.origins, run._id, ORIGINS, { pipeline: run.pipeline, versionId: run.versionId, trigger: run.trigger });
+  remember(ctx.origins, run._id, ORIGINS, originOfRun(run));
   if (!ctx.specs.has(run.versionId)) remember(ctx.specs, run.versionId, SPECS, spec);
 }
+
+const originOfRun = (run: RunRecord): RunOrigin => ({
+  pipeline: run.pipeline,
+  versionId: run.versionId,
+  trigger: run.trigger,
+});
 
 /** Reads what never changes of a run, through the cache; null for an unknown run. */
 export const originOf = (ctx: SchedulerContext, runId: string): Promise<RunOrigin | null> =>
   throughCache(ctx.origins, runId, ORIGINS, async () => {
     const run = await ctx.store.getRun(runId);
-    return run && { pipeline: run.pipeline, versionId: run.versionId, trigger: run.trigger };
+    return run && originOfRun(run);
   });
 
 /** Reads the spec of a pipeline version, through the cache. */
