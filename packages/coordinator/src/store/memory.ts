@@ -342,7 +342,6 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       if (!job) return false;
       if (guard?.states && !guard.states.includes(job.state)) return false;
       if (guard?.attempt !== undefined && guard.attempt !== job.attempt) return false;
-      // The spec and the other fields are frozen already: only the patch needs copying.
       const updated = patched(job, patch);
       jobs.set(id, updated);
       index(updated, job);

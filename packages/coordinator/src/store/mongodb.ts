@@ -845,20 +845,20 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
    * against their jobs anyway.
    */
   const readyReads = new Map<'page' | 'all', Promise<{ hints: ReadyHint[]; complete: boolean }>>();
+  /** The oldest `READY_PAGE` live ready hints. */
+  const readyPage = () => {
+    // MongoDB: from the index on `readyAt`.
+    if (!idOnlyFilters) return readyJobs.find(LIVE).sort({ readyAt: 1, jobId: 1 }).limit(READY_PAGE);
+    // FerretDB: insertion order is the order the jobs became ready.
+    if (retireByUpdate) return readyJobs.find(LIVE).limit(READY_PAGE);
+    // Nothing retired in the way: no filter and no sort, so FerretDB passes the limit to SQLite,
+    // which reads only the page instead of decoding documents until it has found enough.
+    return readyJobs.find({}).limit(READY_PAGE);
+  };
   const readReadyHints = (scope: 'page' | 'all') => {
     let read = readyReads.get(scope);
     if (!read) {
-      const cursor =
-        scope === 'all'
-          ? readyJobs.find(LIVE)
-          : !idOnlyFilters
-            ? readyJobs.find(LIVE).sort({ readyAt: 1, jobId: 1 }).limit(READY_PAGE)
-            : retireByUpdate
-              ? readyJobs.find(LIVE).limit(READY_PAGE)
-              : // No filter and no sort: FerretDB passes the limit to SQLite, which reads only the
-                // page instead of decoding documents until it has found enough.
-                readyJobs.find({}).limit(READY_PAGE);
-      read = cursor
+      read = (scope === 'all' ? readyJobs.find(LIVE) : readyPage())
         .toArray()
         .then((hints) => ({ hints, complete: scope === 'all' || hints.length < READY_PAGE }))
         .finally(() => readyReads.delete(scope));
