@@ -282,6 +282,18 @@ describe('scheduler on the memory store', () => {
     expect((await store.getJob(`${run._id}/deploy`))?.cause).toBe('condition');
   });
 
+  it('a run none of whose jobs runs ends when it is triggered', async () => {
+    // Skipped when created, none waiting: nothing ends later to end the run.
+    await deploy([
+      job('deploy', { if: { branches: ['release/*'], events: [] } }),
+      job('publish', { if: { branches: ['release/*'], events: [] } }),
+    ]);
+    const run = await scheduler.triggerRun({ pipeline: 'p', trigger });
+    expect(await states(run._id)).toEqual({ deploy: 'skipped', publish: 'skipped' });
+    expect(run.status).toBe('succeeded');
+    expect(run.finishedAt).not.toBeNull();
+  });
+
   it('runs only the selected jobs and what they need', async () => {
     await deploy([job('a'), job('b', { needs: ['a'] }), job('c')]);
     const run = await scheduler.triggerRun({ pipeline: 'p', trigger, only: ['b'] });
