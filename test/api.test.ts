@@ -440,6 +440,46 @@ describe('the tRPC API: auth, roles and bad input (real HTTP, memory store)', ()
       expect((await viewer.runs.get.query({ runId: run._id })).run.status).toBe('succeeded');
     });
 
+    it('a waiting pull whose agent went away leases nothing: the next pull gets the job', async () => {
+      // A coordinator of its own, whose pulls wait long enough to outlive their client.
+      await using waiting = await createCoordinator({
+        store: createMemoryStore(),
+        agentSecret: SECRET,
+        scheduler: { pullWait: '20s' },
+      });
+      const user = createHiveForgeClient({
+        url: waiting.url,
+        token: await createUserToken(waiting.store, { name: 'mia', role: 'maintainer' }),
+      });
+      await user.pipelines.deploy.mutate(deployInput());
+      const register = (name: string) =>
+        createAgentClient({ url: waiting.url }).agent.register.mutate({
+          secret: SECRET,
+          name,
+          labels: [],
+          capacity: 1,
+        });
+      const [gone, stays] = [await register('gone'), await register('stays')];
+      const abort = new AbortController();
+      const abandoned = fetch(`${waiting.url}/trpc/agent.pull`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${gone.token}` },
+        body: JSON.stringify({ requestId: randomUUID(), waitMs: 20_000 }),
+        signal: abort.signal,
+      }).catch((error: unknown) => (error as Error).name);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      abort.abort();
+      expect(await abandoned).toBe('AbortError');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const run = await user.runs.trigger.mutate({ pipeline: 'api', only: ['build'] });
+      const { lease } = await createAgentClient({ url: waiting.url, token: () => stays.token }).agent.pull.mutate({
+        requestId: randomUUID(),
+        waitMs: 5_000,
+      });
+      expect(lease).toMatchObject({ runId: run._id, name: 'build' });
+      await user.runs.cancel.mutate({ runId: run._id });
+    });
+
     it('agent calls answer alike on the direct path and through the tRPC handler (batched)', async () => {
       const call = async (path: string, input: unknown, token: string | null, batched: boolean) => {
         const res = await fetch(`${coordinator.url}/trpc/${path}${batched ? '?batch=1' : ''}`, {
