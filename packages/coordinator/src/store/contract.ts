@@ -1,6 +1,20 @@
-import { API_VERSION, type JobSpec } from '@hiveforge/sdk';
+import { API_VERSION, type JobSpec, type PipelineSpec } from '@hiveforge/sdk';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AgentRecord, EventRecord, JobRecord, LogChunkRecord, ScheduleRecord, Store } from './types.js';
+
+/** A pipeline spec of these jobs, with no triggers and nothing else, for tests. */
+export function makePipelineSpec(name: string, jobs: JobSpec[] = []): PipelineSpec {
+  return {
+    apiVersion: API_VERSION,
+    name,
+    triggers: { push: null, pullRequest: null, schedule: [], manual: null },
+    strictImages: false,
+    env: {},
+    images: [],
+    jobs,
+    source: null,
+  };
+}
 
 /** A job spec with defaults, for tests. */
 export function makeJobSpec(name: string, overrides: Partial<JobSpec> = {}): JobSpec {
@@ -252,16 +266,10 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
       const version = (id: string, pipeline: string, createdAt: number, jobs: string[]) => ({
         _id: id,
         pipeline,
-        spec: {
-          apiVersion: API_VERSION,
-          name: pipeline,
-          triggers: { push: null, pullRequest: null, schedule: [], manual: null },
-          strictImages: false,
-          env: {},
-          images: [],
-          jobs: jobs.map((name) => makeJobSpec(name)),
-          source: null,
-        } as never,
+        spec: makePipelineSpec(
+          pipeline,
+          jobs.map((name) => makeJobSpec(name)),
+        ),
         bundle: `bundle of ${id}`,
         entry: 'hiveforge.ts',
         createdAt,
@@ -350,20 +358,11 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
     });
 
     it('pipeline versions are content-addressed and immutable; the head moves', async () => {
-      const spec = {
-        apiVersion: API_VERSION,
-        name: 'p',
-        triggers: { push: null, pullRequest: null, schedule: [], manual: null },
-        strictImages: false,
-        env: {},
-        images: [],
-        jobs: [],
-        source: null,
-      };
+      const spec = makePipelineSpec('p');
       await store.putPipelineVersion({
         _id: 'v1',
         pipeline: 'p',
-        spec: spec as never,
+        spec,
         bundle: 'one',
         entry: 'hiveforge.ts',
         createdAt: 1,
@@ -371,7 +370,7 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
       await store.putPipelineVersion({
         _id: 'v1',
         pipeline: 'p',
-        spec: spec as never,
+        spec,
         bundle: 'changed',
         entry: 'hiveforge.ts',
         createdAt: 2,

@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
-import { API_VERSION, isHiveForgeError } from '@hiveforge/sdk';
+import { isHiveForgeError } from '@hiveforge/sdk';
 import { Binary, Collection, type CommandStartedEvent, type Db, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type FerretDB, freePort, startFerretDB } from '../../../../test/helpers/ferretdb.js';
-import { describeStoreContract, makeJob, makeJobSpec, makeLogChunk } from './contract.js';
+import { describeStoreContract, makeJob, makeJobSpec, makeLogChunk, makePipelineSpec } from './contract.js';
 import { createMongoStore, type MongoStoreOptions } from './mongodb.js';
 import type { Store } from './types.js';
 
@@ -620,16 +620,7 @@ describe('MongoDB store on FerretDB', () => {
       if (typeof command.find === 'string') reads.push(command.find);
     };
     await withWatchedStore(onCommand, async (store, db) => {
-      const spec = {
-        apiVersion: API_VERSION,
-        name: 'web',
-        triggers: { push: null, pullRequest: null, schedule: [], manual: null },
-        strictImages: false,
-        env: {},
-        images: [],
-        jobs: [makeJob('x', 'build').spec],
-        source: null,
-      } as never;
+      const spec = makePipelineSpec('web', [makeJob('x', 'build').spec]);
       for (const [i, id] of ['v1', 'v2', 'v3'].entries()) {
         await store.putPipelineVersion({
           _id: id,
