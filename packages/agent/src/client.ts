@@ -1,6 +1,6 @@
 import type { AppRouter } from '@hiveforge/coordinator';
 import type { TRPCClient } from '@trpc/client';
-import { createApiCall, createApiClient } from './api-link.js';
+import { createApiCall, createApiClient } from './api-call.js';
 import { type Endpoints, createEndpoints } from './endpoints.js';
 import { type JsonFetch, createJsonFetch } from './http-fetch.js';
 

@@ -6,7 +6,7 @@ import type { Endpoints } from './endpoints.js';
 import type { JsonFetch, JsonResponse } from './http-fetch.js';
 
 /** Options of {@link createApiCall}. */
-export interface ApiLinkOptions {
+export interface ApiCallOptions {
   endpoints: Endpoints;
   /** The fetch the calls go through. */
   fetch: JsonFetch;
@@ -39,7 +39,7 @@ export type ApiCall = (
  * `httpLink`'s: an error reply carries the server's error shape (`data.code`, `data.httpStatus`,
  * `data.hiveforgeCode`), a transport failure has no `data`.
  */
-export function createApiCall(options: ApiLinkOptions): ApiCall {
+export function createApiCall(options: ApiCallOptions): ApiCall {
   return async (type, path, input, signal) => {
     const json = input === undefined ? undefined : JSON.stringify(input);
     const target =

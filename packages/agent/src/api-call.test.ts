@@ -9,7 +9,7 @@ import { createAgentClient, errorCodeOf, isTransportError } from './client.js';
  * The agent client's link against a real HTTP server on loopback that answers in tRPC's wire
  * format: what goes out (method, path, input, headers) and what comes back (data, errors).
  */
-describe('the agent client link (a real HTTP server speaking the tRPC wire format)', () => {
+describe('the agent client transport (a real HTTP server speaking the tRPC wire format)', () => {
   let server: Server;
   let url: string;
   const seen: {
