@@ -133,6 +133,29 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
       expect((await store.findQueuedJobs(1)).map((j) => j.name)).toEqual(['mid']);
     });
 
+    it('queued jobs that `skip` names are passed over and do not count against the limit', async () => {
+      await store.insertJobs([
+        makeJob('p/1', 'a', { readyAt: 1 }),
+        makeJob('p/1', 'b', { readyAt: 2 }),
+        makeJob('p/1', 'c', { readyAt: 3 }),
+        makeJob('p/1', 'd', { readyAt: 4 }),
+      ]);
+      const asked: string[] = [];
+      const skip = (jobId: string, attempt: number) => {
+        asked.push(`${jobId}#${attempt}`);
+        return jobId === 'p/1/a' || jobId === 'p/1/c';
+      };
+      expect((await store.findQueuedJobs(2, undefined, skip)).map((j) => j.name)).toEqual(['b', 'd']);
+      expect(asked).toEqual(expect.arrayContaining(['p/1/a#1', 'p/1/c#1']));
+      expect((await store.findQueuedJobs(1, [], () => true)).map((j) => j.name)).toEqual([]);
+      // Skipping is by attempt: the next attempt of a skipped one is not skipped.
+      await store.updateJob('p/1/a', { attempt: 2 });
+      const skipFirst = (jobId: string, attempt: number) => jobId === 'p/1/a' && attempt === 1;
+      expect((await store.findQueuedJobs(1, undefined, skipFirst)).map((j) => `${j.name}#${j.attempt}`)).toEqual([
+        'a#2',
+      ]);
+    });
+
     it('queued jobs can be filtered by the labels an agent has', async () => {
       const labelled = (name: string, labels: string[], readyAt: number) => {
         const job = makeJob('p/1', name, { readyAt });

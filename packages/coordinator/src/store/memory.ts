@@ -357,12 +357,13 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       }
       return true;
     },
-    async findQueuedJobs(limit, labels) {
+    async findQueuedJobs(limit, labels, skip) {
       const out: JobRecord[] = [];
       if (limit <= 0) return out;
       for (const id of queued.ids()) {
         const job = jobs.get(id) as JobRecord;
         if (labels && !job.spec.labels.every((l) => labels.includes(l))) continue;
+        if (skip?.(job._id, job.attempt)) continue;
         out.push(share(job));
         if (out.length >= limit) break;
       }

@@ -1362,11 +1362,12 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
         return true;
       });
     },
-    findQueuedJobs(limit, labels) {
+    findQueuedJobs(limit, labels, skip) {
       return call('findQueuedJobs', async () => {
         const n = Math.floor(limit);
         if (!(n > 0)) return [];
-        const fits = (hint: ReadyHint) => !labels || hint.labels.every((label) => labels.includes(label));
+        const fits = (hint: ReadyHint) =>
+          (!labels || hint.labels.every((label) => labels.includes(label))) && !skip?.(hint.jobId, hint.attempt);
         const byAge = (a: ReadyHint, b: ReadyHint) =>
           (a.readyAt ?? 0) - (b.readyAt ?? 0) || a.jobId.localeCompare(b.jobId);
         // The oldest page first; all hints only when the page holds too few this pull can take.

@@ -318,9 +318,14 @@ export interface Store {
   renewLease(jobId: string, attempt: number, expiresAt: number): Promise<boolean>;
   /**
    * Queued jobs, oldest ready first. With `labels`, only the jobs an agent with these labels
-   * can run (every label the job requires is among them).
+   * can run (every label the job requires is among them). With `skip`, the jobs whose attempt it
+   * returns true for are passed over before they are read (they do not count against `limit`).
    */
-  findQueuedJobs(limit: number, labels?: readonly string[]): Promise<JobRecord[]>;
+  findQueuedJobs(
+    limit: number,
+    labels?: readonly string[],
+    skip?: (jobId: string, attempt: number) => boolean,
+  ): Promise<JobRecord[]>;
   /** Leased or running jobs whose lease expired before `now`. */
   findExpiredLeases(now: number, limit: number): Promise<JobRecord[]>;
   /** Jobs currently leased to or run by an agent. */
