@@ -1,5 +1,6 @@
 import type { PipelineSpec } from '@hiveforge/sdk';
 import type { RunRecord, Store } from '../store/types.js';
+import type { LocalClaims } from './claims.js';
 import type { ResolvedSchedulerConfig } from './config.js';
 
 /** What every scheduler step needs: the store, the timing and a clock. */
@@ -24,6 +25,8 @@ export interface SchedulerContext {
    * ids, read again before they are relied on: a coordinator that starts empty loses nothing.
    */
   blockers: Map<string, RunBlockers>;
+  /** Ready jobs this coordinator's pulls are trying or have just leased (see `LocalClaims`). */
+  claims: LocalClaims;
 }
 
 /**

@@ -2,6 +2,7 @@ import { FencedError, type JobSpec, NotFoundError } from '@hiveforge/sdk';
 import { type AgentRecord, type Decision, type JobRecord, JobState, type RunTrigger } from '../store/types.js';
 import { type SchedulerContext, Topics, originOf, specOf } from './context.js';
 import { type AttemptEnd, type AttemptResult, applyAttemptEnd, shouldRetry } from './dag.js';
+import { LocalClaims } from './claims.js';
 import { takeTurn } from './concurrency-groups.js';
 import { DecisionIds } from './decision-ids.js';
 
@@ -38,10 +39,12 @@ const hashOf = (text: string) => {
   return Math.abs(h);
 };
 
-/** How many of the oldest ready jobs one pull considers at a time. */
-const DISPATCH_CANDIDATES = 6;
-/** Among how many of the oldest ready jobs racing pulls pick where to start. */
-const DISPATCH_SPREAD = 6;
+/**
+ * How many of the oldest ready jobs one pull reads at a time. Each costs the store a read, and
+ * pulls of one coordinator never race each other for a job (see `LocalClaims`), so a pull needs
+ * few: the one it tries, and one more in case another coordinator took that one.
+ */
+const DISPATCH_CANDIDATES = 2;
 /** How many times one pull takes the next candidates when it could lease none of the last. */
 const DISPATCH_ROUNDS = 4;
 
@@ -110,12 +113,17 @@ const LOST: AttemptResult = {
  * lost race the next job is tried. A retried request id gets the lease it was given before.
  */
 export async function leaseJob(ctx: SchedulerContext, agent: AgentRecord, requestId: string): Promise<Lease | null> {
-  const { store } = ctx;
+  const { store, claims } = ctx;
+  // Candidates this pull tried, and those other pulls of this coordinator are trying or have
+  // just leased, are passed over before the store reads them.
+  const tried = new Set<string>();
+  const skip = (jobId: string, attempt: number) =>
+    tried.has(LocalClaims.key(jobId, attempt)) || claims.has(jobId, attempt);
   // The request's earlier lease, if any, and the oldest candidates, read at once: the
   // candidates are wasted only on a retried request.
   const [previous, oldest] = await Promise.all([
     store.getDecision<{ jobId: string; attempt: number }>(DecisionIds.pull(agent._id, requestId)),
-    agent.state === 'active' ? store.findQueuedJobs(DISPATCH_CANDIDATES, agent.labels) : null,
+    agent.state === 'active' ? store.findQueuedJobs(DISPATCH_CANDIDATES, agent.labels, skip) : null,
   ]);
   if (previous) {
     const job = await store.getJob(previous.data.jobId);
@@ -128,66 +136,83 @@ export async function leaseJob(ctx: SchedulerContext, agent: AgentRecord, reques
   }
   if (agent.state !== 'active') return null;
   // Only jobs this agent can run: the store filters by labels, so a backlog of jobs for other
-  // agents does not hide them. A few candidates at a time, since each costs the store a read;
-  // when every one was lost to racing pulls (or was not its group's turn), the next few.
-  const tried = new Set<string>();
+  // agents does not hide them. A few candidates at a time; when every one was lost to pulls of
+  // other coordinators (or was not its group's turn), the next few.
   for (let round = 0; round < DISPATCH_ROUNDS; round++) {
-    const queued = (
-      round === 0 && oldest ? oldest : await store.findQueuedJobs(DISPATCH_CANDIDATES + tried.size, agent.labels)
-    ).filter((job) => !tried.has(`${job._id}#${job.attempt}`));
+    const queued = round === 0 && oldest ? oldest : await store.findQueuedJobs(DISPATCH_CANDIDATES, agent.labels, skip);
     if (queued.length === 0) return null;
-    // Oldest first, but agents start at different places among the oldest few, so that many
-    // agents pulling at once do not all race for the same job.
-    const spread = Math.min(queued.length, DISPATCH_SPREAD);
-    const offset = spread ? hashOf(agent._id + requestId) % spread : 0;
-    const candidates = [...queued.slice(offset, spread), ...queued.slice(0, offset), ...queued.slice(spread)];
-    for (const job of candidates) {
-      tried.add(`${job._id}#${job.attempt}`);
-      if (!labelsMatch(job, agent)) continue;
-      // A trigger stores a run's jobs before the run: between the two writes its jobs are not
-      // leasable yet (a lease could not be built), and are left for the pull after.
-      if (!(await originOf(ctx, job.runId))) continue;
-      if (
-        job.spec.concurrency &&
-        !(await takeTurn(ctx, job.spec.concurrency, { jobId: job._id, attempt: job.attempt }))
-      )
-        continue;
-      const { won, decision } = await store.decide<LeaseDecision>(DecisionIds.lease(job._id, job.attempt), {
-        agentId: agent._id,
-        requestId,
-      });
-      if (!won) {
-        const mine = decision.data.agentId === agent._id && decision.data.requestId === requestId;
-        if (!mine) {
-          // A coordinator may have won this lease and died before recording it on the job.
-          if (ctx.now() - decision.at > ctx.config.leaseTtlMs) {
-            const fresh = await store.getJob(job._id);
-            if (fresh?.state === JobState.queued && fresh.attempt === job.attempt)
-              await endAttempt(ctx, fresh, 'lost', LOST, null);
-          }
-          continue;
-        }
+    // Oldest first, but pulls start at different places among the candidates, so that pulls of
+    // several coordinators at once do not all race for the same job.
+    const offset = hashOf(agent._id + requestId) % queued.length;
+    for (const job of [...queued.slice(offset), ...queued.slice(0, offset)]) {
+      tried.add(LocalClaims.key(job._id, job.attempt));
+      if (!labelsMatch(job, agent) || !claims.claim(job._id, job.attempt)) continue;
+      let outcome: Leased = { leased: false, lease: null };
+      try {
+        outcome = await tryLease(ctx, agent, requestId, job);
+      } finally {
+        claims.release(job._id, job.attempt, outcome.leased);
       }
-      if (decision.data.cancelled) continue;
-      const now = ctx.now();
-      const updated = await store.updateJob(
-        job._id,
-        { state: JobState.leased, agentId: agent._id, leasedAt: now, leaseExpiresAt: now + ctx.config.leaseTtlMs },
-        { states: [JobState.queued], attempt: job.attempt },
-      );
-      if (!updated) continue;
-      // The pull's own decision (for a retry of this request) and the lease's contents are
-      // independent: read the one while the other is written.
-      const [, lease] = await Promise.all([
-        store.decide(DecisionIds.pull(agent._id, requestId), { jobId: job._id, attempt: job.attempt }),
-        buildLease(ctx, { ...job, state: JobState.leased, agentId: agent._id, leasedAt: now }),
-      ]);
-      store.notify(Topics.run(job.runId));
-      if (lease) return lease;
+      if (outcome.lease) return outcome.lease;
     }
   }
   return null;
 }
+
+/** Whether a pull leased a job, and the lease it hands the agent (null if none could be built). */
+interface Leased {
+  leased: boolean;
+  lease: Lease | null;
+}
+
+/** Tries to lease one candidate: decides its lease, then records it on the job. */
+async function tryLease(ctx: SchedulerContext, agent: AgentRecord, requestId: string, job: JobRecord): Promise<Leased> {
+  const { store } = ctx;
+  const none: Leased = { leased: false, lease: null };
+  // A trigger stores a run's jobs before the run: between the two writes its jobs are not
+  // leasable yet (a lease could not be built), and are left for the pull after.
+  if (!(await originOf(ctx, job.runId))) return none;
+  if (job.spec.concurrency && !(await takeTurn(ctx, job.spec.concurrency, { jobId: job._id, attempt: job.attempt })))
+    return none;
+  const { won, decision } = await store.decide<LeaseDecision>(DecisionIds.lease(job._id, job.attempt), {
+    agentId: agent._id,
+    requestId,
+  });
+  if (!won) {
+    const mine = decision.data.agentId === agent._id && decision.data.requestId === requestId;
+    if (!mine) {
+      // A coordinator may have won this lease and died before recording it on the job.
+      if (ctx.now() - decision.at > ctx.config.leaseTtlMs) {
+        const fresh = await store.getJob(job._id);
+        if (fresh?.state === JobState.queued && fresh.attempt === job.attempt)
+          await endAttempt(ctx, fresh, 'lost', LOST, null);
+      }
+      return none;
+    }
+  }
+  if (decision.data.cancelled) return none;
+  const now = ctx.now();
+  const updated = await store.updateJob(
+    job._id,
+    { state: JobState.leased, agentId: agent._id, leasedAt: now, leaseExpiresAt: now + ctx.config.leaseTtlMs },
+    { states: [JobState.queued], attempt: job.attempt },
+  );
+  if (!updated) return none;
+  // The pull's own decision (for a retry of this request) and the lease's contents are
+  // independent: read the one while the other is written.
+  const [, lease] = await Promise.all([
+    store.decide(DecisionIds.pull(agent._id, requestId), { jobId: job._id, attempt: job.attempt }),
+    buildLease(ctx, { ...job, state: JobState.leased, agentId: agent._id, leasedAt: now }),
+  ]);
+  store.notify(Topics.run(job.runId));
+  return { leased: true, lease };
+}
+
+/** Whether the job, as read, is leased to or run by `agentId` at `attempt`. */
+const holds = (job: JobRecord, agentId: string, attempt: number) =>
+  job.attempt === attempt &&
+  job.agentId === agentId &&
+  (job.state === JobState.leased || job.state === JobState.running);
 
 /** Loads a job and checks that `agentId` holds its current attempt; otherwise the caller is fenced. */
 export async function requireCurrentAttempt(
@@ -217,11 +242,7 @@ function checkCurrentAttempt(
       `attempt ${attempt} of job '${jobId}' already ended (${ended.data.kind}${ended.data.kind === 'completed' ? `: ${ended.data.result.status}` : ''}); this write is rejected`,
     );
   }
-  if (
-    job.attempt !== attempt ||
-    job.agentId !== agentId ||
-    (job.state !== JobState.leased && job.state !== JobState.running)
-  ) {
+  if (!holds(job, agentId, attempt)) {
     throw new FencedError(
       `agent '${agentId}' does not hold attempt ${attempt} of job '${jobId}' (current attempt ${job.attempt}, state ${job.state})`,
     );
@@ -278,10 +299,7 @@ export async function completeJob(
   agentId: string,
   input: { jobId: string; attempt: number; result: AttemptResult },
 ): Promise<{ duplicate: boolean }> {
-  const [job, existing] = await Promise.all([
-    ctx.store.getJob(input.jobId),
-    ctx.store.getDecision<AttemptEnd>(DecisionIds.attemptEnd(input.jobId, input.attempt)),
-  ]);
+  const job = await ctx.store.getJob(input.jobId);
   if (!job) throw new NotFoundError(`no job '${input.jobId}'`);
   const check = (end: AttemptEnd) => {
     if (end.kind === 'completed' && end.agentId === agentId && end.result.status === input.result.status)
@@ -290,11 +308,19 @@ export async function completeJob(
       `attempt ${input.attempt} of job '${input.jobId}' already ended (${end.kind}${end.kind === 'completed' ? `: ${end.result.status}` : ''}); this completion is rejected`,
     );
   };
-  if (existing) {
-    await applyAttemptEnd(ctx, input.jobId, input.attempt, existing.data);
-    return check(existing.data);
+  if (!holds(job, agentId, input.attempt)) {
+    // The attempt ended already (a replayed completion, a lost lease, a cancellation) or was
+    // never this agent's: its end decision, if any, tells which, and is applied in case a
+    // coordinator died before it was.
+    const existing = await ctx.store.getDecision<AttemptEnd>(DecisionIds.attemptEnd(input.jobId, input.attempt));
+    if (existing) {
+      await applyAttemptEnd(ctx, input.jobId, input.attempt, existing.data);
+      return check(existing.data);
+    }
+    checkCurrentAttempt(job, null, agentId, input.jobId, input.attempt);
   }
-  checkCurrentAttempt(job, null, agentId, input.jobId, input.attempt);
+  // The job says the agent holds the attempt. An end decided but not yet applied wins over this
+  // one below (and is applied then), so the decision need not be read first.
   const { won, end } = await endAttempt(ctx, job, 'completed', input.result, agentId);
   return won ? { duplicate: false } : check(end);
 }

@@ -10,6 +10,7 @@ import { DecisionIds } from './decision-ids.js';
 import { fireSchedule } from './schedule-ticker.js';
 import { type Scheduler, createScheduler } from './scheduler.js';
 import { scheduleIdOf } from './schedules.js';
+import { LocalClaims } from './claims.js';
 
 const at = (iso: string) => Date.parse(iso);
 const iso = (ms: number | null | undefined) => (typeof ms === 'number' ? new Date(ms).toISOString() : ms);
@@ -196,6 +197,7 @@ describe('schedules on the memory store (injected clock)', () => {
       origins: new Map(),
       resolving: new Map(),
       blockers: new Map(),
+      claims: new LocalClaims(() => now),
     };
     expect(await fireSchedule(ctx, schedule, now)).toBe(false);
     expect(await store.listRuns({ limit: 10 })).toEqual([]);

@@ -179,6 +179,53 @@ describe('scheduler on the memory store', () => {
     expect([x, y].filter(Boolean)).toHaveLength(1);
   });
 
+  it('pulls of one coordinator do not race each other for a job; pulls of two still lease it once', async () => {
+    await deploy(['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'].map((name) => job(name)));
+    await scheduler.triggerRun({ pipeline: 'p', trigger });
+    const lost: string[] = [];
+    const decide = store.decide.bind(store);
+    store.decide = async (id, data) => {
+      const outcome = await decide(id, data);
+      if (!outcome.won && id.endsWith('/lease')) lost.push(id);
+      return outcome as never;
+    };
+    const agents = Array.from({ length: 8 }, (_, i) => agentRecord(`agent-${i}`));
+    for (const agent of agents) await store.putAgent(agent);
+    const leases = await Promise.all(agents.map((agent) => pull(agent)));
+    expect(new Set(leases.map((lease) => lease?.jobId)).size).toBe(8);
+    expect(lost).toEqual([]);
+    // Another coordinator has its own claims: its pulls and these race through the decisions.
+    const other = createScheduler({ store, now: () => now, options: { leaseTtl: 5_000 } });
+    const rest = await Promise.all([
+      scheduler.pull(a, 'r-a', { waitMs: 0 }),
+      other.pull(b, 'r-b', { waitMs: 0 }),
+      scheduler.pull(agents[0] as AgentRecord, 'r-0', { waitMs: 0 }),
+      other.pull(agents[1] as AgentRecord, 'r-1', { waitMs: 0 }),
+    ]);
+    const won = rest.filter((lease) => lease !== null);
+    expect(won).toHaveLength(2);
+    expect(new Set(won.map((lease) => lease.jobId)).size).toBe(2);
+    expect((await store.listJobs('p/1')).filter((j) => j.state === 'leased')).toHaveLength(10);
+  });
+
+  it('a completion of an attempt whose end was decided but not applied gets that end, applied', async () => {
+    await deploy([job('x', { retries: 0 })]);
+    await scheduler.triggerRun({ pipeline: 'p', trigger });
+    const lease = await pull(a);
+    // A coordinator declared the attempt lost and died before recording it on the job.
+    await store.decide(DecisionIds.attemptEnd(lease!.jobId, 1), {
+      kind: 'lost',
+      agentId: 'agent-a',
+      result: { status: 'failed', exitCode: null, error: 'lease expired', outputs: {} },
+      retry: true,
+    });
+    expect((await store.getJob(lease!.jobId))?.state).toBe('leased');
+    await expect(scheduler.complete('agent-a', { jobId: lease!.jobId, attempt: 1, result: ok })).rejects.toBeInstanceOf(
+      FencedError,
+    );
+    expect(await store.getJob(lease!.jobId)).toMatchObject({ state: 'queued', attempt: 2 });
+  });
+
   it('matches job labels against agent labels', async () => {
     await deploy([job('gpu', { labels: ['gpu'] })]);
     await scheduler.triggerRun({ pipeline: 'p', trigger });

@@ -1,0 +1,64 @@
+/**
+ * Ready jobs this coordinator's own pulls are trying to lease, or have just leased, by
+ * `jobId#attempt`. Pulls of one coordinator skip them when they pick candidates, so that they
+ * do not race each other for the oldest job (each lost race costs the store a decision insert
+ * and a read) nor read a job whose ready hint is still being retired.
+ *
+ * Only a hint for picking candidates: the lease decision still decides, so a coordinator that
+ * starts empty, or two coordinators that both try a job, lose nothing.
+ */
+export class LocalClaims {
+  /** Keys being tried by a pull of this coordinator. */
+  readonly #trying = new Set<string>();
+  /** Keys leased by this coordinator, until when they are skipped. */
+  readonly #taken = new Map<string, number>();
+
+  constructor(
+    private readonly now: () => number,
+    /** How long a job leased here is skipped: long enough for its ready hint to be retired. */
+    private readonly takenForMs = 5_000,
+    /** At most this many leased keys are kept (the oldest go first). */
+    private readonly limit = 4_096,
+  ) {}
+
+  static key(jobId: string, attempt: number): string {
+    return `${jobId}#${attempt}`;
+  }
+
+  /** Whether a pull of this coordinator is trying, or has just leased, the job's attempt. */
+  has(jobId: string, attempt: number): boolean {
+    const key = LocalClaims.key(jobId, attempt);
+    if (this.#trying.has(key)) return true;
+    const until = this.#taken.get(key);
+    if (until === undefined) return false;
+    if (until > this.now()) return true;
+    this.#taken.delete(key);
+    return false;
+  }
+
+  /** Claims the job's attempt for one pull; false when another pull of this coordinator has it. */
+  claim(jobId: string, attempt: number): boolean {
+    if (this.has(jobId, attempt)) return false;
+    this.#trying.add(LocalClaims.key(jobId, attempt));
+    return true;
+  }
+
+  /** Ends a claim: `leased` keeps the job skipped for a while, otherwise others may try it. */
+  release(jobId: string, attempt: number, leased: boolean): void {
+    const key = LocalClaims.key(jobId, attempt);
+    this.#trying.delete(key);
+    if (!leased) return;
+    const now = this.now();
+    // Keys are added in the order they expire: drop the expired ones from the front.
+    for (const [old, until] of this.#taken) {
+      if (until > now && this.#taken.size < this.limit) break;
+      this.#taken.delete(old);
+    }
+    this.#taken.set(key, now + this.takenForMs);
+  }
+
+  /** How many keys are held (tried or recently leased); for tests. */
+  get size(): number {
+    return this.#trying.size + this.#taken.size;
+  }
+}
