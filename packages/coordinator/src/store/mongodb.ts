@@ -148,6 +148,8 @@ const HINT_READ_BATCH = 32;
  * fit its labels does it read them all.
  */
 const READY_PAGE = 64;
+/** At most this many agents' token hashes are remembered by a store (then all are forgotten). */
+const AGENT_IDS_BY_TOKEN_HASH = 4_096;
 /** How often a store deletes the hints it and others retired (on servers where deletes scan). */
 const HINT_PURGE_INTERVAL_MS = 2_000;
 /** `listJobs` re-creates the missing hints of a run's jobs at most this often per run. */
@@ -796,6 +798,8 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
    * check only picks candidates; the lease decision and the guarded update decide.)
    */
   const checkReads = new Map<string, Promise<StoredDoc | null>>();
+  /** Agent ids found by token hash (see `getAgentByTokenHash`); checked on every read. */
+  const agentIdsByTokenHash = new Map<string, string>();
   const readForCheck = (jobId: string) => {
     let read = checkReads.get(jobId);
     if (!read) {
@@ -1517,8 +1521,20 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
     },
     getAgentByTokenHash(hash) {
       return call('getAgentByTokenHash', async () => {
+        // Every agent call looks its agent up by token hash. Found once, the agent is read by
+        // `_id` (which FerretDB serves from its index, unlike any other filter) and its hash
+        // checked, so a changed token or a re-registered agent is never mistaken for this one.
+        const known = agentIdsByTokenHash.get(hash);
+        if (known !== undefined) {
+          const doc = await agents.findOne({ _id: known });
+          if (doc?.tokenHash === hash) return decode<AgentRecord>(doc);
+          agentIdsByTokenHash.delete(hash);
+        }
         const doc = await agents.findOne({ tokenHash: hash });
-        return doc ? decode<AgentRecord>(doc) : null;
+        if (!doc) return null;
+        if (agentIdsByTokenHash.size >= AGENT_IDS_BY_TOKEN_HASH) agentIdsByTokenHash.clear();
+        agentIdsByTokenHash.set(hash, doc._id);
+        return decode<AgentRecord>(doc);
       });
     },
     updateAgent(id, patch) {
