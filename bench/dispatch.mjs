@@ -13,6 +13,9 @@
 // Variants: memory store with 1 coordinator; MongoDB wire (FerretDB) with 1 and with 3
 // coordinators (each with its own store instance on one database, agents round-robin across
 // them); BullMQ over Redis under the same load as the reference (bench/dispatch-bullmq.mjs).
+// MongoDB wire, also: the store's commands per drained job (counted on its clients), and how many
+// simple commands per second FerretDB does here (measured in the same run), which give the drain
+// rate the server allows at that many commands per job.
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { rm, writeFile } from 'node:fs/promises';
@@ -42,6 +45,16 @@ export const DISPATCH_DEFAULTS = {
   agents: [8, 16],
   /** Agent count of the MongoDB variants. */
   mongoAgents: 8,
+  /** Coordinator counts of the MongoDB variants (each coordinator with its own store instance). */
+  mongoCoordinators: [1, 3],
+  /**
+   * FerretDB capacity baseline, measured in the same run before the MongoDB variants: how many
+   * simple commands per second the server does with `capacityCallers` concurrent callers on one
+   * client, each kind of command for `capacityMs` (0 skips it), on `capacityDocs` documents.
+   */
+  capacityMs: 2_000,
+  capacityCallers: 8,
+  capacityDocs: 2_000,
   /** Idle phase: up to `bursts` runs of N/2 jobs, run i once run i-1 completed and not before i * `burstEveryMs`, for at most `idleBudgetMs`. */
   bursts: 60,
   burstEveryMs: 40,
@@ -299,12 +312,19 @@ async function variant({ kind, stores, packages, agents, options }) {
   }
 }
 
-/** `createMongoStore` from the package's `./mongodb` entry; null (with the reason noted) when it does not load. */
+/**
+ * `createMongoStore` from the package's `./mongodb` entry and the `mongodb` driver (`MongoClient`,
+ * `BSON`); null (with the reason noted) when they do not load.
+ */
 async function loadMongoStore(results) {
+  let name = '@hiveforge/coordinator/mongodb';
   try {
-    return (await import('@hiveforge/coordinator/mongodb')).createMongoStore;
+    const { createMongoStore } = await import(name);
+    name = 'mongodb';
+    const { MongoClient, BSON } = await import(name);
+    return { createMongoStore, MongoClient, BSON };
   } catch (error) {
-    results.mongoError = `@hiveforge/coordinator/mongodb did not load: ${error.message}`;
+    results.mongoError = `${name} did not load: ${error.message}`;
     return null;
   }
 }
@@ -316,6 +336,114 @@ async function startFerretDB() {
   return helper.startFerretDB();
 }
 
+// ---- the MongoDB wire: the store's commands, the server's capacity ----
+
+/** What `createMongoStore` gives its own client, plus command monitoring for `commandCounter`. */
+const STORE_CLIENT_OPTIONS = {
+  monitorCommands: true,
+  appName: 'hiveforge-coordinator',
+  retryWrites: true,
+  writeConcern: { w: 'majority' },
+  readConcern: { level: 'majority' },
+};
+
+/** The driver's handshake, monitoring and session commands, and the store's start-up probe: not store work. */
+const NOT_COUNTED = new Set(['hello', 'ismaster', 'ping', 'endsessions', 'buildinfo', 'saslstart', 'saslcontinue']);
+
+/**
+ * Counts the commands `clients` send between `start()` and `stop()` (summed over the clients,
+ * by command name). `perJob(jobs)` divides them by the jobs drained meanwhile.
+ */
+function commandCounter(clients) {
+  const byName = new Map();
+  let counting = false;
+  let startedAt = 0;
+  let ms = 0;
+  const count = ({ commandName }) => {
+    if (!counting || NOT_COUNTED.has(commandName.toLowerCase())) return;
+    byName.set(commandName, (byName.get(commandName) ?? 0) + 1);
+  };
+  for (const client of clients) client.on('commandStarted', count);
+  return {
+    start() {
+      counting = true;
+      startedAt = performance.now();
+    },
+    stop() {
+      if (counting) ms += performance.now() - startedAt;
+      counting = false;
+    },
+    /** Store commands per job, the same by command name (most first), and commands per second. */
+    perJob(jobs) {
+      const total = [...byName.values()].reduce((a, b) => a + b, 0);
+      const mix = [...byName].sort((a, b) => b[1] - a[1]).map(([name, n]) => [name, n / jobs]);
+      return {
+        commands: total,
+        commandsPerJob: total / jobs,
+        commandMix: Object.fromEntries(mix),
+        commandsPerSecond: total / (ms / 1000),
+      };
+    },
+  };
+}
+
+/** `doc` with a `pad` string that brings its BSON size to `bytes` (when it is smaller). */
+function padded(BSON, doc, bytes) {
+  // The field costs 10 bytes besides its text: type, "pad\0", the string's length and its \0.
+  return { ...doc, pad: 'x'.repeat(Math.max(0, bytes - BSON.calculateObjectSize(doc) - 10)) };
+}
+
+/** Commands per second of `callers` concurrent loops, each calling `op` until `ms` have passed. */
+async function commandRate(op, callers, ms) {
+  let done = 0;
+  const started = performance.now();
+  const loop = async () => {
+    while (performance.now() - started < ms) {
+      await op();
+      done++;
+    }
+  };
+  await Promise.all(Array.from({ length: callers }, loop));
+  return done / ((performance.now() - started) / 1000);
+}
+
+/**
+ * How many simple commands per second the server does here: `capacityCallers` concurrent callers
+ * on one client with the store's options (w: majority, read concern majority), each kind for
+ * `capacityMs`, on a collection (only the `_id` index) of `capacityDocs` documents of ~600 bytes:
+ * findOne by `_id`, updateOne by `_id` with `$set`, insertOne of new ~300-byte documents. `mixed`
+ * is their harmonic mean: one command of each kind, divided by the time the three take at the
+ * measured rates. The database is dropped again.
+ */
+async function measureCapacity({ MongoClient, BSON }, uri, options) {
+  const client = new MongoClient(uri, { ...STORE_CLIENT_OPTIONS, monitorCommands: false });
+  const db = client.db('bench-capacity');
+  try {
+    await client.connect();
+    const docs = db.collection('docs');
+    const ids = Array.from({ length: options.capacityDocs }, (_, i) => `doc-${String(i).padStart(6, '0')}`);
+    await docs.insertMany(ids.map((_id, n) => padded(BSON, { _id, state: 'ready', n, at: Date.now() }, 600)));
+    const anyId = () => ids[Math.floor(Math.random() * ids.length)];
+    let inserted = 0;
+    const kinds = {
+      findOne: () => docs.findOne({ _id: anyId() }),
+      updateOne: () => docs.updateOne({ _id: anyId() }, { $set: { state: 'leased', n: inserted, at: Date.now() } }),
+      insertOne: () => docs.insertOne(padded(BSON, { _id: `new-${inserted++}`, state: 'ready', at: Date.now() }, 300)),
+    };
+    // Unmeasured warm-up: connections, the driver's code paths, the server's caches.
+    await commandRate(kinds.findOne, options.capacityCallers, 300);
+    const rates = {};
+    for (const [kind, op] of Object.entries(kinds)) {
+      rates[kind] = await commandRate(op, options.capacityCallers, options.capacityMs);
+    }
+    const mixed = 3 / (1 / rates.findOne + 1 / rates.updateOne + 1 / rates.insertOne);
+    return { callers: options.capacityCallers, ms: options.capacityMs, docs: options.capacityDocs, ...rates, mixed };
+  } finally {
+    await db.dropDatabase().catch(() => {});
+    await client.close().catch(() => {});
+  }
+}
+
 export async function benchDispatch(overrides = {}) {
   const options = { ...DISPATCH_DEFAULTS, ...overrides };
   const dir = await writeProject('dispatch', '');
@@ -325,6 +453,8 @@ export async function benchDispatch(overrides = {}) {
     bullmq: [],
     mongo: [],
     mongoError: null,
+    capacity: null,
+    capacityError: null,
     loadavg: loadavg()[0],
   };
   try {
@@ -337,21 +467,44 @@ export async function benchDispatch(overrides = {}) {
       results.bullmq.push(await benchBullMQ({ ...options, workers: agents }));
     }
 
-    const createMongoStore = options.variants.includes('mongodb') ? await loadMongoStore(results) : null;
-    if (createMongoStore) {
+    const mongodb = options.variants.includes('mongodb') ? await loadMongoStore(results) : null;
+    if (mongodb) {
+      const { createMongoStore, MongoClient } = mongodb;
       let ferret;
       try {
         ferret = await startFerretDB();
-        for (const count of [1, 3]) {
+        if (options.capacityMs > 0) {
+          try {
+            results.capacity = await measureCapacity(mongodb, ferret.uri, options);
+          } catch (error) {
+            results.capacityError = error.message;
+          }
+        }
+        for (const count of options.mongoCoordinators) {
           const dbName = `bench-dispatch-${count}`;
+          // Each store on a client of its own, so that its commands can be counted.
+          const clients = [];
           const stores = [];
           try {
-            for (let i = 0; i < count; i++) stores.push(await createMongoStore({ uri: ferret.uri, dbName }));
-            results.mongo.push(
-              await variant({ kind: 'mongodb', stores, packages, agents: options.mongoAgents, options }),
-            );
+            for (let i = 0; i < count; i++) {
+              const client = new MongoClient(ferret.uri, STORE_CLIENT_OPTIONS);
+              clients.push(client);
+              await client.connect();
+              stores.push(await createMongoStore({ client, dbName }));
+            }
+            // The store's commands are counted over the drain phase, trigger included.
+            const commands = commandCounter(clients);
+            const onPhase = (label, phase, edge) => {
+              if (phase === 'drain') commands[edge === 'start' ? 'start' : 'stop']();
+              options.onPhase?.(label, phase, edge);
+            };
+            const agents = options.mongoAgents;
+            const counted = { ...options, onPhase };
+            const result = await variant({ kind: 'mongodb', stores, packages, agents, options: counted });
+            results.mongo.push(Object.assign(result, commands.perJob(result.done)));
           } finally {
             for (const store of stores) await store.close().catch(() => {});
+            for (const client of clients) await client.close().catch(() => {});
           }
         }
       } catch (error) {
@@ -367,6 +520,22 @@ export async function benchDispatch(overrides = {}) {
 }
 
 const verdict = (ok) => (ok ? 'MET' : 'MISSED');
+const thousands = (n) => Math.round(n).toLocaleString('en-US');
+
+/**
+ * The store's commands per job in a MongoDB variant's drain, by command name, and the drain rate
+ * the server's capacity (simple commands/s) allows at that many commands per job.
+ */
+function storeLine(r, capacity) {
+  if (!(r.done > 0)) return '    store: no job drained, commands per job not measured';
+  const mix = Object.entries(r.commandMix).map(([name, n]) => `${name} ${n.toFixed(n < 0.1 ? 2 : 1)}`);
+  const perJob = `${r.commandsPerJob.toFixed(1)} commands/job (${mix.join(', ')})`;
+  const sent = `drain sent ${thousands(r.commandsPerSecond)} commands/s`;
+  if (!capacity) return `    store: ${perJob}; ${sent}; server capacity not measured, no ceiling`;
+  const ceiling = capacity.mixed / r.commandsPerJob;
+  return `    store: ${perJob}; ${sent}; server does ~${thousands(capacity.mixed)} simple commands/s here -> ceiling ~${thousands(ceiling)} jobs/s`;
+}
+
 export function reportDispatch(results) {
   const { options: o } = results;
   const out = [
@@ -378,10 +547,21 @@ export function reportDispatch(results) {
   ];
   for (const r of results.memory) out.push(dispatchRow(`memory, 1 coordinator, ${r.agents} agents`, r));
   for (const r of results.bullmq) out.push(dispatchRow(`BullMQ/Redis (reference), ${r.workers} workers`, r));
+  const capacity = results.capacity;
   for (const r of results.mongo) {
     out.push(
       dispatchRow(`MongoDB wire, ${r.coordinators} coordinator${r.coordinators > 1 ? 's' : ''}, ${r.agents} agents`, r),
+      storeLine(r, capacity),
     );
+  }
+  if (capacity) {
+    out.push(
+      `  FerretDB capacity, same run: ${capacity.callers} callers on one client, w: majority, ${capacity.ms / 1000} s each:` +
+        ` findOne by _id ${thousands(capacity.findOne)}/s, updateOne by _id ${thousands(capacity.updateOne)}/s,` +
+        ` insertOne ${thousands(capacity.insertOne)}/s; mixed (harmonic mean) ${thousands(capacity.mixed)} commands/s`,
+    );
+  } else if (results.capacityError) {
+    out.push(`  FerretDB capacity: NOT MEASURED (${results.capacityError})`);
   }
   if (results.mongoError) out.push(`  MongoDB wire: NOT RUN (${results.mongoError})`);
 
