@@ -1,6 +1,14 @@
 import { API_VERSION, type JobSpec, type PipelineSpec } from '@hiveforge/sdk';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AgentRecord, EventRecord, JobRecord, LogChunkRecord, ScheduleRecord, Store } from './types.js';
+import type {
+  AgentRecord,
+  EventRecord,
+  JobRecord,
+  LogChunkRecord,
+  QueuedJobsQuery,
+  ScheduleRecord,
+  Store,
+} from './types.js';
 
 /** A pipeline spec of these jobs, with no triggers and nothing else, for tests. */
 export function makePipelineSpec(name: string, jobs: JobSpec[] = []): PipelineSpec {
@@ -145,15 +153,27 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
         asked.push(`${jobId}#${attempt}`);
         return jobId === 'p/1/a' || jobId === 'p/1/c';
       };
-      expect((await store.findQueuedJobs(2, undefined, skip)).map((j) => j.name)).toEqual(['b', 'd']);
+      expect((await store.findQueuedJobs(2, { skip })).map((j) => j.name)).toEqual(['b', 'd']);
       expect(asked).toEqual(expect.arrayContaining(['p/1/a#1', 'p/1/c#1']));
-      expect((await store.findQueuedJobs(1, [], () => true)).map((j) => j.name)).toEqual([]);
+      expect((await store.findQueuedJobs(1, { labels: [], skip: () => true })).map((j) => j.name)).toEqual([]);
       // Skipping is by attempt: the next attempt of a skipped one is not skipped.
       await store.updateJob('p/1/a', { attempt: 2 });
       const skipFirst = (jobId: string, attempt: number) => jobId === 'p/1/a' && attempt === 1;
-      expect((await store.findQueuedJobs(1, undefined, skipFirst)).map((j) => `${j.name}#${j.attempt}`)).toEqual([
+      expect((await store.findQueuedJobs(1, { skip: skipFirst })).map((j) => `${j.name}#${j.attempt}`)).toEqual([
         'a#2',
       ]);
+    });
+
+    it('queued jobs can start at the n-th oldest eligible one, wrapping around to the oldest', async () => {
+      await store.insertJobs(['a', 'b', 'c', 'd'].map((name, i) => makeJob('p/1', name, { readyAt: i + 1 })));
+      const names = async (limit: number, query: QueuedJobsQuery) =>
+        (await store.findQueuedJobs(limit, query)).map((j) => j.name);
+      expect(await names(2, { startAt: 1 })).toEqual(['b', 'c']);
+      expect(await names(4, { startAt: 2 })).toEqual(['c', 'd', 'a', 'b']);
+      // Counted among the eligible jobs only, modulo their number.
+      expect(await names(2, { startAt: 1, skip: (id) => id === 'p/1/a' })).toEqual(['c', 'd']);
+      expect(await names(3, { startAt: 5 })).toEqual(['b', 'c', 'd']);
+      expect(await names(1, { startAt: 7, skip: (id) => id !== 'p/1/c' })).toEqual(['c']);
     });
 
     it('queued jobs can be filtered by the labels an agent has', async () => {
@@ -168,17 +188,20 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
         labelled('waiting', [], 0),
       ]);
       await store.updateJob('p/1/waiting', { state: 'waiting' });
-      expect((await store.findQueuedJobs(10, ['linux'])).map((j) => j.name)).toEqual(['any', 'linux']);
-      expect((await store.findQueuedJobs(1, ['linux'])).map((j) => j.name)).toEqual(['any']);
-      expect((await store.findQueuedJobs(10, ['gpu', 'linux', 'arm'])).map((j) => j.name)).toEqual([
+      expect((await store.findQueuedJobs(10, { labels: ['linux'] })).map((j) => j.name)).toEqual(['any', 'linux']);
+      expect((await store.findQueuedJobs(1, { labels: ['linux'] })).map((j) => j.name)).toEqual(['any']);
+      expect((await store.findQueuedJobs(10, { labels: ['gpu', 'linux', 'arm'] })).map((j) => j.name)).toEqual([
         'gpu',
         'any',
         'linux',
       ]);
-      expect((await store.findQueuedJobs(10, [])).map((j) => j.name)).toEqual(['any']);
+      expect((await store.findQueuedJobs(10, { labels: [] })).map((j) => j.name)).toEqual(['any']);
       // Back in the queue as the next attempt.
       await store.updateJob('p/1/waiting', { state: 'queued', readyAt: 0, attempt: 2 }, { states: ['waiting'] });
-      expect((await store.findQueuedJobs(10, [])).map((j) => `${j.name}#${j.attempt}`)).toEqual(['waiting#2', 'any#1']);
+      expect((await store.findQueuedJobs(10, { labels: [] })).map((j) => `${j.name}#${j.attempt}`)).toEqual([
+        'waiting#2',
+        'any#1',
+      ]);
     });
 
     it('a renewal extends the lease of the current attempt only, and changes nothing else', async () => {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { StoreUnavailableError } from '@hiveforge/sdk';
 import { createPerKeyQueue } from './per-key-queue.js';
+import { rotated } from './queued-order.js';
 import type {
   AgentRecord,
   ArtifactRecord,
@@ -357,17 +358,19 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       }
       return true;
     },
-    async findQueuedJobs(limit, labels, skip) {
-      const out: JobRecord[] = [];
-      if (limit <= 0) return out;
+    async findQueuedJobs(limit, query = {}) {
+      const { labels, skip } = query;
+      const startAt = Math.max(0, Math.floor(query.startAt ?? 0));
+      if (limit <= 0) return [];
+      const eligible: JobRecord[] = [];
       for (const id of queued.ids()) {
         const job = jobs.get(id) as JobRecord;
         if (labels && !job.spec.labels.every((l) => labels.includes(l))) continue;
         if (skip?.(job._id, job.attempt)) continue;
-        out.push(share(job));
-        if (out.length >= limit) break;
+        eligible.push(job);
+        if (eligible.length >= startAt + limit) break;
       }
-      return out;
+      return rotated(eligible, startAt).slice(0, limit).map(share);
     },
     async findExpiredLeases(at, limit) {
       const out: JobRecord[] = [];

@@ -387,14 +387,14 @@ describe('MongoDB store on FerretDB', () => {
         const plain = Array.from({ length: 5 }, (_, i) => makeJob('p/2', `p${i}`, { readyAt: 100 + i }));
         await store.insertJobs(gpu);
         await store.insertJobs(plain);
-        expect((await store.findQueuedJobs(3, ['gpu'])).map((j) => j.name)).toEqual(['g00', 'g01', 'g02']);
+        expect((await store.findQueuedJobs(3, { labels: ['gpu'] })).map((j) => j.name)).toEqual(['g00', 'g01', 'g02']);
         expect((await store.findQueuedJobs(3)).map((j) => j.name)).toEqual(['g00', 'g01', 'g02']);
         // An agent without the label: the oldest page holds none of its jobs, so it reads on.
-        expect((await store.findQueuedJobs(3, [])).map((j) => j.name)).toEqual(['p0', 'p1', 'p2']);
+        expect((await store.findQueuedJobs(3, { labels: [] })).map((j) => j.name)).toEqual(['p0', 'p1', 'p2']);
         for (const job of gpu.slice(0, 70)) {
           expect(await store.updateJob(job._id, { state: 'leased', agentId: 'ag' }, { states: ['queued'] })).toBe(true);
         }
-        expect((await store.findQueuedJobs(2, ['gpu'])).map((j) => j.name)).toEqual(['g70', 'g71']);
+        expect((await store.findQueuedJobs(2, { labels: ['gpu'] })).map((j) => j.name)).toEqual(['g70', 'g71']);
         // Retired hints are deleted at once, or (marked retired) in the store's next purge pass.
         const deadline = Date.now() + 10_000;
         while ((await ready.countDocuments({})) > 15 && Date.now() < deadline) await sleep(100);
@@ -510,6 +510,38 @@ describe('MongoDB store on FerretDB', () => {
     } finally {
       await b.close();
       await a.close();
+    }
+  });
+
+  it('writes a topic notified with `within` at most about once per `within`, others every 50 ms', async () => {
+    const dbName = freshDbName();
+    const client = new MongoClient(ferretUri(), { writeConcern: { w: 'majority' }, monitorCommands: true });
+    const writes = new Map<string, number>();
+    client.on('commandStarted', ({ commandName, command }) => {
+      if (commandName !== 'update' || command.update !== 'wakeups') return;
+      for (const { q } of command.updates as { q: { _id: string } }[]) writes.set(q._id, (writes.get(q._id) ?? 0) + 1);
+    });
+    try {
+      const store = await createMongoStore({ uri: 'unused', dbName, client });
+      try {
+        const started = Date.now();
+        while (Date.now() - started < 1_000) {
+          store.notify('run:p/1', { within: 250 });
+          store.notify('queue');
+          await sleep(10);
+        }
+        await sleep(300);
+      } finally {
+        await store.close();
+      }
+      // One second of notifications every 10 ms: the run's topic at most once per 250 ms (and
+      // once more for the notifications after its last write), the queue's every 50 ms at best.
+      expect(writes.get('run:p/1')).toBeGreaterThanOrEqual(2);
+      expect(writes.get('run:p/1')).toBeLessThanOrEqual(6);
+      expect(writes.get('queue')).toBeGreaterThanOrEqual(8);
+      await client.db(dbName).dropDatabase();
+    } finally {
+      await client.close();
     }
   });
 

@@ -26,6 +26,7 @@ import {
   ReadConcern,
   type WriteConcernSettings,
 } from 'mongodb';
+import { rotated } from './queued-order.js';
 import { createGroupCommit, type ItemOutcome } from './group-commit.js';
 import { createPerKeyQueue } from './per-key-queue.js';
 import type {
@@ -125,6 +126,8 @@ const Collections = {
 
 /** The least time between two writes of one topic's wake-up by one store. */
 const WAKEUP_MIN_SPACING_MS = 50;
+/** The most a notification's `within` spaces the writes of its topic. */
+const WAKEUP_MAX_SPACING_MS = 5_000;
 /** Topics not notified for this long are deleted; a later notify creates them again. */
 const WAKEUP_RETENTION_MS = 60_000;
 /** How often one poller deletes old topics (servers without TTL indexes need it). */
@@ -798,8 +801,6 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
    * check only picks candidates; the lease decision and the guarded update decide.)
    */
   const checkReads = new Map<string, Promise<StoredDoc | null>>();
-  /** Agent ids found by token hash (see `getAgentByTokenHash`); checked on every read. */
-  const agentIdsByTokenHash = new Map<string, string>();
   const readForCheck = (jobId: string) => {
     let read = checkReads.get(jobId);
     if (!read) {
@@ -808,6 +809,8 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
     }
     return read;
   };
+  /** Agent ids found by token hash (see `getAgentByTokenHash`); checked on every read. */
+  const agentIdsByTokenHash = new Map<string, string>();
 
   /**
    * Reads the jobs of hints, in the hints' order, until `limit` of them satisfy `counts`: returns
@@ -984,10 +987,28 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
   /**
    * Topics whose stamp is being written, and whether they were notified again meanwhile: a
    * topic has at most one write under way, followed by at most one more, however often it is
-   * notified (a busy run notifies its topic for every lease, start, log batch and completion),
-   * and writes of a topic are at least `WAKEUP_MIN_SPACING_MS` apart.
+   * notified (a busy run notifies its topic for every lease, start, log batch and completion).
+   * Notified again during a write, the next write waits until `WAKEUP_MIN_SPACING_MS` have
+   * passed. A topic whose last notification allowed more (`within`) is written at most once per
+   * `within`: after each write it stays here that long, and what is notified meanwhile is
+   * written at its end.
    */
   const stamping = new Map<string, boolean>();
+  /** The `within` of each topic's last notification, where it allows more than the least spacing. */
+  const spacing = new Map<string, number>();
+  /** Pauses between the writes of a topic under way; `close` ends them. */
+  const pauses = new Set<() => void>();
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        pauses.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      timer.unref();
+      pauses.add(done);
+    });
   const stampSoon = (topic: string) => {
     if (stamping.has(topic)) {
       stamping.set(topic, true);
@@ -1001,11 +1022,13 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
           const started = Date.now();
           await stampTopic(topic, new Date(), nextStamp());
           // Pollers look every `pollInterval`: stamping a topic more often wakes nobody sooner.
-          const wait = WAKEUP_MIN_SPACING_MS - (Date.now() - started);
-          if (stamping.get(topic) && !closed && wait > 0) await sleep(wait);
+          const within = spacing.get(topic);
+          const wait = (within ?? WAKEUP_MIN_SPACING_MS) - (Date.now() - started);
+          if ((within !== undefined || stamping.get(topic)) && !closed && wait > 0) await pause(wait);
         } while (stamping.get(topic) && !closed);
       } finally {
         stamping.delete(topic);
+        spacing.delete(topic);
       }
     };
     // A lost wake-up costs latency, never correctness: waiters look again on their own.
@@ -1366,24 +1389,26 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
         return true;
       });
     },
-    findQueuedJobs(limit, labels, skip) {
+    findQueuedJobs(limit, query = {}) {
       return call('findQueuedJobs', async () => {
+        const { labels, skip } = query;
         const n = Math.floor(limit);
         if (!(n > 0)) return [];
+        const startAt = Math.max(0, Math.floor(query.startAt ?? 0));
         const fits = (hint: ReadyHint) =>
           (!labels || hint.labels.every((label) => labels.includes(label))) && !skip?.(hint.jobId, hint.attempt);
         const byAge = (a: ReadyHint, b: ReadyHint) =>
           (a.readyAt ?? 0) - (b.readyAt ?? 0) || a.jobId.localeCompare(b.jobId);
+        // Hints in the order asked for; their jobs are read in that order, until n are queued.
+        const ordered = (hints: readonly ReadyHint[]) => rotated(hints.filter(fits).sort(byAge), startAt);
         // The oldest page first; all hints only when the page holds too few this pull can take.
         const page = await readReadyHints('page');
-        let found = await checkHints(page.hints.filter(fits).sort(byAge), 'ready', n);
+        let found = await checkHints(ordered(page.hints), 'ready', n);
         if (found.length < n && !page.complete) {
           const all = await readReadyHints('all');
-          found = await checkHints(all.hints.filter(fits).sort(byAge), 'ready', n);
+          found = await checkHints(ordered(all.hints), 'ready', n);
         }
-        return found
-          .map(({ job }) => job)
-          .sort((a, b) => (a.readyAt ?? 0) - (b.readyAt ?? 0) || a._id.localeCompare(b._id));
+        return found.map(({ job }) => job);
       });
     },
     findExpiredLeases(at, limit) {
@@ -1639,11 +1664,14 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
       return wakeupMode;
     },
 
-    notify(topic) {
+    notify(topic, options) {
       if (!closed) {
         // Coalesce the notifications of one synchronous burst into one write.
         if (pendingTopics.size === 0) queueMicrotask(flushWakeups);
         pendingTopics.add(topic);
+        const within = options?.within ?? 0;
+        if (within > WAKEUP_MIN_SPACING_MS) spacing.set(topic, Math.min(within, WAKEUP_MAX_SPACING_MS));
+        else spacing.delete(topic);
       }
       events.emit(topic);
     },
@@ -1661,6 +1689,7 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
       if (purgeTimer) clearInterval(purgeTimer);
       if (stream) track(stream.close());
       flushWakeups();
+      for (const done of [...pauses]) done();
       await polling;
       await Promise.all([...inflight]);
       events.removeAllListeners();

@@ -274,6 +274,21 @@ export interface EventQuery {
 /** How a store delivers wake-ups between processes. */
 export type WakeupMode = 'local' | 'polling' | 'change-stream';
 
+/** Which queued jobs `findQueuedJobs` returns, and in what order. */
+export interface QueuedJobsQuery {
+  /** Only the jobs an agent with these labels can run (every label the job requires is among them). */
+  labels?: readonly string[];
+  /** Jobs whose attempt it returns true for are passed over before they are read, and not counted. */
+  skip?: (jobId: string, attempt: number) => boolean;
+  /**
+   * Start at the `startAt`-th oldest eligible job (0: the oldest, the default) and go on in age
+   * order, wrapping around to the oldest; jobs come back in that order. Pullers racing from
+   * several coordinators that start at different places do not all go for the same job. When
+   * fewer jobs are eligible, `startAt` counts modulo their number.
+   */
+  startAt?: number;
+}
+
 /**
  * The Store port: all of HiveForge's state. Adapters: `memory` (embedded, tests) and `mongodb`
  * (production). Every adapter passes the same contract tests.
@@ -316,16 +331,8 @@ export interface Store {
    * nothing else.
    */
   renewLease(jobId: string, attempt: number, expiresAt: number): Promise<boolean>;
-  /**
-   * Queued jobs, oldest ready first. With `labels`, only the jobs an agent with these labels
-   * can run (every label the job requires is among them). With `skip`, the jobs whose attempt it
-   * returns true for are passed over before they are read (they do not count against `limit`).
-   */
-  findQueuedJobs(
-    limit: number,
-    labels?: readonly string[],
-    skip?: (jobId: string, attempt: number) => boolean,
-  ): Promise<JobRecord[]>;
+  /** Queued jobs, oldest ready first (see {@link QueuedJobsQuery} for which and in what order). */
+  findQueuedJobs(limit: number, query?: QueuedJobsQuery): Promise<JobRecord[]>;
   /** Leased or running jobs whose lease expired before `now`. */
   findExpiredLeases(now: number, limit: number): Promise<JobRecord[]>;
   /** Jobs currently leased to or run by an agent. */
@@ -380,8 +387,13 @@ export interface Store {
   /** How wake-ups reach other processes: `local` (one process only), `polling` or `change-stream`. */
   wakeupMode(): WakeupMode;
 
-  /** Wakes those waiting on `topic` (in this process, and in others where the adapter can). */
-  notify(topic: string): void;
+  /**
+   * Wakes those waiting on `topic`: in this process at once, and in others where the adapter
+   * can. With `within`, waiters in other processes may hear of it up to that many milliseconds
+   * later, which lets an adapter write a busy topic less often (a run's topic, notified for
+   * every lease and completion, is watched by people, not by dispatch).
+   */
+  notify(topic: string, options?: { within?: number }): void;
   /** Calls `listener` when `topic` is notified; returns the unsubscribe function. */
   subscribe(topic: string, listener: () => void): () => void;
 
