@@ -33,4 +33,15 @@ describe('LocalClaims', () => {
     expect(claims.has('a', 1)).toBe(false);
     expect(claims.has('c', 1)).toBe(true);
   });
+
+  it('counts as contended for a while after a lease race was lost to another coordinator', () => {
+    let now = 0;
+    const claims = new LocalClaims(() => now, 1_000, 10, 5_000);
+    expect(claims.contended).toBe(false);
+    claims.lostRace();
+    now = 4_999;
+    expect(claims.contended).toBe(true);
+    now = 5_000;
+    expect(claims.contended).toBe(false);
+  });
 });

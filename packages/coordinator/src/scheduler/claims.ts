@@ -12,6 +12,8 @@ export class LocalClaims {
   readonly #trying = new Set<string>();
   /** Keys leased by this coordinator, until when they are skipped. */
   readonly #taken = new Map<string, number>();
+  /** Until when pulls count as contended: a lease race was lost to another coordinator. */
+  #contendedUntil = 0;
 
   constructor(
     private readonly now: () => number,
@@ -19,6 +21,8 @@ export class LocalClaims {
     private readonly takenForMs = 5_000,
     /** At most this many leased keys are kept (the oldest go first). */
     private readonly limit = 4_096,
+    /** How long after a lost lease race pulls count as contended. */
+    private readonly contendedForMs = 5_000,
   ) {}
 
   static key(jobId: string, attempt: number): string {
@@ -55,6 +59,19 @@ export class LocalClaims {
       this.#taken.delete(old);
     }
     this.#taken.set(key, now + this.takenForMs);
+  }
+
+  /** Records a lease lost to another coordinator's pull (claims cover only this one's). */
+  lostRace(): void {
+    this.#contendedUntil = this.now() + this.contendedForMs;
+  }
+
+  /**
+   * Whether a lease was lost to another coordinator lately: then pulls spread over the oldest
+   * few jobs instead of all taking the oldest one this coordinator has not claimed.
+   */
+  get contended(): boolean {
+    return this.#contendedUntil > this.now();
   }
 
   /** How many keys are held (tried or recently leased); for tests. */

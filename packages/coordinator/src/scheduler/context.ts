@@ -97,6 +97,16 @@ export const originOf = (ctx: SchedulerContext, runId: string): Promise<RunOrigi
 export const specOf = (ctx: SchedulerContext, versionId: string): Promise<PipelineSpec | null> =>
   throughCache(ctx.specs, versionId, SPECS, async () => (await ctx.store.getPipelineVersion(versionId))?.spec ?? null);
 
+/**
+ * How late other coordinators may hear that something changed in a run: its topic is watched by
+ * people (run views, followed logs), and a busy run notifies it for every lease and completion.
+ */
+const RUN_TOPIC_WITHIN_MS = 250;
+
+/** Wakes the watchers of a run (see `RUN_TOPIC_WITHIN_MS`). */
+export const notifyRun = (store: Store, runId: string): void =>
+  store.notify(Topics.run(runId), { within: RUN_TOPIC_WITHIN_MS });
+
 /** Topics of store wake-ups. */
 export const Topics = {
   /** A job became queued: waiting pulls should look again. */

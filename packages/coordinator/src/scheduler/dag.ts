@@ -1,6 +1,6 @@
 import { recordEvent } from '../event-log.js';
 import { AttemptCause, type JobRecord, JobState, type RunStatus, isTerminal } from '../store/types.js';
-import { type SchedulerContext, Topics } from './context.js';
+import { type SchedulerContext, Topics, notifyRun } from './context.js';
 import { DecisionIds } from './decision-ids.js';
 
 /** The outcome of one attempt as reported by an agent. */
@@ -114,7 +114,7 @@ export async function applyAttemptEnd(
       );
     }
   }
-  store.notify(Topics.run(job.runId));
+  notifyRun(store, job.runId);
   if (await stillBlocked(ctx, job)) return;
   await resolveRun(ctx, job.runId);
 }
@@ -251,7 +251,7 @@ async function resolveRunOnce(ctx: SchedulerContext, runId: string): Promise<voi
         : 'succeeded';
   const { won, decision } = await store.decide(DecisionIds.runEnd(runId), { status });
   await store.updateRun(runId, { status: decision.data.status, finishedAt: decision.at });
-  store.notify(Topics.run(runId));
+  notifyRun(store, runId);
   if (won) {
     const run = await store.getRun(runId);
     if (run) {

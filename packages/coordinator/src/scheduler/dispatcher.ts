@@ -1,6 +1,6 @@
 import { FencedError, type JobSpec, NotFoundError } from '@hiveforge/sdk';
 import { type AgentRecord, type Decision, type JobRecord, JobState, type RunTrigger } from '../store/types.js';
-import { type SchedulerContext, Topics, originOf, specOf } from './context.js';
+import { type SchedulerContext, notifyRun, originOf, specOf } from './context.js';
 import { type AttemptEnd, type AttemptResult, applyAttemptEnd, shouldRetry } from './dag.js';
 import { LocalClaims } from './claims.js';
 import { takeTurn } from './concurrency-groups.js';
@@ -45,6 +45,13 @@ const hashOf = (text: string) => {
  * few: the one it tries, and one more in case another coordinator took that one.
  */
 const DISPATCH_CANDIDATES = 2;
+/**
+ * Among how many of the oldest ready jobs a pull's first round starts (by a hash of its agent
+ * and request) once this coordinator has lost a lease to another one lately: pulls of other
+ * coordinators, which this one's claims do not cover, then seldom race for the same job. Without
+ * such losses (one coordinator, or a quiet queue) pulls take the oldest job.
+ */
+const DISPATCH_SPREAD = 8;
 /** How many times one pull takes the next candidates when it could lease none of the last. */
 const DISPATCH_ROUNDS = 4;
 
@@ -123,7 +130,13 @@ export async function leaseJob(ctx: SchedulerContext, agent: AgentRecord, reques
   // candidates are wasted only on a retried request.
   const [previous, oldest] = await Promise.all([
     store.getDecision<{ jobId: string; attempt: number }>(DecisionIds.pull(agent._id, requestId)),
-    agent.state === 'active' ? store.findQueuedJobs(DISPATCH_CANDIDATES, agent.labels, skip) : null,
+    agent.state === 'active'
+      ? store.findQueuedJobs(DISPATCH_CANDIDATES, {
+          labels: agent.labels,
+          skip,
+          startAt: claims.contended ? hashOf(agent._id + requestId) % DISPATCH_SPREAD : 0,
+        })
+      : null,
   ]);
   if (previous) {
     const job = await store.getJob(previous.data.jobId);
@@ -139,12 +152,10 @@ export async function leaseJob(ctx: SchedulerContext, agent: AgentRecord, reques
   // agents does not hide them. A few candidates at a time; when every one was lost to pulls of
   // other coordinators (or was not its group's turn), the next few.
   for (let round = 0; round < DISPATCH_ROUNDS; round++) {
-    const queued = round === 0 && oldest ? oldest : await store.findQueuedJobs(DISPATCH_CANDIDATES, agent.labels, skip);
+    const queued =
+      round === 0 && oldest ? oldest : await store.findQueuedJobs(DISPATCH_CANDIDATES, { labels: agent.labels, skip });
     if (queued.length === 0) return null;
-    // Oldest first, but pulls start at different places among the candidates, so that pulls of
-    // several coordinators at once do not all race for the same job.
-    const offset = hashOf(agent._id + requestId) % queued.length;
-    for (const job of [...queued.slice(offset), ...queued.slice(0, offset)]) {
+    for (const job of queued) {
       tried.add(LocalClaims.key(job._id, job.attempt));
       if (!labelsMatch(job, agent) || !claims.claim(job._id, job.attempt)) continue;
       let outcome: Leased = { leased: false, lease: null };
@@ -181,6 +192,7 @@ async function tryLease(ctx: SchedulerContext, agent: AgentRecord, requestId: st
   if (!won) {
     const mine = decision.data.agentId === agent._id && decision.data.requestId === requestId;
     if (!mine) {
+      ctx.claims.lostRace();
       // A coordinator may have won this lease and died before recording it on the job.
       if (ctx.now() - decision.at > ctx.config.leaseTtlMs) {
         const fresh = await store.getJob(job._id);
@@ -204,7 +216,7 @@ async function tryLease(ctx: SchedulerContext, agent: AgentRecord, requestId: st
     store.decide(DecisionIds.pull(agent._id, requestId), { jobId: job._id, attempt: job.attempt }),
     buildLease(ctx, { ...job, state: JobState.leased, agentId: agent._id, leasedAt: now }),
   ]);
-  store.notify(Topics.run(job.runId));
+  notifyRun(store, job.runId);
   return { leased: true, lease };
 }
 
@@ -259,7 +271,7 @@ export async function startJob(ctx: SchedulerContext, agentId: string, jobId: st
       { state: JobState.running, startedAt: ctx.now() },
       { attempt, states: [JobState.leased] },
     );
-    ctx.store.notify(Topics.run(job.runId));
+    notifyRun(ctx.store, job.runId);
   }
 }
 

@@ -1,6 +1,6 @@
 import { NotFoundError } from '@hiveforge/sdk';
 import { JobState, isTerminal } from '../store/types.js';
-import { type SchedulerContext, Topics } from './context.js';
+import { type SchedulerContext, notifyRun } from './context.js';
 import { applyAttemptEnd, resolveRun } from './dag.js';
 import { DecisionIds } from './decision-ids.js';
 import { endAttempt } from './dispatcher.js';
@@ -51,6 +51,6 @@ export async function cancelRun(ctx: SchedulerContext, runId: string, actor: str
     }
     await endAttempt(ctx, job, 'cancelled', CANCELLED, job.agentId);
   }
-  store.notify(Topics.run(runId));
+  notifyRun(store, runId);
   await resolveRun(ctx, runId);
 }

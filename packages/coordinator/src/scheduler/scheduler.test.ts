@@ -226,6 +226,18 @@ describe('scheduler on the memory store', () => {
     expect(await store.getJob(lease!.jobId)).toMatchObject({ state: 'queued', attempt: 2 });
   });
 
+  it('one coordinator leases the oldest job first, pull after pull', async () => {
+    await deploy(['a', 'b', 'c', 'd', 'e', 'f'].map((name) => job(name)));
+    await scheduler.triggerRun({ pipeline: 'p', trigger });
+    const names: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const agent = agentRecord(`agent-${i}`);
+      await store.putAgent(agent);
+      names.push((await pull(agent))?.name ?? 'none');
+    }
+    expect(names).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+  });
+
   it('matches job labels against agent labels', async () => {
     await deploy([job('gpu', { labels: ['gpu'] })]);
     await scheduler.triggerRun({ pipeline: 'p', trigger });
