@@ -96,10 +96,11 @@ async function protocolAgent({ url, name, withStart, completeAndPull, signal, on
     capacity: 1,
   });
   const client = createAgentClient({ url, token: () => token });
-  const pull = () => ({ requestId: randomUUID(), waitMs: 5_000 });
+  // Each request id is sent once (an error starts over with a new one): `resend: false`.
+  const pull = () => ({ requestId: randomUUID(), waitMs: 5_000, resend: false });
   // The pull riding on a completion does not wait: the completion is answered at once, and an
   // agent that got no job waits in a plain pull.
-  const pullNow = () => ({ requestId: randomUUID(), waitMs: 0 });
+  const pullNow = () => ({ requestId: randomUUID(), waitMs: 0, resend: false });
   const loop = (async () => {
     let lease = null;
     while (!signal.aborted) {

@@ -142,7 +142,8 @@ export function createAgent(options: AgentOptions): Agent {
       for (let i = 0; !stopping.signal.aborted; i++) {
         try {
           const res = await client.agent.pull.mutate(
-            { requestId, waitMs: options.pullWaitMs },
+            // A resend (after an error or a lost reply) gets the lease decided for the first.
+            { requestId, waitMs: options.pullWaitMs, resend: i > 0 },
             { signal: stopping.signal },
           );
           lease = res.lease as Lease | null;

@@ -44,6 +44,12 @@ const LogBatchSchema = z
 const PullSchema = z.object({
   requestId: z.string().min(8).max(100),
   waitMs: z.number().int().min(0).max(60_000).optional(),
+  /**
+   * Whether this request id may have been sent before (a retry after a lost reply). `false`
+   * says it is the first sending, so no lease can have been decided for it yet and the
+   * coordinator does not look one up; left out, it counts as a possible resend.
+   */
+  resend: z.boolean().optional(),
 });
 
 /** Leases the next job to the calling agent, waiting up to `waitMs` (capped by the coordinator's pull wait). */
@@ -51,7 +57,11 @@ async function pullNext(ctx: AgentCallContext, input: z.infer<typeof PullSchema>
   // The caller's record was read from the store for this request, when its token was checked.
   const agent = ctx.agent;
   const waitMs = Math.min(input.waitMs ?? ctx.scheduler.config.pullWaitMs, ctx.scheduler.config.pullWaitMs);
-  const lease = await ctx.scheduler.pull(agent, input.requestId, { waitMs, signal: ctx.signal });
+  const lease = await ctx.scheduler.pull(agent, input.requestId, {
+    waitMs,
+    signal: ctx.signal,
+    firstSending: input.resend === false,
+  });
   if (lease?.readyAt != null && lease.leasedAt != null) ctx.metrics.observeDispatch(lease.leasedAt - lease.readyAt);
   return { lease, agentState: agent.state };
 }

@@ -117,19 +117,25 @@ const LOST: AttemptResult = {
 
 /**
  * Tries to lease one ready job to an agent. The lease is a decision on `job/attempt/lease`; on a
- * lost race the next job is tried. A retried request id gets the lease it was given before.
+ * lost race the next job is tried. A retried request id gets the lease it was given before;
+ * `resent: false` says the request id is new, so there is no earlier lease to look up.
  */
-export async function leaseJob(ctx: SchedulerContext, agent: AgentRecord, requestId: string): Promise<Lease | null> {
+export async function leaseJob(
+  ctx: SchedulerContext,
+  agent: AgentRecord,
+  requestId: string,
+  { resent = true }: { resent?: boolean } = {},
+): Promise<Lease | null> {
   const { store, claims } = ctx;
   // Candidates this pull tried, and those other pulls of this coordinator are trying or have
   // just leased, are passed over before the store reads them.
   const tried = new Set<string>();
   const skip = (jobId: string, attempt: number) =>
     tried.has(LocalClaims.key(jobId, attempt)) || claims.has(jobId, attempt);
-  // The request's earlier lease, if any, and the oldest candidates, read at once: the
-  // candidates are wasted only on a retried request.
+  // The request's earlier lease, if it may have one, and the oldest candidates, read at once:
+  // the candidates are wasted only on a retried request.
   const [previous, oldest] = await Promise.all([
-    store.getDecision<{ jobId: string; attempt: number }>(DecisionIds.pull(agent._id, requestId)),
+    resent ? store.getDecision<{ jobId: string; attempt: number }>(DecisionIds.pull(agent._id, requestId)) : null,
     agent.state === 'active'
       ? store.findQueuedJobs(DISPATCH_CANDIDATES, {
           labels: agent.labels,

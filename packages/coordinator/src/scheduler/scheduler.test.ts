@@ -153,6 +153,23 @@ describe('scheduler on the memory store', () => {
     expect(leased).toHaveLength(1);
   });
 
+  it('a first sending does not look up an earlier lease of its request id; a resend does, and gets it', async () => {
+    await deploy([job('x'), job('y')]);
+    await scheduler.triggerRun({ pipeline: 'p', trigger });
+    const lookups: string[] = [];
+    const getDecision = store.getDecision.bind(store);
+    store.getDecision = async (id) => {
+      lookups.push(id);
+      return getDecision(id);
+    };
+    const first = await scheduler.pull(a, 'request-1', { waitMs: 0, firstSending: true });
+    expect(lookups.filter((id) => id.includes('request-1'))).toEqual([]);
+    const again = await scheduler.pull(a, 'request-1', { waitMs: 0 });
+    expect(lookups.filter((id) => id.includes('request-1'))).toHaveLength(1);
+    expect(again?.jobId).toBe(first?.jobId);
+    expect((await store.listJobs('p/1')).filter((j) => j.state === 'leased')).toHaveLength(1);
+  });
+
   it('a job whose run is not stored yet (a trigger between its two writes) is left queued, then leased', async () => {
     await deploy([job('early')]);
     const pending = makeJob('p/77', 'early');

@@ -34,7 +34,15 @@ export interface Scheduler {
   triggerRun(input: TriggerRunInput): Promise<RunRecord>;
   cancelRun(runId: string, actor: string | null): Promise<void>;
   /** Leases a job, waiting up to `waitMs` for one to become ready. */
-  pull(agent: AgentRecord, requestId: string, options: { waitMs: number; signal?: AbortSignal }): Promise<Lease | null>;
+  /**
+   * Leases a job to `agent`, waiting up to `waitMs` for one. `firstSending` says the request id
+   * was never sent before, so its first look need not check for a lease decided for it.
+   */
+  pull(
+    agent: AgentRecord,
+    requestId: string,
+    options: { waitMs: number; signal?: AbortSignal; firstSending?: boolean },
+  ): Promise<Lease | null>;
   start(agentId: string, jobId: string, attempt: number): Promise<void>;
   heartbeat(
     agentId: string,
@@ -80,10 +88,12 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     config: ctx.config,
     triggerRun: (input) => triggerRun(ctx, input),
     cancelRun: (runId, actor) => cancelRun(ctx, runId, actor),
-    async pull(agent, requestId, { waitMs, signal }) {
+    async pull(agent, requestId, { waitMs, signal, firstSending = false }) {
       const deadline = ctx.now() + waitMs;
-      for (;;) {
-        const lease = await leaseJob(ctx, agent, requestId);
+      // Only the first look of a first sending skips the lookup: while this call waits, the
+      // agent may give up on it and resend the request elsewhere.
+      for (let look = 0; ; look++) {
+        const lease = await leaseJob(ctx, agent, requestId, { resent: !(firstSending && look === 0) });
         if (lease || signal?.aborted) return lease;
         const left = deadline - ctx.now();
         if (left <= 0) return null;
