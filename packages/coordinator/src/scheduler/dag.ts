@@ -51,8 +51,9 @@ export const causeOf = (end: AttemptEnd): AttemptCause =>
 /**
  * Applies an attempt-end decision to the job's projection, then resolves what it unblocks.
  * Idempotent: applying the same decision twice, or after another coordinator did, changes nothing.
- * `read` is the job as the caller just read it, if it did; the updates are guarded by attempt
- * and state, so a job that moved on since is left alone either way.
+ * `read` is the job as the caller read it before it won the decision `end`, if it did: then no
+ * one else changes this attempt, and the store need not read the job again to check the
+ * guards. The updates are guarded by attempt and state, so a job that moved on is left alone.
  */
 export async function applyAttemptEnd(
   ctx: SchedulerContext,
@@ -84,7 +85,7 @@ export async function applyAttemptEnd(
           error: end.result.error,
           lostAttempts: job.lostAttempts + lost,
         },
-        { attempt, states: [JobState.queued, JobState.leased, JobState.running] },
+        { attempt, states: [JobState.queued, JobState.leased, JobState.running], read },
       );
       store.notify(Topics.queue);
     } else {
@@ -100,7 +101,7 @@ export async function applyAttemptEnd(
           outputs: end.result.outputs,
           lostAttempts: job.lostAttempts + lost,
         },
-        { attempt, states: [JobState.queued, JobState.leased, JobState.running] },
+        { attempt, states: [JobState.queued, JobState.leased, JobState.running], read },
       );
     }
     // Only the caller that applied the end reports it. Not awaited: the feed must not slow

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type FerretDB, freePort, startFerretDB } from '../../../../test/helpers/ferretdb.js';
 import { describeStoreContract, makeJob, makeJobSpec, makeLogChunk, makePipelineSpec } from './contract.js';
 import { createMongoStore, type MongoStoreOptions } from './mongodb.js';
-import type { Store } from './types.js';
+import { type JobRecord, JobState, type Store } from './types.js';
 
 // One FerretDB for the file; every store gets a database of its own, dropped when it closes.
 let ferret: FerretDB | undefined;
@@ -539,6 +539,44 @@ describe('MongoDB store on FerretDB', () => {
       expect(writes.get('run:p/1')).toBeGreaterThanOrEqual(2);
       expect(writes.get('run:p/1')).toBeLessThanOrEqual(6);
       expect(writes.get('queue')).toBeGreaterThanOrEqual(8);
+      await client.db(dbName).dropDatabase();
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('updateJob checks its guard against the job the caller read, when given, instead of reading it', async () => {
+    const dbName = freshDbName();
+    const client = new MongoClient(ferretUri(), { writeConcern: { w: 'majority' }, monitorCommands: true });
+    const reads: string[] = [];
+    client.on('commandStarted', ({ commandName, command }) => {
+      if (commandName === 'find' && command.find === 'jobs') reads.push(String(command.filter?._id));
+    });
+    try {
+      const store = await createMongoStore({ uri: 'unused', dbName, client });
+      try {
+        await store.insertJobs([makeJob('p/1', 'a'), makeJob('p/1', 'b')]);
+        const [a, b] = [await store.getJob('p/1/a'), await store.getJob('p/1/b')];
+        reads.length = 0;
+        const guard = { states: [JobState.queued], attempt: 1 };
+        expect(await store.updateJob('p/1/a', { state: JobState.leased }, guard)).toBe(true);
+        expect(reads).toEqual(['p/1/a']);
+        expect(await store.updateJob('p/1/b', { state: JobState.leased }, { ...guard, read: b as JobRecord })).toBe(
+          true,
+        );
+        expect(reads).toEqual(['p/1/a']);
+        expect((await store.getJob('p/1/b'))?.state).toBe(JobState.leased);
+        // The hints follow the change as computed from that read: b left the queue.
+        expect((await store.findQueuedJobs(10)).map((j) => j.name)).toEqual([]);
+        // A read of another job is not taken for this one's.
+        reads.length = 0;
+        expect(await store.updateJob('p/1/b', { state: JobState.running }, { ...guard, read: a as JobRecord })).toBe(
+          false,
+        );
+        expect(reads).toEqual(['p/1/b']);
+      } finally {
+        await store.close();
+      }
       await client.db(dbName).dropDatabase();
     } finally {
       await client.close();

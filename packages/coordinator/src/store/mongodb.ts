@@ -1341,9 +1341,12 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
     },
     updateJob(id: string, patch: JobPatch, guard?: JobGuard) {
       return call(`updateJob ${id}`, async () => {
-        const doc = await jobs.findOne({ _id: id });
-        if (!doc) return false;
-        const current = decodeJob(doc);
+        let current = guard?.read;
+        if (current?._id !== id) {
+          const doc = await jobs.findOne({ _id: id });
+          if (!doc) return false;
+          current = decodeJob(doc);
+        }
         if (guard?.states && !guard.states.includes(current.state)) return false;
         if (guard?.attempt !== undefined && guard.attempt !== current.attempt) return false;
         const fields = setOf(patch);

@@ -212,6 +212,13 @@ export type JobPatch = Partial<Omit<JobRecord, '_id' | 'runId' | 'name' | 'spec'
 export interface JobGuard {
   states?: readonly JobState[];
   attempt?: number;
+  /**
+   * The job as the caller read it, when the caller holds the decision for this change (so no
+   * one else changes this attempt meanwhile): an adapter that reads the job to check the guard
+   * may check it against this instead. Where the guard is part of the update (MongoDB's
+   * filter, the memory store), it is still checked there.
+   */
+  read?: JobRecord;
 }
 
 export interface RunQuery {
