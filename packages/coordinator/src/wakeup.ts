@@ -18,3 +18,47 @@ export function waitForWakeup(store: Store, topic: string, ms: number, signal?: 
     else signal?.addEventListener('abort', done);
   });
 }
+
+/** A subscription to one topic that keeps a notification until it is waited for. */
+export interface TopicWatch {
+  /**
+   * Resolves at once when the topic was notified since the last wait (or since the watch
+   * began); otherwise when it is notified, after `ms` at the latest, or when `signal` aborts.
+   */
+  wait(ms: number, signal?: AbortSignal): Promise<void>;
+  close(): void;
+}
+
+/**
+ * Watches `topic` from now on, so that a waiter that looks, finds nothing and then waits does
+ * not miss a notification sent while it was looking.
+ */
+export function watchTopic(store: Store, topic: string): TopicWatch {
+  let notified = false;
+  let wake: (() => void) | null = null;
+  const unsubscribe = store.subscribe(topic, () => {
+    notified = true;
+    wake?.();
+  });
+  return {
+    wait(ms, signal) {
+      if (notified || signal?.aborted) {
+        notified = false;
+        return Promise.resolve();
+      }
+      return new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          wake = null;
+          signal?.removeEventListener('abort', done);
+          notified = false;
+          resolve();
+        };
+        const timer = setTimeout(done, ms);
+        wake = done;
+        signal?.addEventListener('abort', done);
+      });
+    },
+    close: unsubscribe,
+  };
+}

@@ -170,6 +170,23 @@ describe('scheduler on the memory store', () => {
     expect((await store.listJobs('p/1')).filter((j) => j.state === 'leased')).toHaveLength(1);
   });
 
+  it('a job queued while a waiting pull looks is leased by that pull at once, not at its next look', async () => {
+    await deploy([job('x')]);
+    const find = store.findQueuedJobs.bind(store);
+    let looks = 0;
+    store.findQueuedJobs = async (limit, query) => {
+      const found = await find(limit, query);
+      // The run is triggered (and the queue notified) after this look read the queue.
+      if (looks++ === 0) await scheduler.triggerRun({ pipeline: 'p', trigger });
+      return found;
+    };
+    // Without the wake-up its next look would come 1 s later (the clock here stands still, so
+    // only that timer ends its wait); 200 ms is far more than an immediate look takes.
+    const late = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), 200));
+    const lease = await Promise.race([scheduler.pull(a, 'r-1', { waitMs: 5_000 }), late]);
+    expect(lease === 'late' ? lease : lease?.name).toBe('x');
+  });
+
   it('a job whose run is not stored yet (a trigger between its two writes) is left queued, then leased', async () => {
     await deploy([job('early')]);
     const pending = makeJob('p/77', 'early');

@@ -15,7 +15,7 @@ import {
   startJob,
   sweepExpiredLeases,
 } from './dispatcher.js';
-import { waitForWakeup } from '../wakeup.js';
+import { watchTopic } from '../wakeup.js';
 import { cancelRun } from './run-cancel.js';
 import { type TriggerRunInput, triggerRun } from './run-trigger.js';
 import { createScheduleTickerState, tickSchedules } from './schedule-ticker.js';
@@ -90,16 +90,23 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     cancelRun: (runId, actor) => cancelRun(ctx, runId, actor),
     async pull(agent, requestId, { waitMs, signal, firstSending = false }) {
       const deadline = ctx.now() + waitMs;
-      // Only the first look of a first sending skips the lookup: while this call waits, the
-      // agent may give up on it and resend the request elsewhere.
-      for (let look = 0; ; look++) {
-        const lease = await leaseJob(ctx, agent, requestId, { resent: !(firstSending && look === 0) });
-        if (lease || signal?.aborted) return lease;
-        const left = deadline - ctx.now();
-        if (left <= 0) return null;
-        // Wait for a wake-up, but look again at least every second: a job can also become
-        // ready in another coordinator whose notification does not reach this one.
-        await waitForWakeup(ctx.store, Topics.queue, Math.min(left, 1_000), signal);
+      // Watched before the first look: a job queued while a look is under way wakes the wait
+      // that follows it at once, instead of being found only at the next look.
+      const watch = waitMs > 0 ? watchTopic(ctx.store, Topics.queue) : null;
+      try {
+        // Only the first look of a first sending skips the lookup: while this call waits, the
+        // agent may give up on it and resend the request elsewhere.
+        for (let look = 0; ; look++) {
+          const lease = await leaseJob(ctx, agent, requestId, { resent: !(firstSending && look === 0) });
+          if (lease || signal?.aborted) return lease;
+          const left = deadline - ctx.now();
+          if (left <= 0 || !watch) return null;
+          // Wait for a wake-up, but look again at least every second: a job can also become
+          // ready in another coordinator whose notification does not reach this one.
+          await watch.wait(Math.min(left, 1_000), signal);
+        }
+      } finally {
+        watch?.close();
       }
     },
     attempts: (jobId) => listAttempts(ctx, jobId),
