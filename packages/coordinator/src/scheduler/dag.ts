@@ -64,7 +64,7 @@ export async function applyAttemptEnd(
 ): Promise<void> {
   const { store } = ctx;
   const now = ctx.now();
-  const job = read ?? (await store.getJob(jobId));
+  const job = read ?? (await store.getJob(jobId, { lease: false }));
   if (!job) return;
   const lost = end.kind === 'lost' ? 1 : 0;
   if (job.attempt === attempt && !isTerminal(job.state)) {
@@ -133,7 +133,7 @@ async function stillBlocked(ctx: SchedulerContext, job: JobRecord): Promise<bool
   const witnesses = new Set<string | undefined>([blockers.run]);
   for (const dependent of blockers.dependents.get(job.name) ?? []) witnesses.add(blockers.needs.get(dependent));
   if (witnesses.has(undefined) || witnesses.has(job._id)) return false;
-  const found = await Promise.all([...witnesses].map((id) => ctx.store.getJob(id as string)));
+  const found = await Promise.all([...witnesses].map((id) => ctx.store.getJob(id as string, { lease: false })));
   return found.every((w) => w !== null && !isTerminal(w.state));
 }
 

@@ -55,6 +55,9 @@ const DISPATCH_SPREAD = 8;
 /** How many times one pull takes the next candidates when it could lease none of the last. */
 const DISPATCH_ROUNDS = 4;
 
+/** For reads of a job that do not look at its lease's expiry (see `Store.getJob`). */
+const NO_LEASE = { lease: false } as const;
+
 const labelsMatch = (job: JobRecord, agent: AgentRecord) => job.spec.labels.every((l) => agent.labels.includes(l));
 
 async function buildLease(ctx: SchedulerContext, job: JobRecord): Promise<Lease | null> {
@@ -240,7 +243,7 @@ export async function requireCurrentAttempt(
   attempt: number,
 ): Promise<JobRecord> {
   const [job, ended] = await Promise.all([
-    ctx.store.getJob(jobId),
+    ctx.store.getJob(jobId, NO_LEASE),
     ctx.store.getDecision<AttemptEnd>(DecisionIds.attemptEnd(jobId, attempt)),
   ]);
   return checkCurrentAttempt(job, ended, agentId, jobId, attempt);
@@ -292,7 +295,7 @@ export async function renewLeases(
 ): Promise<Record<string, LeaseStatus>> {
   const out: Record<string, LeaseStatus> = {};
   for (const { jobId, attempt } of leases) {
-    const job = await ctx.store.getJob(jobId);
+    const job = await ctx.store.getJob(jobId, NO_LEASE);
     const key = `${jobId}#${attempt}`;
     if (!job || job.attempt !== attempt || job.agentId !== agentId) {
       out[key] = 'lost';
@@ -317,7 +320,7 @@ export async function completeJob(
   agentId: string,
   input: { jobId: string; attempt: number; result: AttemptResult },
 ): Promise<{ duplicate: boolean }> {
-  const job = await ctx.store.getJob(input.jobId);
+  const job = await ctx.store.getJob(input.jobId, NO_LEASE);
   if (!job) throw new NotFoundError(`no job '${input.jobId}'`);
   const check = (end: AttemptEnd) => {
     if (end.kind === 'completed' && end.agentId === agentId && end.result.status === input.result.status)

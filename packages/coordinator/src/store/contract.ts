@@ -212,6 +212,9 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
       expect(await store.renewLease('p/1/a', 1, 300)).toBe(true);
       expect(await store.renewLease('p/1/a', 1, 200)).toBe(true);
       expect(await store.getJob('p/1/a')).toMatchObject({ state: 'running', leaseExpiresAt: 300, startedAt: 5 });
+      // Without the lease's expiry: the rest is the same.
+      const { leaseExpiresAt: _, ...rest } = (await store.getJob('p/1/a')) as JobRecord;
+      expect(await store.getJob('p/1/a', { lease: false })).toMatchObject(rest);
       expect((await store.listJobs('p/1')).find((j) => j.name === 'a')?.leaseExpiresAt).toBe(300);
       expect(await store.findExpiredLeases(250, 10)).toEqual([]);
       expect((await store.findExpiredLeases(350, 10)).map((j) => [j.name, j.leaseExpiresAt])).toEqual([['a', 300]]);

@@ -545,12 +545,14 @@ describe('MongoDB store on FerretDB', () => {
     }
   });
 
-  it('updateJob checks its guard against the job the caller read, when given, instead of reading it', async () => {
+  it('updateJob checks its guard against the job the caller read, when given; getJob without the lease reads only the job', async () => {
     const dbName = freshDbName();
     const client = new MongoClient(ferretUri(), { writeConcern: { w: 'majority' }, monitorCommands: true });
     const reads: string[] = [];
+    const hintReads: string[] = [];
     client.on('commandStarted', ({ commandName, command }) => {
       if (commandName === 'find' && command.find === 'jobs') reads.push(String(command.filter?._id));
+      if (commandName === 'find' && command.find === 'active_jobs') hintReads.push(String(command.filter?._id));
     });
     try {
       const store = await createMongoStore({ uri: 'unused', dbName, client });
@@ -568,6 +570,13 @@ describe('MongoDB store on FerretDB', () => {
         expect((await store.getJob('p/1/b'))?.state).toBe(JobState.leased);
         // The hints follow the change as computed from that read: b left the queue.
         expect((await store.findQueuedJobs(10)).map((j) => j.name)).toEqual([]);
+        // A job read without its lease's expiry costs one read, with it two.
+        reads.length = 0;
+        hintReads.length = 0;
+        await store.getJob('p/1/b', { lease: false });
+        expect([reads, hintReads]).toEqual([['p/1/b'], []]);
+        await store.getJob('p/1/b');
+        expect([reads, hintReads]).toEqual([['p/1/b', 'p/1/b'], ['p/1/b#1']]);
         // A read of another job is not taken for this one's.
         reads.length = 0;
         expect(await store.updateJob('p/1/b', { state: JobState.running }, { ...guard, read: a as JobRecord })).toBe(

@@ -1316,12 +1316,12 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
         await hinted;
       });
     },
-    getJob(id) {
+    getJob(id, options) {
       return call(`getJob ${id}`, async () => {
         const doc = await jobs.findOne({ _id: id });
         if (!doc) return null;
         const job = decodeJob(doc);
-        if (!isActiveJob(job)) return job;
+        if (!isActiveJob(job) || options?.lease === false) return job;
         return withRenewal(job, await activeJobs.findOne({ _id: hintId(job._id, job.attempt) }));
       });
     },

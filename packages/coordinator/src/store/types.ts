@@ -326,7 +326,12 @@ export interface Store {
   lastRunNumber(pipeline: string): Promise<number>;
 
   insertJobs(jobs: readonly JobRecord[]): Promise<void>;
-  getJob(id: string): Promise<JobRecord | null>;
+  /**
+   * A job. Its `leaseExpiresAt` includes the renewals (`renewLease`), unless `lease: false`:
+   * callers that do not look at the expiry let an adapter that keeps renewals apart skip reading
+   * them (the MongoDB adapter then reads one document instead of two).
+   */
+  getJob(id: string, options?: { lease?: boolean }): Promise<JobRecord | null>;
   listJobs(runId: string): Promise<JobRecord[]>;
   /** Applies `patch` when the guard holds; returns whether it did. */
   updateJob(id: string, patch: JobPatch, guard?: JobGuard): Promise<boolean>;
