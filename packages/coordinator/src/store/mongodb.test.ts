@@ -129,6 +129,38 @@ describe('MongoDB store on FerretDB', () => {
     });
   });
 
+  it('job updates made at once go to FerretDB together (group commit), each guarded and applied', async () => {
+    const updates: number[] = [];
+    const onCommand = (event: CommandStartedEvent) => {
+      if (event.commandName === 'update' && event.command.update === 'jobs')
+        updates.push((event.command.updates as unknown[]).length);
+    };
+    await withWatchedStore(onCommand, async (store) => {
+      const names = Array.from({ length: 20 }, (_, i) => `j${String(i).padStart(2, '0')}`);
+      await store.insertJobs(names.map((name) => makeJob('p/1', name)));
+      updates.length = 0;
+      // Every other update's guard fails (attempt 2 is not the job's): it is not sent.
+      const results = await Promise.all(
+        names.map((name, i) =>
+          store.updateJob(
+            `p/1/${name}`,
+            { state: 'leased', agentId: `a${i}` },
+            { states: ['queued'], attempt: 1 + (i % 2) },
+          ),
+        ),
+      );
+      expect(results).toEqual(names.map((_, i) => i % 2 === 0));
+      const jobs = await store.listJobs('p/1');
+      for (const [i, name] of names.entries()) {
+        expect(jobs.find((job) => job.name === name)).toMatchObject(
+          i % 2 === 0 ? { state: 'leased', agentId: `a${i}` } : { state: 'queued', agentId: null },
+        );
+      }
+      expect(updates.reduce((sum, n) => sum + n, 0)).toBe(10);
+      expect(updates.length).toBeLessThan(10);
+    });
+  });
+
   it('the FerretDB built by scripts/install-ferretdb.sh finds documents by _id through the _id index', async () => {
     if (!ferret) throw new Error('FerretDB is not running (see the beforeAll error)');
     // The script changes one line of FerretDB's SQLite backend so that lookups by `_id` use the

@@ -657,6 +657,28 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
   const insertEvents = insertGroup(eventLog);
   const insertReadyHints = insertGroup(readyJobs);
   const insertActiveHints = insertGroup(activeJobs);
+  /**
+   * Updates of jobs by `_id` alone, where guards are checked on a read before (FerretDB, see
+   * `idOnlyFilters`), group-committed: the updates made while one is on its way go together in
+   * one bulk write. Each tells whether its job was found.
+   */
+  const updateJobsById = createGroupCommit<{ id: string; set: Document }, boolean>(async (updates) => {
+    const one = ({ id, set }: { id: string; set: Document }) => ({
+      updateOne: { filter: { _id: id }, update: { $set: set } },
+    });
+    const result = await jobs.bulkWrite(updates.map(one), { ordered: false });
+    if (result.matchedCount === updates.length) return updates.map(() => ({ ok: true, value: true }));
+    // A job was not found: which one, each update says when sent again (it sets what it set).
+    return Promise.all(
+      updates.map(async ({ id, set }): Promise<ItemOutcome<boolean>> => {
+        try {
+          return { ok: true, value: (await jobs.updateOne({ _id: id }, { $set: set })).matchedCount === 1 };
+        } catch (error) {
+          return { ok: false, error };
+        }
+      }),
+    );
+  });
   // Wake-ups are hints: a local read and a w:1 write are enough, and faster.
   const wakeups = db.collection<WakeupDoc>(Collections.wakeups, {
     readConcern: { level: 'local' },
@@ -1360,13 +1382,16 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
           enters(isQueued) ? insertHints(readyJobs, [readyHintOf(next)]) : null,
           enters(isActiveJob) ? insertHints(activeJobs, [activeHintOf(next)]) : null,
         ]);
-        const filter: Filter<StoredDoc> = { _id: id };
-        if (!idOnlyFilters) {
+        let found: boolean;
+        if (idOnlyFilters) {
+          [found] = (await updateJobsById([{ id, set: fields }])) as [boolean];
+        } else {
+          const filter: Filter<StoredDoc> = { _id: id };
           if (guard?.states) filter.state = { $in: [...guard.states] };
           if (guard?.attempt !== undefined) filter.attempt = guard.attempt;
+          found = (await jobs.updateOne(filter, { $set: fields })).matchedCount === 1;
         }
-        const result = await jobs.updateOne(filter, { $set: fields });
-        if (result.matchedCount !== 1) return false;
+        if (!found) return false;
         // ...and the hint of the state it left goes after it, without holding up the caller.
         // Best effort: the job has changed, and a reader retires a hint whose job moved on.
         const left = hintId(id, current.attempt);
