@@ -437,6 +437,31 @@ describe('MongoDB store on FerretDB', () => {
       }
     });
 
+  it('a pull reads a small page of ready hints, then a larger one, and all of them only when both hold too few', async () => {
+    const pages: (number | null)[] = [];
+    const onCommand = (event: CommandStartedEvent) => {
+      if (event.commandName === 'find' && event.command.find === 'ready_jobs')
+        pages.push((event.command.limit as number | undefined) ?? null);
+    };
+    await withWatchedStore(onCommand, async (store) => {
+      const gpu = Array.from({ length: 150 }, (_, i) =>
+        makeJob('p/3', `g${String(i).padStart(3, '0')}`, { readyAt: i, spec: makeJobSpec('g', { labels: ['gpu'] }) }),
+      );
+      await store.insertJobs(gpu);
+      await store.insertJobs([makeJob('p/3', 'plain', { readyAt: 500 })]);
+      expect((await store.findQueuedJobs(2, { labels: ['gpu'] })).map((j) => j.name)).toEqual(['g000', 'g001']);
+      expect(pages).toEqual([16]);
+      pages.length = 0;
+      // Skipped hints do not count: 20 skipped, the next two come from the larger page.
+      const skip = (jobId: string) => Number(jobId.slice(-3)) < 20;
+      expect((await store.findQueuedJobs(2, { labels: ['gpu'], skip })).map((j) => j.name)).toEqual(['g020', 'g021']);
+      expect(pages).toEqual([16, 128]);
+      pages.length = 0;
+      expect((await store.findQueuedJobs(2, { labels: [] })).map((j) => j.name)).toEqual(['plain']);
+      expect(pages).toEqual([16, 128, null]);
+    });
+  });
+
   for (const retireHintsBy of ['delete', 'update'] as const) {
     it(`on FerretDB, job operations look documents up by _id alone (the only filter it serves from an index); hints retired by ${retireHintsBy}`, async () => {
       const filters: { command: string; collection: string; filter: unknown }[] = [];

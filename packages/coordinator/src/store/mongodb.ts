@@ -147,10 +147,11 @@ const ORPHAN_HINT_MS = 60_000;
 /** How many jobs a hint reader reads at once. */
 const HINT_READ_BATCH = 32;
 /**
- * How many of the oldest ready hints a pull reads first. Only when fewer than it needs of them
- * fit its labels does it read them all.
+ * How many of the oldest ready hints a pull reads first, then next: a page costs the server in
+ * proportion to its hints (FerretDB decodes each), so the first is small. Only when fewer than it
+ * needs of the larger one fit its labels (and are not skipped) does it read them all.
  */
-const READY_PAGE = 64;
+const READY_PAGES = [16, 128] as const;
 /** At most this many agents' token hashes are remembered by a store (then all are forgotten). */
 const AGENT_IDS_BY_TOKEN_HASH = 4_096;
 /** How often a store deletes the hints it and others retired (on servers where deletes scan). */
@@ -428,7 +429,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 // Elsewhere (MongoDB, FerretDB built by scripts/install-ferretdb.sh) hints are deleted by `_id`;
 // the store finds out which at start (`retireHintsBy`). FerretDB returns documents in insertion
 // order, which for ready hints is the order their jobs became ready, so a pull reads the first
-// `READY_PAGE` hints instead of all of them (with nothing retired in the way, FerretDB hands that
+// `READY_PAGES` hints instead of all of them (with nothing retired in the way, FerretDB hands that
 // limit to SQLite); on MongoDB the same page comes from an index on `readyAt`.
 
 /** The filter of hints not retired. */
@@ -869,27 +870,27 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
   };
 
   /**
-   * The oldest `READY_PAGE` live ready hints, or all of them with `all`. Pulls that look at once
-   * (a wake-up starts every waiting pull of this coordinator) share one read; hints are checked
+   * The oldest `size` live ready hints, or all of them with `all`. Pulls that look at once (a
+   * wake-up starts every waiting pull of this coordinator) share one read; hints are checked
    * against their jobs anyway.
    */
-  const readyReads = new Map<'page' | 'all', Promise<{ hints: ReadyHint[]; complete: boolean }>>();
-  /** The oldest `READY_PAGE` live ready hints. */
-  const readyPage = () => {
+  const readyReads = new Map<number | 'all', Promise<{ hints: ReadyHint[]; complete: boolean }>>();
+  /** The oldest `size` live ready hints. */
+  const readyPage = (size: number) => {
     // MongoDB: from the index on `readyAt`.
-    if (!idOnlyFilters) return readyJobs.find(LIVE).sort({ readyAt: 1, jobId: 1 }).limit(READY_PAGE);
+    if (!idOnlyFilters) return readyJobs.find(LIVE).sort({ readyAt: 1, jobId: 1 }).limit(size);
     // FerretDB: insertion order is the order the jobs became ready.
-    if (retireByUpdate) return readyJobs.find(LIVE).limit(READY_PAGE);
+    if (retireByUpdate) return readyJobs.find(LIVE).limit(size);
     // Nothing retired in the way: no filter and no sort, so FerretDB passes the limit to SQLite,
     // which reads only the page instead of decoding documents until it has found enough.
-    return readyJobs.find({}).limit(READY_PAGE);
+    return readyJobs.find({}).limit(size);
   };
-  const readReadyHints = (scope: 'page' | 'all') => {
+  const readReadyHints = (scope: number | 'all') => {
     let read = readyReads.get(scope);
     if (!read) {
-      read = (scope === 'all' ? readyJobs.find(LIVE) : readyPage())
+      read = (scope === 'all' ? readyJobs.find(LIVE) : readyPage(scope))
         .toArray()
-        .then((hints) => ({ hints, complete: scope === 'all' || hints.length < READY_PAGE }))
+        .then((hints) => ({ hints, complete: scope === 'all' || hints.length < scope }))
         .finally(() => readyReads.delete(scope));
       readyReads.set(scope, read);
     }
@@ -1429,12 +1430,13 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
           (a.readyAt ?? 0) - (b.readyAt ?? 0) || a.jobId.localeCompare(b.jobId);
         // Hints in the order asked for; their jobs are read in that order, until n are queued.
         const ordered = (hints: readonly ReadyHint[]) => rotated(hints.filter(fits).sort(byAge), startAt);
-        // The oldest page first; all hints only when the page holds too few this pull can take.
-        const page = await readReadyHints('page');
-        let found = await checkHints(ordered(page.hints), 'ready', n);
-        if (found.length < n && !page.complete) {
-          const all = await readReadyHints('all');
-          found = await checkHints(ordered(all.hints), 'ready', n);
+        // The oldest pages first, small then larger; all hints only when the larger page holds
+        // too few this pull can take.
+        let found: { hint: ReadyHint; job: JobRecord }[] = [];
+        for (const scope of [...READY_PAGES, 'all'] as const) {
+          const page = await readReadyHints(scope);
+          found = await checkHints(ordered(page.hints), 'ready', n);
+          if (found.length >= n || page.complete) break;
         }
         return found.map(({ job }) => job);
       });
