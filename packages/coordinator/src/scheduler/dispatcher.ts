@@ -51,7 +51,7 @@ const DISPATCH_CANDIDATES = 2;
  * coordinators, which this one's claims do not cover, then seldom race for the same job. Without
  * such losses (one coordinator, or a quiet queue) pulls take the oldest job.
  */
-const DISPATCH_SPREAD = 8;
+const DISPATCH_SPREAD = 16;
 /** How many times one pull takes the next candidates when it could lease none of the last. */
 const DISPATCH_ROUNDS = 4;
 
