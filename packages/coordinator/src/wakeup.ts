@@ -4,19 +4,13 @@ import type { Store } from './store/types.js';
  * Resolves when `topic` is notified, after `ms` at the latest, or when `signal` aborts. Waiters
  * look again at least this often because a wake-up from another coordinator may never arrive.
  */
-export function waitForWakeup(store: Store, topic: string, ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      unsubscribe();
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    const unsubscribe = store.subscribe(topic, done);
-    if (signal?.aborted) done();
-    else signal?.addEventListener('abort', done);
-  });
+export async function waitForWakeup(store: Store, topic: string, ms: number, signal?: AbortSignal): Promise<void> {
+  const watch = watchTopic(store, topic);
+  try {
+    await watch.wait(ms, signal);
+  } finally {
+    watch.close();
+  }
 }
 
 /** A subscription to one topic that keeps a notification until it is waited for. */
