@@ -102,13 +102,20 @@ async function withWatchedStore(
   }
 }
 
+/** How many documents each `insert`, or statements each `update`, on `collection` carried. */
+function batchSizes(command: 'insert' | 'update', collection: string) {
+  const sizes: number[] = [];
+  const field = command === 'insert' ? 'documents' : 'updates';
+  const onCommand = (event: CommandStartedEvent) => {
+    if (event.commandName === command && event.command[command] === collection)
+      sizes.push((event.command[field] as unknown[]).length);
+  };
+  return { sizes, onCommand };
+}
+
 describe('MongoDB store on FerretDB', () => {
   it('decisions made at once go to the server together (group commit), each with its own outcome', async () => {
-    const inserts: number[] = [];
-    const onCommand = (event: CommandStartedEvent) => {
-      if (event.commandName === 'insert' && event.command.insert === 'decisions')
-        inserts.push((event.command.documents as unknown[]).length);
-    };
+    const { sizes: inserts, onCommand } = batchSizes('insert', 'decisions');
     await withWatchedStore(onCommand, async (store) => {
       expect((await store.decide('taken', { by: 'first' })).won).toBe(true);
       expect(inserts).toEqual([1]);
@@ -130,11 +137,7 @@ describe('MongoDB store on FerretDB', () => {
   });
 
   it('job updates made at once go to FerretDB together (group commit), each guarded and applied', async () => {
-    const updates: number[] = [];
-    const onCommand = (event: CommandStartedEvent) => {
-      if (event.commandName === 'update' && event.command.update === 'jobs')
-        updates.push((event.command.updates as unknown[]).length);
-    };
+    const { sizes: updates, onCommand } = batchSizes('update', 'jobs');
     await withWatchedStore(onCommand, async (store) => {
       const names = Array.from({ length: 20 }, (_, i) => `j${String(i).padStart(2, '0')}`);
       await store.insertJobs(names.map((name) => makeJob('p/1', name)));
@@ -571,82 +574,60 @@ describe('MongoDB store on FerretDB', () => {
   });
 
   it('writes a topic notified with `within` at most about once per `within`, others every 50 ms', async () => {
-    const dbName = freshDbName();
-    const client = new MongoClient(ferretUri(), { writeConcern: { w: 'majority' }, monitorCommands: true });
     const writes = new Map<string, number>();
-    client.on('commandStarted', ({ commandName, command }) => {
+    const onCommand = ({ commandName, command }: CommandStartedEvent) => {
       if (commandName !== 'update' || command.update !== 'wakeups') return;
       for (const { q } of command.updates as { q: { _id: string } }[]) writes.set(q._id, (writes.get(q._id) ?? 0) + 1);
-    });
-    try {
-      const store = await createMongoStore({ uri: 'unused', dbName, client });
-      try {
-        const started = Date.now();
-        while (Date.now() - started < 1_000) {
-          store.notify('run:p/1', { within: 250 });
-          store.notify('queue');
-          await sleep(10);
-        }
-        await sleep(300);
-      } finally {
-        await store.close();
+    };
+    await withWatchedStore(onCommand, async (store) => {
+      const started = Date.now();
+      while (Date.now() - started < 1_000) {
+        store.notify('run:p/1', { within: 250 });
+        store.notify('queue');
+        await sleep(10);
       }
-      // One second of notifications every 10 ms: the run's topic at most once per 250 ms (and
-      // once more for the notifications after its last write), the queue's every 50 ms at best.
-      expect(writes.get('run:p/1')).toBeGreaterThanOrEqual(2);
-      expect(writes.get('run:p/1')).toBeLessThanOrEqual(6);
-      expect(writes.get('queue')).toBeGreaterThanOrEqual(8);
-      await client.db(dbName).dropDatabase();
-    } finally {
-      await client.close();
-    }
+      await sleep(300);
+    });
+    // One second of notifications every 10 ms: the run's topic at most once per 250 ms (and
+    // once more for the notifications after its last write), the queue's every 50 ms at best.
+    expect(writes.get('run:p/1')).toBeGreaterThanOrEqual(2);
+    expect(writes.get('run:p/1')).toBeLessThanOrEqual(6);
+    expect(writes.get('queue')).toBeGreaterThanOrEqual(8);
   });
 
   it('updateJob checks its guard against the job the caller read, when given; getJob without the lease reads only the job', async () => {
-    const dbName = freshDbName();
-    const client = new MongoClient(ferretUri(), { writeConcern: { w: 'majority' }, monitorCommands: true });
     const reads: string[] = [];
     const hintReads: string[] = [];
-    client.on('commandStarted', ({ commandName, command }) => {
+    const onCommand = ({ commandName, command }: CommandStartedEvent) => {
       if (commandName === 'find' && command.find === 'jobs') reads.push(String(command.filter?._id));
       if (commandName === 'find' && command.find === 'active_jobs') hintReads.push(String(command.filter?._id));
+    };
+    await withWatchedStore(onCommand, async (store) => {
+      await store.insertJobs([makeJob('p/1', 'a'), makeJob('p/1', 'b')]);
+      const [a, b] = [await store.getJob('p/1/a'), await store.getJob('p/1/b')];
+      reads.length = 0;
+      const guard = { states: [JobState.queued], attempt: 1 };
+      expect(await store.updateJob('p/1/a', { state: JobState.leased }, guard)).toBe(true);
+      expect(reads).toEqual(['p/1/a']);
+      expect(await store.updateJob('p/1/b', { state: JobState.leased }, { ...guard, read: b as JobRecord })).toBe(true);
+      expect(reads).toEqual(['p/1/a']);
+      expect((await store.getJob('p/1/b'))?.state).toBe(JobState.leased);
+      // The hints follow the change as computed from that read: b left the queue.
+      expect((await store.findQueuedJobs(10)).map((j) => j.name)).toEqual([]);
+      // A job read without its lease's expiry costs one read, with it two.
+      reads.length = 0;
+      hintReads.length = 0;
+      await store.getJob('p/1/b', { lease: false });
+      expect([reads, hintReads]).toEqual([['p/1/b'], []]);
+      await store.getJob('p/1/b');
+      expect([reads, hintReads]).toEqual([['p/1/b', 'p/1/b'], ['p/1/b#1']]);
+      // A read of another job is not taken for this one's.
+      reads.length = 0;
+      expect(await store.updateJob('p/1/b', { state: JobState.running }, { ...guard, read: a as JobRecord })).toBe(
+        false,
+      );
+      expect(reads).toEqual(['p/1/b']);
     });
-    try {
-      const store = await createMongoStore({ uri: 'unused', dbName, client });
-      try {
-        await store.insertJobs([makeJob('p/1', 'a'), makeJob('p/1', 'b')]);
-        const [a, b] = [await store.getJob('p/1/a'), await store.getJob('p/1/b')];
-        reads.length = 0;
-        const guard = { states: [JobState.queued], attempt: 1 };
-        expect(await store.updateJob('p/1/a', { state: JobState.leased }, guard)).toBe(true);
-        expect(reads).toEqual(['p/1/a']);
-        expect(await store.updateJob('p/1/b', { state: JobState.leased }, { ...guard, read: b as JobRecord })).toBe(
-          true,
-        );
-        expect(reads).toEqual(['p/1/a']);
-        expect((await store.getJob('p/1/b'))?.state).toBe(JobState.leased);
-        // The hints follow the change as computed from that read: b left the queue.
-        expect((await store.findQueuedJobs(10)).map((j) => j.name)).toEqual([]);
-        // A job read without its lease's expiry costs one read, with it two.
-        reads.length = 0;
-        hintReads.length = 0;
-        await store.getJob('p/1/b', { lease: false });
-        expect([reads, hintReads]).toEqual([['p/1/b'], []]);
-        await store.getJob('p/1/b');
-        expect([reads, hintReads]).toEqual([['p/1/b', 'p/1/b'], ['p/1/b#1']]);
-        // A read of another job is not taken for this one's.
-        reads.length = 0;
-        expect(await store.updateJob('p/1/b', { state: JobState.running }, { ...guard, read: a as JobRecord })).toBe(
-          false,
-        );
-        expect(reads).toEqual(['p/1/b']);
-      } finally {
-        await store.close();
-      }
-      await client.db(dbName).dropDatabase();
-    } finally {
-      await client.close();
-    }
   });
 
   it('keys with dots, dollar signs and percent signs round-trip', async () => {
