@@ -357,12 +357,16 @@ const NOT_COUNTED = new Set(['hello', 'ismaster', 'ping', 'endsessions', 'buildi
  */
 function commandCounter(clients) {
   const byName = new Map();
+  const byTarget = new Map();
   let counting = false;
   let startedAt = 0;
   let ms = 0;
-  const count = ({ commandName }) => {
+  const count = ({ commandName, command }) => {
     if (!counting || NOT_COUNTED.has(commandName.toLowerCase())) return;
     byName.set(commandName, (byName.get(commandName) ?? 0) + 1);
+    const collection = typeof command[commandName] === 'string' ? command[commandName] : command.collection;
+    const target = typeof collection === 'string' ? `${commandName} ${collection}` : commandName;
+    byTarget.set(target, (byTarget.get(target) ?? 0) + 1);
   };
   for (const client of clients) client.on('commandStarted', count);
   return {
@@ -374,14 +378,19 @@ function commandCounter(clients) {
       if (counting) ms += performance.now() - startedAt;
       counting = false;
     },
-    /** Store commands per job, the same by command name (most first), and commands per second. */
+    /**
+     * Store commands per job, the same by command name and by command and collection (most
+     * first), and commands per second.
+     */
     perJob(jobs) {
       const total = [...byName.values()].reduce((a, b) => a + b, 0);
-      const mix = [...byName].sort((a, b) => b[1] - a[1]).map(([name, n]) => [name, n / jobs]);
+      const perJob = (counts) =>
+        Object.fromEntries([...counts].sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, n / jobs]));
       return {
         commands: total,
         commandsPerJob: total / jobs,
-        commandMix: Object.fromEntries(mix),
+        commandMix: perJob(byName),
+        commandTargets: perJob(byTarget),
         commandsPerSecond: total / (ms / 1000),
       };
     },
@@ -537,6 +546,13 @@ function storeLine(r, capacity) {
   return `    store: ${perJob}; ${sent}; server does ~${thousands(capacity.mixed)} simple commands/s here -> ceiling ~${thousands(ceiling)} jobs/s`;
 }
 
+/** The store's commands per job by command and collection, those of at least 0.05 per job. */
+function targetsLine(r) {
+  if (!(r.done > 0) || !r.commandTargets) return null;
+  const targets = Object.entries(r.commandTargets).filter(([, n]) => n >= 0.05);
+  return `      by collection: ${targets.map(([target, n]) => `${target} ${n.toFixed(2)}`).join(', ')}`;
+}
+
 export function reportDispatch(results) {
   const { options: o } = results;
   const out = [
@@ -553,6 +569,7 @@ export function reportDispatch(results) {
     out.push(
       dispatchRow(`MongoDB wire, ${r.coordinators} coordinator${r.coordinators > 1 ? 's' : ''}, ${r.agents} agents`, r),
       storeLine(r, capacity),
+      ...[targetsLine(r)].filter(Boolean),
     );
   }
   if (capacity) {
