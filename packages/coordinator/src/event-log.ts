@@ -6,6 +6,11 @@ import type { ClusterEventData, EventRecord, Store } from './store/types.js';
 const TIME_DIGITS = 15;
 /** The wake-up topic notified when events are appended. */
 export const EVENTS_TOPIC = 'events';
+/**
+ * How late other coordinators' feed watchers may hear of new events: a busy cluster appends one
+ * for every job that ends, and the feed is watched by people and dashboards.
+ */
+const EVENTS_TOPIC_WITHIN_MS = 250;
 
 let sequence = 0;
 /** This process's suffix of event ids, drawn once: it keeps two coordinators' ids apart. */
@@ -51,7 +56,7 @@ export function parseEventCursor(cursor: string): string {
 export async function recordEvent(store: Store, data: ClusterEventData, at: number = Date.now()): Promise<void> {
   try {
     await store.appendEvents([{ ...data, _id: newEventId(at), at } as EventRecord]);
-    store.notify(EVENTS_TOPIC);
+    store.notify(EVENTS_TOPIC, { within: EVENTS_TOPIC_WITHIN_MS });
   } catch {
     // See above: an event lost costs the feed one entry, never state.
   }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { hashToken, newToken, secretsEqual } from '../auth.js';
 import { recordEvent } from '../event-log.js';
 import { jobIdOf } from '../scheduler/decision-ids.js';
+import { notifyRun } from '../scheduler/context.js';
 import type { AgentRecord } from '../store/types.js';
 import { type CoordinatorContext, agentProcedure, publicProcedure, router } from '../trpc.js';
 
@@ -128,7 +129,7 @@ export const agentCalls = {
         at: now,
       })),
     );
-    ctx.store.notify(`run:${job.runId}`);
+    notifyRun(ctx.store, job.runId);
     return { accepted };
   }),
 

@@ -44,4 +44,16 @@ describe('LocalClaims', () => {
     now = 5_000;
     expect(claims.contended).toBe(false);
   });
+
+  it('counts the pulls reading candidates until each says it is done, once', () => {
+    const claims = new LocalClaims(() => 0);
+    const first = claims.startLooking();
+    const second = claims.startLooking();
+    expect(claims.looking).toBe(2);
+    first();
+    first();
+    expect(claims.looking).toBe(1);
+    second();
+    expect(claims.looking).toBe(0);
+  });
 });

@@ -14,6 +14,8 @@ export class LocalClaims {
   readonly #taken = new Map<string, number>();
   /** Until when pulls count as contended: a lease race was lost to another coordinator. */
   #contendedUntil = 0;
+  /** How many of this coordinator's pulls are reading candidates right now. */
+  #looking = 0;
 
   constructor(
     private readonly now: () => number,
@@ -72,6 +74,26 @@ export class LocalClaims {
    */
   get contended(): boolean {
     return this.#contendedUntil > this.now();
+  }
+
+  /**
+   * Counts a pull as reading candidates until the returned function is called. Pulls that read
+   * at once see the same oldest jobs, before any of them has claimed one: each reads one more
+   * than the pulls already reading (see `looking`), so that each still finds one to claim.
+   */
+  startLooking(): () => void {
+    this.#looking++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.#looking--;
+    };
+  }
+
+  /** How many of this coordinator's pulls are reading candidates right now. */
+  get looking(): number {
+    return this.#looking;
   }
 
   /** How many keys are held (tried or recently leased); for tests. */

@@ -42,9 +42,14 @@ const hashOf = (text: string) => {
 /**
  * How many of the oldest ready jobs one pull reads at a time. Each costs the store a read, and
  * pulls of one coordinator never race each other for a job (see `LocalClaims`), so a pull needs
- * few: the one it tries, and one more in case another coordinator took that one.
+ * only the one it tries, plus one for each pull of this coordinator reading at the same time
+ * (they see the same oldest jobs, and claim them first), up to `DISPATCH_CANDIDATES_MAX`. Once
+ * this coordinator has lost a lease to another one lately, at least two, in case another
+ * coordinator took the first.
  */
-const DISPATCH_CANDIDATES = 2;
+const DISPATCH_CANDIDATES = 1;
+const DISPATCH_CANDIDATES_CONTENDED = 2;
+const DISPATCH_CANDIDATES_MAX = 8;
 /**
  * Among how many of the oldest ready jobs a pull's first round starts (by a hash of its agent
  * and request) once this coordinator has lost a lease to another one lately: pulls of other
@@ -137,15 +142,24 @@ export async function leaseJob(
     tried.has(LocalClaims.key(jobId, attempt)) || claims.has(jobId, attempt);
   // The request's earlier lease, if it may have one, and the oldest candidates, read at once:
   // the candidates are wasted only on a retried request.
+  const contended = claims.contended;
+  const candidates = () =>
+    Math.min(
+      DISPATCH_CANDIDATES_MAX,
+      (contended ? DISPATCH_CANDIDATES_CONTENDED : DISPATCH_CANDIDATES) + claims.looking,
+    );
+  const findCandidates = async (startAt = 0) => {
+    const count = candidates();
+    const stopLooking = claims.startLooking();
+    try {
+      return await store.findQueuedJobs(count, { labels: agent.labels, skip, startAt });
+    } finally {
+      stopLooking();
+    }
+  };
   const [previous, oldest] = await Promise.all([
     resent ? store.getDecision<{ jobId: string; attempt: number }>(DecisionIds.pull(agent._id, requestId)) : null,
-    agent.state === 'active'
-      ? store.findQueuedJobs(DISPATCH_CANDIDATES, {
-          labels: agent.labels,
-          skip,
-          startAt: claims.contended ? hashOf(agent._id + requestId) % DISPATCH_SPREAD : 0,
-        })
-      : null,
+    agent.state === 'active' ? findCandidates(contended ? hashOf(agent._id + requestId) % DISPATCH_SPREAD : 0) : null,
   ]);
   if (previous) {
     const job = await store.getJob(previous.data.jobId);
@@ -161,8 +175,7 @@ export async function leaseJob(
   // agents does not hide them. A few candidates at a time; when every one was lost to pulls of
   // other coordinators (or was not its group's turn), the next few.
   for (let round = 0; round < DISPATCH_ROUNDS; round++) {
-    const queued =
-      round === 0 && oldest ? oldest : await store.findQueuedJobs(DISPATCH_CANDIDATES, { labels: agent.labels, skip });
+    const queued = round === 0 && oldest ? oldest : await findCandidates();
     if (queued.length === 0) return null;
     for (const job of queued) {
       tried.add(LocalClaims.key(job._id, job.attempt));
@@ -213,10 +226,13 @@ async function tryLease(ctx: SchedulerContext, agent: AgentRecord, requestId: st
   }
   if (decision.data.cancelled) return none;
   const now = ctx.now();
+  // The candidate as read is the job as it is: a queued attempt leaves that state only by its
+  // lease decision (leased or cancelled, or lost once a lease was decided), which this pull won.
+  // A resend that found its own decision reads the job again: it may have moved on since.
   const updated = await store.updateJob(
     job._id,
     { state: JobState.leased, agentId: agent._id, leasedAt: now, leaseExpiresAt: now + ctx.config.leaseTtlMs },
-    { states: [JobState.queued], attempt: job.attempt },
+    { states: [JobState.queued], attempt: job.attempt, read: won ? job : undefined },
   );
   if (!updated) return none;
   // The pull's own decision (for a retry of this request) and the lease's contents are
@@ -295,9 +311,18 @@ export async function renewLeases(
 ): Promise<Record<string, LeaseStatus>> {
   const out: Record<string, LeaseStatus> = {};
   for (const { jobId, attempt } of leases) {
-    const job = await ctx.store.getJob(jobId, NO_LEASE);
+    // The attempt's end decision too: an end decided but not applied yet (its coordinator died,
+    // or on a server without atomic guards the lease's update landed after it) still reaches
+    // the agent on this heartbeat, and is applied.
+    const [job, ended] = await Promise.all([
+      ctx.store.getJob(jobId, NO_LEASE),
+      ctx.store.getDecision<AttemptEnd>(DecisionIds.attemptEnd(jobId, attempt)),
+    ]);
     const key = `${jobId}#${attempt}`;
-    if (!job || job.attempt !== attempt || job.agentId !== agentId) {
+    if (ended) {
+      await applyAttemptEnd(ctx, jobId, attempt, ended.data);
+      out[key] = ended.data.kind === 'cancelled' ? 'cancel' : 'lost';
+    } else if (!job || job.attempt !== attempt || job.agentId !== agentId) {
       out[key] = 'lost';
     } else if (job.state === JobState.cancelled) {
       out[key] = 'cancel';

@@ -260,6 +260,35 @@ describe('scheduler on the memory store', () => {
     expect(await store.getJob(lease!.jobId)).toMatchObject({ state: 'queued', attempt: 2 });
   });
 
+  it('a heartbeat of an attempt whose end was decided but not applied is told so, and the end applied', async () => {
+    await deploy([job('cancelled', { retries: 0 }), job('lost', { retries: 0 })]);
+    await scheduler.triggerRun({ pipeline: 'p', trigger });
+    const first = await pull(a);
+    const second = await pull(a);
+    await scheduler.start('agent-a', first!.jobId, 1);
+    // Ends decided by coordinators that died before recording them on the jobs.
+    await store.decide(DecisionIds.attemptEnd(first!.jobId, 1), {
+      kind: 'cancelled',
+      agentId: 'agent-a',
+      result: { status: 'cancelled', exitCode: null, error: 'the run was cancelled', outputs: {} },
+      retry: false,
+    });
+    await store.decide(DecisionIds.attemptEnd(second!.jobId, 1), {
+      kind: 'lost',
+      agentId: 'agent-a',
+      result: { status: 'failed', exitCode: null, error: 'lease expired', outputs: {} },
+      retry: false,
+    });
+    expect((await store.getJob(first!.jobId))?.state).toBe('running');
+    expect(
+      await scheduler.heartbeat('agent-a', [
+        { jobId: first!.jobId, attempt: 1 },
+        { jobId: second!.jobId, attempt: 1 },
+      ]),
+    ).toEqual({ [`${first!.jobId}#1`]: 'cancel', [`${second!.jobId}#1`]: 'lost' });
+    expect((await store.getJob(first!.jobId))?.state).toBe('cancelled');
+    expect((await store.getJob(second!.jobId))?.state).toBe('failed');
+  });
   it('one coordinator leases the oldest job first, pull after pull', async () => {
     await deploy(['a', 'b', 'c', 'd', 'e', 'f'].map((name) => job(name)));
     await scheduler.triggerRun({ pipeline: 'p', trigger });
