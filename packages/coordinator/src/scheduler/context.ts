@@ -2,6 +2,7 @@ import type { PipelineSpec } from '@hiveforge/sdk';
 import type { RunRecord, Store } from '../store/types.js';
 import type { LocalClaims } from './claims.js';
 import type { ResolvedSchedulerConfig } from './config.js';
+import type { LeasedJobs } from './leased-jobs.js';
 
 /** What every scheduler step needs: the store, the timing and a clock. */
 export interface SchedulerContext {
@@ -27,6 +28,8 @@ export interface SchedulerContext {
   blockers: Map<string, RunBlockers>;
   /** Ready jobs this coordinator's pulls are trying or have just leased (see `LocalClaims`). */
   claims: LocalClaims;
+  /** Jobs this coordinator leased, for their completions (see `LeasedJobs`). */
+  leased: LeasedJobs;
 }
 
 /**

@@ -235,11 +235,19 @@ async function tryLease(ctx: SchedulerContext, agent: AgentRecord, requestId: st
     { states: [JobState.queued], attempt: job.attempt, read: won ? job : undefined },
   );
   if (!updated) return none;
+  const leased: JobRecord = {
+    ...job,
+    state: JobState.leased,
+    agentId: agent._id,
+    leasedAt: now,
+    leaseExpiresAt: now + ctx.config.leaseTtlMs,
+  };
+  ctx.leased.leased(leased);
   // The pull's own decision (for a retry of this request) and the lease's contents are
   // independent: read the one while the other is written.
   const [, lease] = await Promise.all([
     store.decide(DecisionIds.pull(agent._id, requestId), { jobId: job._id, attempt: job.attempt }),
-    buildLease(ctx, { ...job, state: JobState.leased, agentId: agent._id, leasedAt: now }),
+    buildLease(ctx, leased),
   ]);
   notifyRun(store, job.runId);
   return { leased: true, lease };
@@ -291,11 +299,9 @@ function checkCurrentAttempt(
 export async function startJob(ctx: SchedulerContext, agentId: string, jobId: string, attempt: number): Promise<void> {
   const job = await requireCurrentAttempt(ctx, agentId, jobId, attempt);
   if (job.state === JobState.leased) {
-    await ctx.store.updateJob(
-      jobId,
-      { state: JobState.running, startedAt: ctx.now() },
-      { attempt, states: [JobState.leased] },
-    );
+    const patch = { state: JobState.running, startedAt: ctx.now() };
+    if (await ctx.store.updateJob(jobId, patch, { attempt, states: [JobState.leased] }))
+      ctx.leased.started(jobId, attempt, patch);
     notifyRun(ctx.store, job.runId);
   }
 }
@@ -345,7 +351,8 @@ export async function completeJob(
   agentId: string,
   input: { jobId: string; attempt: number; result: AttemptResult },
 ): Promise<{ duplicate: boolean }> {
-  const job = await ctx.store.getJob(input.jobId, NO_LEASE);
+  // The job as this coordinator leased it to the agent, if it did: see `LeasedJobs`.
+  const job = ctx.leased.take(input.jobId, input.attempt, agentId) ?? (await ctx.store.getJob(input.jobId, NO_LEASE));
   if (!job) throw new NotFoundError(`no job '${input.jobId}'`);
   const check = (end: AttemptEnd) => {
     if (end.kind === 'completed' && end.agentId === agentId && end.result.status === input.result.status)

@@ -11,6 +11,7 @@ import { fireSchedule } from './schedule-ticker.js';
 import { type Scheduler, createScheduler } from './scheduler.js';
 import { scheduleIdOf } from './schedules.js';
 import { LocalClaims } from './claims.js';
+import { LeasedJobs } from './leased-jobs.js';
 
 const at = (iso: string) => Date.parse(iso);
 const iso = (ms: number | null | undefined) => (typeof ms === 'number' ? new Date(ms).toISOString() : ms);
@@ -198,6 +199,7 @@ describe('schedules on the memory store (injected clock)', () => {
       resolving: new Map(),
       blockers: new Map(),
       claims: new LocalClaims(() => now),
+      leased: new LeasedJobs(),
     };
     expect(await fireSchedule(ctx, schedule, now)).toBe(false);
     expect(await store.listRuns({ limit: 10 })).toEqual([]);

@@ -365,6 +365,35 @@ describe('scheduler on the memory store', () => {
     );
   });
 
+  it('a completion on the coordinator that leased the job does not read it; an end decided elsewhere still wins', async () => {
+    await deploy([job('x', { retries: 0 }), job('y', { retries: 0 })]);
+    const run = await scheduler.triggerRun({ pipeline: 'p', trigger });
+    const jobReads: string[] = [];
+    const getJob = store.getJob.bind(store);
+    store.getJob = (id, options) => {
+      jobReads.push(id);
+      return getJob(id, options);
+    };
+    const x = await pull(a);
+    const y = await pull(b);
+    await scheduler.start('agent-a', x!.jobId, 1);
+    jobReads.length = 0;
+    await scheduler.complete('agent-a', { jobId: x!.jobId, attempt: 1, result: ok });
+    expect(jobReads).not.toContain(x!.jobId);
+    expect(await store.getJob(x!.jobId)).toMatchObject({ state: 'succeeded', exitCode: 0 });
+    expect((await store.getJob(x!.jobId))?.startedAt).toBe(now);
+    // Another coordinator cancels the run while y runs: y's completion here is fenced, and the
+    // job stays cancelled.
+    await scheduler.start('agent-b', y!.jobId, 1);
+    const other = createScheduler({ store, now: () => now, options: { leaseTtl: 5_000 } });
+    await other.cancelRun(run._id, 'someone');
+    await expect(scheduler.complete('agent-b', { jobId: y!.jobId, attempt: 1, result: ok })).rejects.toBeInstanceOf(
+      FencedError,
+    );
+    expect((await store.getJob(y!.jobId))?.state).toBe('cancelled');
+    expect((await store.getRun(run._id))?.status).toBe('cancelled');
+  });
+
   it('cancelling a run cancels waiting, queued and running jobs and tells the agent', async () => {
     await deploy([job('running'), job('queued'), job('waiting', { needs: ['running'] })]);
     const run = await scheduler.triggerRun({ pipeline: 'p', trigger });

@@ -2,6 +2,7 @@ import { NotFoundError } from '@hiveforge/sdk';
 import type { AgentRecord, JobRecord, RunRecord, Store } from '../store/types.js';
 import { type AttemptRecord, listAttempts } from './attempts.js';
 import { LocalClaims } from './claims.js';
+import { LeasedJobs } from './leased-jobs.js';
 import { type ResolvedSchedulerConfig, type SchedulerOptions, resolveSchedulerConfig } from './config.js';
 import { type SchedulerContext, Topics, specOf } from './context.js';
 import { type AttemptResult, resolveRun } from './dag.js';
@@ -81,6 +82,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     resolving: new Map(),
     blockers: new Map(),
     claims: new LocalClaims(deps.now ?? preciseNow),
+    leased: new LeasedJobs(),
   };
   let sweeps = 0;
   const ticker = createScheduleTickerState();
