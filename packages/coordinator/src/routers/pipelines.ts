@@ -55,7 +55,7 @@ export const pipelinesRouter = router({
         createdAt: now,
       });
       await ctx.store.setPipelineHead(spec.name, versionId, now);
-      await ctx.scheduler.syncSchedules(spec.name, versionId);
+      await ctx.scheduler.syncSchedules(spec.name, versionId, { headAt: now, spec });
       await recordEvent(ctx.store, { type: 'pipeline', pipeline: spec.name, versionId }, now);
       return { pipeline: spec.name, versionId, spec, warnings: result.diagnostics };
     }),

@@ -80,7 +80,12 @@ const SPECS = 256;
  */
 export function rememberRun(ctx: SchedulerContext, run: RunRecord, spec: PipelineSpec): void {
   remember(ctx.origins, run._id, ORIGINS, originOfRun(run));
-  if (!ctx.specs.has(run.versionId)) remember(ctx.specs, run.versionId, SPECS, spec);
+  rememberSpec(ctx, run.versionId, spec);
+}
+
+/** Caches the spec of a version this coordinator has just stored (a deploy). */
+export function rememberSpec(ctx: SchedulerContext, versionId: string, spec: PipelineSpec): void {
+  if (!ctx.specs.has(versionId)) remember(ctx.specs, versionId, SPECS, spec);
 }
 
 const originOfRun = (run: RunRecord): RunOrigin => ({

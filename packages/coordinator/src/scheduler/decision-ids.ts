@@ -22,6 +22,12 @@ export const DecisionIds = {
    * ms), shown as an ISO time: `schedule:web/3f2a9c1e/tick:2026-01-02T03:00:00.000Z`.
    */
   scheduleTick: (scheduleId: string, tick: number) => `schedule:${scheduleId}/tick:${new Date(tick).toISOString()}`,
+  /**
+   * The schedules of a pipeline were made those of its head, as set at `headAt` to `versionId`:
+   * coordinators that find it need not read the version to sync them (see `tickSchedules`).
+   */
+  schedulesSynced: (pipeline: string, versionId: string, headAt: number) =>
+    `pipeline:${pipeline}/head:${headAt}:${versionId}/schedules-synced`,
 } as const;
 
 /** The id of a run. */

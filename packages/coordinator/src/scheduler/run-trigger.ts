@@ -1,7 +1,7 @@
 import { BadInputError, NotFoundError, type PipelineSpec, conditionHolds } from '@hiveforge/sdk';
 import { recordEvent } from '../event-log.js';
 import { AttemptCause, type JobRecord, JobState, type RunRecord, type RunTrigger } from '../store/types.js';
-import { type SchedulerContext, Topics, rememberRun } from './context.js';
+import { type SchedulerContext, Topics, rememberRun, specOf } from './context.js';
 import { resolveRun } from './dag.js';
 import { DecisionIds, jobIdOf, runIdOf } from './decision-ids.js';
 import { resolveRunInputs } from './run-inputs.js';
@@ -49,11 +49,12 @@ export async function triggerRun(ctx: SchedulerContext, input: TriggerRunInput):
   const head = await store.getPipeline(input.pipeline);
   if (!head) throw new NotFoundError(`no pipeline named '${input.pipeline}' is deployed`);
   const versionId = input.versionId ?? head.versionId;
-  const version = await store.getPipelineVersion(versionId);
-  if (!version || version.pipeline !== input.pipeline) {
+  // Through the cache: versions never change, and a large pipeline's version is costly to read
+  // (a deploy stores it with the pipeline's name as the spec's).
+  const spec = await specOf(ctx, versionId);
+  if (!spec || spec.name !== input.pipeline) {
     throw new NotFoundError(`pipeline '${input.pipeline}' has no version '${versionId}'`);
   }
-  const spec = version.spec;
   const inputs = resolveRunInputs(spec, input.trigger.inputs);
   const selected = input.only?.length ? selectJobs(spec, input.only) : null;
 

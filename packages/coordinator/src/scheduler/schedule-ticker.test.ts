@@ -28,17 +28,17 @@ const specWith = (crons: string[]): PipelineSpec => ({
 });
 
 /** Deploys a version as `pipelines.deploy` does: store it, move the head, sync its schedules. */
-async function deploy(store: Store, scheduler: Scheduler, versionId: string, crons: string[]): Promise<void> {
+async function deploy(store: Store, scheduler: Scheduler, versionId: string, crons: string[], at = 0): Promise<void> {
   await store.putPipelineVersion({
     _id: versionId,
     pipeline: 'nightly',
     spec: specWith(crons),
     bundle: '',
     entry: 'hiveforge.ts',
-    createdAt: 0,
+    createdAt: at,
   });
-  await store.setPipelineHead('nightly', versionId, 0);
-  await scheduler.syncSchedules('nightly', versionId);
+  await store.setPipelineHead('nightly', versionId, at);
+  await scheduler.syncSchedules('nightly', versionId, { headAt: at });
 }
 
 const DAILY = '0 3 * * *';
@@ -53,6 +53,39 @@ describe('schedules on the memory store (injected clock)', () => {
     now = at('2026-03-01T12:00:00Z');
     store = createMemoryStore({ now: () => now });
     scheduler = createScheduler({ store, now: () => now });
+  });
+
+  it('a coordinator that starts reads no version of a head whose schedules are synced; it syncs one that is not', async () => {
+    await deploy(store, scheduler, 'v1', [DAILY], 1);
+    const versionReads: string[] = [];
+    const getPipelineVersion = store.getPipelineVersion.bind(store);
+    store.getPipelineVersion = (id) => {
+      versionReads.push(id);
+      return getPipelineVersion(id);
+    };
+    await createScheduler({ store, now: () => now }).tickSchedules();
+    expect(versionReads).toEqual([]);
+    // A deploy that moved the head to v2 and stopped before syncing its schedules.
+    await store.putPipelineVersion({
+      _id: 'v2',
+      pipeline: 'nightly',
+      spec: specWith([HOURLY]),
+      bundle: '',
+      entry: 'hiveforge.ts',
+      createdAt: 2,
+    });
+    await store.setPipelineHead('nightly', 'v2', 2);
+    await createScheduler({ store, now: () => now }).tickSchedules();
+    expect(versionReads).toEqual(['v2']);
+    expect((await store.listSchedules('nightly')).map((s) => [s.cron, s.enabled])).toEqual(
+      [
+        [DAILY, false],
+        [HOURLY, true],
+      ].sort((a, b) => scheduleIdOf('nightly', String(a[0])).localeCompare(scheduleIdOf('nightly', String(b[0])))),
+    );
+    // Recorded: the next coordinator that starts reads nothing again.
+    await createScheduler({ store, now: () => now }).tickSchedules();
+    expect(versionReads).toEqual(['v2']);
   });
 
   it('a deploy writes one schedule per cron, with its next fire time; later deploys keep or disable them', async () => {

@@ -40,12 +40,18 @@ const CATCH_UP_SCAN_MS = 86_400_000;
 export async function tickSchedules(ctx: SchedulerContext, state: ScheduleTickerState): Promise<{ fired: number }> {
   const { store } = ctx;
   // Heads can change through any coordinator (or one that died between moving the head and
-  // syncing): whichever sees a head it has not synced syncs it.
+  // syncing): whichever sees a head it has not synced syncs it, unless the sync of that head is
+  // recorded as done. (A coordinator that starts would otherwise read every pipeline's version,
+  // which can be large, on its first tick.)
   for (const head of await store.listPipelines()) {
     if (state.synced.get(head._id) === head.versionId) continue;
-    const spec = await specOf(ctx, head.versionId);
-    if (!spec) continue;
-    await syncSchedules(ctx, head._id, head.versionId, spec);
+    const marker = DecisionIds.schedulesSynced(head._id, head.versionId, head.updatedAt);
+    if (!(await store.getDecision(marker))) {
+      const spec = await specOf(ctx, head.versionId);
+      if (!spec) continue;
+      await syncSchedules(ctx, head._id, head.versionId, spec);
+      await store.decide(marker, {});
+    }
     state.synced.set(head._id, head.versionId);
   }
   const now = ctx.now();

@@ -466,6 +466,24 @@ describe('scheduler on the memory store', () => {
     expect(lb?.env).toEqual({ GLOBAL: '1', LOCAL: '2' });
   });
 
+  it('triggers read a version once per coordinator, and refuse a version of another pipeline', async () => {
+    await deploy([job('x')]);
+    const versionReads: string[] = [];
+    const getPipelineVersion = store.getPipelineVersion.bind(store);
+    store.getPipelineVersion = (id) => {
+      versionReads.push(id);
+      return getPipelineVersion(id);
+    };
+    await scheduler.triggerRun({ pipeline: 'p', trigger });
+    await scheduler.triggerRun({ pipeline: 'p', trigger });
+    expect(versionReads).toEqual(['v1']);
+    await store.setPipelineHead('q', 'v1', 0);
+    await expect(scheduler.triggerRun({ pipeline: 'q', trigger })).rejects.toThrow("pipeline 'q' has no version 'v1'");
+    await expect(scheduler.triggerRun({ pipeline: 'p', versionId: 'v9', trigger })).rejects.toThrow(
+      "pipeline 'p' has no version 'v9'",
+    );
+  });
+
   it('numbers concurrent runs of a pipeline without gaps or repeats', async () => {
     await deploy([job('x')]);
     const runs = await Promise.all(Array.from({ length: 5 }, () => scheduler.triggerRun({ pipeline: 'p', trigger })));

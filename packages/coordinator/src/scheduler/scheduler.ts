@@ -1,10 +1,11 @@
-import { NotFoundError } from '@hiveforge/sdk';
+import { NotFoundError, type PipelineSpec } from '@hiveforge/sdk';
 import type { AgentRecord, JobRecord, RunRecord, Store } from '../store/types.js';
 import { type AttemptRecord, listAttempts } from './attempts.js';
 import { LocalClaims } from './claims.js';
+import { DecisionIds } from './decision-ids.js';
 import { LeasedJobs } from './leased-jobs.js';
 import { type ResolvedSchedulerConfig, type SchedulerOptions, resolveSchedulerConfig } from './config.js';
-import { type SchedulerContext, Topics, specOf } from './context.js';
+import { type SchedulerContext, Topics, rememberSpec, specOf } from './context.js';
 import { type AttemptResult, resolveRun } from './dag.js';
 import {
   type Lease,
@@ -59,8 +60,13 @@ export interface Scheduler {
   requireCurrentAttempt(agentId: string, jobId: string, attempt: number): Promise<JobRecord>;
   /** One sweep: expired leases are declared lost, running runs are resolved. */
   sweep(): Promise<{ lost: number }>;
-  /** Makes a pipeline's schedules those of the version that just became its head. */
-  syncSchedules(pipeline: string, versionId: string): Promise<void>;
+  /**
+   * Makes a pipeline's schedules those of the version that just became its head. With the time
+   * the head was set (`headAt`), records that this head's schedules are synced, so that other
+   * coordinators' tickers need not read the version to sync them again. With the version's
+   * `spec` (a deploy has it), the version is not read, and the spec is kept for its runs.
+   */
+  syncSchedules(pipeline: string, versionId: string, options?: { headAt?: number; spec?: PipelineSpec }): Promise<void>;
   /** One pass of the schedule ticker: fires due schedules (see `schedule-ticker.ts`). */
   tickSchedules(): Promise<{ fired: number }>;
 }
@@ -125,10 +131,12 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       }
       return { lost };
     },
-    async syncSchedules(pipeline, versionId) {
+    async syncSchedules(pipeline, versionId, { headAt, spec: known } = {}) {
+      if (known) rememberSpec(ctx, versionId, known);
       const spec = await specOf(ctx, versionId);
       if (!spec) throw new NotFoundError(`pipeline '${pipeline}' has no version '${versionId}'`);
       await syncSchedules(ctx, pipeline, versionId, spec);
+      if (headAt !== undefined) await ctx.store.decide(DecisionIds.schedulesSynced(pipeline, versionId, headAt), {});
       ticker.synced.set(pipeline, versionId);
     },
     tickSchedules: () => tickSchedules(ctx, ticker),
