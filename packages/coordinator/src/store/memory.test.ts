@@ -101,3 +101,22 @@ describe('memory store artifacts', () => {
     expect(existsSync(dir)).toBe(false);
   });
 });
+
+describe('memory store records', () => {
+  it('shares plain data frozen all the way down, and copies data frozen only on top', async () => {
+    const store = createMemoryStore();
+    const stored = makeJob('run-1', 'a');
+    await store.insertJobs([stored]);
+    const read = await store.getJob('run-1/a');
+    if (!read) throw new Error('missing');
+    // A record read back is frozen all the way down: storing its spec again shares it.
+    await store.insertJobs([makeJob('run-2', 'a', { spec: read.spec })]);
+    expect((await store.getJob('run-2/a'))?.spec).toBe(read.spec);
+    // Frozen on top only: what is under it can still change, so it is copied.
+    const env = { A: '1' };
+    const spec = Object.freeze({ ...makeJob('run-3', 'a').spec, env });
+    await store.insertJobs([makeJob('run-3', 'a', { spec })]);
+    env.A = '2';
+    expect((await store.getJob('run-3/a'))?.spec.env).toEqual({ A: '1' });
+  });
+});
