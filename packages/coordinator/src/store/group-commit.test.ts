@@ -76,4 +76,33 @@ describe('group commit', () => {
     );
     await expect(short([1, 2])).rejects.toThrow('returned 1 outcomes');
   });
+
+  it('with lingerMs, a busy group waits for more calls before it writes; an idle one writes at once', async () => {
+    const groups: number[][] = [];
+    const commit = createGroupCommit(
+      async (items: number[]) => {
+        groups.push(items);
+        return items.map((n) => ({ ok: true as const, value: n }));
+      },
+      { lingerMs: 30, busyWithinMs: 100 },
+    );
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    // Idle: at once (the write starts within the call), alone.
+    const first = commit([1]);
+    expect(groups).toEqual([[1]]);
+    expect(await first).toEqual([1]);
+    // Busy (a write just ended): calls a few milliseconds apart go together.
+    const second = commit([2]);
+    expect(groups).toEqual([[1]]);
+    await sleep(5);
+    const third = commit([3]);
+    expect(groups).toEqual([[1]]);
+    expect(await Promise.all([second, third])).toEqual([[2], [3]]);
+    expect(groups).toEqual([[1], [2, 3]]);
+    // Idle again once no write ended for busyWithinMs: at once.
+    await sleep(150);
+    const fourth = commit([4]);
+    expect(groups).toEqual([[1], [2, 3], [4]]);
+    expect(await fourth).toEqual([4]);
+  });
 });

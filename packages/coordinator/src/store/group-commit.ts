@@ -5,6 +5,15 @@ export type ItemOutcome<R> = { ok: true; value: R } | { ok: false; error: unknow
 export interface GroupCommitOptions {
   /** At most this many items go in one write (a call's items are never split). @default 256 */
   maxItems?: number;
+  /**
+   * For writes nobody waits on (best effort, or a feed): while the group is busy, a call that
+   * finds no write on its way waits this long for more calls before its write goes. "Busy" is
+   * a write having ended less than `busyWithinMs` before. An idle group writes at once.
+   * @default 0 (never waits)
+   */
+  lingerMs?: number;
+  /** See `lingerMs`. @default 4 × lingerMs */
+  busyWithinMs?: number;
 }
 
 /**
@@ -22,6 +31,11 @@ export function createGroupCommit<T, R>(
   options: GroupCommitOptions = {},
 ): (items: readonly T[]) => Promise<R[]> {
   const maxItems = options.maxItems ?? 256;
+  const lingerMs = options.lingerMs ?? 0;
+  const busyWithinMs = options.busyWithinMs ?? 4 * lingerMs;
+  /** When the last write ended (performance.now()); -Infinity before the first. */
+  let lastWriteEnded = Number.NEGATIVE_INFINITY;
+  let lingering: ReturnType<typeof setTimeout> | null = null;
   interface Waiting {
     items: readonly T[];
     resolve(values: R[]): void;
@@ -42,7 +56,7 @@ export function createGroupCommit<T, R>(
   };
 
   const next = async () => {
-    if (writing || queue.length === 0) return;
+    if (writing || lingering || queue.length === 0) return;
     writing = true;
     let count = 0;
     let take = 0;
@@ -61,15 +75,29 @@ export function createGroupCommit<T, R>(
       for (const call of group) call.reject(error);
     } finally {
       writing = false;
+      lastWriteEnded = performance.now();
       void next();
     }
+  };
+
+  /** Starts a write for calls just queued: at once, or after `lingerMs` while busy. */
+  const start = () => {
+    if (writing || lingering) return;
+    if (lingerMs > 0 && performance.now() - lastWriteEnded < busyWithinMs) {
+      lingering = setTimeout(() => {
+        lingering = null;
+        void next();
+      }, lingerMs);
+      return;
+    }
+    void next();
   };
 
   return (items) => {
     if (items.length === 0) return Promise.resolve([]);
     return new Promise<R[]>((resolve, reject) => {
       queue.push({ items, resolve, reject });
-      void next();
+      start();
     });
   };
 }

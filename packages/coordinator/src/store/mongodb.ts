@@ -27,7 +27,7 @@ import {
   type WriteConcernSettings,
 } from 'mongodb';
 import { rotated } from './queued-order.js';
-import { createGroupCommit, type ItemOutcome } from './group-commit.js';
+import { type GroupCommitOptions, type ItemOutcome, createGroupCommit } from './group-commit.js';
 import { createPerKeyQueue } from './per-key-queue.js';
 import type {
   AgentRecord,
@@ -144,6 +144,12 @@ const WAKEUP_OVERLAP_MS = 2_000;
  * a write that never happened, and readers delete it.
  */
 const ORPHAN_HINT_MS = 60_000;
+/**
+ * Events feed watchers, and are appended after the change they report: while the store is busy,
+ * an append waits this long for more before it is written, so that one command carries more of
+ * them (see `GroupCommitOptions.lingerMs`). An idle store appends at once.
+ */
+const EVENTS_LINGER: GroupCommitOptions = { lingerMs: 20 };
 /** How many jobs a hint reader reads at once. */
 const HINT_READ_BATCH = 32;
 /**
@@ -366,7 +372,7 @@ type Inserted = 'inserted' | 'duplicate';
  * while the last was on its way go as one `insertMany`. A document whose `_id` exists already is
  * `duplicate`; a document that failed otherwise fails its call with the bulk error.
  */
-function insertGroup<D extends Document>(collection: Collection<D>) {
+function insertGroup<D extends Document>(collection: Collection<D>, options: GroupCommitOptions = {}) {
   return createGroupCommit<D, Inserted>(async (docs) => {
     const inserted: ItemOutcome<Inserted>[] = docs.map(() => ({ ok: true, value: 'inserted' }));
     try {
@@ -381,7 +387,7 @@ function insertGroup<D extends Document>(collection: Collection<D>) {
       }
       return inserted;
     }
-  });
+  }, options);
 }
 
 /** True when the error means the store cannot be reached or has no writable majority now. */
@@ -655,7 +661,7 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
   // Decisions, events and hints are written by many calls at once under load: each goes with
   // the others written meanwhile (group commit), one `insertMany` for all.
   const insertDecisions = insertGroup(decisions);
-  const insertEvents = insertGroup(eventLog);
+  const insertEvents = insertGroup(eventLog, EVENTS_LINGER);
   const insertReadyHints = insertGroup(readyJobs);
   const insertActiveHints = insertGroup(activeJobs);
   /**
