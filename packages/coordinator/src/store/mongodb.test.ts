@@ -465,6 +465,43 @@ describe('MongoDB store on FerretDB', () => {
     });
   });
 
+  it('a full first page read lately is used again, without the hints found stale; one that holds too few is read afresh', async () => {
+    let pages = 0;
+    let jobReads = 0;
+    const onCommand = (event: CommandStartedEvent) => {
+      if (event.commandName === 'find' && event.command.find === 'ready_jobs') pages++;
+      if (event.commandName === 'find' && event.command.find === 'jobs') jobReads++;
+    };
+    await withWatchedStore(
+      onCommand,
+      async (store) => {
+        const jobs = Array.from({ length: 20 }, (_, i) =>
+          makeJob('p/4', `j${String(i).padStart(2, '0')}`, { readyAt: i }),
+        );
+        await store.insertJobs(jobs);
+        const next = async (taken: string[]) =>
+          (await store.findQueuedJobs(1, { skip: (jobId) => taken.includes(jobId.slice(-3)) })).map((j) => j.name);
+        expect(await next([])).toEqual(['j00']);
+        expect(pages).toBe(1);
+        expect(await next(['j00'])).toEqual(['j01']);
+        expect(pages).toBe(1);
+        // Leased meanwhile: the page used again still offers it, and its job says otherwise...
+        expect(await store.updateJob('p/4/j02', { state: 'leased', agentId: 'ag' }, { states: ['queued'] })).toBe(true);
+        expect(await next(['j00', 'j01'])).toEqual(['j03']);
+        expect(pages).toBe(1);
+        // ...once: it is not offered again, so only the candidate's job is read.
+        jobReads = 0;
+        expect(await next(['j00', 'j01', 'j03'])).toEqual(['j04']);
+        expect(jobReads).toBe(1);
+        // Nothing in it this pull can take: read afresh (j02's hint is gone, so j16 is in it).
+        const first16 = jobs.slice(0, 16).map((j) => j.name);
+        expect(await next(first16)).toEqual(['j16']);
+        expect(pages).toBe(2);
+      },
+      { readyPageReuseMs: 60_000 },
+    );
+  });
+
   for (const retireHintsBy of ['delete', 'update'] as const) {
     it(`on FerretDB, job operations look documents up by _id alone (the only filter it serves from an index); hints retired by ${retireHintsBy}`, async () => {
       const filters: { command: string; collection: string; filter: unknown }[] = [];

@@ -90,6 +90,12 @@ export interface MongoStoreOptions {
    * @default detected
    */
   retireHintsBy?: 'delete' | 'update';
+  /**
+   * For how long a full first page of ready hints is used again by later pulls instead of being
+   * read again (see `READY_PAGE_REUSE_MS`); 0 reads it for every pull.
+   * @default 100
+   */
+  readyPageReuseMs?: number;
 }
 
 /**
@@ -158,6 +164,14 @@ const HINT_READ_BATCH = 32;
  * needs of the larger one fit its labels (and are not skipped) does it read them all.
  */
 const READY_PAGES = [16, 128] as const;
+/**
+ * A full first page of ready hints is used again by the pulls of the next this many ms instead
+ * of being read again: under load, pulls come one after another, and the oldest hints do not
+ * change but by leases (which the pulls skip, or find out by the job read each candidate gets).
+ * Jobs that become ready meanwhile are younger than every hint of a full page, so none is
+ * passed over. A pull that finds nothing it can take in a page used again reads it afresh.
+ */
+const READY_PAGE_REUSE_MS = 100;
 /** At most this many agents' token hashes are remembered by a store (then all are forgotten). */
 const AGENT_IDS_BY_TOKEN_HASH = 4_096;
 /** How often a store deletes the hints it and others retired (on servers where deletes scan). */
@@ -592,6 +606,7 @@ async function ensureIndexes(db: Db): Promise<void> {
  * ```
  */
 export async function createMongoStore(options: MongoStoreOptions): Promise<Store> {
+  const readyPageReuseMs = options.readyPageReuseMs ?? READY_PAGE_REUSE_MS;
   const pollInterval = options.pollInterval ?? 100;
   if (!Number.isFinite(pollInterval) || pollInterval <= 0) {
     throw new ConfigError(`pollInterval must be a positive number of milliseconds, got ${pollInterval}`);
@@ -871,6 +886,11 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
         }
       });
     }
+    if (kind === 'ready' && stale.length > 0 && lastFirstPage) {
+      // Not offered again by a first page used again (see `READY_PAGE_REUSE_MS`).
+      const gone = new Set(stale);
+      lastFirstPage = { ...lastFirstPage, hints: lastFirstPage.hints.filter((hint) => !gone.has(hint._id)) };
+    }
     await retireHints(kind === 'ready' ? readyJobs : activeJobs, stale);
     return found;
   };
@@ -891,12 +911,23 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
     // which reads only the page instead of decoding documents until it has found enough.
     return readyJobs.find({}).limit(size);
   };
-  const readReadyHints = (scope: number | 'all') => {
+  /** The last full first page read, and when its read started (see `READY_PAGE_REUSE_MS`). */
+  let lastFirstPage: { hints: ReadyHint[]; startedAt: number } | null = null;
+  const readReadyHints = (
+    scope: number | 'all',
+    { reuse = false }: { reuse?: boolean } = {},
+  ): Promise<{ hints: ReadyHint[]; complete: boolean; reused?: boolean }> => {
+    if (reuse && scope === READY_PAGES[0] && lastFirstPage && Date.now() - lastFirstPage.startedAt < readyPageReuseMs)
+      return Promise.resolve({ hints: lastFirstPage.hints, complete: false, reused: true });
     let read = readyReads.get(scope);
     if (!read) {
+      const startedAt = Date.now();
       read = (scope === 'all' ? readyJobs.find(LIVE) : readyPage(scope))
         .toArray()
-        .then((hints) => ({ hints, complete: scope === 'all' || hints.length < scope }))
+        .then((hints) => {
+          if (scope === READY_PAGES[0] && hints.length === scope) lastFirstPage = { hints, startedAt };
+          return { hints, complete: scope === 'all' || hints.length < scope };
+        })
         .finally(() => readyReads.delete(scope));
       readyReads.set(scope, read);
     }
@@ -1437,12 +1468,18 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
         // Hints in the order asked for; their jobs are read in that order, until n are queued.
         const ordered = (hints: readonly ReadyHint[]) => rotated(hints.filter(fits).sort(byAge), startAt);
         // The oldest pages first, small then larger; all hints only when the larger page holds
-        // too few this pull can take.
+        // too few this pull can take. The first page may be one read lately, and is read afresh
+        // when it holds too few.
         let found: { hint: ReadyHint; job: JobRecord }[] = [];
-        for (const scope of [...READY_PAGES, 'all'] as const) {
-          const page = await readReadyHints(scope);
-          found = await checkHints(ordered(page.hints), 'ready', n);
-          if (found.length >= n || page.complete) break;
+        const first = await readReadyHints(READY_PAGES[0], { reuse: true });
+        found = await checkHints(ordered(first.hints), 'ready', n);
+        const scopes = first.reused ? ([...READY_PAGES, 'all'] as const) : ([...READY_PAGES.slice(1), 'all'] as const);
+        if (found.length < n && !first.complete) {
+          for (const scope of scopes) {
+            const page = await readReadyHints(scope);
+            found = await checkHints(ordered(page.hints), 'ready', n);
+            if (found.length >= n || page.complete) break;
+          }
         }
         return found.map(({ job }) => job);
       });
