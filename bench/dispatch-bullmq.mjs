@@ -189,6 +189,7 @@ export async function benchBullMQ({
   deadlineMs = 20_000,
   drainDeadlineMs = 20_000,
   drainRepeats = 1,
+  drainWarmups = 0,
 } = {}) {
   const redis = await startRedis();
   let queue;
@@ -229,7 +230,7 @@ export async function benchBullMQ({
 
     // As HiveForge's: `drainRepeats` drains one after another, the median one reported.
     const drains = [];
-    for (let repeat = 0; repeat < drainRepeats; repeat++) {
+    for (let repeat = 0; repeat < drainWarmups + drainRepeats; repeat++) {
       const name = `drain-${repeat}`;
       const drainDeadline = performance.now() + drainDeadlineMs;
       await add(name, jobs);
@@ -250,7 +251,7 @@ export async function benchBullMQ({
     return {
       workers,
       jobs,
-      ...medianDrain(drains),
+      ...medianDrain(drains, drainWarmups),
       idleJobs: idle.length,
       idleP50: median(idle),
       idleP99: percentile(idle, 99),
@@ -265,16 +266,20 @@ export async function benchBullMQ({
 const ms = (value) => (Number.isFinite(value) ? fmt(value) : 'never');
 
 /**
- * Of the drains of one variant (each `{ throughput, partial, ... }`), the one of median
- * throughput, with `drains` (every throughput, in order) and `partial` if any drain was cut.
+ * Of the drains of one variant (each `{ throughput, partial, ... }`), the first `warmups` left
+ * out, the one of median throughput, with `drains` (the throughputs counted, in order),
+ * `warmupDrains` (those left out) and `partial` if any drain was cut. When a drain was cut
+ * before any counted one ran, the last drain is the result.
  */
-export function medianDrain(drains) {
-  const sorted = [...drains].sort((a, b) => a.throughput - b.throughput);
+export function medianDrain(drains, warmups = 0) {
+  const counted = drains.length > warmups ? drains.slice(warmups) : drains.slice(-1);
+  const sorted = [...counted].sort((a, b) => a.throughput - b.throughput);
   const middle = sorted[Math.floor((sorted.length - 1) / 2)];
   return {
     ...middle,
     partial: drains.some((d) => d.partial),
-    drains: drains.map((d) => d.throughput),
+    drains: counted.map((d) => d.throughput),
+    warmupDrains: drains.slice(0, Math.min(warmups, drains.length - counted.length)).map((d) => d.throughput),
   };
 }
 
@@ -284,7 +289,9 @@ export function dispatchRow(label, r) {
   const notes = [
     r.partial ? `PARTIAL: ${r.done}/${r.jobs} drained before the deadline` : '',
     r.errors ? `${r.errors} agent errors, first: ${r.firstError}` : '',
-    r.drains?.length > 1 ? `median of ${r.drains.map((t) => t.toFixed(0)).join(' / ')}` : '',
+    r.drains?.length > 1
+      ? `${r.warmupDrains?.length ? `warm-up ${r.warmupDrains.map((t) => t.toFixed(0)).join(' / ')}, ` : ''}median of ${r.drains.map((t) => t.toFixed(0)).join(' / ')}`
+      : '',
   ].filter(Boolean);
   return (
     `  ${label.padEnd(36)} ${r.throughput.toFixed(0).padStart(7)}   ${ms(r.idleP50).padStart(9)} ${ms(r.idleP99).padStart(9)} ${String(r.idleJobs).padStart(7)}` +

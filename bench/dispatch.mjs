@@ -47,6 +47,8 @@ export const DISPATCH_DEFAULTS = {
    * one). The MongoDB variants drain once (each is cut at `drainDeadlineMs`).
    */
   drainRepeats: 3,
+  /** Drains before those, not counted (the same jobs), so that the measured ones run warm code. */
+  drainWarmups: 1,
   /** Agent counts of the memory and BullMQ variants. */
   agents: [8, 16],
   /** Agent count of the MongoDB variants. */
@@ -244,7 +246,7 @@ async function measure({ label, coordinators, clients, pipelines, agents, option
     // Drain: every job ready at once (in `drainRuns` runs, triggered back to back), `repeats`
     // times; the median drain is reported. A drain cut short ends the repeats.
     const drains = [];
-    for (let repeat = 0; repeat < options.drainRepeats; repeat++) {
+    for (let repeat = 0; repeat < options.drainWarmups + options.drainRepeats; repeat++) {
       phase('drain', 'start');
       const triggerStart = performance.now();
       const drainDeadline = triggerStart + options.drainDeadlineMs;
@@ -269,7 +271,7 @@ async function measure({ label, coordinators, clients, pipelines, agents, option
       });
       if (!drained) break;
     }
-    return Object.assign(result, medianDrain(drains));
+    return Object.assign(result, medianDrain(drains, options.drainWarmups));
   } finally {
     const errors = await fleet.stop();
     result.errors = errors.length;
@@ -320,13 +322,14 @@ async function variant({ kind, stores, packages, agents, options }) {
     const pipelines = { ...deployed, drain: mongo ? deployed.drainMongo : deployed.drain };
     const jobs = mongo ? options.mongoJobs : options.jobs;
     const drainRepeats = mongo ? 1 : options.drainRepeats;
+    const drainWarmups = mongo ? 0 : options.drainWarmups;
     return await measure({
       label,
       coordinators,
       clients,
       pipelines,
       agents,
-      options: { ...options, jobs, drainRepeats },
+      options: { ...options, jobs, drainRepeats, drainWarmups },
     });
   } finally {
     for (const c of coordinators) await c.close();
