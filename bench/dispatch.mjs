@@ -581,7 +581,8 @@ export function reportDispatch(results) {
   const out = [
     `dispatch: N protocol agents (${[o.completeAndPull ? 'complete+pull next' : 'pull -> complete', o.withStart ? 'with start' : ''].filter(Boolean).join(', ')}, no job bodies) over loopback HTTP`,
     `  idle = up to ${o.bursts} closed-loop runs of N/2 jobs, each when all agents wait (at most ${o.idleBudgetMs / 1000} s);` +
-      ` drain = ${o.drainRuns === 1 ? 'one run' : `${o.drainRuns} runs`} of ${o.jobs / o.drainRuns} independent jobs (MongoDB wire: ${o.mongoJobs / o.drainRuns}), all ready at once (cut at ${o.drainDeadlineMs / 1000} s)`,
+      ` drain = ${o.drainRuns === 1 ? 'one run' : `${o.drainRuns} runs`} of ${o.jobs / o.drainRuns} independent jobs (MongoDB wire: ${o.mongoJobs / o.drainRuns}), all ready at once (cut at ${o.drainDeadlineMs / 1000} s);` +
+      ` memory and BullMQ: ${o.drainWarmups} warm-up drain${o.drainWarmups === 1 ? '' : 's'}, then the median of ${o.drainRepeats}`,
     `  load average (1 min) when it started: ${results.loadavg.toFixed(2)} on ${availableParallelism()} CPUs; other load on the machine skews every number`,
     ...DISPATCH_HEADER,
   ];
