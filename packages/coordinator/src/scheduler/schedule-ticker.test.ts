@@ -29,6 +29,12 @@ const specWith = (crons: string[]): PipelineSpec => ({
 
 /** Deploys a version as `pipelines.deploy` does: store it, move the head, sync its schedules. */
 async function deploy(store: Store, scheduler: Scheduler, versionId: string, crons: string[], at = 0): Promise<void> {
+  await moveHead(store, versionId, crons, at);
+  await scheduler.syncSchedules('nightly', versionId, { headAt: at });
+}
+
+/** Stores a version and moves the head to it: a deploy whose coordinator died before syncing. */
+async function moveHead(store: Store, versionId: string, crons: string[], at = 0): Promise<void> {
   await store.putPipelineVersion({
     _id: versionId,
     pipeline: 'nightly',
@@ -38,7 +44,6 @@ async function deploy(store: Store, scheduler: Scheduler, versionId: string, cro
     createdAt: at,
   });
   await store.setPipelineHead('nightly', versionId, at);
-  await scheduler.syncSchedules('nightly', versionId, { headAt: at });
 }
 
 const DAILY = '0 3 * * *';
@@ -66,15 +71,7 @@ describe('schedules on the memory store (injected clock)', () => {
     await createScheduler({ store, now: () => now }).tickSchedules();
     expect(versionReads).toEqual([]);
     // A deploy that moved the head to v2 and stopped before syncing its schedules.
-    await store.putPipelineVersion({
-      _id: 'v2',
-      pipeline: 'nightly',
-      spec: specWith([HOURLY]),
-      bundle: '',
-      entry: 'hiveforge.ts',
-      createdAt: 2,
-    });
-    await store.setPipelineHead('nightly', 'v2', 2);
+    await moveHead(store, 'v2', [HOURLY], 2);
     await createScheduler({ store, now: () => now }).tickSchedules();
     expect(versionReads).toEqual(['v2']);
     expect((await store.listSchedules('nightly')).map((s) => [s.cron, s.enabled])).toEqual(
@@ -187,16 +184,8 @@ describe('schedules on the memory store (injected clock)', () => {
   });
 
   it('a coordinator that saw a head change nobody synced syncs it on its next tick', async () => {
-    await store.putPipelineVersion({
-      _id: 'v9',
-      pipeline: 'nightly',
-      spec: specWith([HOURLY]),
-      bundle: '',
-      entry: 'hiveforge.ts',
-      createdAt: 0,
-    });
     // The head moved, but the deploying coordinator died before syncing schedules.
-    await store.setPipelineHead('nightly', 'v9', 0);
+    await moveHead(store, 'v9', [HOURLY]);
     expect(await store.listSchedules()).toEqual([]);
     await scheduler.tickSchedules();
     expect(await store.getSchedule(scheduleIdOf('nightly', HOURLY))).toMatchObject({
@@ -209,16 +198,8 @@ describe('schedules on the memory store (injected clock)', () => {
   it('a schedule the head no longer declares does not fire, even if its document says enabled', async () => {
     await deploy(store, scheduler, 'v1', [HOURLY]);
     const id = scheduleIdOf('nightly', HOURLY);
-    await store.putPipelineVersion({
-      _id: 'v2',
-      pipeline: 'nightly',
-      spec: specWith([]),
-      bundle: '',
-      entry: 'hiveforge.ts',
-      createdAt: 0,
-    });
     // The head moved without a sync, and this coordinator believes it synced it already.
-    await store.setPipelineHead('nightly', 'v2', 0);
+    await moveHead(store, 'v2', []);
     const stale = createScheduler({ store, now: () => now });
     now = at('2026-03-01T13:00:30Z');
     const schedule = await store.getSchedule(id);
