@@ -183,6 +183,17 @@ describe('schedules on the memory store (injected clock)', () => {
     expect(await store.listRuns({ limit: 10 })).toHaveLength(2);
   });
 
+  it('a deploy whose sync finishes after a later deploy moved the head syncs the later head again', async () => {
+    await moveHead(store, 'v1', [DAILY], 1);
+    // Another coordinator deploys v2 (head, sync and record) before this deploy's sync runs.
+    await deploy(store, createScheduler({ store, now: () => now }), 'v2', [HOURLY], 2);
+    await scheduler.syncSchedules('nightly', 'v1', { headAt: 1 });
+    expect((await store.listSchedules('nightly')).filter((s) => s.enabled).map((s) => [s.cron, s.versionId])).toEqual([
+      [HOURLY, 'v2'],
+    ]);
+    expect(await store.getDecision(DecisionIds.schedulesSynced('nightly', 'v1', 1))).toBeNull();
+  });
+
   it('a coordinator that saw a head change nobody synced syncs it on its next tick', async () => {
     // The head moved, but the deploying coordinator died before syncing schedules.
     await moveHead(store, 'v9', [HOURLY]);

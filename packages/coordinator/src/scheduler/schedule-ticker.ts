@@ -3,7 +3,7 @@ import type { RunRecord, ScheduleRecord } from '../store/types.js';
 import { type SchedulerContext, specOf } from './context.js';
 import { DecisionIds } from './decision-ids.js';
 import { triggerRun } from './run-trigger.js';
-import { declaredSchedules, nextFireTime, syncSchedules } from './schedules.js';
+import { declaredSchedules, nextFireTime, syncHead } from './schedules.js';
 
 /** What the decision of a schedule's tick records: the tick fired, and the one after it. */
 export interface ScheduleTickData {
@@ -46,13 +46,8 @@ export async function tickSchedules(ctx: SchedulerContext, state: ScheduleTicker
   for (const head of await store.listPipelines()) {
     if (state.synced.get(head._id) === head.versionId) continue;
     const marker = DecisionIds.schedulesSynced(head._id, head.versionId, head.updatedAt);
-    if (!(await store.getDecision(marker))) {
-      const spec = await specOf(ctx, head.versionId);
-      if (!spec) continue;
-      await syncSchedules(ctx, head._id, head.versionId, spec);
-      await store.decide(marker, {});
-    }
-    state.synced.set(head._id, head.versionId);
+    const synced = (await store.getDecision(marker)) ? head : await syncHead(ctx, head._id, head);
+    if (synced) state.synced.set(head._id, synced.versionId);
   }
   const now = ctx.now();
   let fired = 0;

@@ -2,7 +2,6 @@ import { NotFoundError, type PipelineSpec } from '@hiveforge/sdk';
 import type { AgentRecord, JobRecord, RunRecord, Store } from '../store/types.js';
 import { type AttemptRecord, listAttempts } from './attempts.js';
 import { LocalClaims } from './claims.js';
-import { DecisionIds } from './decision-ids.js';
 import { LeasedJobs } from './leased-jobs.js';
 import { type ResolvedSchedulerConfig, type SchedulerOptions, resolveSchedulerConfig } from './config.js';
 import { type SchedulerContext, Topics, rememberSpec, specOf } from './context.js';
@@ -21,7 +20,7 @@ import { watchTopic } from '../wakeup.js';
 import { cancelRun } from './run-cancel.js';
 import { type TriggerRunInput, triggerRun } from './run-trigger.js';
 import { createScheduleTickerState, tickSchedules } from './schedule-ticker.js';
-import { syncSchedules } from './schedules.js';
+import { syncHead, syncSchedules } from './schedules.js';
 
 export interface SchedulerDeps {
   store: Store;
@@ -135,9 +134,13 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       if (known) rememberSpec(ctx, versionId, known);
       const spec = await specOf(ctx, versionId);
       if (!spec) throw new NotFoundError(`pipeline '${pipeline}' has no version '${versionId}'`);
-      await syncSchedules(ctx, pipeline, versionId, spec);
-      if (headAt !== undefined) await ctx.store.decide(DecisionIds.schedulesSynced(pipeline, versionId, headAt), {});
-      ticker.synced.set(pipeline, versionId);
+      if (headAt === undefined) {
+        await syncSchedules(ctx, pipeline, versionId, spec);
+        ticker.synced.set(pipeline, versionId);
+        return;
+      }
+      const synced = await syncHead(ctx, pipeline, { versionId, updatedAt: headAt });
+      if (synced) ticker.synced.set(pipeline, synced.versionId);
     },
     tickSchedules: () => tickSchedules(ctx, ticker),
   };

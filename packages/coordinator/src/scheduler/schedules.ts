@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { type PipelineSpec, nextCronTime, parseCron } from '@hiveforge/sdk';
-import type { SchedulerContext } from './context.js';
+import type { PipelineRecord } from '../store/types.js';
+import { type SchedulerContext, specOf } from './context.js';
+import { DecisionIds } from './decision-ids.js';
 
 /** A cron expression with its whitespace normalized, so that `0  3 * * *` is `0 3 * * *`. */
 const normalizeCron = (cron: string) => cron.trim().split(/\s+/).join(' ');
@@ -71,4 +73,36 @@ export async function syncSchedules(
       await store.updateSchedule(schedule._id, { enabled: false, versionId, updatedAt: now });
     }
   }
+}
+
+/** How many times `syncHead` follows a head that moved while it synced. */
+const SYNC_HEAD_ROUNDS = 5;
+
+/**
+ * Makes a pipeline's schedules those of its head (`head`, as read by the caller, or the stored
+ * one), and records the sync as the decision `schedulesSynced(pipeline, version, head's time)`,
+ * which spares other coordinators' tickers reading the version. The sync is recorded only if the
+ * head is still the one synced once the sync is written: when it moved meanwhile (another deploy
+ * whose own sync may have finished first), the new head is synced again, so that a sync that
+ * finished late does not stay. Returns the head synced and recorded, or null.
+ */
+export async function syncHead(
+  ctx: SchedulerContext,
+  pipeline: string,
+  head?: Pick<PipelineRecord, 'versionId' | 'updatedAt'> | null,
+): Promise<Pick<PipelineRecord, 'versionId' | 'updatedAt'> | null> {
+  const { store } = ctx;
+  let current = head === undefined ? await store.getPipeline(pipeline) : head;
+  for (let round = 0; current && round < SYNC_HEAD_ROUNDS; round++) {
+    const spec = await specOf(ctx, current.versionId);
+    if (!spec) return null;
+    await syncSchedules(ctx, pipeline, current.versionId, spec);
+    const after = await store.getPipeline(pipeline);
+    if (after?.versionId === current.versionId && after.updatedAt === current.updatedAt) {
+      await store.decide(DecisionIds.schedulesSynced(pipeline, current.versionId, current.updatedAt), {});
+      return current;
+    }
+    current = after;
+  }
+  return null;
 }
