@@ -55,6 +55,17 @@ describe('scheduler on the memory store', () => {
   };
   const pull = (agent: AgentRecord, requestId = `req-${Math.random()}`) =>
     scheduler.pull(agent, requestId, { waitMs: 0 });
+  /** Decides how attempt 1 of agent-a's job ended, without recording it on the job. */
+  const decideEnd = (jobId: string, kind: 'lost' | 'cancelled', retry: boolean) =>
+    store.decide(DecisionIds.attemptEnd(jobId, 1), {
+      kind,
+      agentId: 'agent-a',
+      result:
+        kind === 'lost'
+          ? { status: 'failed', exitCode: null, error: 'lease expired', outputs: {} }
+          : { status: 'cancelled', exitCode: null, error: 'the run was cancelled', outputs: {} },
+      retry,
+    });
   const states = async (runId: string) =>
     Object.fromEntries((await store.listJobs(runId)).map((j) => [j.name, j.state]));
 
@@ -247,12 +258,7 @@ describe('scheduler on the memory store', () => {
     await scheduler.triggerRun({ pipeline: 'p', trigger });
     const lease = await pull(a);
     // A coordinator declared the attempt lost and died before recording it on the job.
-    await store.decide(DecisionIds.attemptEnd(lease!.jobId, 1), {
-      kind: 'lost',
-      agentId: 'agent-a',
-      result: { status: 'failed', exitCode: null, error: 'lease expired', outputs: {} },
-      retry: true,
-    });
+    await decideEnd(lease!.jobId, 'lost', true);
     expect((await store.getJob(lease!.jobId))?.state).toBe('leased');
     await expect(scheduler.complete('agent-a', { jobId: lease!.jobId, attempt: 1, result: ok })).rejects.toBeInstanceOf(
       FencedError,
@@ -267,18 +273,8 @@ describe('scheduler on the memory store', () => {
     const second = await pull(a);
     await scheduler.start('agent-a', first!.jobId, 1);
     // Ends decided by coordinators that died before recording them on the jobs.
-    await store.decide(DecisionIds.attemptEnd(first!.jobId, 1), {
-      kind: 'cancelled',
-      agentId: 'agent-a',
-      result: { status: 'cancelled', exitCode: null, error: 'the run was cancelled', outputs: {} },
-      retry: false,
-    });
-    await store.decide(DecisionIds.attemptEnd(second!.jobId, 1), {
-      kind: 'lost',
-      agentId: 'agent-a',
-      result: { status: 'failed', exitCode: null, error: 'lease expired', outputs: {} },
-      retry: false,
-    });
+    await decideEnd(first!.jobId, 'cancelled', false);
+    await decideEnd(second!.jobId, 'lost', false);
     expect((await store.getJob(first!.jobId))?.state).toBe('running');
     expect(
       await scheduler.heartbeat('agent-a', [
