@@ -1,3 +1,5 @@
+import { attemptKey } from './decision-ids.js';
+
 /**
  * Ready jobs this coordinator's own pulls are trying to lease, or have just leased, by
  * `jobId#attempt`. Pulls of one coordinator skip them when they pick candidates, so that they
@@ -27,13 +29,9 @@ export class LocalClaims {
     private readonly contendedForMs = 5_000,
   ) {}
 
-  static key(jobId: string, attempt: number): string {
-    return `${jobId}#${attempt}`;
-  }
-
   /** Whether a pull of this coordinator is trying, or has just leased, the job's attempt. */
   has(jobId: string, attempt: number): boolean {
-    const key = LocalClaims.key(jobId, attempt);
+    const key = attemptKey(jobId, attempt);
     if (this.#trying.has(key)) return true;
     const until = this.#taken.get(key);
     if (until === undefined) return false;
@@ -45,13 +43,13 @@ export class LocalClaims {
   /** Claims the job's attempt for one pull; false when another pull of this coordinator has it. */
   claim(jobId: string, attempt: number): boolean {
     if (this.has(jobId, attempt)) return false;
-    this.#trying.add(LocalClaims.key(jobId, attempt));
+    this.#trying.add(attemptKey(jobId, attempt));
     return true;
   }
 
   /** Ends a claim: `leased` keeps the job skipped for a while, otherwise others may try it. */
   release(jobId: string, attempt: number, leased: boolean): void {
-    const key = LocalClaims.key(jobId, attempt);
+    const key = attemptKey(jobId, attempt);
     this.#trying.delete(key);
     if (!leased) return;
     const now = this.now();

@@ -34,3 +34,5 @@ export const DecisionIds = {
 export const runIdOf = (pipeline: string, number: number) => `${pipeline}/${number}`;
 /** The id of a job of a run. */
 export const jobIdOf = (runId: string, name: string) => `${runId}/${name}`;
+/** One attempt of a job, as a key: `<jobId>#<attempt>` (the key heartbeats answer by, too). */
+export const attemptKey = (jobId: string, attempt: number) => `${jobId}#${attempt}`;

@@ -2,9 +2,8 @@ import { FencedError, type JobSpec, NotFoundError } from '@hiveforge/sdk';
 import { type AgentRecord, type Decision, type JobRecord, JobState, type RunTrigger } from '../store/types.js';
 import { type SchedulerContext, notifyRun, originOf, specOf } from './context.js';
 import { type AttemptEnd, type AttemptResult, applyAttemptEnd, shouldRetry } from './dag.js';
-import { LocalClaims } from './claims.js';
 import { takeTurn } from './concurrency-groups.js';
-import { DecisionIds } from './decision-ids.js';
+import { DecisionIds, attemptKey } from './decision-ids.js';
 
 /** What an agent is given when it leases a job. */
 export interface Lease {
@@ -138,8 +137,7 @@ export async function leaseJob(
   // Candidates this pull tried, and those other pulls of this coordinator are trying or have
   // just leased, are passed over before the store reads them.
   const tried = new Set<string>();
-  const skip = (jobId: string, attempt: number) =>
-    tried.has(LocalClaims.key(jobId, attempt)) || claims.has(jobId, attempt);
+  const skip = (jobId: string, attempt: number) => tried.has(attemptKey(jobId, attempt)) || claims.has(jobId, attempt);
   // The request's earlier lease, if it may have one, and the oldest candidates, read at once:
   // the candidates are wasted only on a retried request.
   const contended = claims.contended;
@@ -178,7 +176,7 @@ export async function leaseJob(
     const queued = round === 0 && oldest ? oldest : await findCandidates();
     if (queued.length === 0) return null;
     for (const job of queued) {
-      tried.add(LocalClaims.key(job._id, job.attempt));
+      tried.add(attemptKey(job._id, job.attempt));
       if (!labelsMatch(job, agent) || !claims.claim(job._id, job.attempt)) continue;
       let outcome: Leased = { leased: false, lease: null };
       try {
@@ -229,19 +227,19 @@ async function tryLease(ctx: SchedulerContext, agent: AgentRecord, requestId: st
   // The candidate as read is the job as it is: a queued attempt leaves that state only by its
   // lease decision (leased or cancelled, or lost once a lease was decided), which this pull won.
   // A resend that found its own decision reads the job again: it may have moved on since.
-  const updated = await store.updateJob(
-    job._id,
-    { state: JobState.leased, agentId: agent._id, leasedAt: now, leaseExpiresAt: now + ctx.config.leaseTtlMs },
-    { states: [JobState.queued], attempt: job.attempt, read: won ? job : undefined },
-  );
-  if (!updated) return none;
-  const leased: JobRecord = {
-    ...job,
+  const patch = {
     state: JobState.leased,
     agentId: agent._id,
     leasedAt: now,
     leaseExpiresAt: now + ctx.config.leaseTtlMs,
   };
+  const updated = await store.updateJob(job._id, patch, {
+    states: [JobState.queued],
+    attempt: job.attempt,
+    read: won ? job : undefined,
+  });
+  if (!updated) return none;
+  const leased: JobRecord = { ...job, ...patch };
   ctx.leased.leased(leased);
   // The pull's own decision (for a retry of this request) and the lease's contents are
   // independent: read the one while the other is written.
@@ -324,7 +322,7 @@ export async function renewLeases(
       ctx.store.getJob(jobId, NO_LEASE),
       ctx.store.getDecision<AttemptEnd>(DecisionIds.attemptEnd(jobId, attempt)),
     ]);
-    const key = `${jobId}#${attempt}`;
+    const key = attemptKey(jobId, attempt);
     if (ended) {
       await applyAttemptEnd(ctx, jobId, attempt, ended.data);
       out[key] = ended.data.kind === 'cancelled' ? 'cancel' : 'lost';

@@ -1,4 +1,5 @@
 import type { JobRecord } from '../store/types.js';
+import { attemptKey } from './decision-ids.js';
 
 /**
  * Jobs this coordinator leased, as it recorded the lease, by `jobId#attempt`: a completion of
@@ -16,13 +17,9 @@ export class LeasedJobs {
   /** At most this many leased attempts are kept (the oldest go first). */
   constructor(private readonly limit = 4_096) {}
 
-  static key(jobId: string, attempt: number): string {
-    return `${jobId}#${attempt}`;
-  }
-
   /** Remembers a job as this coordinator recorded its lease. */
   leased(job: JobRecord): void {
-    const key = LeasedJobs.key(job._id, job.attempt);
+    const key = attemptKey(job._id, job.attempt);
     this.#jobs.delete(key);
     if (this.#jobs.size >= this.limit) this.#jobs.delete(this.#jobs.keys().next().value as string);
     this.#jobs.set(key, job);
@@ -30,7 +27,7 @@ export class LeasedJobs {
 
   /** Records the attempt's start, as this coordinator recorded it on the job. */
   started(jobId: string, attempt: number, patch: Pick<JobRecord, 'state' | 'startedAt'>): void {
-    const key = LeasedJobs.key(jobId, attempt);
+    const key = attemptKey(jobId, attempt);
     const job = this.#jobs.get(key);
     if (job) this.#jobs.set(key, { ...job, ...patch });
   }
@@ -40,7 +37,7 @@ export class LeasedJobs {
    * when this coordinator did not lease it to that agent (or no longer remembers it).
    */
   take(jobId: string, attempt: number, agentId: string): JobRecord | undefined {
-    const key = LeasedJobs.key(jobId, attempt);
+    const key = attemptKey(jobId, attempt);
     const job = this.#jobs.get(key);
     if (!job) return undefined;
     this.#jobs.delete(key);
