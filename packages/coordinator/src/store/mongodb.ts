@@ -1470,9 +1470,8 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
         // The oldest pages first, small then larger; all hints only when the larger page holds
         // too few this pull can take. The first page may be one read lately, and is read afresh
         // when it holds too few.
-        let found: { hint: ReadyHint; job: JobRecord }[] = [];
         const first = await readReadyHints(READY_PAGES[0], { reuse: true });
-        found = await checkHints(ordered(first.hints), 'ready', n);
+        let found = await checkHints(ordered(first.hints), 'ready', n);
         const scopes = first.reused ? ([...READY_PAGES, 'all'] as const) : ([...READY_PAGES.slice(1), 'all'] as const);
         if (found.length < n && !first.complete) {
           for (const scope of scopes) {
