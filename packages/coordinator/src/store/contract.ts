@@ -119,6 +119,27 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
       expect((await store.getJob('p/1/a'))?.outputs).toEqual({});
     });
 
+    it('an insert of jobs with one stored already inserts none, unless told to keep those stored', async () => {
+      await store.insertJobs([makeJob('p/1', 'a', { readyAt: 1 })]);
+      await store.updateJob('p/1/a', { outputs: { kept: 'yes' } });
+      const batch = [makeJob('p/1', 'a', { readyAt: 1 }), makeJob('p/1', 'b', { readyAt: 2 })];
+      await expect(store.insertJobs(batch)).rejects.toMatchObject({ code: 'HF_CONFLICT' });
+      expect(await store.getJob('p/1/b')).toBeNull();
+      await expect(
+        store.insertJobs([makeJob('p/1', 'c'), makeJob('p/1', 'c')], { keepExisting: true }),
+      ).rejects.toMatchObject({ code: 'HF_CONFLICT' });
+      expect(await store.getJob('p/1/c')).toBeNull();
+      // Finishing an insert a process died in: the stored job stays as it is, the rest is added,
+      // in order, and queued.
+      await store.insertJobs(batch, { keepExisting: true });
+      await store.insertJobs(batch, { keepExisting: true });
+      expect((await store.listJobs('p/1')).map((j) => [j.name, j.outputs])).toEqual([
+        ['a', { kept: 'yes' }],
+        ['b', {}],
+      ]);
+      expect((await store.findQueuedJobs(10)).map((j) => j.name)).toEqual(['a', 'b']);
+    });
+
     it('a guarded update applies only while its guard holds', async () => {
       await store.insertJobs([makeJob('p/1', 'a')]);
       expect(await store.updateJob('p/1/a', { state: 'leased' }, { states: ['queued'], attempt: 1 })).toBe(true);

@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { StoreUnavailableError } from '@hiveforge/sdk';
+import { ConflictError, StoreUnavailableError } from '@hiveforge/sdk';
 import { createPerKeyQueue } from './per-key-queue.js';
 import { rotated } from './queued-order.js';
 import type {
@@ -290,7 +290,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     },
 
     async insertRun(run) {
-      if (runs.has(run._id)) throw new Error(`duplicate run ${run._id}`);
+      if (runs.has(run._id)) throw new ConflictError(`duplicate run ${run._id}`);
       runs.set(run._id, own(run));
     },
     async getRun(id) {
@@ -319,9 +319,15 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       return max;
     },
 
-    async insertJobs(list) {
-      for (const job of list) if (jobs.has(job._id)) throw new Error(`duplicate job ${job._id}`);
+    async insertJobs(list, options) {
+      const ids = list.map((job) => job._id);
+      const duplicate = ids.find((id, i) => ids.indexOf(id) !== i);
+      if (duplicate !== undefined) throw new ConflictError(`duplicate job ${duplicate}`);
+      if (!options?.keepExisting) {
+        for (const job of list) if (jobs.has(job._id)) throw new ConflictError(`duplicate job ${job._id}`);
+      }
       for (const job of list) {
+        if (jobs.has(job._id)) continue;
         const copy = own(job);
         jobs.set(job._id, copy);
         const ids = jobsByRun.get(job.runId) ?? [];

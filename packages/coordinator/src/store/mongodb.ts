@@ -1342,7 +1342,7 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
       });
     },
 
-    insertJobs(list) {
+    insertJobs(list, options) {
       return call('insertJobs', async () => {
         if (list.length === 0) return;
         const ids = list.map((job) => job._id);
@@ -1358,6 +1358,20 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
         ]);
         // `_n` keeps the jobs of a run in the order they were inserted (the spec's order).
         const docs: StoredDoc[] = list.map((job, i) => ({ ...encodeJob(job), _n: i }));
+        if (options?.keepExisting) {
+          // Unordered: every job not stored yet is inserted; those stored are kept.
+          try {
+            await jobs.insertMany(docs, { ordered: false });
+          } catch (error) {
+            if (!isOnlyDuplicates(error)) {
+              await hinted.catch(() => undefined);
+              throw error;
+            }
+          }
+          // A kept job's hint is written again too: it may be one the insert died before.
+          await hinted;
+          return;
+        }
         try {
           await jobs.insertMany(docs, { ordered: true });
         } catch (error) {

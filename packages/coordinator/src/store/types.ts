@@ -247,6 +247,12 @@ export interface ScheduleRecord {
   /** The tick it last fired for, and the run that tick started. */
   lastFiredAt: number | null;
   lastRunId: string | null;
+  /**
+   * A tick that fired and whose run is not known to exist yet: set when the tick is decided,
+   * cleared once its run is. Tickers create the run of one left set for long (its coordinator
+   * died while creating it). Absent on schedules stored before it existed.
+   */
+  pendingRun?: { tick: number; versionId: string } | null;
   updatedAt: number;
 }
 
@@ -325,7 +331,12 @@ export interface Store {
   /** The highest run number of a pipeline, 0 when it has none. */
   lastRunNumber(pipeline: string): Promise<number>;
 
-  insertJobs(jobs: readonly JobRecord[]): Promise<void>;
+  /**
+   * Inserts jobs. If one of them is stored already, none is inserted (`ConflictError`), unless
+   * `keepExisting`: then those stored are kept as they are and the others inserted, which
+   * finishes an insert that a coordinator died in (see `triggerRun`).
+   */
+  insertJobs(jobs: readonly JobRecord[], options?: { keepExisting?: boolean }): Promise<void>;
   /**
    * A job. Its `leaseExpiresAt` includes the renewals (`renewLease`), unless `lease: false`:
    * callers that do not look at the expiry let an adapter that keeps renewals apart skip reading
