@@ -769,6 +769,24 @@ describe('the tRPC API: auth, roles and bad input (real HTTP, memory store)', ()
       });
     });
 
+    it('a trigger with a request id is safe to send again; the id with other parameters is a conflict', async () => {
+      const requestId = `deploy-${randomUUID()}`;
+      const run = await maintainer.runs.trigger.mutate({ pipeline: 'api', branch: 'main', requestId });
+      expect(await maintainer.runs.trigger.mutate({ pipeline: 'api', branch: 'main', requestId })).toMatchObject({
+        _id: run._id,
+      });
+      expect(
+        await rejects(() => maintainer.runs.trigger.mutate({ pipeline: 'api', branch: 'other', requestId })),
+      ).toMatchObject({ code: 'CONFLICT', hf: 'HF_CONFLICT' });
+      for (const bad of ['', 'has space', 'x'.repeat(129), 'slash/in/it']) {
+        expect(await rejects(() => maintainer.runs.trigger.mutate({ pipeline: 'api', requestId: bad }))).toMatchObject({
+          code: 'BAD_REQUEST',
+          hf: 'HF_BAD_INPUT',
+        });
+      }
+      await maintainer.runs.cancel.mutate({ runId: run._id });
+    });
+
     it('retry runs the same version again as a new run', async () => {
       const run = await maintainer.runs.trigger.mutate({ pipeline: 'api', branch: 'main' });
       await maintainer.runs.cancel.mutate({ runId: run._id });

@@ -3,7 +3,7 @@ import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import { readRunEvents } from '../run-watcher.js';
 import { Topics } from '../scheduler/context.js';
-import { jobIdOf } from '../scheduler/decision-ids.js';
+import { DecisionIds, jobIdOf } from '../scheduler/decision-ids.js';
 import { router, userProcedure } from '../trpc.js';
 import { waitForWakeup } from '../wakeup.js';
 
@@ -21,6 +21,15 @@ export const runsRouter = router({
         repository: z.string().max(2_000).nullable().default(null),
         inputs: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
         only: z.array(z.string().min(1)).max(1000).optional(),
+        /**
+         * Makes the trigger safe to send again: a trigger with a request id used before for the
+         * pipeline returns the run the first one created (finishing it if its coordinator died
+         * while creating it), and fails with a conflict if it asks for something else.
+         */
+        requestId: z
+          .string()
+          .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'a request id is 1 to 128 of A-Z a-z 0-9 . _ : -')
+          .optional(),
       }),
     )
     .mutation(async ({ ctx, input }) => {
@@ -36,6 +45,7 @@ export const runsRouter = router({
           actor,
         },
         only: input.only,
+        key: input.requestId === undefined ? undefined : DecisionIds.triggerRequest(input.pipeline, input.requestId),
       });
     }),
 

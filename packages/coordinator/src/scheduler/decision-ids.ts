@@ -13,6 +13,8 @@ export const DecisionIds = {
   attemptEnd: (jobId: string, attempt: number) => `job:${jobId}/attempt:${attempt}/end`,
   /** The lease an agent's pull request was answered with, for retries of the same request. */
   pull: (agentId: string, requestId: string) => `agent:${agentId}/pull:${requestId}`,
+  /** The run a trigger with this request id created, as a `RunCreation`. */
+  triggerRequest: (pipeline: string, requestId: string) => `pipeline:${pipeline}/trigger:${requestId}`,
   /** A run was cancelled. */
   runCancel: (runId: string) => `run:${runId}/cancel`,
   /** A run ended with a status. */
@@ -22,6 +24,11 @@ export const DecisionIds = {
    * ms), shown as an ISO time: `schedule:web/3f2a9c1e/tick:2026-01-02T03:00:00.000Z`.
    */
   scheduleTick: (scheduleId: string, tick: number) => `schedule:${scheduleId}/tick:${new Date(tick).toISOString()}`,
+  /**
+   * The run the tick at `tick` of schedule `scheduleId` started, as a `RunCreation` (the key of
+   * its idempotent trigger): `schedule:web/3f2a9c1e/tick:2026-01-02T03:00:00.000Z/run`.
+   */
+  scheduleRun: (scheduleId: string, tick: number) => `schedule:${scheduleId}/tick:${new Date(tick).toISOString()}/run`,
   /**
    * The schedules of a pipeline were made those of its head, as set at `headAt` to `versionId`:
    * coordinators that find it need not read the version to sync them (see `tickSchedules`).

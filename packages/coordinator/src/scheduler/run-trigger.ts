@@ -1,4 +1,4 @@
-import { BadInputError, NotFoundError, type PipelineSpec, conditionHolds } from '@hiveforge/sdk';
+import { BadInputError, ConflictError, NotFoundError, type PipelineSpec, conditionHolds } from '@hiveforge/sdk';
 import { recordEvent } from '../event-log.js';
 import { AttemptCause, type JobRecord, JobState, type RunRecord, type RunTrigger } from '../store/types.js';
 import { type SchedulerContext, Topics, rememberRun, specOf } from './context.js';
@@ -14,6 +14,35 @@ export interface TriggerRunInput {
   only?: readonly string[];
   /** A specific version instead of the pipeline's head. */
   versionId?: string;
+  /**
+   * Makes the trigger idempotent: the id of a decision that records the run the first trigger
+   * with this key created (see `RunCreation`). A trigger with a key that was used already, by
+   * any coordinator, gets that run, and finishes creating it if the coordinator that began died
+   * first. Without one, every call creates a run.
+   */
+  key?: string;
+}
+
+/** A run, and whether the call that returned it stored it. */
+export interface CreatedRun {
+  run: RunRecord;
+  created: boolean;
+}
+
+/**
+ * Everything a run's records are made of, as decided under a trigger's key: whoever creates the
+ * run from it (the coordinator that decided it, or one finishing its work) writes the same
+ * records.
+ */
+export interface RunCreation {
+  runId: string;
+  number: number;
+  pipeline: string;
+  versionId: string;
+  /** With the inputs resolved. */
+  trigger: RunTrigger;
+  only: string[] | null;
+  createdAt: number;
 }
 
 /** The jobs named and, transitively, everything they need. */
@@ -42,21 +71,26 @@ export function selectJobs(spec: PipelineSpec, only: readonly string[]): Set<str
 
 /**
  * Creates a run of a pipeline's head version. The run number is a decision, so two
- * coordinators triggering at once get two different numbers, never one run twice.
+ * coordinators triggering at once get two different numbers, never one run twice. With a `key`,
+ * see `TriggerRunInput.key`.
  */
 export async function triggerRun(ctx: SchedulerContext, input: TriggerRunInput): Promise<RunRecord> {
+  return (await triggerRunOnce(ctx, input)).run;
+}
+
+/** `triggerRun`, saying whether this call stored the run (with a key, one call of all does). */
+export async function triggerRunOnce(ctx: SchedulerContext, input: TriggerRunInput): Promise<CreatedRun> {
   const { store } = ctx;
+  if (input.key) {
+    const decided = await store.getDecision<RunCreation>(input.key);
+    if (decided) return createRun(ctx, sameTrigger(decided.data, input, input.key), { resume: true });
+  }
   const head = await store.getPipeline(input.pipeline);
   if (!head) throw new NotFoundError(`no pipeline named '${input.pipeline}' is deployed`);
   const versionId = input.versionId ?? head.versionId;
-  // Through the cache: versions never change, and a large pipeline's version is costly to read
-  // (a deploy stores it with the pipeline's name as the spec's).
-  const spec = await specOf(ctx, versionId);
-  if (!spec || spec.name !== input.pipeline) {
-    throw new NotFoundError(`pipeline '${input.pipeline}' has no version '${versionId}'`);
-  }
+  const spec = await specFor(ctx, input.pipeline, versionId);
   const inputs = resolveRunInputs(spec, input.trigger.inputs);
-  const selected = input.only?.length ? selectJobs(spec, input.only) : null;
+  if (input.only?.length) selectJobs(spec, input.only);
 
   let number = (await store.lastRunNumber(input.pipeline)) + 1;
   for (;;) {
@@ -65,13 +99,76 @@ export async function triggerRun(ctx: SchedulerContext, input: TriggerRunInput):
     if (won) break;
     number++;
   }
-  const now = ctx.now();
-  const run: RunRecord = {
-    _id: runIdOf(input.pipeline, number),
-    pipeline: input.pipeline,
+  const creation: RunCreation = {
+    runId: runIdOf(input.pipeline, number),
     number,
+    pipeline: input.pipeline,
     versionId,
     trigger: { ...input.trigger, inputs },
+    only: input.only?.length ? [...input.only] : null,
+    createdAt: ctx.now(),
+  };
+  if (!input.key) return createRun(ctx, creation, { resume: false });
+  // Two triggers with one key that both got here: the run of the one that decided first is
+  // created (by both), and the other's run number stays unused.
+  const { decision } = await store.decide(input.key, creation);
+  return createRun(ctx, sameTrigger(decision.data, input, input.key), { resume: true });
+}
+
+/**
+ * `creation`, if the trigger that decided it asked for what `input` asks for: a key names one
+ * trigger, not any run. Each input `input` gives must have the run's value (so an input the first
+ * trigger left to its default may be given as that default).
+ */
+function sameTrigger(creation: RunCreation, input: TriggerRunInput, key: string): RunCreation {
+  const { trigger } = input;
+  const only = input.only?.length ? input.only : null;
+  const alike =
+    creation.pipeline === input.pipeline &&
+    (input.versionId === undefined || input.versionId === creation.versionId) &&
+    (['event', 'branch', 'commit', 'repository', 'actor'] as const).every((f) => creation.trigger[f] === trigger[f]) &&
+    Object.entries(trigger.inputs).every(([name, value]) => creation.trigger.inputs[name] === value) &&
+    JSON.stringify(creation.only) === JSON.stringify(only);
+  if (!alike) {
+    throw new ConflictError(`'${key}' was used by a trigger of run ${creation.runId} that asked for something else`);
+  }
+  return creation;
+}
+
+/**
+ * A version's spec, through the cache: versions never change, and a large pipeline's version is
+ * costly to read (a deploy stores it with the pipeline's name as the spec's).
+ */
+async function specFor(ctx: SchedulerContext, pipeline: string, versionId: string): Promise<PipelineSpec> {
+  const spec = await specOf(ctx, versionId);
+  if (!spec || spec.name !== pipeline) throw new NotFoundError(`pipeline '${pipeline}' has no version '${versionId}'`);
+  return spec;
+}
+
+/**
+ * Writes a run's jobs, then the run. With `resume`, another coordinator may have begun (and died
+ * in) the same writes, or be making them now: jobs stored already are kept, and a run stored
+ * already is the run.
+ */
+async function createRun(
+  ctx: SchedulerContext,
+  creation: RunCreation,
+  { resume }: { resume: boolean },
+): Promise<CreatedRun> {
+  const { store } = ctx;
+  if (resume) {
+    const stored = await store.getRun(creation.runId);
+    if (stored) return { run: stored, created: false };
+  }
+  const spec = await specFor(ctx, creation.pipeline, creation.versionId);
+  const selected = creation.only ? selectJobs(spec, creation.only) : null;
+  const now = creation.createdAt;
+  const run: RunRecord = {
+    _id: creation.runId,
+    pipeline: creation.pipeline,
+    number: creation.number,
+    versionId: creation.versionId,
+    trigger: creation.trigger,
     status: 'running',
     createdAt: now,
     finishedAt: null,
@@ -79,7 +176,7 @@ export async function triggerRun(ctx: SchedulerContext, input: TriggerRunInput):
   const jobs: JobRecord[] = spec.jobs
     .filter((j) => !selected || selected.has(j.name))
     .map((j) => {
-      const runs = conditionHolds(j.if, input.trigger);
+      const runs = conditionHolds(j.if, run.trigger);
       const state = !runs ? JobState.skipped : j.needs.length === 0 ? JobState.queued : JobState.waiting;
       return {
         _id: jobIdOf(run._id, j.name),
@@ -102,17 +199,27 @@ export async function triggerRun(ctx: SchedulerContext, input: TriggerRunInput):
       };
     });
   // Jobs first: a run document is only ever visible with all its jobs.
-  await store.insertJobs(jobs);
-  await store.insertRun(run);
+  await store.insertJobs(jobs, { keepExisting: resume });
+  let created = true;
+  try {
+    await store.insertRun(run);
+  } catch (error) {
+    // Another coordinator creating the same run stored it first: it is the same run, and that
+    // coordinator reports it.
+    if (!(resume && error instanceof ConflictError)) throw error;
+    created = false;
+  }
   rememberRun(ctx, run, spec);
   store.notify(Topics.queue);
-  await recordEvent(
-    store,
-    { type: 'run', runId: run._id, pipeline: run.pipeline, number: run.number, status: run.status },
-    now,
-  );
+  if (created) {
+    await recordEvent(
+      store,
+      { type: 'run', runId: run._id, pipeline: run.pipeline, number: run.number, status: run.status },
+      ctx.now(),
+    );
+  }
   // Waiting and skipped jobs (and a run of none) need resolving; a run whose jobs are all
   // queued has nothing to resolve until one of them ends.
   if (jobs.length === 0 || jobs.some((job) => job.state !== JobState.queued)) await resolveRun(ctx, run._id);
-  return (await store.getRun(run._id)) ?? run;
+  return { run: (await store.getRun(run._id)) ?? run, created };
 }

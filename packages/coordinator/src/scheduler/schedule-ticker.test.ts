@@ -7,7 +7,7 @@ import { createMemoryStore } from '../store/memory.js';
 import { createMongoStore } from '../store/mongodb.js';
 import type { Store } from '../store/types.js';
 import { DecisionIds } from './decision-ids.js';
-import { fireSchedule } from './schedule-ticker.js';
+import { PENDING_RUN_GRACE_MS, fireSchedule } from './schedule-ticker.js';
 import { type Scheduler, createScheduler } from './scheduler.js';
 import { scheduleIdOf } from './schedules.js';
 import { LocalClaims } from './claims.js';
@@ -16,35 +16,57 @@ import { LeasedJobs } from './leased-jobs.js';
 const at = (iso: string) => Date.parse(iso);
 const iso = (ms: number | null | undefined) => (typeof ms === 'number' ? new Date(ms).toISOString() : ms);
 
-const specWith = (crons: string[]): PipelineSpec => ({
+const specWith = (crons: string[], jobs = ['build']): PipelineSpec => ({
   apiVersion: API_VERSION,
   name: 'nightly',
   triggers: { push: null, pullRequest: null, schedule: crons.map((cron) => ({ cron })), manual: null },
   strictImages: false,
   env: {},
   images: [],
-  jobs: [makeJobSpec('build')],
+  jobs: jobs.map((name) => makeJobSpec(name)),
   source: null,
 });
 
 /** Deploys a version as `pipelines.deploy` does: store it, move the head, sync its schedules. */
-async function deploy(store: Store, scheduler: Scheduler, versionId: string, crons: string[], at = 0): Promise<void> {
-  await moveHead(store, versionId, crons, at);
+async function deploy(
+  store: Store,
+  scheduler: Scheduler,
+  versionId: string,
+  crons: string[],
+  at = 0,
+  jobs?: string[],
+): Promise<void> {
+  await moveHead(store, versionId, crons, at, jobs);
   await scheduler.syncSchedules('nightly', versionId, { headAt: at });
 }
 
 /** Stores a version and moves the head to it: a deploy whose coordinator died before syncing. */
-async function moveHead(store: Store, versionId: string, crons: string[], at = 0): Promise<void> {
+async function moveHead(store: Store, versionId: string, crons: string[], at = 0, jobs?: string[]): Promise<void> {
   await store.putPipelineVersion({
     _id: versionId,
     pipeline: 'nightly',
-    spec: specWith(crons),
+    spec: specWith(crons, jobs),
     bundle: '',
     entry: 'hiveforge.ts',
     createdAt: at,
   });
   await store.setPipelineHead('nightly', versionId, at);
 }
+
+/**
+ * The store as a coordinator that dies while creating a run sees it: its insert of the run's
+ * jobs stores the first of them, and the process is gone before anything else is written.
+ */
+const diesCreatingRuns = (store: Store): Store =>
+  new Proxy(store, {
+    get(target, property, receiver) {
+      if (property !== 'insertJobs') return Reflect.get(target, property, receiver);
+      return async (jobs: Parameters<Store['insertJobs']>[0], options: Parameters<Store['insertJobs']>[1]) => {
+        await target.insertJobs(jobs.slice(0, 1), options);
+        throw new Error('the coordinator died');
+      };
+    },
+  });
 
 const DAILY = '0 3 * * *';
 const HOURLY = '0 * * * *';
@@ -155,6 +177,62 @@ describe('schedules on the memory store (injected clock)', () => {
     const again = await Promise.all([scheduler.tickSchedules(), other.tickSchedules()]);
     expect(again[0].fired + again[1].fired).toBe(0);
     expect(await store.listRuns({ limit: 10 })).toHaveLength(2);
+  });
+
+  it('a tick whose coordinator died creating its run gets that run from a ticker, once', async () => {
+    await deploy(store, scheduler, 'v1', [DAILY], 0, ['build', 'test']);
+    const id = scheduleIdOf('nightly', DAILY);
+    const tick = at('2026-03-02T03:00:00Z');
+    now = tick + 1_000;
+    const dying = createScheduler({ store: diesCreatingRuns(store), now: () => now });
+    await expect(dying.tickSchedules()).rejects.toThrow('the coordinator died');
+    // The tick fired (the schedule moved on), the run's number is taken, one of its jobs is
+    // stored, and the run is not.
+    expect(await store.getSchedule(id)).toMatchObject({
+      nextFireAt: at('2026-03-03T03:00:00Z'),
+      lastFiredAt: tick,
+      lastRunId: null,
+      pendingRun: { tick, versionId: 'v1' },
+    });
+    expect(await store.getDecision(DecisionIds.runNumber('nightly', 1))).not.toBeNull();
+    expect((await store.listJobs('nightly/1')).map((j) => j.name)).toEqual(['build']);
+    expect(await store.listRuns({ limit: 10 })).toEqual([]);
+
+    // Within the grace the run may still be on its way: tickers leave it alone.
+    const other = createScheduler({ store, now: () => now });
+    now = tick + 31_000;
+    await Promise.all([scheduler.tickSchedules(), other.tickSchedules()]);
+    expect(await store.listRuns({ limit: 10 })).toEqual([]);
+
+    // After it, both tickers find the tick pending at once; the run is created once, as run 1,
+    // with the job already stored kept and the other added.
+    now = tick + PENDING_RUN_GRACE_MS + 2_000;
+    expect(await Promise.all([scheduler.tickSchedules(), other.tickSchedules()])).toEqual([{ fired: 0 }, { fired: 0 }]);
+    const runs = await store.listRuns({ limit: 10 });
+    expect(runs).toEqual([
+      expect.objectContaining({
+        _id: 'nightly/1',
+        number: 1,
+        versionId: 'v1',
+        trigger: expect.objectContaining({ event: 'schedule' }),
+      }),
+    ]);
+    expect((await store.listJobs('nightly/1')).map((j) => [j.name, j.state])).toEqual([
+      ['build', 'queued'],
+      ['test', 'queued'],
+    ]);
+    expect(await store.getSchedule(id)).toMatchObject({ lastRunId: 'nightly/1', pendingRun: null });
+    const events = await store.listEvents({ limit: 100 });
+    expect(events.filter((e) => e.type === 'schedule')).toEqual([
+      expect.objectContaining({ tick, runId: 'nightly/1' }),
+    ]);
+    expect(events.filter((e) => e.type === 'run')).toHaveLength(1);
+
+    // Nothing more later, and the next tick fires as usual, as run 2.
+    now = at('2026-03-03T03:00:01Z');
+    await Promise.all([scheduler.tickSchedules(), other.tickSchedules()]);
+    expect((await store.listRuns({ limit: 10 })).map((r) => r._id).sort()).toEqual(['nightly/1', 'nightly/2']);
+    expect(await store.getSchedule(id)).toMatchObject({ lastRunId: 'nightly/2', pendingRun: null });
   });
 
   it('ticks missed while no coordinator ran fire once, for the latest of them', async () => {

@@ -1,8 +1,9 @@
+import { NotFoundError } from '@hiveforge/sdk';
 import { eventTimePrefix, recordEvent } from '../event-log.js';
 import type { RunRecord, ScheduleRecord } from '../store/types.js';
 import { type SchedulerContext, specOf } from './context.js';
 import { DecisionIds } from './decision-ids.js';
-import { triggerRun } from './run-trigger.js';
+import { triggerRunOnce } from './run-trigger.js';
 import { declaredSchedules, nextFireTime, syncHead } from './schedules.js';
 
 /** What the decision of a schedule's tick records: the tick fired, and the one after it. */
@@ -20,10 +21,16 @@ export interface ScheduleTickerState {
   /** The head version whose schedules this ticker last synced, per pipeline. */
   synced: Map<string, string>;
   ticks: number;
+  /** When it last looked for pending runs (see `PENDING_RUN_GRACE_MS`). */
+  pendingScannedAt: number;
 }
 
 /** Creates the state of one coordinator's ticker. */
-export const createScheduleTickerState = (): ScheduleTickerState => ({ synced: new Map(), ticks: 0 });
+export const createScheduleTickerState = (): ScheduleTickerState => ({
+  synced: new Map(),
+  ticks: 0,
+  pendingScannedAt: Number.NEGATIVE_INFINITY,
+});
 
 /** Due schedules handled per tick; the rest wait for the next one. */
 const DUE_PER_TICK = 100;
@@ -31,6 +38,14 @@ const DUE_PER_TICK = 100;
 const RETENTION_EVERY_TICKS = 12;
 /** Missed ticks are looked for at most this far back (a schedule down for longer fires once anyway). */
 const CATCH_UP_SCAN_MS = 86_400_000;
+/** How often a ticker looks for fired ticks whose run was never created. */
+const PENDING_SCAN_MS = 30_000;
+/**
+ * A fired tick whose run is still not known to exist this long after the tick was decided is
+ * taken for one whose coordinator died creating it (a coordinator creates a run in well under a
+ * second; a late one costs only an unused run number, the trigger being idempotent).
+ */
+export const PENDING_RUN_GRACE_MS = 60_000;
 
 /**
  * One pass of the schedule ticker, which every coordinator runs: syncs the schedules of heads
@@ -57,6 +72,17 @@ export async function tickSchedules(ctx: SchedulerContext, state: ScheduleTicker
       if (await fireSchedule(ctx, schedule, now)) fired++;
     } catch (error) {
       errors.push(error);
+    }
+  }
+  if (now - state.pendingScannedAt >= PENDING_SCAN_MS) {
+    state.pendingScannedAt = now;
+    for (const schedule of await store.listSchedules()) {
+      if (!schedule.pendingRun || now - schedule.updatedAt < PENDING_RUN_GRACE_MS) continue;
+      try {
+        await createTickRun(ctx, schedule, schedule.pendingRun, schedule.nextFireAt, now);
+      } catch (error) {
+        errors.push(error);
+      }
     }
   }
   if (state.ticks++ % RETENTION_EVERY_TICKS === 0) {
@@ -103,33 +129,61 @@ export async function fireSchedule(ctx: SchedulerContext, schedule: ScheduleReco
   });
   const decided = decision.data;
   // Winner and losers alike apply the decision; the guard keeps a late one from moving it back.
+  // The tick's run stays pending until it is created (by the winner, or a ticker if it dies).
+  const pendingRun = { tick: decided.tick, versionId: decided.versionId };
   await store.updateSchedule(
     schedule._id,
-    { nextFireAt: decided.next, lastFiredAt: decided.tick, updatedAt: now },
+    { nextFireAt: decided.next, lastFiredAt: decided.tick, pendingRun, updatedAt: now },
     slot,
   );
   if (!won) return false;
-  let run: RunRecord | null = null;
-  try {
-    run = await triggerRun(ctx, {
-      pipeline: schedule.pipeline,
-      versionId: decided.versionId,
-      trigger: { event: 'schedule', branch: null, commit: null, repository: null, inputs: {}, actor: 'schedule' },
-    });
-  } finally {
-    if (run) await store.updateSchedule(schedule._id, { lastRunId: run._id }, decided.next);
-    await recordEvent(
-      store,
-      {
-        type: 'schedule',
-        pipeline: schedule.pipeline,
-        scheduleId: schedule._id,
-        cron: schedule.cron,
-        tick: decided.tick,
-        runId: run?._id ?? null,
-      },
-      now,
-    );
-  }
+  await createTickRun(ctx, schedule, pendingRun, decided.next, now);
   return true;
+}
+
+/**
+ * Creates the run of a fired tick, idempotently (the trigger's key is the tick's), records the
+ * schedule's event, and clears the tick's pending run unless the schedule moved on meanwhile.
+ * Called by the tick's winner, and by tickers for a tick whose winner died before it was done.
+ */
+async function createTickRun(
+  ctx: SchedulerContext,
+  schedule: ScheduleRecord,
+  pending: { tick: number; versionId: string },
+  nextFireAt: number | null,
+  now: number,
+): Promise<void> {
+  const { store } = ctx;
+  let run: RunRecord | null = null;
+  let created = true;
+  let gone: NotFoundError | null = null;
+  try {
+    ({ run, created } = await triggerRunOnce(ctx, {
+      pipeline: schedule.pipeline,
+      versionId: pending.versionId,
+      trigger: { event: 'schedule', branch: null, commit: null, repository: null, inputs: {}, actor: 'schedule' },
+      key: DecisionIds.scheduleRun(schedule._id, pending.tick),
+    }));
+  } catch (error) {
+    // The store failed: the tick stays pending, and a ticker tries again later. A pipeline or
+    // version that is gone cannot start the run, now or later: the tick is settled without one.
+    if (!(error instanceof NotFoundError)) throw error;
+    gone = error;
+  }
+  await store.updateSchedule(schedule._id, { ...(run && { lastRunId: run._id }), pendingRun: null }, nextFireAt);
+  // Reported by the call that created the run (or found the tick's pipeline gone), once.
+  if (!created) return;
+  await recordEvent(
+    store,
+    {
+      type: 'schedule',
+      pipeline: schedule.pipeline,
+      scheduleId: schedule._id,
+      cron: schedule.cron,
+      tick: pending.tick,
+      runId: run?._id ?? null,
+    },
+    now,
+  );
+  if (gone) throw gone;
 }

@@ -77,6 +77,51 @@ describe('scheduler on the memory store', () => {
     await store.putAgent(b);
   });
 
+  it('a trigger sent again with its key gets the run the first created, finishing it if that coordinator died', async () => {
+    await deploy([job('build'), job('test', { needs: ['build'] }), job('lint')]);
+    const key = DecisionIds.triggerRequest('p', 'req-1');
+    // The first trigger's coordinator dies inside its insert of the run's jobs: one is stored.
+    const dying = new Proxy(store, {
+      get: (target, property, receiver) =>
+        property === 'insertJobs'
+          ? async (jobs: Parameters<Store['insertJobs']>[0], options: Parameters<Store['insertJobs']>[1]) => {
+              await target.insertJobs(jobs.slice(0, 1), options);
+              throw new Error('the coordinator died');
+            }
+          : Reflect.get(target, property, receiver),
+    });
+    const first = createScheduler({ store: dying, now: () => now });
+    await expect(first.triggerRun({ pipeline: 'p', trigger, key })).rejects.toThrow('the coordinator died');
+    expect(await store.getRun('p/1')).toBeNull();
+    // A job of a run not stored is never leased.
+    expect(await pull(a)).toBeNull();
+
+    // The retry, on another coordinator, creates that run (run 1) once: the job stored is kept.
+    const [again, twice] = await Promise.all([
+      scheduler.triggerRun({ pipeline: 'p', trigger, key }),
+      createScheduler({ store, now: () => now }).triggerRun({ pipeline: 'p', trigger, key }),
+    ]);
+    expect([again._id, twice._id]).toEqual(['p/1', 'p/1']);
+    expect(await states('p/1')).toEqual({ build: 'queued', test: 'waiting', lint: 'queued' });
+    expect((await store.listRuns({ limit: 10 })).map((r) => r._id)).toEqual(['p/1']);
+    expect((await store.listEvents({ limit: 100 })).filter((e) => e.type === 'run')).toHaveLength(1);
+    // Once more: the same run, nothing new. Without a key: a new run.
+    expect((await scheduler.triggerRun({ pipeline: 'p', trigger, key }))._id).toBe('p/1');
+    expect((await scheduler.triggerRun({ pipeline: 'p', trigger }))._id).toBe('p/2');
+
+    // The key with a trigger that asks for something else is refused, and stores nothing.
+    const runs = await store.listRuns({ limit: 10 });
+    for (const other of [
+      { pipeline: 'p', trigger: { ...trigger, branch: 'feature' }, key },
+      { pipeline: 'p', trigger, only: ['lint'], key },
+      { pipeline: 'p', trigger: { ...trigger, actor: 'someone-else' }, key },
+    ]) {
+      await expect(scheduler.triggerRun(other)).rejects.toMatchObject({ code: 'HF_CONFLICT' });
+    }
+    expect(await store.listRuns({ limit: 10 })).toEqual(runs);
+    expect(await store.getDecision(DecisionIds.runNumber('p', 3))).toBeNull();
+  });
+
   it('runs a diamond in dependency order and succeeds the run', async () => {
     await deploy([job('a'), job('b', { needs: ['a'] }), job('c', { needs: ['a'] }), job('d', { needs: ['b', 'c'] })]);
     const run = await scheduler.triggerRun({ pipeline: 'p', trigger });
