@@ -575,6 +575,32 @@ describe('the tRPC API: auth, roles and bad input (real HTTP, memory store)', ()
       await maintainer.runs.cancel.mutate({ runId: run._id });
     });
 
+    it("a suspend through another coordinator reaches this one's pulls by the agent's next heartbeat", async () => {
+      const other = await createCoordinator({ store, agentSecret: SECRET, schedules: false });
+      try {
+        const viaOther = createHiveForgeClient({
+          url: other.url,
+          token: await createUserToken(store, { name: 'mo', role: 'maintainer' }),
+        });
+        const a1 = agentClient(() => agentToken);
+        const me = (await viewer.agents.list.query()).find((a) => a.name === 'a1');
+        if (!me) throw new Error('agent a1 not listed');
+        const run = await maintainer.runs.trigger.mutate({ pipeline: 'api', only: ['build'] });
+        // This coordinator keeps a1's record (active) for its requests.
+        expect((await a1.agent.heartbeat.mutate({ leases: [] })).agentState).toBe('active');
+        await viaOther.agents.suspend.mutate({ agentId: me._id });
+        // The heartbeat reads the record and reports the change; the next pull sees it too.
+        expect((await a1.agent.heartbeat.mutate({ leases: [] })).agentState).toBe('suspended');
+        expect((await a1.agent.pull.mutate({ requestId: randomUUID(), waitMs: 0 })).lease).toBeNull();
+        await viaOther.agents.resume.mutate({ agentId: me._id });
+        expect((await a1.agent.heartbeat.mutate({ leases: [] })).agentState).toBe('active');
+        expect((await a1.agent.pull.mutate({ requestId: randomUUID(), waitMs: 1_000 })).lease?.runId).toBe(run._id);
+        await maintainer.runs.cancel.mutate({ runId: run._id });
+      } finally {
+        await other.close();
+      }
+    });
+
     it('the custom-ui example lists pipelines, agents and runs through the typed client', async () => {
       const { token } = await admin.tokens.create.mutate({ name: 'dashboard', role: 'viewer' });
       const out = await new Promise<string>((resolve, reject) => {

@@ -28,6 +28,7 @@ const CoordinatorFileSchema = z
     pullWait: DurationText,
     scheduleInterval: DurationText,
     eventRetention: DurationText,
+    agentCacheTtl: DurationText,
   })
   .partial()
   .strict();
@@ -65,6 +66,7 @@ export interface ResolvedCoordinatorConfig {
   pullWaitMs: number;
   scheduleIntervalMs: number;
   eventRetentionMs: number;
+  agentCacheTtlMs: number;
 }
 
 /** The agent's effective configuration. */
@@ -168,6 +170,11 @@ export function resolveCoordinatorConfig(
       '--event-retention',
       pick(flags.eventRetention, env.HIVEFORGE_EVENT_RETENTION),
       file.eventRetention ?? 7 * 86_400_000,
+    ),
+    agentCacheTtlMs: duration(
+      '--agent-cache-ttl',
+      pick(flags.agentCacheTtl, env.HIVEFORGE_AGENT_CACHE_TTL),
+      file.agentCacheTtl ?? 1_000,
     ),
   };
 }

@@ -85,6 +85,10 @@ export function createProgram(io: CommandIO, setCode: (code: number) => void): C
     .option('--sweep-interval <duration>', 'how often to sweep expired leases (default 1s)')
     .option('--schedule-interval <duration>', 'how often to look for due cron schedules (default 5s)')
     .option('--event-retention <duration>', 'how long events are kept (default 7d)')
+    .option(
+      '--agent-cache-ttl <duration>',
+      "how long an agent's record is kept for its requests; others' suspends reach this coordinator that late (default 1s)",
+    )
     .option('--pull-wait <duration>', 'the longest a pull waits (default 20s)')
     .action(async (o) => setCode(await coordinatorCommand(o, io)));
 

@@ -12,7 +12,7 @@ import {
 } from '@hiveforge/sdk';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import * as tar from 'tar';
-import { resolveCaller } from './auth.js';
+import { type AgentTokenCache, resolveCaller } from './auth.js';
 import type { Scheduler } from './scheduler/scheduler.js';
 import type { Store } from './store/types.js';
 import { toTRPCError } from './trpc.js';
@@ -79,14 +79,14 @@ function fail(res: ServerResponse, error: unknown) {
  * `PUT /api/artifacts/:runId?name=&jobId=&attempt=` (agents, fenced by attempt) and
  * `GET /api/artifacts/:runId?name=` (agents and viewers). Archives are gzipped tar.
  */
-export function createArtifactsHandler(deps: { store: Store; scheduler: Scheduler }) {
+export function createArtifactsHandler(deps: { store: Store; scheduler: Scheduler; agents?: AgentTokenCache }) {
   return async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
     try {
       const runId = decodeURIComponent(url.pathname.slice('/api/artifacts/'.length));
       const name = url.searchParams.get('name') ?? '';
       if (!runId || !NAME.test(name))
         throw new BadInputError('artifact requests need a run id and a name of letters, digits, "_", ".", "-"');
-      const caller = await resolveCaller(deps.store, req.headers.authorization);
+      const caller = await resolveCaller(deps.store, req.headers.authorization, deps.agents);
       if (caller.kind === 'anonymous') throw new UnauthenticatedError('missing or invalid token');
       const id = `${runId}/${name}`;
       if (req.method === 'PUT') {

@@ -1,11 +1,12 @@
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
+import { type Duration, parseDuration } from '@hiveforge/sdk';
 import { type Analyzer, createAnalyzer } from './analyzer/index.js';
 import { createArtifactsHandler } from './artifacts.js';
 import { abortWhenGone, createDirectCalls } from './direct-calls.js';
 import { createMetrics } from './metrics.js';
-import { resolveCaller } from './auth.js';
+import { createAgentTokenCache, resolveCaller } from './auth.js';
 import { appRouter } from './routers/app.js';
 import type { SchedulerOptions } from './scheduler/config.js';
 import { type Scheduler, createScheduler } from './scheduler/scheduler.js';
@@ -24,6 +25,13 @@ export interface CoordinatorOptions {
   scheduler?: SchedulerOptions;
   /** @default a new analyzer */
   analyzer?: Analyzer;
+  /**
+   * How long the coordinator keeps an agent's record read for its token, so that an agent's
+   * requests do not each read it: an agent's suspend, drain, resume or removal made through
+   * another coordinator reaches this one up to this late. `0s` reads it for every request.
+   * @default '1s'
+   */
+  agentCacheTtl?: Duration;
   /**
    * Run the schedule ticker, which fires the cron triggers of deployed pipelines. `hiveforge
    * run` turns it off: a local run runs what it was asked to, once.
@@ -57,12 +65,14 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
   const metrics = createMetrics();
   const analyzer = options.analyzer ?? createAnalyzer();
   const maxBodySize = 32 * 1024 * 1024;
+  const agents = createAgentTokenCache({ ttlMs: parseDuration(options.agentCacheTtl ?? '1s') });
   const contextOf = async (authorization: string | undefined, signal: AbortSignal): Promise<CoordinatorContext> => ({
     store,
     scheduler,
     analyzer,
     agentSecret: options.agentSecret,
-    caller: await resolveCaller(store, authorization),
+    caller: await resolveCaller(store, authorization, agents),
+    agents,
     metrics,
     signal,
   });
@@ -82,7 +92,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     maxBodySize,
     createContext: (req, _res, signal) => contextOf(req.headers.authorization, signal),
   });
-  const artifacts = createArtifactsHandler({ store, scheduler });
+  const artifacts = createArtifactsHandler({ store, scheduler, agents });
   const server = createServer((req, res) => {
     // Agent calls carry no query string (a batch does): their path is the URL as sent, with
     // nothing to parse. Everything else under /trpc/ goes to the tRPC handler.

@@ -1,7 +1,7 @@
 import { ErrorCodes, type HiveForgeError, isHiveForgeError } from '@hiveforge/sdk';
 import { TRPCError, initTRPC } from '@trpc/server';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
-import { type Caller, roleAllows } from './auth.js';
+import { type AgentTokenCache, type Caller, roleAllows } from './auth.js';
 import type { Scheduler } from './scheduler/scheduler.js';
 import type { Role, Store } from './store/types.js';
 import type { Analyzer } from './analyzer/index.js';
@@ -13,6 +13,8 @@ export interface CoordinatorContext {
   scheduler: Scheduler;
   analyzer: Analyzer;
   caller: Caller;
+  /** The agent records this coordinator keeps for agent tokens (see `AgentTokenCache`). */
+  agents: AgentTokenCache;
   /** The shared secret agents register with. */
   agentSecret: string;
   metrics: Metrics;

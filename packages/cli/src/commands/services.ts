@@ -51,6 +51,7 @@ export async function coordinatorCommand(flags: Record<string, string | undefine
       scheduleInterval: config.scheduleIntervalMs,
       eventRetention: config.eventRetentionMs,
     },
+    agentCacheTtl: config.agentCacheTtlMs,
     onError: (error) => io.stderr.write(`background task failed: ${(error as Error).message}\n`),
   });
   io.stdout.write(`listening on ${coordinator.url}\n`);

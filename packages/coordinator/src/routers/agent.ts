@@ -106,6 +106,8 @@ export const agentCalls = {
       await ctx.store.updateAgent(ctx.agent._id, { lastHeartbeatAt: Date.now(), disk: input.disk });
       const leases = await ctx.scheduler.heartbeat(ctx.agent._id, input.leases);
       const agent = await ctx.store.getAgent(ctx.agent._id);
+      // A change made through another coordinator: the agent's next request reads it here.
+      if (agent?.state !== ctx.agent.state) ctx.agents.forget(ctx.agent._id);
       return {
         leases,
         agentState: agent?.state ?? 'gone',

@@ -1,7 +1,7 @@
 import { NotFoundError } from '@hiveforge/sdk';
 import { z } from 'zod';
 import { recordEvent } from '../event-log.js';
-import { router, userProcedure } from '../trpc.js';
+import { type CoordinatorContext, router, userProcedure } from '../trpc.js';
 
 const AgentId = z.object({ agentId: z.string().min(1).max(200) });
 
@@ -25,25 +25,27 @@ export const agentsRouter = router({
 
   suspend: userProcedure('maintainer')
     .input(AgentId)
-    .mutation(async ({ ctx, input }) => setState(ctx.store, input.agentId, 'suspended')),
+    .mutation(async ({ ctx, input }) => setState(ctx, input.agentId, 'suspended')),
 
   drain: userProcedure('maintainer')
     .input(AgentId)
-    .mutation(async ({ ctx, input }) => setState(ctx.store, input.agentId, 'draining')),
+    .mutation(async ({ ctx, input }) => setState(ctx, input.agentId, 'draining')),
 
   resume: userProcedure('maintainer')
     .input(AgentId)
-    .mutation(async ({ ctx, input }) => setState(ctx.store, input.agentId, 'active')),
+    .mutation(async ({ ctx, input }) => setState(ctx, input.agentId, 'active')),
 });
 
 async function setState(
-  store: import('../store/types.js').Store,
+  { store, agents }: Pick<CoordinatorContext, 'store' | 'agents'>,
   agentId: string,
   state: 'active' | 'suspended' | 'draining',
 ) {
   const agent = await store.getAgent(agentId);
   if (!agent || agent.state === 'gone') throw new NotFoundError(`no agent '${agentId}'`);
   await store.updateAgent(agentId, { state });
+  // This coordinator's next request from the agent sees the change (others within their TTL).
+  agents.forget(agentId);
   if (agent.state !== state) await recordEvent(store, { type: 'agent', agentId, name: agent.name, state });
   return { agentId, state };
 }
