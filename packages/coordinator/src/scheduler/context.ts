@@ -1,7 +1,8 @@
 import type { PipelineSpec } from '@hiveforge/sdk';
-import type { RunRecord, Store } from '../store/types.js';
+import type { JobRecord, RunRecord, Store } from '../store/types.js';
 import type { LocalClaims } from './claims.js';
 import type { ResolvedSchedulerConfig } from './config.js';
+import type { FreshReads } from './fresh-reads.js';
 import type { LeasedJobs } from './leased-jobs.js';
 
 /** What every scheduler step needs: the store, the timing and a clock. */
@@ -26,6 +27,8 @@ export interface SchedulerContext {
    * ids, read again before they are relied on: a coordinator that starts empty loses nothing.
    */
   blockers: Map<string, RunBlockers>;
+  /** Reads of blockers by completions, shared while one is in flight (see `FreshReads`). */
+  witnesses: FreshReads<JobRecord | null>;
   /** Ready jobs this coordinator's pulls are trying or have just leased (see `LocalClaims`). */
   claims: LocalClaims;
   /** Jobs this coordinator leased, for their completions (see `LeasedJobs`). */

@@ -125,7 +125,8 @@ export async function applyAttemptEnd(
  * need of each waiting job that needs `job`. Then this attempt's end frees no job and ends no
  * run, and resolving the run (which reads all its jobs) can be skipped. Reads are fresh, so two
  * coordinators ending the last two blockers at once cannot both skip: each updates its job
- * before it reads the other's.
+ * before it reads the other's. A read is fresh if it starts after the update, so completions
+ * that ask while a read of the same witness is in flight share the next one (`FreshReads`).
  */
 async function stillBlocked(ctx: SchedulerContext, job: JobRecord): Promise<boolean> {
   const blockers = ctx.blockers.get(job.runId);
@@ -133,7 +134,7 @@ async function stillBlocked(ctx: SchedulerContext, job: JobRecord): Promise<bool
   const witnesses = new Set<string | undefined>([blockers.run]);
   for (const dependent of blockers.dependents.get(job.name) ?? []) witnesses.add(blockers.needs.get(dependent));
   if (witnesses.has(undefined) || witnesses.has(job._id)) return false;
-  const found = await Promise.all([...witnesses].map((id) => ctx.store.getJob(id as string, { lease: false })));
+  const found = await Promise.all([...witnesses].map((id) => ctx.witnesses.after(id as string)));
   return found.every((w) => w !== null && !isTerminal(w.state));
 }
 

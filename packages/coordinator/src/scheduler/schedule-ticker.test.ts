@@ -11,6 +11,7 @@ import { PENDING_RUN_GRACE_MS, fireSchedule } from './schedule-ticker.js';
 import { type Scheduler, createScheduler } from './scheduler.js';
 import { scheduleIdOf } from './schedules.js';
 import { LocalClaims } from './claims.js';
+import { createFreshReads } from './fresh-reads.js';
 import { LeasedJobs } from './leased-jobs.js';
 
 const at = (iso: string) => Date.parse(iso);
@@ -301,6 +302,7 @@ describe('schedules on the memory store (injected clock)', () => {
       origins: new Map(),
       resolving: new Map(),
       blockers: new Map(),
+      witnesses: createFreshReads((jobId) => store.getJob(jobId)),
       claims: new LocalClaims(() => now),
       leased: new LeasedJobs(),
     };

@@ -19,6 +19,7 @@ import {
 import { watchTopic } from '../wakeup.js';
 import { cancelRun } from './run-cancel.js';
 import { type TriggerRunInput, triggerRun } from './run-trigger.js';
+import { createFreshReads } from './fresh-reads.js';
 import { createScheduleTickerState, tickSchedules } from './schedule-ticker.js';
 import { syncHead, syncSchedules } from './schedules.js';
 
@@ -78,14 +79,16 @@ const preciseNow = () => performance.timeOrigin + performance.now();
 
 /** Creates a scheduler over a store. */
 export function createScheduler(deps: SchedulerDeps): Scheduler {
+  const { store } = deps;
   const ctx: SchedulerContext = {
-    store: deps.store,
+    store,
     config: resolveSchedulerConfig(deps.options),
     now: deps.now ?? preciseNow,
     specs: new Map(),
     origins: new Map(),
     resolving: new Map(),
     blockers: new Map(),
+    witnesses: createFreshReads((jobId) => store.getJob(jobId, { lease: false })),
     claims: new LocalClaims(deps.now ?? preciseNow),
     leased: new LeasedJobs(),
   };
