@@ -1,5 +1,12 @@
 import { FencedError, type JobSpec, NotFoundError } from '@hiveforge/sdk';
-import { type AgentRecord, type Decision, type JobRecord, JobState, type RunTrigger } from '../store/types.js';
+import {
+  type AgentRecord,
+  type Decision,
+  type JobRecord,
+  JobState,
+  type RunTrigger,
+  labelsFit,
+} from '../store/types.js';
 import { type SchedulerContext, notifyRun, originOf, specOf } from './context.js';
 import { type AttemptEnd, type AttemptResult, applyAttemptEnd, shouldRetry } from './dag.js';
 import { takeTurn } from './concurrency-groups.js';
@@ -61,8 +68,6 @@ const DISPATCH_ROUNDS = 4;
 
 /** For reads of a job that do not look at its lease's expiry (see `Store.getJob`). */
 const NO_LEASE = { lease: false } as const;
-
-const labelsMatch = (job: JobRecord, agent: AgentRecord) => job.spec.labels.every((l) => agent.labels.includes(l));
 
 async function buildLease(ctx: SchedulerContext, job: JobRecord): Promise<Lease | null> {
   const [run, needs] = await Promise.all([
@@ -177,7 +182,7 @@ export async function leaseJob(
     if (queued.length === 0) return null;
     for (const job of queued) {
       tried.add(attemptKey(job._id, job.attempt));
-      if (!labelsMatch(job, agent) || !claims.claim(job._id, job.attempt)) continue;
+      if (!labelsFit(job.spec.labels, agent.labels) || !claims.claim(job._id, job.attempt)) continue;
       let outcome: Leased = { leased: false, lease: null };
       try {
         outcome = await tryLease(ctx, agent, requestId, job);

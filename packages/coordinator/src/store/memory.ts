@@ -27,6 +27,7 @@ import type {
   Store,
   TokenRecord,
 } from './types.js';
+import { labelsFit } from './types.js';
 
 /** Options of the in-process store. */
 export interface MemoryStoreOptions {
@@ -370,7 +371,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       const eligible: JobRecord[] = [];
       for (const id of queued.ids()) {
         const job = jobs.get(id) as JobRecord;
-        if (labels && !job.spec.labels.every((l) => labels.includes(l))) continue;
+        if (labels && !labelsFit(job.spec.labels, labels)) continue;
         if (skip?.(job._id, job.attempt)) continue;
         eligible.push(job);
         if (eligible.length >= startAt + limit) break;

@@ -51,6 +51,7 @@ import type {
   TokenRecord,
   WakeupMode,
 } from './types.js';
+import { labelsFit } from './types.js';
 
 /** Options of the MongoDB store. */
 export interface MongoStoreOptions {
@@ -1476,7 +1477,7 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
         if (!(n > 0)) return [];
         const startAt = Math.max(0, Math.floor(query.startAt ?? 0));
         const fits = (hint: ReadyHint) =>
-          (!labels || hint.labels.every((label) => labels.includes(label))) && !skip?.(hint.jobId, hint.attempt);
+          (!labels || labelsFit(hint.labels, labels)) && !skip?.(hint.jobId, hint.attempt);
         const byAge = (a: ReadyHint, b: ReadyHint) =>
           (a.readyAt ?? 0) - (b.readyAt ?? 0) || a.jobId.localeCompare(b.jobId);
         // Hints in the order asked for; their jobs are read in that order, until n are queued.

@@ -178,6 +178,10 @@ export interface ArtifactRecord {
 }
 
 /** Agent states an operator controls. `gone` agents deregistered. */
+/** True when an agent offering `offered` may run a job requiring `required`: it offers every one. */
+export const labelsFit = (required: readonly string[], offered: readonly string[]): boolean =>
+  required.every((label) => offered.includes(label));
+
 export const AgentState = { active: 'active', suspended: 'suspended', draining: 'draining', gone: 'gone' } as const;
 export type AgentState = (typeof AgentState)[keyof typeof AgentState];
 
