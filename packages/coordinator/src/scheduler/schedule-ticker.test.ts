@@ -324,7 +324,7 @@ describe('schedules on the memory store (injected clock)', () => {
   });
 });
 
-describe('schedules on FerretDB: two coordinators, one database', () => {
+describe('schedules on FerretDB: several coordinators, one database', () => {
   let ferret: FerretDB | undefined;
   beforeAll(async () => {
     ferret = await startFerretDB();
@@ -356,6 +356,44 @@ describe('schedules on FerretDB: two coordinators, one database', () => {
     } finally {
       await storeB.close();
       await storeA.close();
+      const admin = new MongoClient(ferret.uri);
+      await admin.db(dbName).dropDatabase();
+      await admin.close();
+    }
+  });
+
+  it('a tick whose coordinator died creating its run is created once by the other two', async () => {
+    if (!ferret) throw new Error('FerretDB is not running');
+    const dbName = `hf_sched_${process.pid}_${Date.now().toString(36)}`;
+    const tick = at('2026-03-02T03:00:00Z');
+    let now = at('2026-03-01T12:00:00Z');
+    const stores = await Promise.all(
+      [0, 1, 2].map(() => createMongoStore({ uri: ferret?.uri ?? '', dbName, now: () => now })),
+    );
+    const [storeA, storeB, storeC] = stores as [Store, Store, Store];
+    try {
+      const dying = createScheduler({ store: diesCreatingRuns(storeA), now: () => now });
+      await deploy(storeA, dying, 'v1', [DAILY], 0, ['build', 'test', 'lint']);
+      now = tick + 1_000;
+      await expect(dying.tickSchedules()).rejects.toThrow('the coordinator died');
+      expect((await storeB.listJobs('nightly/1')).map((j) => j.name)).toEqual(['build']);
+      const b = createScheduler({ store: storeB, now: () => now });
+      const c = createScheduler({ store: storeC, now: () => now });
+      now = tick + PENDING_RUN_GRACE_MS + 1_000;
+      await Promise.all([b.tickSchedules(), c.tickSchedules()]);
+      expect((await storeC.listRuns({ limit: 10 })).map((r) => r._id)).toEqual(['nightly/1']);
+      expect((await storeC.listJobs('nightly/1')).map((j) => [j.name, j.state])).toEqual([
+        ['build', 'queued'],
+        ['test', 'queued'],
+        ['lint', 'queued'],
+      ]);
+      expect((await storeC.findQueuedJobs(10)).map((j) => j.name).sort()).toEqual(['build', 'lint', 'test']);
+      expect(await storeB.getSchedule(scheduleIdOf('nightly', DAILY))).toMatchObject({
+        lastRunId: 'nightly/1',
+        pendingRun: null,
+      });
+    } finally {
+      await Promise.all(stores.map((store) => store.close()));
       const admin = new MongoClient(ferret.uri);
       await admin.db(dbName).dropDatabase();
       await admin.close();
