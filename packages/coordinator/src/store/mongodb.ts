@@ -157,6 +157,13 @@ const ORPHAN_HINT_MS = 60_000;
  * them (see `GroupCommitOptions.lingerMs`). An idle store appends at once.
  */
 const EVENTS_LINGER: GroupCommitOptions = { lingerMs: 20 };
+/**
+ * The `active_jobs` hint of an attempt that ended is retired after the job's update, and nobody
+ * waits on it; until it goes, readers check it against its job like any hint, and find it stale.
+ * While the store is busy a retirement waits this long for more, like an event append. (Ready
+ * hints are retired at once: the queue depth counts them.)
+ */
+const ACTIVE_RETIRE_LINGER: GroupCommitOptions = { lingerMs: 20 };
 /** How many jobs a hint reader reads at once. */
 const HINT_READ_BATCH = 32;
 /**
@@ -813,7 +820,7 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
   };
 
   /** Retires hints by `_id` (group-committed: one write for the retirements made meanwhile). */
-  const retireGroup = (collection: Collection<ReadyHint> | Collection<ActiveHint>) =>
+  const retireGroup = (collection: Collection<ReadyHint> | Collection<ActiveHint>, options?: GroupCommitOptions) =>
     createGroupCommit<string, undefined>(async (ids) => {
       const hints = collection as unknown as Collection<{ _id: string; gone?: boolean }>;
       await hints.bulkWrite(
@@ -826,9 +833,9 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
         { ordered: false },
       );
       return ids.map(() => ({ ok: true, value: undefined }));
-    });
+    }, options);
   const retireReadyHints = retireGroup(readyJobs);
-  const retireActiveHints = retireGroup(activeJobs);
+  const retireActiveHints = retireGroup(activeJobs, ACTIVE_RETIRE_LINGER);
 
   /** Retires hints by `_id`, best effort: a hint left behind is retired by the next reader. */
   const retireHints = async (collection: Collection<ReadyHint> | Collection<ActiveHint>, ids: readonly string[]) => {
