@@ -11,8 +11,6 @@ export const DecisionIds = {
   lease: (jobId: string, attempt: number) => `job:${jobId}/attempt:${attempt}/lease`,
   /** How attempt `a` ended: completed, lost or cancelled. At most one of them. */
   attemptEnd: (jobId: string, attempt: number) => `job:${jobId}/attempt:${attempt}/end`,
-  /** The lease an agent's pull request was answered with, for retries of the same request. */
-  pull: (agentId: string, requestId: string) => `agent:${agentId}/pull:${requestId}`,
   /** The run a trigger with this request id created, as a `RunCreation`. */
   triggerRequest: (pipeline: string, requestId: string) => `pipeline:${pipeline}/trigger:${requestId}`,
   /** A run was cancelled. */

@@ -161,18 +161,10 @@ export async function leaseJob(
     }
   };
   const [previous, oldest] = await Promise.all([
-    resent ? store.getDecision<{ jobId: string; attempt: number }>(DecisionIds.pull(agent._id, requestId)) : null,
+    resent ? leaseOfRequest(ctx, agent._id, requestId) : null,
     agent.state === 'active' ? findCandidates(contended ? hashOf(agent._id + requestId) % DISPATCH_SPREAD : 0) : null,
   ]);
-  if (previous) {
-    const job = await store.getJob(previous.data.jobId);
-    const current =
-      job &&
-      job.attempt === previous.data.attempt &&
-      job.agentId === agent._id &&
-      (job.state === JobState.leased || job.state === JobState.running);
-    return current ? buildLease(ctx, job) : null;
-  }
+  if (previous) return buildLease(ctx, previous);
   if (agent.state !== 'active') return null;
   // Only jobs this agent can run: the store filters by labels, so a backlog of jobs for other
   // agents does not hide them. A few candidates at a time; when every one was lost to pulls of
@@ -193,6 +185,18 @@ export async function leaseJob(
     }
   }
   return null;
+}
+
+/**
+ * The job a pull with this request id was leased, if the agent still holds it: a resend (the
+ * reply was lost) gets that lease again. The job records the request id with the lease, in the
+ * same update, so a lease the agent could have been told of is found; one decided by a
+ * coordinator that died before recording it on the job was never told to anyone, and is
+ * declared lost once its TTL is over (see `tryLease`).
+ */
+async function leaseOfRequest(ctx: SchedulerContext, agentId: string, requestId: string): Promise<JobRecord | null> {
+  const held = await ctx.store.findJobsOfAgent(agentId);
+  return held.find((job) => job.leaseRequestId === requestId && holds(job, agentId, job.attempt)) ?? null;
 }
 
 /** Whether a pull leased a job, and the lease it hands the agent (null if none could be built). */
@@ -237,6 +241,7 @@ async function tryLease(ctx: SchedulerContext, agent: AgentRecord, requestId: st
     agentId: agent._id,
     leasedAt: now,
     leaseExpiresAt: now + ctx.config.leaseTtlMs,
+    leaseRequestId: requestId,
   };
   const updated = await store.updateJob(job._id, patch, {
     states: [JobState.queued],
@@ -246,12 +251,7 @@ async function tryLease(ctx: SchedulerContext, agent: AgentRecord, requestId: st
   if (!updated) return none;
   const leased: JobRecord = { ...job, ...patch };
   ctx.leased.leased(leased);
-  // The pull's own decision (for a retry of this request) and the lease's contents are
-  // independent: read the one while the other is written.
-  const [, lease] = await Promise.all([
-    store.decide(DecisionIds.pull(agent._id, requestId), { jobId: job._id, attempt: job.attempt }),
-    buildLease(ctx, leased),
-  ]);
+  const lease = await buildLease(ctx, leased);
   notifyRun(store, job.runId);
   return { leased: true, lease };
 }

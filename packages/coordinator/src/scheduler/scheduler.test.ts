@@ -213,17 +213,21 @@ describe('scheduler on the memory store', () => {
     await deploy([job('x'), job('y')]);
     await scheduler.triggerRun({ pipeline: 'p', trigger });
     const lookups: string[] = [];
-    const getDecision = store.getDecision.bind(store);
-    store.getDecision = async (id) => {
-      lookups.push(id);
-      return getDecision(id);
+    const findJobsOfAgent = store.findJobsOfAgent.bind(store);
+    store.findJobsOfAgent = async (agentId) => {
+      lookups.push(agentId);
+      return findJobsOfAgent(agentId);
     };
     const first = await scheduler.pull(a, 'request-1', { waitMs: 0, firstSending: true });
-    expect(lookups.filter((id) => id.includes('request-1'))).toEqual([]);
+    expect(lookups).toEqual([]);
     const again = await scheduler.pull(a, 'request-1', { waitMs: 0 });
-    expect(lookups.filter((id) => id.includes('request-1'))).toHaveLength(1);
+    expect(lookups).toEqual([a._id]);
     expect(again?.jobId).toBe(first?.jobId);
     expect((await store.listJobs('p/1')).filter((j) => j.state === 'leased')).toHaveLength(1);
+    // Another request id of the same agent is another pull: the next job.
+    const other = await scheduler.pull(a, 'request-2', { waitMs: 0 });
+    expect(other?.jobId).not.toBe(first?.jobId);
+    expect((await store.listJobs('p/1')).filter((j) => j.state === 'leased')).toHaveLength(2);
   });
 
   it('a job queued while a waiting pull looks is leased by that pull at once, not at its next look', async () => {

@@ -144,6 +144,11 @@ export interface JobRecord {
   leaseExpiresAt: number | null;
   /** When the current attempt was leased. */
   leasedAt: number | null;
+  /**
+   * The request id of the pull the current attempt was leased to, so that a resend of that pull
+   * gets the same lease (see `leaseJob`). Absent on jobs never leased.
+   */
+  leaseRequestId?: string | null;
   startedAt: number | null;
   finishedAt: number | null;
   exitCode: number | null;
