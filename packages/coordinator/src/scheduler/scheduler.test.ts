@@ -470,6 +470,19 @@ describe('scheduler on the memory store', () => {
     expect((await store.getJob('p/1/x'))?.lostAttempts).toBe(1);
   });
 
+  it('a resent pull whose coordinator died after deciding its lease, before recording it, gets that lease', async () => {
+    await deploy([job('x'), job('y')]);
+    await scheduler.triggerRun({ pipeline: 'p', trigger });
+    // The first sending's coordinator decided x for agent-a's request and died before updating x.
+    await store.decide(DecisionIds.lease('p/1/x', 1), { agentId: a._id, requestId: 'request-1' });
+    // The resend, on this coordinator, finds the decision its own and applies it.
+    const lease = await pull(a, 'request-1');
+    expect([lease?.jobId, lease?.attempt]).toEqual(['p/1/x', 1]);
+    expect(await store.getJob('p/1/x')).toMatchObject({ state: 'leased', agentId: a._id, leaseRequestId: 'request-1' });
+    // Another agent's pull gets the other job.
+    expect((await pull(b))?.jobId).toBe('p/1/y');
+  });
+
   it('jobs whose condition does not hold are skipped with their dependents', async () => {
     await deploy([
       job('deploy', { if: { branches: ['release/*'], events: [] } }),
