@@ -236,6 +236,33 @@ describe('schedules on the memory store (injected clock)', () => {
     expect(await store.getSchedule(id)).toMatchObject({ lastRunId: 'nightly/2', pendingRun: null });
   });
 
+  it("a tick due before a dead coordinator's tick got its run creates that run first", async () => {
+    const EVERY_MINUTE = '* * * * *';
+    await deploy(store, scheduler, 'v1', [EVERY_MINUTE], 0, ['build', 'test']);
+    const id = scheduleIdOf('nightly', EVERY_MINUTE);
+    now = at('2026-03-01T12:01:01Z');
+    const dying = createScheduler({ store: diesCreatingRuns(store), now: () => now });
+    await expect(dying.tickSchedules()).rejects.toThrow('the coordinator died');
+    expect(await store.getSchedule(id)).toMatchObject({ pendingRun: { tick: at('2026-03-01T12:01:00Z') } });
+    // The next tick fires before any ticker took the first one for dead: it creates the first
+    // tick's run, then its own.
+    now = at('2026-03-01T12:02:01Z');
+    expect(await createScheduler({ store, now: () => now }).tickSchedules()).toEqual({ fired: 1 });
+    const runs = await store.listRuns({ limit: 10 });
+    expect(runs.map((r) => r._id).sort()).toEqual(['nightly/1', 'nightly/2']);
+    expect((await store.listJobs('nightly/1')).map((j) => j.name)).toEqual(['build', 'test']);
+    expect(await store.getSchedule(id)).toMatchObject({
+      lastFiredAt: at('2026-03-01T12:02:00Z'),
+      lastRunId: 'nightly/2',
+      pendingRun: null,
+    });
+    const ticks = (await store.listEvents({ limit: 100 })).filter((e) => e.type === 'schedule');
+    expect(ticks.map((e) => (e.type === 'schedule' ? [iso(e.tick), e.runId] : null))).toEqual([
+      ['2026-03-01T12:01:00.000Z', 'nightly/1'],
+      ['2026-03-01T12:02:00.000Z', 'nightly/2'],
+    ]);
+  });
+
   it('ticks missed while no coordinator ran fire once, for the latest of them', async () => {
     await deploy(store, scheduler, 'v1', [HOURLY]);
     const id = scheduleIdOf('nightly', HOURLY);

@@ -113,6 +113,14 @@ export async function fireSchedule(ctx: SchedulerContext, schedule: ScheduleReco
     await store.updateSchedule(schedule._id, { enabled: false, updatedAt: now }, slot);
     return false;
   }
+  if (schedule.pendingRun) {
+    // The previous tick's run is not known to exist (its coordinator died creating it, or is
+    // slow): this tick's mark is about to replace that one, so make sure of it first. Both
+    // create it once, the trigger being idempotent.
+    await createTickRun(ctx, schedule, schedule.pendingRun, slot, now).catch((error: unknown) => {
+      if (!(error instanceof NotFoundError)) throw error;
+    });
+  }
   let tick = slot;
   if (now - tick > CATCH_UP_SCAN_MS) {
     const recent = nextFireTime(schedule.cron, now - CATCH_UP_SCAN_MS);
