@@ -1,7 +1,6 @@
 import { API_VERSION, type PipelineSpec } from '@hiveforge/sdk';
-import { MongoClient } from 'mongodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type FerretDB, startFerretDB } from '../../../../test/helpers/ferretdb.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { ferretDBForSuite } from '../../../../test/helpers/ferretdb-suite.js';
 import { makeJobSpec } from '../store/contract.js';
 import { createMemoryStore } from '../store/memory.js';
 import { createMongoStore } from '../store/mongodb.js';
@@ -352,78 +351,62 @@ describe('schedules on the memory store (injected clock)', () => {
 });
 
 describe('schedules on FerretDB: several coordinators, one database', () => {
-  let ferret: FerretDB | undefined;
-  beforeAll(async () => {
-    ferret = await startFerretDB();
-  }, 60_000);
-  afterAll(async () => {
-    await ferret?.stop();
-  });
+  const ferret = ferretDBForSuite();
 
-  it('two coordinators racing the same tick trigger exactly one run', async () => {
-    if (!ferret) throw new Error('FerretDB is not running');
-    const dbName = `hf_sched_${process.pid}_${Date.now().toString(36)}`;
-    let now = at('2026-03-01T12:00:00Z');
-    const storeA = await createMongoStore({ uri: ferret.uri, dbName, now: () => now });
-    const storeB = await createMongoStore({ uri: ferret.uri, dbName, now: () => now });
-    try {
-      const a = createScheduler({ store: storeA, now: () => now });
-      const b = createScheduler({ store: storeB, now: () => now });
-      await deploy(storeA, a, 'v1', [DAILY]);
-      now = at('2026-03-02T03:00:02Z');
-      const results = await Promise.all([a.tickSchedules(), b.tickSchedules(), a.tickSchedules()]);
-      expect(results.reduce((n, r) => n + r.fired, 0)).toBe(1);
-      const runs = await storeB.listRuns({ limit: 10 });
-      expect(runs).toHaveLength(1);
-      expect(runs[0]?.trigger).toMatchObject({ event: 'schedule', actor: 'schedule' });
-      expect(await storeB.getSchedule(scheduleIdOf('nightly', DAILY))).toMatchObject({
-        nextFireAt: at('2026-03-03T03:00:00Z'),
-        lastRunId: runs[0]?._id,
-      });
-    } finally {
-      await storeB.close();
-      await storeA.close();
-      const admin = new MongoClient(ferret.uri);
-      await admin.db(dbName).dropDatabase();
-      await admin.close();
-    }
-  });
+  it('two coordinators racing the same tick trigger exactly one run', () =>
+    ferret.withDatabase('hf_sched', async ({ uri, dbName }) => {
+      let now = at('2026-03-01T12:00:00Z');
+      const storeA = await createMongoStore({ uri, dbName, now: () => now });
+      const storeB = await createMongoStore({ uri, dbName, now: () => now });
+      try {
+        const a = createScheduler({ store: storeA, now: () => now });
+        const b = createScheduler({ store: storeB, now: () => now });
+        await deploy(storeA, a, 'v1', [DAILY]);
+        now = at('2026-03-02T03:00:02Z');
+        const results = await Promise.all([a.tickSchedules(), b.tickSchedules(), a.tickSchedules()]);
+        expect(results.reduce((n, r) => n + r.fired, 0)).toBe(1);
+        const runs = await storeB.listRuns({ limit: 10 });
+        expect(runs).toHaveLength(1);
+        expect(runs[0]?.trigger).toMatchObject({ event: 'schedule', actor: 'schedule' });
+        expect(await storeB.getSchedule(scheduleIdOf('nightly', DAILY))).toMatchObject({
+          nextFireAt: at('2026-03-03T03:00:00Z'),
+          lastRunId: runs[0]?._id,
+        });
+      } finally {
+        await storeB.close();
+        await storeA.close();
+      }
+    }));
 
-  it('a tick whose coordinator died creating its run is created once by the other two', async () => {
-    if (!ferret) throw new Error('FerretDB is not running');
-    const dbName = `hf_sched_${process.pid}_${Date.now().toString(36)}`;
-    const tick = at('2026-03-02T03:00:00Z');
-    let now = at('2026-03-01T12:00:00Z');
-    const stores = await Promise.all(
-      [0, 1, 2].map(() => createMongoStore({ uri: ferret?.uri ?? '', dbName, now: () => now })),
-    );
-    const [storeA, storeB, storeC] = stores as [Store, Store, Store];
-    try {
-      const dying = createScheduler({ store: diesCreatingRuns(storeA), now: () => now });
-      await deploy(storeA, dying, 'v1', [DAILY], 0, ['build', 'test', 'lint']);
-      now = tick + 1_000;
-      await expect(dying.tickSchedules()).rejects.toThrow('the coordinator died');
-      expect((await storeB.listJobs('nightly/1')).map((j) => j.name)).toEqual(['build']);
-      const b = createScheduler({ store: storeB, now: () => now });
-      const c = createScheduler({ store: storeC, now: () => now });
-      now = tick + PENDING_RUN_GRACE_MS + 1_000;
-      await Promise.all([b.tickSchedules(), c.tickSchedules()]);
-      expect((await storeC.listRuns({ limit: 10 })).map((r) => r._id)).toEqual(['nightly/1']);
-      expect((await storeC.listJobs('nightly/1')).map((j) => [j.name, j.state])).toEqual([
-        ['build', 'queued'],
-        ['test', 'queued'],
-        ['lint', 'queued'],
-      ]);
-      expect((await storeC.findQueuedJobs(10)).map((j) => j.name).sort()).toEqual(['build', 'lint', 'test']);
-      expect(await storeB.getSchedule(scheduleIdOf('nightly', DAILY))).toMatchObject({
-        lastRunId: 'nightly/1',
-        pendingRun: null,
-      });
-    } finally {
-      await Promise.all(stores.map((store) => store.close()));
-      const admin = new MongoClient(ferret.uri);
-      await admin.db(dbName).dropDatabase();
-      await admin.close();
-    }
-  });
+  it('a tick whose coordinator died creating its run is created once by the other two', () =>
+    ferret.withDatabase('hf_sched', async ({ uri, dbName }) => {
+      const tick = at('2026-03-02T03:00:00Z');
+      let now = at('2026-03-01T12:00:00Z');
+      const stores = await Promise.all([0, 1, 2].map(() => createMongoStore({ uri, dbName, now: () => now })));
+      const [storeA, storeB, storeC] = stores as [Store, Store, Store];
+      try {
+        const dying = createScheduler({ store: diesCreatingRuns(storeA), now: () => now });
+        await deploy(storeA, dying, 'v1', [DAILY], 0, ['build', 'test', 'lint']);
+        now = tick + 1_000;
+        await expect(dying.tickSchedules()).rejects.toThrow('the coordinator died');
+        expect((await storeB.listJobs('nightly/1')).map((j) => j.name)).toEqual(['build']);
+        const b = createScheduler({ store: storeB, now: () => now });
+        const c = createScheduler({ store: storeC, now: () => now });
+        now = tick + PENDING_RUN_GRACE_MS + 1_000;
+        await Promise.all([b.tickSchedules(), c.tickSchedules()]);
+        expect((await storeC.listRuns({ limit: 10 })).map((r) => r._id)).toEqual(['nightly/1']);
+        expect((await storeC.listJobs('nightly/1')).map((j) => [j.name, j.state])).toEqual([
+          ['build', 'queued'],
+          ['test', 'queued'],
+          ['lint', 'queued'],
+        ]);
+        expect((await storeC.findQueuedJobs(10)).map((j) => j.name).sort()).toEqual(['build', 'lint', 'test']);
+        expect(await storeB.getSchedule(scheduleIdOf('nightly', DAILY))).toMatchObject({
+          lastRunId: 'nightly/1',
+          pendingRun: null,
+        });
+      } finally {
+        await Promise.all(stores.map((store) => store.close()));
+      }
+    }));
 });

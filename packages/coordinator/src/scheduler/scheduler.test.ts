@@ -1,7 +1,6 @@
 import { API_VERSION, FencedError, type JobSpec, type PipelineSpec } from '@hiveforge/sdk';
-import { MongoClient } from 'mongodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type FerretDB, startFerretDB } from '../../../../test/helpers/ferretdb.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { ferretDBForSuite } from '../../../../test/helpers/ferretdb-suite.js';
 import { makeJob, makeJobSpec } from '../store/contract.js';
 import { createMemoryStore } from '../store/memory.js';
 import { createMongoStore } from '../store/mongodb.js';
@@ -608,53 +607,43 @@ describe('scheduler on the memory store', () => {
 });
 
 describe('scheduler on FerretDB: a pull resent to another coordinator', () => {
-  let ferret: FerretDB | undefined;
-  beforeAll(async () => {
-    ferret = await startFerretDB();
-  }, 60_000);
-  afterAll(async () => {
-    await ferret?.stop();
-  });
+  const ferret = ferretDBForSuite();
 
-  it('gets the lease the first coordinator gave, and no second job', async () => {
-    if (!ferret) throw new Error('FerretDB is not running');
-    const dbName = `hf_pull_${process.pid}_${Date.now().toString(36)}`;
-    const storeA = await createMongoStore({ uri: ferret.uri, dbName });
-    const storeB = await createMongoStore({ uri: ferret.uri, dbName });
-    try {
-      await storeA.putPipelineVersion({
-        _id: 'v1',
-        pipeline: 'p',
-        spec: spec([job('x'), job('y')]),
-        bundle: '',
-        entry: 'hiveforge.ts',
-        createdAt: 0,
-      });
-      await storeA.setPipelineHead('p', 'v1', 0);
-      const agent = agentRecord('agent-a');
-      await storeA.putAgent(agent);
-      const a = createScheduler({ store: storeA });
-      const b = createScheduler({ store: storeB });
-      await a.triggerRun({ pipeline: 'p', trigger });
-      // Coordinator A leases a job and its reply is lost; the agent sends the pull again to B.
-      const first = await a.pull(agent, 'request-1', { waitMs: 0, firstSending: true });
-      expect(first).not.toBeNull();
-      const again = await b.pull(agent, 'request-1', { waitMs: 0 });
-      expect([again?.jobId, again?.attempt]).toEqual([first?.jobId, first?.attempt]);
-      expect((await storeB.listJobs('p/1')).map((j) => [j.name, j.state, j.leaseRequestId ?? null])).toEqual([
-        ['x', first?.jobId === 'p/1/x' ? 'leased' : 'queued', first?.jobId === 'p/1/x' ? 'request-1' : null],
-        ['y', first?.jobId === 'p/1/y' ? 'leased' : 'queued', first?.jobId === 'p/1/y' ? 'request-1' : null],
-      ]);
-      // Once the agent no longer holds it, the same request id gets nothing back from it.
-      await b.complete(agent._id, { jobId: first?.jobId ?? '', attempt: 1, result: ok });
-      const later = await b.pull(agent, 'request-1', { waitMs: 0 });
-      expect(later?.jobId).not.toBe(first?.jobId);
-    } finally {
-      await storeB.close();
-      await storeA.close();
-      const admin = new MongoClient(ferret.uri);
-      await admin.db(dbName).dropDatabase();
-      await admin.close();
-    }
-  });
+  it('gets the lease the first coordinator gave, and no second job', () =>
+    ferret.withDatabase('hf_pull', async ({ uri, dbName }) => {
+      const storeA = await createMongoStore({ uri, dbName });
+      const storeB = await createMongoStore({ uri, dbName });
+      try {
+        await storeA.putPipelineVersion({
+          _id: 'v1',
+          pipeline: 'p',
+          spec: spec([job('x'), job('y')]),
+          bundle: '',
+          entry: 'hiveforge.ts',
+          createdAt: 0,
+        });
+        await storeA.setPipelineHead('p', 'v1', 0);
+        const agent = agentRecord('agent-a');
+        await storeA.putAgent(agent);
+        const a = createScheduler({ store: storeA });
+        const b = createScheduler({ store: storeB });
+        await a.triggerRun({ pipeline: 'p', trigger });
+        // Coordinator A leases a job and its reply is lost; the agent sends the pull again to B.
+        const first = await a.pull(agent, 'request-1', { waitMs: 0, firstSending: true });
+        expect(first).not.toBeNull();
+        const again = await b.pull(agent, 'request-1', { waitMs: 0 });
+        expect([again?.jobId, again?.attempt]).toEqual([first?.jobId, first?.attempt]);
+        expect((await storeB.listJobs('p/1')).map((j) => [j.name, j.state, j.leaseRequestId ?? null])).toEqual([
+          ['x', first?.jobId === 'p/1/x' ? 'leased' : 'queued', first?.jobId === 'p/1/x' ? 'request-1' : null],
+          ['y', first?.jobId === 'p/1/y' ? 'leased' : 'queued', first?.jobId === 'p/1/y' ? 'request-1' : null],
+        ]);
+        // Once the agent no longer holds it, the same request id gets nothing back from it.
+        await b.complete(agent._id, { jobId: first?.jobId ?? '', attempt: 1, result: ok });
+        const later = await b.pull(agent, 'request-1', { waitMs: 0 });
+        expect(later?.jobId).not.toBe(first?.jobId);
+      } finally {
+        await storeB.close();
+        await storeA.close();
+      }
+    }));
 });
