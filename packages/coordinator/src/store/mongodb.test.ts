@@ -4,7 +4,7 @@ import { Binary, Collection, type CommandStartedEvent, type Db, MongoClient } fr
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type FerretDB, freePort, startFerretDB } from '../../../../test/helpers/ferretdb.js';
 import { describeStoreContract, makeJob, makeJobSpec, makeLogChunk, makePipelineSpec } from './contract.js';
-import { createMongoStore, type MongoStoreOptions } from './mongodb.js';
+import { HISTORY_BACKFILLED, createMongoStore, type MongoStoreOptions } from './mongodb.js';
 import { type JobRecord, JobState, type Store } from './types.js';
 
 // One FerretDB for the file; every store gets a database of its own, dropped when it closes.
@@ -117,6 +117,7 @@ describe('MongoDB store on FerretDB', () => {
   it('decisions made at once go to the server together (group commit), each with its own outcome', async () => {
     const { sizes: inserts, onCommand } = batchSizes('insert', 'decisions');
     await withWatchedStore(onCommand, async (store) => {
+      inserts.length = 0; // the store's start records a decision of its own (HISTORY_BACKFILLED)
       expect((await store.decide('taken', { by: 'first' })).won).toBe(true);
       expect(inserts).toEqual([1]);
       inserts.length = 0;
@@ -794,6 +795,51 @@ describe('MongoDB store on FerretDB', () => {
       const indexes = await db.collection('pipeline_history').indexes();
       expect(indexes.map((index) => index.key)).toContainEqual({ pipeline: 1, createdAt: -1, _id: -1 });
     });
+  });
+
+  it('writes the history entries of versions stored before pipeline_history, once per database', async () => {
+    const uri = ferretUri();
+    const dbName = freshDbName();
+    const db = adminOf(uri).db(dbName);
+    const version = (id: string, createdAt: number) => ({
+      _id: id,
+      pipeline: 'web',
+      spec: makePipelineSpec('web', [makeJob('x', 'build').spec, makeJob('x', 'test').spec]),
+      bundle: '',
+      entry: 'h.ts',
+      createdAt,
+    });
+    try {
+      // A database from before pipeline_history: versions without their entries.
+      const first = await createMongoStore({ uri, dbName });
+      await first.putPipelineVersion(version('v1', 1));
+      await first.putPipelineVersion(version('v2', 2));
+      await first.close();
+      await db.collection('pipeline_history').deleteMany({});
+      await db.collection('decisions').deleteOne({ _id: HISTORY_BACKFILLED } as never);
+
+      const second = await createMongoStore({ uri, dbName });
+      expect((await second.listPipelineVersions('web', { limit: 10 })).map((v) => [v._id, v.jobs])).toEqual([
+        ['v2', ['build', 'test']],
+        ['v1', ['build', 'test']],
+      ]);
+      expect(await second.getDecision(HISTORY_BACKFILLED)).not.toBeNull();
+      await second.close();
+
+      // Done once: a later start reads the decision and no version.
+      const reads: string[] = [];
+      const client = new MongoClient(uri, { monitorCommands: true });
+      client.on('commandStarted', (event: CommandStartedEvent) => {
+        if (event.commandName === 'find') reads.push(String(event.command.find));
+      });
+      const third = await createMongoStore({ uri: 'unused', dbName, client });
+      await third.close();
+      await client.close();
+      expect(reads).not.toContain('pipeline_versions');
+      expect(reads).toContain('decisions');
+    } finally {
+      await db.dropDatabase();
+    }
   });
 
   it('deletes old wake-ups while polling', async () => {

@@ -554,6 +554,46 @@ function stampersOf(change: ChangeStreamDocument<WakeupDoc>): string[] {
  * Creates the indexes the store's queries need. `createIndex` is idempotent, so every
  * coordinator does this at start.
  */
+/** The decision that says `backfillPipelineHistory` ran to its end on a database. */
+export const HISTORY_BACKFILLED = 'store:pipeline-history/backfilled';
+
+/**
+ * Writes the `pipeline_history` entry of every version stored without one (versions stored
+ * before the collection existed), once per database: the decision `HISTORY_BACKFILLED` records
+ * that it ran to its end, and later starts only read that. Coordinators starting at once may
+ * each do it; entries are insert-only, keyed by the version.
+ */
+async function backfillPipelineHistory(db: Db): Promise<void> {
+  const decisions = db.collection<StoredDoc>(Collections.decisions);
+  if (await decisions.findOne({ _id: HISTORY_BACKFILLED })) return;
+  const history = db.collection<StoredDoc>(Collections.pipelineHistory);
+  const versions = db.collection<StoredDoc>(Collections.pipelineVersions);
+  const listed = new Set((await history.find({}, { projection: { _id: 1 } }).toArray()).map((doc) => doc._id));
+  const ids = (await versions.find({}, { projection: { _id: 1 } }).toArray()).map((doc) => doc._id);
+  for (const id of ids.filter((id) => !listed.has(id))) {
+    const doc = await versions.findOne({ _id: id });
+    if (!doc) continue;
+    const version = decode<PipelineVersionRecord>(doc);
+    await history.insertOne(encode(summaryOf(version)) as StoredDoc).catch((error: unknown) => {
+      if (!isDuplicateKey(error)) throw error;
+    });
+  }
+  await decisions
+    .insertOne({ _id: HISTORY_BACKFILLED, at: Date.now(), data: {} } as StoredDoc)
+    .catch((error: unknown) => {
+      if (!isDuplicateKey(error)) throw error;
+    });
+}
+
+/** A version's entry in `pipeline_history`. */
+const summaryOf = (version: PipelineVersionRecord): PipelineVersionSummary => ({
+  _id: version._id,
+  pipeline: version.pipeline,
+  createdAt: version.createdAt,
+  entry: version.entry,
+  jobs: version.spec.jobs.map((job) => job.name),
+});
+
 async function ensureIndexes(db: Db): Promise<void> {
   // Queued and active jobs are found through the `ready_jobs` and `active_jobs` hints, which
   // are small; a pull reads the oldest ready hints first, by `readyAt`.
@@ -653,6 +693,7 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
   try {
     await client.connect();
     await ensureIndexes(db);
+    await backfillPipelineHistory(db);
     const info = await db.command({ buildInfo: 1 });
     idOnlyFilters = typeof info.ferretdbVersion === 'string';
     retireByUpdate =
@@ -1246,15 +1287,8 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
         // Then its entry in the pipeline's history, also insert-only and keyed by the version,
         // so it is listed once. Storing the version again (a redeploy of the same content)
         // writes an entry lost to a crash between the two inserts.
-        const entry: PipelineVersionSummary = {
-          _id: version._id,
-          pipeline: version.pipeline,
-          createdAt: version.createdAt,
-          entry: version.entry,
-          jobs: version.spec.jobs.map((job) => job.name),
-        };
         try {
-          await pipelineHistory.insertOne(encode(entry) as StoredDoc);
+          await pipelineHistory.insertOne(encode(summaryOf(version)) as StoredDoc);
         } catch (error) {
           if (!isDuplicateKey(error)) throw error;
         }
