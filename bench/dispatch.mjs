@@ -16,10 +16,11 @@
 // MongoDB wire, also: the store's commands per drained job (counted on its clients), and how many
 // simple commands per second FerretDB does here (measured in the same run), which give the drain
 // rate the server allows at that many commands per job.
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { rm, writeFile } from 'node:fs/promises';
-import { availableParallelism, loadavg } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { createAgentClient } from '@hiveforge/agent';
@@ -55,6 +56,12 @@ export const DISPATCH_DEFAULTS = {
   mongoAgents: 8,
   /** Coordinator counts of the MongoDB variants (each coordinator with its own store instance). */
   mongoCoordinators: [1, 3],
+  /**
+   * Where FerretDB keeps its SQLite files (`HIVEFORGE_BENCH_FERRETDB_DIR`; default the OS temp
+   * directory). The report says which file system that is: FerretDB syncs every write to it, so
+   * a disk's sync latency bounds the drain (a tmpfs such as /dev/shm takes that cost away).
+   */
+  ferretdbDir: process.env.HIVEFORGE_BENCH_FERRETDB_DIR || tmpdir(),
   /**
    * FerretDB capacity baseline, measured in the same run before the MongoDB variants: how many
    * simple commands per second the server does with `capacityCallers` concurrent callers on one
@@ -354,10 +361,21 @@ async function loadMongoStore(results) {
 }
 
 /** Starts FerretDB through the test helper (TypeScript, loaded with tsx). */
-async function startFerretDB() {
+async function startFerretDB(parentDir) {
   const { tsImport } = await import('tsx/esm/api');
   const helper = await tsImport('../test/helpers/ferretdb.ts', import.meta.url);
-  return helper.startFerretDB();
+  return helper.startFerretDB({ parentDir });
+}
+
+/** The type of the file system `dir` is on (`ext4`, `tmpfs`, ...), or `unknown`. */
+function fileSystemOf(dir) {
+  try {
+    return (
+      execFileSync('df', ['--output=fstype', dir], { encoding: 'utf8' }).trim().split('\n').at(-1)?.trim() || 'unknown'
+    );
+  } catch {
+    return 'unknown';
+  }
 }
 
 // ---- the MongoDB wire: the store's commands, the server's capacity ----
@@ -505,7 +523,8 @@ export async function benchDispatch(overrides = {}) {
       const { createMongoStore, MongoClient } = mongodb;
       let ferret;
       try {
-        ferret = await startFerretDB();
+        ferret = await startFerretDB(options.ferretdbDir);
+        results.ferretdbFiles = `${options.ferretdbDir} (${fileSystemOf(options.ferretdbDir)})`;
         if (options.capacityMs > 0) {
           try {
             results.capacity = await measureCapacity(mongodb, ferret.uri, options);
@@ -605,6 +624,7 @@ export function reportDispatch(results) {
   } else if (results.capacityError) {
     out.push(`  FerretDB capacity: NOT MEASURED (${results.capacityError})`);
   }
+  if (results.ferretdbFiles) out.push(`  FerretDB's files: ${results.ferretdbFiles}`);
   if (results.mongoError) out.push(`  MongoDB wire: NOT RUN (${results.mongoError})`);
 
   out.push('  goals (2-core machine)');

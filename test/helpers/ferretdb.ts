@@ -14,6 +14,8 @@ export interface FerretDBOptions {
   bin?: string;
   /** How long to wait for the server to answer `ping`. @default 30_000 */
   startTimeoutMs?: number;
+  /** Where its data directory (SQLite files, removed at stop) is made. @default `os.tmpdir()` */
+  parentDir?: string;
 }
 
 /** A running FerretDB: a MongoDB-wire server over SQLite in a temporary directory. */
@@ -202,7 +204,7 @@ export async function startFerretDB(options: FerretDBOptions = {}): Promise<Ferr
   let lastError: unknown;
   for (let attempt = 0; attempt < attempts; attempt++) {
     const port = options.port ?? (await freePort());
-    const dataDir = await mkdtemp(join(tmpdir(), 'hiveforge-ferretdb-'));
+    const dataDir = await mkdtemp(join(options.parentDir ?? tmpdir(), 'hiveforge-ferretdb-'));
     const uri = `mongodb://127.0.0.1:${port}/?replicaSet=${FERRETDB_REPLICA_SET}&directConnection=true`;
     const args = [
       '--handler=sqlite',
