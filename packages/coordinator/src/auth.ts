@@ -44,7 +44,6 @@ function hashOfBearer(token: string): string {
  * tokens are never kept. `ttlMs` 0 keeps nothing.
  */
 export interface AgentTokenCache {
-  readonly ttlMs: number;
   /** The record kept for a token's hash, if it is fresh. */
   get(hash: string): AgentRecord | undefined;
   set(hash: string, agent: AgentRecord): void;
@@ -66,7 +65,6 @@ export function createAgentTokenCache({
   const byHash = new Map<string, { agent: AgentRecord; at: number }>();
   const hashOf = new Map<string, string>();
   return {
-    ttlMs,
     get(hash) {
       const kept = byHash.get(hash);
       if (!kept) return undefined;

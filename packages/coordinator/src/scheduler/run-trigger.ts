@@ -89,6 +89,8 @@ export async function triggerRunOnce(ctx: SchedulerContext, input: TriggerRunInp
   if (!head) throw new NotFoundError(`no pipeline named '${input.pipeline}' is deployed`);
   const versionId = input.versionId ?? head.versionId;
   const spec = await specFor(ctx, input.pipeline, versionId);
+  // Bad inputs and unknown jobs are refused before anything is decided (`createRun` selects
+  // the jobs again, from the decided creation).
   const inputs = resolveRunInputs(spec, input.trigger.inputs);
   if (input.only?.length) selectJobs(spec, input.only);
 

@@ -550,10 +550,6 @@ function stampersOf(change: ChangeStreamDocument<WakeupDoc>): string[] {
   return origins;
 }
 
-/**
- * Creates the indexes the store's queries need. `createIndex` is idempotent, so every
- * coordinator does this at start.
- */
 /** The decision that says `backfillPipelineHistory` ran to its end on a database. */
 export const HISTORY_BACKFILLED = 'store:pipeline-history/backfilled';
 
@@ -594,6 +590,10 @@ const summaryOf = (version: PipelineVersionRecord): PipelineVersionSummary => ({
   jobs: version.spec.jobs.map((job) => job.name),
 });
 
+/**
+ * Creates the indexes the store's queries need. `createIndex` is idempotent, so every
+ * coordinator does this at start.
+ */
 async function ensureIndexes(db: Db): Promise<void> {
   // Queued and active jobs are found through the `ready_jobs` and `active_jobs` hints, which
   // are small; a pull reads the oldest ready hints first, by `readyAt`.

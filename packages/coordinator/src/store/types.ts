@@ -182,11 +182,11 @@ export interface ArtifactRecord {
   createdAt: number;
 }
 
-/** Agent states an operator controls. `gone` agents deregistered. */
 /** True when an agent offering `offered` may run a job requiring `required`: it offers every one. */
 export const labelsFit = (required: readonly string[], offered: readonly string[]): boolean =>
   required.every((label) => offered.includes(label));
 
+/** Agent states an operator controls. `gone` agents deregistered. */
 export const AgentState = { active: 'active', suspended: 'suspended', draining: 'draining', gone: 'gone' } as const;
 export type AgentState = (typeof AgentState)[keyof typeof AgentState];
 
