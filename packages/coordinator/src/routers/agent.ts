@@ -53,11 +53,15 @@ const PullSchema = z.object({
   resend: z.boolean().optional(),
 });
 
+/** How long a pull may wait for a job: as asked, capped by the coordinator's pull wait. */
+const waitOf = (ctx: AgentCallContext, input: z.infer<typeof PullSchema>) =>
+  Math.min(input.waitMs ?? ctx.scheduler.config.pullWaitMs, ctx.scheduler.config.pullWaitMs);
+
 /** Leases the next job to the calling agent, waiting up to `waitMs` (capped by the coordinator's pull wait). */
 async function pullNext(ctx: AgentCallContext, input: z.infer<typeof PullSchema>) {
   // The caller's record was read from the store for this request, when its token was checked.
   const agent = ctx.agent;
-  const waitMs = Math.min(input.waitMs ?? ctx.scheduler.config.pullWaitMs, ctx.scheduler.config.pullWaitMs);
+  const waitMs = waitOf(ctx, input);
   const lease = await ctx.scheduler.pull(agent, input.requestId, {
     waitMs,
     signal: ctx.signal,
@@ -144,8 +148,11 @@ export const agentCalls = {
     z.object({ jobId: Id, attempt: Attempt, result: AttemptResultSchema, next: PullSchema.optional() }),
     async (ctx, input) => {
       const { next, ...completion } = input;
-      const { duplicate } = await ctx.scheduler.complete(ctx.agent._id, completion);
-      return { duplicate, next: next ? await pullNext(ctx, next) : null };
+      return ctx.scheduler.complete(
+        ctx.agent._id,
+        completion,
+        next && { pull: () => pullNext(ctx, next), waits: waitOf(ctx, next) > 0 },
+      );
     },
   ),
 };

@@ -4,6 +4,7 @@ import type { LocalClaims } from './claims.js';
 import type { ResolvedSchedulerConfig } from './config.js';
 import type { FreshReads } from './fresh-reads.js';
 import type { LeasedJobs } from './leased-jobs.js';
+import type { RunProgress } from './run-progress.js';
 
 /** What every scheduler step needs: the store, the timing and a clock. */
 export interface SchedulerContext {
@@ -33,6 +34,8 @@ export interface SchedulerContext {
   claims: LocalClaims;
   /** Jobs this coordinator leased, for their completions (see `LeasedJobs`). */
   leased: LeasedJobs;
+  /** Leases won here, which show that their runs go on (see `RunProgress`). */
+  progress: RunProgress;
 }
 
 /**

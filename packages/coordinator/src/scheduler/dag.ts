@@ -54,6 +54,11 @@ export const causeOf = (end: AttemptEnd): AttemptCause =>
  * `read` is the job as the caller read it before it won the decision `end`, if it did: then no
  * one else changes this attempt, and the store need not read the job again to check the
  * guards. The updates are guarded by attempt and state, so a job that moved on is left alone.
+ *
+ * `between` (a completion's next pull) runs once the job is updated: before the resolution when
+ * that can only end the run (no waiting job needs this one), since a lease it wins for a job of
+ * the run shows that the run goes on, and spares the read of the run's witness; after the
+ * resolution otherwise, so that it can lease a job the resolution queued.
  */
 export async function applyAttemptEnd(
   ctx: SchedulerContext,
@@ -61,6 +66,7 @@ export async function applyAttemptEnd(
   attempt: number,
   end: AttemptEnd,
   read?: JobRecord,
+  between?: () => Promise<void>,
 ): Promise<void> {
   const { store } = ctx;
   const now = ctx.now();
@@ -116,8 +122,29 @@ export async function applyAttemptEnd(
     }
   }
   notifyRun(store, job.runId);
-  if (await stillBlocked(ctx, job)) return;
+  const since = ctx.progress.mark();
+  if (!between) return settle(ctx, job, since);
+  if (!endsRunOnly(ctx, job)) {
+    await settle(ctx, job, since);
+    return between();
+  }
+  try {
+    await between();
+  } finally {
+    await settle(ctx, job, since);
+  }
+}
+
+/** Resolves the run of a job whose attempt ended before `since`, unless nothing can come of it. */
+async function settle(ctx: SchedulerContext, job: JobRecord, since: number): Promise<void> {
+  if (await stillBlocked(ctx, job, since)) return;
   await resolveRun(ctx, job.runId);
+}
+
+/** Whether no waiting job needs `job` (as far as the run's last resolution knows). */
+function endsRunOnly(ctx: SchedulerContext, job: JobRecord): boolean {
+  const blockers = ctx.blockers.get(job.runId);
+  return blockers !== undefined && (blockers.dependents.get(job.name)?.length ?? 0) === 0;
 }
 
 /**
@@ -127,11 +154,16 @@ export async function applyAttemptEnd(
  * coordinators ending the last two blockers at once cannot both skip: each updates its job
  * before it reads the other's. A read is fresh if it starts after the update, so completions
  * that ask while a read of the same witness is in flight share the next one (`FreshReads`).
+ *
+ * A lease of a job of the run won here by a decision that started after `since` (taken once the
+ * job was updated) shows as well as a fresh read that the run goes on (see `RunProgress`): then
+ * the run's witness is not read.
  */
-async function stillBlocked(ctx: SchedulerContext, job: JobRecord): Promise<boolean> {
+async function stillBlocked(ctx: SchedulerContext, job: JobRecord, since: number): Promise<boolean> {
   const blockers = ctx.blockers.get(job.runId);
   if (!blockers) return false;
-  const witnesses = new Set<string | undefined>([blockers.run]);
+  const witnesses = new Set<string | undefined>();
+  if (!ctx.progress.leasedSince(job.runId, since)) witnesses.add(blockers.run);
   for (const dependent of blockers.dependents.get(job.name) ?? []) witnesses.add(blockers.needs.get(dependent));
   if (witnesses.has(undefined) || witnesses.has(job._id)) return false;
   const found = await Promise.all([...witnesses].map((id) => ctx.witnesses.after(id as string)));

@@ -100,13 +100,17 @@ async function buildLease(ctx: SchedulerContext, job: JobRecord): Promise<Lease 
   };
 }
 
-/** Declares an attempt lost (or otherwise ended) by decision, and applies whatever won. */
+/**
+ * Declares an attempt lost (or otherwise ended) by decision, and applies whatever won. When this
+ * call won, `between` runs once the job is updated (see `applyAttemptEnd`).
+ */
 export async function endAttempt(
   ctx: SchedulerContext,
   job: JobRecord,
   kind: AttemptEnd['kind'],
   result: AttemptResult,
   agentId: string | null,
+  between?: () => Promise<void>,
 ): Promise<{ won: boolean; end: AttemptEnd }> {
   const retry = shouldRetry(job, kind, result, ctx.config.maxLostAttempts);
   const { won, decision } = await ctx.store.decide<AttemptEnd>(DecisionIds.attemptEnd(job._id, job.attempt), {
@@ -116,7 +120,7 @@ export async function endAttempt(
     retry,
   });
   // When this call decided, the job is as read just before: no need to read it again.
-  await applyAttemptEnd(ctx, job._id, job.attempt, decision.data, won ? job : undefined);
+  await applyAttemptEnd(ctx, job._id, job.attempt, decision.data, won ? job : undefined, won ? between : undefined);
   return { won, end: decision.data };
 }
 
@@ -214,10 +218,13 @@ async function tryLease(ctx: SchedulerContext, agent: AgentRecord, requestId: st
   if (!(await originOf(ctx, job.runId))) return none;
   if (job.spec.concurrency && !(await takeTurn(ctx, job.spec.concurrency, { jobId: job._id, attempt: job.attempt })))
     return none;
+  const deciding = ctx.progress.mark();
   const { won, decision } = await store.decide<LeaseDecision>(DecisionIds.lease(job._id, job.attempt), {
     agentId: agent._id,
     requestId,
   });
+  // The job was queued when this decision was inserted: its run goes on (see `RunProgress`).
+  if (won) ctx.progress.leased(job.runId, deciding);
   if (!won) {
     const mine = decision.data.agentId === agent._id && decision.data.requestId === requestId;
     if (!mine) {
@@ -345,14 +352,44 @@ export async function renewLeases(
   return out;
 }
 
+/** The pull an agent sends with its completion, for its next job. */
+export interface NextPull<T> {
+  pull(): Promise<T>;
+  /** Whether the pull may wait for a job to become ready (then it runs after the resolution). */
+  waits: boolean;
+}
+
 /**
  * Records how an attempt ended. The end is a decision: a completion that loses to "lost" (or
  * to a cancellation) is rejected, and a replay of the same completion is accepted once.
+ *
+ * With `next`, the agent's next pull runs once the end is recorded, and its outcome is returned:
+ * a pull that does not wait runs before the run's resolution when that can only end the run, so
+ * that a lease it wins spares the read of the run's witness (see `applyAttemptEnd`). A
+ * completion that is rejected pulls nothing.
  */
-export async function completeJob(
+export async function completeJob<T = never>(
   ctx: SchedulerContext,
   agentId: string,
   input: { jobId: string; attempt: number; result: AttemptResult },
+  next?: NextPull<T>,
+): Promise<{ duplicate: boolean; next: T | null }> {
+  const pulled: { value?: T } = {};
+  const pull = next
+    ? async () => {
+        pulled.value = await next.pull();
+      }
+    : undefined;
+  const { duplicate } = await recordCompletion(ctx, agentId, input, next?.waits === false ? pull : undefined);
+  if (pull && !('value' in pulled)) await pull();
+  return { duplicate, next: 'value' in pulled ? (pulled.value as T) : null };
+}
+
+async function recordCompletion(
+  ctx: SchedulerContext,
+  agentId: string,
+  input: { jobId: string; attempt: number; result: AttemptResult },
+  between: (() => Promise<void>) | undefined,
 ): Promise<{ duplicate: boolean }> {
   // The job as this coordinator leased it to the agent, if it did: see `LeasedJobs`.
   const job = ctx.leased.take(input.jobId, input.attempt, agentId) ?? (await ctx.store.getJob(input.jobId, NO_LEASE));
@@ -377,7 +414,7 @@ export async function completeJob(
   }
   // The job says the agent holds the attempt. An end decided but not yet applied wins over this
   // one below (and is applied then), so the decision need not be read first.
-  const { won, end } = await endAttempt(ctx, job, 'completed', input.result, agentId);
+  const { won, end } = await endAttempt(ctx, job, 'completed', input.result, agentId, between);
   return won ? { duplicate: false } : check(end);
 }
 

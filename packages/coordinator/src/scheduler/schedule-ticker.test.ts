@@ -12,6 +12,7 @@ import { scheduleIdOf } from './schedules.js';
 import { LocalClaims } from './claims.js';
 import { createFreshReads } from './fresh-reads.js';
 import { LeasedJobs } from './leased-jobs.js';
+import { RunProgress } from './run-progress.js';
 
 const at = (iso: string) => Date.parse(iso);
 const iso = (ms: number | null | undefined) => (typeof ms === 'number' ? new Date(ms).toISOString() : ms);
@@ -331,6 +332,7 @@ describe('schedules on the memory store (injected clock)', () => {
       witnesses: createFreshReads((jobId) => store.getJob(jobId)),
       claims: new LocalClaims(() => now),
       leased: new LeasedJobs(),
+      progress: new RunProgress(),
     };
     expect(await fireSchedule(ctx, schedule, now)).toBe(false);
     expect(await store.listRuns({ limit: 10 })).toEqual([]);

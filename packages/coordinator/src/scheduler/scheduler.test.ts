@@ -400,9 +400,11 @@ describe('scheduler on the memory store', () => {
     const lease = await pull(a);
     expect(await scheduler.complete('agent-a', { jobId: lease!.jobId, attempt: 1, result: ok })).toEqual({
       duplicate: false,
+      next: null,
     });
     expect(await scheduler.complete('agent-a', { jobId: lease!.jobId, attempt: 1, result: ok })).toEqual({
       duplicate: true,
+      next: null,
     });
     await expect(
       scheduler.complete('agent-a', { jobId: lease!.jobId, attempt: 1, result: failed }),
@@ -439,6 +441,91 @@ describe('scheduler on the memory store', () => {
     );
     expect((await store.getJob(y!.jobId))?.state).toBe('cancelled');
     expect((await store.getRun(run._id))?.status).toBe('cancelled');
+  });
+
+  it('a completion whose next pull leases a job of its run does not read the run to see that it goes on', async () => {
+    await deploy([job('v'), job('w'), job('x'), job('y'), job('z')]);
+    const run = await scheduler.triggerRun({ pipeline: 'p', trigger });
+    // The first completion resolves the run, which finds z its last unfinished job.
+    const v = await pull(a);
+    await scheduler.complete('agent-a', { jobId: v!.jobId, attempt: 1, result: ok });
+    const jobReads: string[] = [];
+    const listed: string[] = [];
+    const getJob = store.getJob.bind(store);
+    const listJobs = store.listJobs.bind(store);
+    store.getJob = (id, options) => {
+      jobReads.push(id);
+      return getJob(id, options);
+    };
+    store.listJobs = (runId) => {
+      listed.push(runId);
+      return listJobs(runId);
+    };
+    const w = await pull(a);
+    const x = await pull(b);
+    expect([w?.name, x?.name]).toEqual(['w', 'x']);
+    // Without a lease since, a completion reads the run's witness (its last unfinished job).
+    await scheduler.complete('agent-a', { jobId: w!.jobId, attempt: 1, result: ok });
+    expect(jobReads).toContain(`${run._id}/z`);
+    // The next pull leases y before the run is looked at: that lease shows the run goes on.
+    jobReads.length = 0;
+    listed.length = 0;
+    const pullNext = { pull: () => pull(b), waits: false };
+    const done = await scheduler.complete('agent-b', { jobId: x!.jobId, attempt: 1, result: ok }, pullNext);
+    expect(done.next?.name).toBe('y');
+    expect(jobReads).not.toContain(`${run._id}/z`);
+    expect(listed).toEqual([]);
+    expect((await store.getRun(run._id))?.status).toBe('running');
+    // The run still ends with its last job, pulled the same way.
+    const z = await scheduler.complete('agent-b', { jobId: done.next!.jobId, attempt: 1, result: ok }, pullNext);
+    expect(z.next?.name).toBe('z');
+    expect(await scheduler.complete('agent-b', { jobId: z.next!.jobId, attempt: 1, result: ok }, pullNext)).toEqual({
+      duplicate: false,
+      next: null,
+    });
+    expect((await store.getRun(run._id))?.status).toBe('succeeded');
+  });
+
+  it('a completion pulls its next job after the resolution when a job needs it, or when the pull may wait', async () => {
+    await deploy([job('a'), job('b', { needs: ['a'] })]);
+    const run = await scheduler.triggerRun({ pipeline: 'p', trigger });
+    const first = await pull(a);
+    // b needs a: the pull runs after the resolution queued b, and leases it.
+    const done = await scheduler.complete(
+      'agent-a',
+      { jobId: first!.jobId, attempt: 1, result: ok },
+      { pull: () => pull(a), waits: false },
+    );
+    expect(done.next?.name).toBe('b');
+    // b ends the run: a pull that may wait runs after the resolution, which ended the run.
+    const status = async () => (await store.getRun(run._id))?.status;
+    const last = await scheduler.complete(
+      'agent-a',
+      { jobId: done.next!.jobId, attempt: 1, result: ok },
+      { pull: status, waits: true },
+    );
+    expect(last.next).toBe('succeeded');
+  });
+
+  it('a rejected completion pulls nothing', async () => {
+    await deploy([job('x'), job('y')]);
+    await scheduler.triggerRun({ pipeline: 'p', trigger });
+    const x = await pull(a);
+    let pulls = 0;
+    const next = { pull: async () => ++pulls, waits: false };
+    await expect(
+      scheduler.complete('agent-b', { jobId: x!.jobId, attempt: 1, result: ok }, next),
+    ).rejects.toBeInstanceOf(FencedError);
+    expect(pulls).toBe(0);
+    expect(await scheduler.complete('agent-a', { jobId: x!.jobId, attempt: 1, result: ok }, next)).toEqual({
+      duplicate: false,
+      next: 1,
+    });
+    // A replay is accepted as a duplicate, and pulls.
+    expect(await scheduler.complete('agent-a', { jobId: x!.jobId, attempt: 1, result: ok }, next)).toEqual({
+      duplicate: true,
+      next: 2,
+    });
   });
 
   it('cancelling a run cancels waiting, queued and running jobs and tells the agent', async () => {

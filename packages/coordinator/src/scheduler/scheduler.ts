@@ -9,6 +9,7 @@ import { type AttemptResult, resolveRun } from './dag.js';
 import {
   type Lease,
   type LeaseStatus,
+  type NextPull,
   completeJob,
   leaseJob,
   renewLeases,
@@ -18,6 +19,7 @@ import {
 } from './dispatcher.js';
 import { watchTopic } from '../wakeup.js';
 import { cancelRun } from './run-cancel.js';
+import { RunProgress } from './run-progress.js';
 import { type TriggerRunInput, triggerRun } from './run-trigger.js';
 import { createFreshReads } from './fresh-reads.js';
 import { createScheduleTickerState, tickSchedules } from './schedule-ticker.js';
@@ -50,10 +52,12 @@ export interface Scheduler {
     agentId: string,
     leases: readonly { jobId: string; attempt: number }[],
   ): Promise<Record<string, LeaseStatus>>;
-  complete(
+  /** Records how an attempt ended; with `next`, then pulls the agent's next job (see `completeJob`). */
+  complete<T = never>(
     agentId: string,
     input: { jobId: string; attempt: number; result: AttemptResult },
-  ): Promise<{ duplicate: boolean }>;
+    next?: NextPull<T>,
+  ): Promise<{ duplicate: boolean; next: T | null }>;
   /** Every attempt of a job, oldest first. */
   attempts(jobId: string): Promise<AttemptRecord[]>;
   /** The job when `agentId` holds its attempt; otherwise a FencedError. */
@@ -91,6 +95,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     witnesses: createFreshReads((jobId) => store.getJob(jobId, { lease: false })),
     claims: new LocalClaims(deps.now ?? preciseNow),
     leased: new LeasedJobs(),
+    progress: new RunProgress(),
   };
   let sweeps = 0;
   const ticker = createScheduleTickerState();
@@ -123,7 +128,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     requireCurrentAttempt: (agentId, jobId, attempt) => requireCurrentAttempt(ctx, agentId, jobId, attempt),
     start: (agentId, jobId, attempt) => startJob(ctx, agentId, jobId, attempt),
     heartbeat: (agentId, leases) => renewLeases(ctx, agentId, leases),
-    complete: (agentId, input) => completeJob(ctx, agentId, input),
+    complete: (agentId, input, next) => completeJob(ctx, agentId, input, next),
     async sweep() {
       const lost = await sweepExpiredLeases(ctx);
       // Repairing runs reads every job of every running run: do it only every few sweeps. It
