@@ -159,7 +159,7 @@ export async function leaseJob(
     const count = candidates();
     const stopLooking = claims.startLooking();
     try {
-      return await store.findQueuedJobs(count, { labels: agent.labels, skip, startAt });
+      return await store.findQueuedJobs(count, { labels: agent.labels, skip, startAt, copies: true });
     } finally {
       stopLooking();
     }
@@ -240,8 +240,9 @@ async function tryLease(ctx: SchedulerContext, agent: AgentRecord, requestId: st
   }
   if (decision.data.cancelled) return none;
   const now = ctx.now();
-  // The candidate as read is the job as it is: a queued attempt leaves that state only by its
-  // lease decision (leased or cancelled, or lost once a lease was decided), which this pull won.
+  // The candidate as read (or as it entered the queue: `copies`) is the job as it is: a queued
+  // attempt leaves that state only by its lease decision (leased or cancelled, or lost once a
+  // lease was decided), which this pull won.
   // A resend that found its own decision reads the job again: it may have moved on since.
   const patch = {
     state: JobState.leased,

@@ -1,4 +1,5 @@
 import { API_VERSION, FencedError, type JobSpec, type PipelineSpec } from '@hiveforge/sdk';
+import { MongoClient } from 'mongodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ferretDBForSuite } from '../../../../test/helpers/ferretdb-suite.js';
 import { makeJob, makeJobSpec } from '../store/contract.js';
@@ -693,10 +694,10 @@ describe('scheduler on the memory store', () => {
   });
 });
 
-describe('scheduler on FerretDB: a pull resent to another coordinator', () => {
+describe('scheduler on FerretDB', () => {
   const ferret = ferretDBForSuite();
 
-  it('gets the lease the first coordinator gave, and no second job', () =>
+  it('a pull resent to another coordinator gets the lease the first coordinator gave, and no second job', () =>
     ferret.withDatabase('hf_pull', async ({ uri, dbName }) => {
       const storeA = await createMongoStore({ uri, dbName });
       const storeB = await createMongoStore({ uri, dbName });
@@ -731,6 +732,61 @@ describe('scheduler on FerretDB: a pull resent to another coordinator', () => {
       } finally {
         await storeB.close();
         await storeA.close();
+      }
+    }));
+
+  it('takes queued jobs from their ready hints unread; a stale hint costs a lost race, never a second lease', () =>
+    ferret.withDatabase('hf_copies', async ({ uri, dbName }) => {
+      // B's client reports the commands B's store sends.
+      const clientB = new MongoClient(uri, {
+        monitorCommands: true,
+        retryWrites: true,
+        writeConcern: { w: 'majority' },
+      });
+      const jobReads: unknown[] = [];
+      clientB.on('commandStarted', ({ commandName, command }) => {
+        if (commandName === 'find' && command.find === 'jobs') jobReads.push(command.filter);
+      });
+      const storeA = await createMongoStore({ uri, dbName });
+      const storeB = await createMongoStore({ uri, dbName, client: clientB });
+      const admin = new MongoClient(uri);
+      try {
+        await storeA.putPipelineVersion({
+          _id: 'v1',
+          pipeline: 'p',
+          spec: spec([job('x'), job('y')]),
+          bundle: '',
+          entry: 'hiveforge.ts',
+          createdAt: 0,
+        });
+        await storeA.setPipelineHead('p', 'v1', 0);
+        const [one, two] = [agentRecord('agent-1'), agentRecord('agent-2')];
+        await storeA.putAgent(one);
+        await storeA.putAgent(two);
+        const a = createScheduler({ store: storeA });
+        const b = createScheduler({ store: storeB });
+        await a.triggerRun({ pipeline: 'p', trigger });
+        // A leases x; its ready hint comes back as if A had died before retiring it.
+        const ready = admin.db(dbName).collection<{ _id: string }>('ready_jobs');
+        const hintOfX = await ready.findOne({ _id: 'p/1/x#1' });
+        const x = await a.pull(one, 'request-1', { waitMs: 0 });
+        expect(x?.name).toBe('x');
+        await ready.deleteOne({ _id: 'p/1/x#1' });
+        await ready.insertOne(hintOfX as never);
+        // B takes x's copy, loses its lease decision to A's, and leases y instead, reading no job.
+        jobReads.length = 0;
+        const y = await b.pull(two, 'request-2', { waitMs: 0 });
+        expect(y?.name).toBe('y');
+        expect(jobReads).toEqual([]);
+        expect((await storeB.listJobs('p/1')).map((j) => [j.name, j.state, j.agentId])).toEqual([
+          ['x', 'leased', 'agent-1'],
+          ['y', 'leased', 'agent-2'],
+        ]);
+      } finally {
+        await admin.close();
+        await storeB.close();
+        await storeA.close();
+        await clientB.close();
       }
     }));
 });

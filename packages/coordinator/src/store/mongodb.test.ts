@@ -407,6 +407,43 @@ describe('MongoDB store on FerretDB', () => {
     }
   });
 
+  it('a ready hint is written with a copy of its queued job, which `copies` takes unread while the hint is young', async () => {
+    const dbName = freshDbName();
+    const store = await freshStore(ferretUri(), { dbName });
+    const db = adminOf(ferretUri()).db(dbName);
+    const ready = db.collection<{ _id: string; at: number; job?: { state: string; attempt: number } }>('ready_jobs');
+    const jobs = db.collection<{ _id: string }>('jobs');
+    const names = (list: readonly { name: string }[]) => list.map((j) => j.name);
+    try {
+      await store.insertJobs([
+        makeJob('p/1', 'a', { readyAt: 1 }),
+        makeJob('p/1', 'w', { state: 'waiting', readyAt: null }),
+      ]);
+      const hintOfA = await ready.findOne({ _id: 'p/1/a#1' });
+      expect(hintOfA?.job).toMatchObject({ state: 'queued', attempt: 1 });
+      // A job entering the queue gets its hint after its write, copying it as it now is.
+      expect(await store.updateJob('p/1/w', { state: 'queued', readyAt: 5 }, { states: ['waiting'] })).toBe(true);
+      expect((await ready.findOne({ _id: 'p/1/w#1' }))?.job).toMatchObject({ state: 'queued', readyAt: 5 });
+      // Another coordinator leased a and died before retiring its hint: a pull taking copies
+      // still gets a, as it was queued (its lease decision, taken already, turns that pull away);
+      // a pull reading the jobs does not, and retires the hint.
+      await jobs.updateOne({ _id: 'p/1/a' }, { $set: { state: 'leased', agentId: 'ag' } });
+      const copies = await store.findQueuedJobs(10, { copies: true });
+      expect(names(copies)).toEqual(['a', 'w']);
+      expect(copies[0]).toMatchObject({ state: 'queued', attempt: 1, spec: makeJob('p/1', 'a').spec });
+      expect(names(await store.findQueuedJobs(10))).toEqual(['w']);
+      expect(await ready.findOne({ _id: 'p/1/a#1', gone: { $ne: true } } as never)).toBeNull();
+      // A copy older than a minute is not taken: its job is read, and the stale hint retired.
+      await ready.deleteOne({ _id: 'p/1/a#1' });
+      await ready.insertOne({ ...hintOfA, at: Date.now() - 61_000 } as never);
+      expect(await ready.findOne({ _id: 'p/1/a#1' })).toMatchObject({ job: { state: 'queued' } });
+      expect(names(await store.findQueuedJobs(10, { copies: true }))).toEqual(['w']);
+      expect(await ready.findOne({ _id: 'p/1/a#1', gone: { $ne: true } } as never)).toBeNull();
+    } finally {
+      await store.close();
+    }
+  });
+
   for (const retireHintsBy of ['delete', 'update'] as const)
     it(`a pull reads the oldest page of ready hints, all of them only when the page has too few it can take; retired hints leave (${retireHintsBy})`, async () => {
       const dbName = freshDbName();

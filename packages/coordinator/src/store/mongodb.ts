@@ -152,6 +152,13 @@ const WAKEUP_OVERLAP_MS = 2_000;
  */
 const ORPHAN_HINT_MS = 60_000;
 /**
+ * The copy of its job a ready hint holds is taken without reading the job while the hint is
+ * younger than this (see `QueuedJobsQuery.copies`). A hint whose job was leased is retired by the
+ * lease's coordinator just after; one it did not retire (it died) costs the pulls that take its
+ * copy a lost lease race each, until it is this old: then it is read like any hint, and retired.
+ */
+const COPY_TRUSTED_MS = 60_000;
+/**
  * Events feed watchers, and are appended after the change they report: while the store is busy,
  * an append waits this long for more before it is written, so that one command carries more of
  * them (see `GroupCommitOptions.lingerMs`). An idle store appends at once.
@@ -227,8 +234,9 @@ interface WakeupDoc {
 }
 
 /**
- * A hint that a job is queued at an attempt: `_id` is `<job>#<attempt>`. Written just before
- * the job enters `queued`, deleted just after it leaves; readers verify it against the job.
+ * A hint that a job is queued at an attempt: `_id` is `<job>#<attempt>`. Written just after
+ * the job enters `queued`, with a copy of it, and deleted just after it leaves; readers verify
+ * it against the job unless they take the copy (see "job hints").
  */
 interface ReadyHint {
   _id: string;
@@ -239,6 +247,12 @@ interface ReadyHint {
   labels: string[];
   /** When the hint was written. */
   at: number;
+  /**
+   * The job as it entered the queue (stored form), written with the hint after the job's write.
+   * A queued attempt leaves the queue only by its lease decision, so a pull may take the job
+   * from here instead of reading it (see `QueuedJobsQuery.copies` and `COPY_TRUSTED_MS`).
+   */
+  job?: StoredDoc;
   /** Retired: its job left the state (see "job hints"). */
   gone?: boolean;
 }
@@ -443,11 +457,15 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 // small collections hold one hint per queued (`ready_jobs`) and per leased or running
 // (`active_jobs`) attempt, and readers read them whole and then the jobs by `_id`.
 //
-// The job document stays the truth; hints are never trusted. A hint is written just before its
-// job enters the state and deleted just after the job leaves it, so a crash in between leaves
-// an extra hint, never a missing one. Readers check each hint against its job and delete the
-// hints whose job moved on. A hint lost anyway (a write that failed after its job's, a
-// coordinator that died at the wrong moment) is re-created by `listJobs`, which every
+// The job document stays the truth. An `active_jobs` hint is written just before its job
+// enters the state, so a crash in between leaves an extra hint, never a missing one. A
+// `ready_jobs` hint is written just after its job entered the queue, with a copy of the job as
+// it entered it: a queued attempt leaves the queue only by its lease decision, so a pull that
+// decides the lease first may take the job from that copy instead of reading it (see
+// `QueuedJobsQuery.copies`; copies are taken while the hint is younger than `COPY_TRUSTED_MS`).
+// Hints are deleted just after their job leaves the state. Otherwise readers check each hint
+// against its job and delete the hints whose job moved on. A hint lost (a crash between a job's
+// write and its ready hint's, a write that failed) is re-created by `listJobs`, which every
 // coordinator calls for every running run in its periodic repair.
 //
 // Unpatched FerretDB 1.24 reads the whole collection for a delete, even by `_id` (its lookups by
@@ -468,6 +486,7 @@ const isQueued = (job: { state?: unknown }) => job.state === 'queued';
 const isActiveJob = (job: { state?: unknown }) => isActive(job.state);
 const isActive = (state: unknown) => state === 'leased' || state === 'running';
 
+/** The ready hint of a queued job, which it copies: write it only once the job is queued. */
 const readyHintOf = (job: JobRecord): ReadyHint => ({
   _id: hintId(job._id, job.attempt),
   jobId: job._id,
@@ -475,6 +494,7 @@ const readyHintOf = (job: JobRecord): ReadyHint => ({
   readyAt: job.readyAt,
   labels: [...job.spec.labels],
   at: Date.now(),
+  job: encodeJob(job),
 });
 
 const activeHintOf = (job: JobRecord): ActiveHint => ({
@@ -914,14 +934,20 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
     kind: 'ready' | 'active',
     limit: number,
     counts: (job: JobRecord) => boolean = () => true,
+    { copies = false }: { copies?: boolean } = {},
   ): Promise<{ hint: H; job: JobRecord }[]> => {
+    // A young ready hint's copy stands for its job (see `COPY_TRUSTED_MS`).
+    const copyOf = (hint: H): StoredDoc | null => {
+      const { job } = hint as ReadyHint;
+      return copies && job && Date.now() - hint.at < COPY_TRUSTED_MS ? job : null;
+    };
     const found: { hint: H; job: JobRecord }[] = [];
     const stale: string[] = [];
     let counted = 0;
     for (let i = 0; i < hints.length && counted < limit; ) {
       const batch = hints.slice(i, i + Math.min(limit - counted, HINT_READ_BATCH));
       i += batch.length;
-      const docs = await Promise.all(batch.map((hint) => readForCheck(hint.jobId)));
+      const docs = await Promise.all(batch.map((hint) => copyOf(hint) ?? readForCheck(hint.jobId)));
       batch.forEach((hint, k) => {
         const doc = docs[k] ?? null;
         const verdict = verdictOf(hint, doc, kind);
@@ -1390,14 +1416,13 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
         const ids = list.map((job) => job._id);
         const duplicate = ids.find((id, i) => ids.indexOf(id) !== i);
         if (duplicate !== undefined) throw new ConflictError(`duplicate job ${duplicate}`);
-        // Hints and jobs at once: a job is leased only once its run is stored, and callers store
-        // the run after `insertJobs` returned (see `triggerRun`), so neither can be used without
-        // the other, even if this process dies between the two writes. (A hint whose job is not
-        // there yet is left alone by readers: see `verdictOf`.)
-        const hinted = Promise.all([
-          insertHints(readyJobs, list.filter((job) => job.state === 'queued').map(readyHintOf)),
-          insertHints(activeJobs, list.filter((job) => isActive(job.state)).map(activeHintOf)),
-        ]);
+        // `active_jobs` hints and jobs at once: a job is leased only once its run is stored, and
+        // callers store the run after `insertJobs` returned (see `triggerRun`), so neither can be
+        // used without the other, even if this process dies between the two writes. (A hint
+        // whose job is not there yet is left alone by readers: see `verdictOf`.) `ready_jobs`
+        // hints copy their job, so they go once the jobs are stored (`readyHinted`).
+        const hinted = insertHints(activeJobs, list.filter((job) => isActive(job.state)).map(activeHintOf));
+        const readyHinted = () => insertHints(readyJobs, list.filter((job) => job.state === 'queued').map(readyHintOf));
         // `_n` keeps the jobs of a run in the order they were inserted (the spec's order).
         const docs: StoredDoc[] = list.map((job, i) => ({ ...encodeJob(job), _n: i }));
         if (options?.keepExisting) {
@@ -1410,8 +1435,9 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
               throw error;
             }
           }
-          // A kept job's hint is written again too: it may be one the insert died before.
+          // A kept job's hints are written again too: the insert may have died before them.
           await hinted;
+          await readyHinted();
           return;
         }
         try {
@@ -1430,6 +1456,7 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
           });
         }
         await hinted;
+        await readyHinted();
       });
     },
     getJob(id, options) {
@@ -1471,11 +1498,8 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
         const sameAttempt = next.attempt === current.attempt;
         const enters = (inState: (job: JobRecord) => boolean) => inState(next) && !(inState(current) && sameAttempt);
         const leaves = (inState: (job: JobRecord) => boolean) => inState(current) && !(inState(next) && sameAttempt);
-        // The hint of the state the job enters goes first...
-        await Promise.all([
-          enters(isQueued) ? insertHints(readyJobs, [readyHintOf(next)]) : null,
-          enters(isActiveJob) ? insertHints(activeJobs, [activeHintOf(next)]) : null,
-        ]);
+        // The `active_jobs` hint of the state the job enters goes first...
+        if (enters(isActiveJob)) await insertHints(activeJobs, [activeHintOf(next)]);
         let found: boolean;
         if (idOnlyFilters) {
           [found] = (await updateJobsById([{ id, set: fields }])) as [boolean];
@@ -1486,6 +1510,8 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
           found = (await jobs.updateOne(filter, { $set: fields })).matchedCount === 1;
         }
         if (!found) return false;
+        // ...the `ready_jobs` hint, with its copy of the job, once the job is queued...
+        if (enters(isQueued)) await insertHints(readyJobs, [readyHintOf(next)]);
         // ...and the hint of the state it left goes after it, without holding up the caller.
         // Best effort: the job has changed, and a reader retires a hint whose job moved on.
         const left = hintId(id, current.attempt);
@@ -1513,7 +1539,7 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
     },
     findQueuedJobs(limit, query = {}) {
       return call('findQueuedJobs', async () => {
-        const { labels, skip } = query;
+        const { labels, skip, copies } = query;
         const n = Math.floor(limit);
         if (!(n > 0)) return [];
         const startAt = Math.max(0, Math.floor(query.startAt ?? 0));
@@ -1527,12 +1553,12 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
         // too few this pull can take. The first page may be one read lately, and is read afresh
         // when it holds too few.
         const first = await readReadyHints(READY_PAGES[0], { reuse: true });
-        let found = await checkHints(ordered(first.hints), 'ready', n);
+        let found = await checkHints(ordered(first.hints), 'ready', n, undefined, { copies });
         const scopes = first.reused ? ([...READY_PAGES, 'all'] as const) : ([...READY_PAGES.slice(1), 'all'] as const);
         if (found.length < n && !first.complete) {
           for (const scope of scopes) {
             const page = await readReadyHints(scope);
-            found = await checkHints(ordered(page.hints), 'ready', n);
+            found = await checkHints(ordered(page.hints), 'ready', n, undefined, { copies });
             if (found.length >= n || page.complete) break;
           }
         }

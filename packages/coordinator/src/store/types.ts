@@ -309,6 +309,13 @@ export interface QueuedJobsQuery {
    * fewer jobs are eligible, `startAt` counts modulo their number.
    */
   startAt?: number;
+  /**
+   * Jobs may come back as they were when they entered the queue, without being read again: one
+   * may have been leased since. A queued attempt leaves the queue only by its lease decision, so
+   * a caller that decides the lease before it relies on the job loses nothing. Adapters that
+   * read the jobs anyway ignore it.
+   */
+  copies?: boolean;
 }
 
 /**
