@@ -49,6 +49,8 @@ export interface RunBlockers {
   needs: Map<string, string>;
   /** For each job name, the waiting jobs that need it. */
   dependents: Map<string, string[]>;
+  /** When this coordinator last read every job of the run, or created them (its clock). */
+  seenAt: number;
 }
 
 /** The fields of a run fixed when it is created. */

@@ -170,8 +170,8 @@ async function stillBlocked(ctx: SchedulerContext, job: JobRecord, since: number
   return found.every((w) => w !== null && !isTerminal(w.state));
 }
 
-/** Remembers what of a run is unfinished in `jobs`, for `stillBlocked`. */
-function rememberBlockers(ctx: SchedulerContext, runId: string, jobs: readonly JobRecord[]): void {
+/** Remembers what of a run is unfinished in `jobs` (every job of the run), for `stillBlocked`. */
+export function rememberBlockers(ctx: SchedulerContext, runId: string, jobs: readonly JobRecord[]): void {
   const unfinished = jobs.filter((j) => !isTerminal(j.state));
   ctx.blockers.delete(runId);
   const last = unfinished.at(-1);
@@ -190,7 +190,7 @@ function rememberBlockers(ctx: SchedulerContext, runId: string, jobs: readonly J
     for (const n of job.spec.needs) dependents.set(n, [...(dependents.get(n) ?? []), job.name]);
   }
   if (ctx.blockers.size >= 256) ctx.blockers.delete(ctx.blockers.keys().next().value as string);
-  ctx.blockers.set(runId, { run: last._id, needs, dependents });
+  ctx.blockers.set(runId, { run: last._id, needs, dependents, seenAt: ctx.now() });
 }
 
 /** How many waiting jobs one resolution decides at once (a fan-out can free hundreds). */

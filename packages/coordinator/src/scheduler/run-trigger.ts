@@ -2,7 +2,7 @@ import { BadInputError, ConflictError, NotFoundError, type PipelineSpec, conditi
 import { recordEvent } from '../event-log.js';
 import { AttemptCause, type JobRecord, JobState, type RunRecord, type RunTrigger } from '../store/types.js';
 import { type SchedulerContext, Topics, rememberRun, specOf } from './context.js';
-import { resolveRun } from './dag.js';
+import { rememberBlockers, resolveRun } from './dag.js';
 import { DecisionIds, jobIdOf, runIdOf } from './decision-ids.js';
 import { resolveRunInputs } from './run-inputs.js';
 
@@ -221,7 +221,9 @@ async function createRun(
     );
   }
   // Waiting and skipped jobs (and a run of none) need resolving; a run whose jobs are all
-  // queued has nothing to resolve until one of them ends.
+  // queued has nothing to resolve until one of them ends, and the jobs just stored are what a
+  // resolution would read: its completions need not read them all first.
   if (jobs.length === 0 || jobs.some((job) => job.state !== JobState.queued)) await resolveRun(ctx, run._id);
+  else if (created) rememberBlockers(ctx, run._id, jobs);
   return { run: (await store.getRun(run._id)) ?? run, created };
 }

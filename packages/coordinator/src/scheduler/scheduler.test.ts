@@ -447,7 +447,7 @@ describe('scheduler on the memory store', () => {
   it('a completion whose next pull leases a job of its run does not read the run to see that it goes on', async () => {
     await deploy([job('v'), job('w'), job('x'), job('y'), job('z')]);
     const run = await scheduler.triggerRun({ pipeline: 'p', trigger });
-    // The first completion resolves the run, which finds z its last unfinished job.
+    // The coordinator knows z as the run's last unfinished job (its witness) once v has ended.
     const v = await pull(a);
     await scheduler.complete('agent-a', { jobId: v!.jobId, attempt: 1, result: ok });
     const jobReads: string[] = [];
@@ -485,6 +485,50 @@ describe('scheduler on the memory store', () => {
       next: null,
     });
     expect((await store.getRun(run._id))?.status).toBe('succeeded');
+  });
+
+  it('the coordinator that creates a run of queued jobs knows them: its completions do not read the run whole', async () => {
+    await deploy([job('x'), job('y'), job('z')]);
+    const listed: string[] = [];
+    const listJobs = store.listJobs.bind(store);
+    store.listJobs = (runId) => {
+      listed.push(runId);
+      return listJobs(runId);
+    };
+    const run = await scheduler.triggerRun({ pipeline: 'p', trigger });
+    const x = await pull(a);
+    await scheduler.complete('agent-a', { jobId: x!.jobId, attempt: 1, result: ok });
+    expect(listed).toEqual([]);
+    // Another coordinator, which did not create the run, reads it whole at its first completion.
+    const other = createScheduler({ store, now: () => now, options: { leaseTtl: 5_000 } });
+    const y = await other.pull(b, 'req-y', { waitMs: 0 });
+    await other.complete('agent-b', { jobId: y!.jobId, attempt: 1, result: ok });
+    expect(listed).toEqual([run._id]);
+    // The last job's end reads it whole, and ends it.
+    const z = await pull(a);
+    await scheduler.complete('agent-a', { jobId: z!.jobId, attempt: 1, result: ok });
+    expect((await store.getRun(run._id))?.status).toBe('succeeded');
+  });
+
+  it('the periodic repair passes over a run this coordinator read whole within the last repair period', async () => {
+    await deploy([job('a'), job('b', { needs: ['a'] })]);
+    const run = await scheduler.triggerRun({ pipeline: 'p', trigger });
+    const first = await pull(a);
+    // A coordinator that died had ended a's attempt, and not resolved what it unblocks.
+    await store.decide(DecisionIds.attemptEnd(first!.jobId, 1), {
+      kind: 'completed',
+      agentId: 'agent-a',
+      result: ok,
+      retry: false,
+    });
+    await store.updateJob(first!.jobId, { state: 'succeeded', finishedAt: now }, { states: ['leased'] });
+    // The trigger read the run whole just now: the first repair pass leaves it.
+    await scheduler.sweep();
+    expect(await states(run._id)).toEqual({ a: 'succeeded', b: 'waiting' });
+    // The next pass, a repair period later (ten sweeps of 1 s), resolves it.
+    now += 10_000;
+    for (let i = 0; i < 10; i++) await scheduler.sweep();
+    expect(await states(run._id)).toEqual({ a: 'succeeded', b: 'queued' });
   });
 
   it('a completion pulls its next job after the resolution when a job needs it, or when the pull may wait', async () => {

@@ -132,9 +132,16 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     async sweep() {
       const lost = await sweepExpiredLeases(ctx);
       // Repairing runs reads every job of every running run: do it only every few sweeps. It
-      // is needed only when a coordinator died between a decision and its projection.
+      // is needed only when a coordinator died between a decision and its projection. A run
+      // this coordinator read whole (or created) within the last repair period is left to the
+      // next pass: each running run is repaired by each coordinator at least every two periods.
       if (sweeps++ % REPAIR_EVERY_SWEEPS === 0) {
-        for (const run of await ctx.store.listRuns({ status: 'running', limit: 100 })) await resolveRun(ctx, run._id);
+        const period = REPAIR_EVERY_SWEEPS * ctx.config.sweepIntervalMs;
+        for (const run of await ctx.store.listRuns({ status: 'running', limit: 100 })) {
+          const seenAt = ctx.blockers.get(run._id)?.seenAt;
+          if (seenAt !== undefined && ctx.now() - seenAt < period) continue;
+          await resolveRun(ctx, run._id);
+        }
       }
       return { lost };
     },
