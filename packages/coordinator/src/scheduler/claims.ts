@@ -1,10 +1,11 @@
 import { attemptKey } from './decision-ids.js';
 
 /**
- * Ready jobs this coordinator's own pulls are trying to lease, or have just leased, by
- * `jobId#attempt`. Pulls of one coordinator skip them when they pick candidates, so that they
- * do not race each other for the oldest job (each lost race costs the store a decision insert
- * and a read) nor read a job whose ready hint is still being retired.
+ * Ready jobs this coordinator's own pulls are trying to lease, or whose lease they have just
+ * seen decided (won, or lost to another coordinator), by `jobId#attempt`. Pulls of one
+ * coordinator skip them when they pick candidates, so that they do not race each other (or
+ * again another coordinator) for a job (each lost race costs the store a decision insert and a
+ * read) nor read a job whose ready hint is still being retired.
  *
  * Only a hint for picking candidates: the lease decision still decides, so a coordinator that
  * starts empty, or two coordinators that both try a job, lose nothing.
@@ -12,7 +13,7 @@ import { attemptKey } from './decision-ids.js';
 export class LocalClaims {
   /** Keys being tried by a pull of this coordinator. */
   readonly #trying = new Set<string>();
-  /** Keys leased by this coordinator, until when they are skipped. */
+  /** Keys whose lease was decided, until when they are skipped. */
   readonly #taken = new Map<string, number>();
   /** Until when pulls count as contended: a lease race was lost to another coordinator. */
   #contendedUntil = 0;
@@ -21,7 +22,7 @@ export class LocalClaims {
 
   constructor(
     private readonly now: () => number,
-    /** How long a job leased here is skipped: long enough for its ready hint to be retired. */
+    /** How long a job whose lease was decided is skipped: long enough for its ready hint to be retired. */
     private readonly takenForMs = 5_000,
     /** At most this many leased keys are kept (the oldest go first). */
     private readonly limit = 4_096,
@@ -29,7 +30,7 @@ export class LocalClaims {
     private readonly contendedForMs = 5_000,
   ) {}
 
-  /** Whether a pull of this coordinator is trying, or has just leased, the job's attempt. */
+  /** Whether a pull of this coordinator is trying the job's attempt, or saw its lease decided lately. */
   has(jobId: string, attempt: number): boolean {
     const key = attemptKey(jobId, attempt);
     if (this.#trying.has(key)) return true;
@@ -47,11 +48,15 @@ export class LocalClaims {
     return true;
   }
 
-  /** Ends a claim: `leased` keeps the job skipped for a while, otherwise others may try it. */
-  release(jobId: string, attempt: number, leased: boolean): void {
+  /**
+   * Ends a claim. `decided` (the attempt's lease is decided, by this pull or another
+   * coordinator's: no pull can lease that attempt any more) keeps the job skipped for a while;
+   * otherwise other pulls may try it.
+   */
+  release(jobId: string, attempt: number, decided: boolean): void {
     const key = attemptKey(jobId, attempt);
     this.#trying.delete(key);
-    if (!leased) return;
+    if (!decided) return;
     const now = this.now();
     // Keys are added in the order they expire: drop the expired ones from the front.
     for (const [old, until] of this.#taken) {

@@ -179,11 +179,11 @@ export async function leaseJob(
     for (const job of queued) {
       tried.add(attemptKey(job._id, job.attempt));
       if (!labelsFit(job.spec.labels, agent.labels) || !claims.claim(job._id, job.attempt)) continue;
-      let outcome: Leased = { leased: false, lease: null };
+      let outcome: Leased = { leased: false, decided: false, lease: null };
       try {
         outcome = await tryLease(ctx, agent, requestId, job);
       } finally {
-        claims.release(job._id, job.attempt, outcome.leased);
+        claims.release(job._id, job.attempt, outcome.decided);
       }
       if (outcome.lease) return outcome.lease;
     }
@@ -206,13 +206,19 @@ async function leaseOfRequest(ctx: SchedulerContext, agentId: string, requestId:
 /** Whether a pull leased a job, and the lease it hands the agent (null if none could be built). */
 interface Leased {
   leased: boolean;
+  /**
+   * Whether the attempt's lease is decided (this pull won, or lost to another): then no pull
+   * can lease that attempt any more, and this coordinator's pulls pass it over for a while.
+   */
+  decided: boolean;
   lease: Lease | null;
 }
 
 /** Tries to lease one candidate: decides its lease, then records it on the job. */
 async function tryLease(ctx: SchedulerContext, agent: AgentRecord, requestId: string, job: JobRecord): Promise<Leased> {
   const { store } = ctx;
-  const none: Leased = { leased: false, lease: null };
+  const none: Leased = { leased: false, decided: false, lease: null };
+  const taken: Leased = { leased: false, decided: true, lease: null };
   // A trigger stores a run's jobs before the run: between the two writes its jobs are not
   // leasable yet (a lease could not be built), and are left for the pull after.
   if (!(await originOf(ctx, job.runId))) return none;
@@ -235,10 +241,10 @@ async function tryLease(ctx: SchedulerContext, agent: AgentRecord, requestId: st
         if (fresh?.state === JobState.queued && fresh.attempt === job.attempt)
           await endAttempt(ctx, fresh, 'lost', LOST, null);
       }
-      return none;
+      return taken;
     }
   }
-  if (decision.data.cancelled) return none;
+  if (decision.data.cancelled) return taken;
   const now = ctx.now();
   // The candidate as read (or as it entered the queue: `copies`) is the job as it is: a queued
   // attempt leaves that state only by its lease decision (leased or cancelled, or lost once a
@@ -256,12 +262,12 @@ async function tryLease(ctx: SchedulerContext, agent: AgentRecord, requestId: st
     attempt: job.attempt,
     read: won ? job : undefined,
   });
-  if (!updated) return none;
+  if (!updated) return taken;
   const leased: JobRecord = { ...job, ...patch };
   ctx.leased.leased(leased);
   const lease = await buildLease(ctx, leased);
   notifyRun(store, job.runId);
-  return { leased: true, lease };
+  return { leased: true, decided: true, lease };
 }
 
 /** Whether the job, as read, is leased to or run by `agentId` at `attempt`. */

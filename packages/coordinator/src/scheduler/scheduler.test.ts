@@ -305,6 +305,22 @@ describe('scheduler on the memory store', () => {
     expect((await store.listJobs('p/1')).filter((j) => j.state === 'leased')).toHaveLength(10);
   });
 
+  it('a job whose lease another coordinator decided is passed over by the pulls that follow', async () => {
+    await deploy([job('x'), job('y'), job('z')]);
+    await scheduler.triggerRun({ pipeline: 'p', trigger });
+    // Another coordinator has decided x's lease and not yet recorded it on the job.
+    await store.decide(DecisionIds.lease('p/1/x', 1), { agentId: 'agent-elsewhere', requestId: 'req-elsewhere' });
+    const tries: string[] = [];
+    const decide = store.decide.bind(store);
+    store.decide = (id, data) => {
+      tries.push(id);
+      return decide(id, data);
+    };
+    expect((await pull(a))?.name).toBe('y');
+    expect((await pull(b))?.name).toBe('z');
+    expect(tries.filter((id) => id === DecisionIds.lease('p/1/x', 1))).toHaveLength(1);
+  });
+
   it('a completion of an attempt whose end was decided but not applied gets that end, applied', async () => {
     await deploy([job('x', { retries: 0 })]);
     await scheduler.triggerRun({ pipeline: 'p', trigger });
