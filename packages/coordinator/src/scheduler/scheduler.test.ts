@@ -22,6 +22,19 @@ const spec = (jobs: JobSpec[]): PipelineSpec => ({
   source: null,
 });
 
+/** Stores version v1 of pipeline p, with these jobs, as its head. */
+async function deployTo(store: Store, jobs: JobSpec[]): Promise<void> {
+  await store.putPipelineVersion({
+    _id: 'v1',
+    pipeline: 'p',
+    spec: spec(jobs),
+    bundle: '',
+    entry: 'hiveforge.ts',
+    createdAt: 0,
+  });
+  await store.setPipelineHead('p', 'v1', 0);
+}
+
 const agentRecord = (id: string, labels: string[] = []): AgentRecord => ({
   _id: id,
   name: id,
@@ -45,17 +58,7 @@ describe('scheduler on the memory store', () => {
   const a = agentRecord('agent-a');
   const b = agentRecord('agent-b');
 
-  const deploy = async (jobs: JobSpec[]) => {
-    await store.putPipelineVersion({
-      _id: 'v1',
-      pipeline: 'p',
-      spec: spec(jobs),
-      bundle: '',
-      entry: 'hiveforge.ts',
-      createdAt: 0,
-    });
-    await store.setPipelineHead('p', 'v1', 0);
-  };
+  const deploy = (jobs: JobSpec[]) => deployTo(store, jobs);
   const pull = (agent: AgentRecord, requestId = `req-${Math.random()}`) =>
     scheduler.pull(agent, requestId, { waitMs: 0 });
   /** Decides how attempt 1 of agent-a's job ended, without recording it on the job. */
@@ -762,15 +765,7 @@ describe('scheduler on FerretDB', () => {
       const storeA = await createMongoStore({ uri, dbName });
       const storeB = await createMongoStore({ uri, dbName });
       try {
-        await storeA.putPipelineVersion({
-          _id: 'v1',
-          pipeline: 'p',
-          spec: spec([job('x'), job('y')]),
-          bundle: '',
-          entry: 'hiveforge.ts',
-          createdAt: 0,
-        });
-        await storeA.setPipelineHead('p', 'v1', 0);
+        await deployTo(storeA, [job('x'), job('y')]);
         const agent = agentRecord('agent-a');
         await storeA.putAgent(agent);
         const a = createScheduler({ store: storeA });
@@ -811,15 +806,7 @@ describe('scheduler on FerretDB', () => {
       const storeB = await createMongoStore({ uri, dbName, client: clientB });
       const admin = new MongoClient(uri);
       try {
-        await storeA.putPipelineVersion({
-          _id: 'v1',
-          pipeline: 'p',
-          spec: spec([job('x'), job('y')]),
-          bundle: '',
-          entry: 'hiveforge.ts',
-          createdAt: 0,
-        });
-        await storeA.setPipelineHead('p', 'v1', 0);
+        await deployTo(storeA, [job('x'), job('y')]);
         const [one, two] = [agentRecord('agent-1'), agentRecord('agent-2')];
         await storeA.putAgent(one);
         await storeA.putAgent(two);
