@@ -146,9 +146,10 @@ const WAKEUP_PRUNE_INTERVAL_MS = 10_000;
  */
 const WAKEUP_OVERLAP_MS = 2_000;
 /**
- * A hint (a `ready_jobs` or `active_jobs` entry) whose job is not (yet) in the state it points
- * at is kept this long, because it is written just before its job; after that it is an orphan of
- * a write that never happened, and readers delete it.
+ * A hint whose job is not (yet) in the state it points at is kept this long, because it may have
+ * been written just before its job (`active_jobs` hints are; so were `ready_jobs` hints before
+ * they copied their job, and a store of that version may still write them); after that it is an
+ * orphan of a write that never happened, and readers delete it.
  */
 const ORPHAN_HINT_MS = 60_000;
 /**
@@ -508,7 +509,8 @@ const activeHintOf = (job: JobRecord): ActiveHint => ({
 
 /**
  * What a hint says, checked against its job: `current` (the job is in the hinted state at the
- * hinted attempt), `pending` (the job may still get there: the hint was written just before it),
+ * hinted attempt), `pending` (the job may still get there: the hint may have been written just
+ * before it),
  * or `stale` (the job moved on, or the hint is an orphan).
  */
 function verdictOf(
