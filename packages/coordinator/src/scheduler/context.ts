@@ -74,9 +74,14 @@ async function throughCache<V>(
   return value;
 }
 
-function remember<V>(cache: Map<string, V>, key: string, limit: number, value: V): void {
-  if (cache.size >= limit) cache.delete(cache.keys().next().value as string);
-  cache.set(key, value);
+/**
+ * Sets `key` in a map kept to at most `limit` entries, as its newest: when the map is full, the
+ * entry set longest ago goes.
+ */
+export function remember<K, V>(map: Map<K, V>, key: K, limit: number, value: V): void {
+  map.delete(key);
+  if (map.size >= limit) map.delete(map.keys().next().value as K);
+  map.set(key, value);
 }
 
 const ORIGINS = 1_024;

@@ -1,6 +1,6 @@
 import { recordEvent } from '../event-log.js';
 import { AttemptCause, type JobRecord, JobState, type RunStatus, isTerminal } from '../store/types.js';
-import { type SchedulerContext, Topics, notifyRun } from './context.js';
+import { type SchedulerContext, Topics, notifyRun, remember } from './context.js';
 import { DecisionIds } from './decision-ids.js';
 
 /** The outcome of one attempt as reported by an agent. */
@@ -189,8 +189,7 @@ export function rememberBlockers(ctx: SchedulerContext, runId: string, jobs: rea
     if (blocking !== undefined) needs.set(job.name, (byName.get(blocking) as JobRecord)._id);
     for (const n of job.spec.needs) dependents.set(n, [...(dependents.get(n) ?? []), job.name]);
   }
-  if (ctx.blockers.size >= 256) ctx.blockers.delete(ctx.blockers.keys().next().value as string);
-  ctx.blockers.set(runId, { run: last._id, needs, dependents, seenAt: ctx.now() });
+  remember(ctx.blockers, runId, 256, { run: last._id, needs, dependents, seenAt: ctx.now() });
 }
 
 /** How many waiting jobs one resolution decides at once (a fan-out can free hundreds). */

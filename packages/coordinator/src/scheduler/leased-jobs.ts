@@ -1,4 +1,5 @@
 import type { JobRecord } from '../store/types.js';
+import { remember } from './context.js';
 import { attemptKey } from './decision-ids.js';
 
 /**
@@ -19,10 +20,7 @@ export class LeasedJobs {
 
   /** Remembers a job as this coordinator recorded its lease. */
   leased(job: JobRecord): void {
-    const key = attemptKey(job._id, job.attempt);
-    this.#jobs.delete(key);
-    if (this.#jobs.size >= this.limit) this.#jobs.delete(this.#jobs.keys().next().value as string);
-    this.#jobs.set(key, job);
+    remember(this.#jobs, attemptKey(job._id, job.attempt), this.limit, job);
   }
 
   /** Records the attempt's start, as this coordinator recorded it on the job. */

@@ -1,3 +1,5 @@
+import { remember } from './context.js';
+
 /**
  * Leases that show a run goes on, in this coordinator's order of events.
  *
@@ -24,10 +26,7 @@ export class RunProgress {
 
   /** A pull won the lease decision of a job of `runId`; `mark` was taken before it was inserted. */
   leased(runId: string, mark: number): void {
-    const latest = Math.max(mark, this.leases.get(runId) ?? 0);
-    this.leases.delete(runId);
-    this.leases.set(runId, latest);
-    if (this.leases.size > this.limit) this.leases.delete(this.leases.keys().next().value as string);
+    remember(this.leases, runId, this.limit, Math.max(mark, this.leases.get(runId) ?? 0));
   }
 
   /** Whether a lease decision of a job of `runId` that started after `mark` was won. */
