@@ -283,12 +283,16 @@ export async function requireCurrentAttempt(
   jobId: string,
   attempt: number,
 ): Promise<JobRecord> {
-  const [job, ended] = await Promise.all([
+  const [job, ended] = await readAttempt(ctx, jobId, attempt);
+  return checkCurrentAttempt(job, ended, agentId, jobId, attempt);
+}
+
+/** A job (without its lease's renewals) and its attempt's end decision, read at once. */
+const readAttempt = (ctx: SchedulerContext, jobId: string, attempt: number) =>
+  Promise.all([
     ctx.store.getJob(jobId, NO_LEASE),
     ctx.store.getDecision<AttemptEnd>(DecisionIds.attemptEnd(jobId, attempt)),
   ]);
-  return checkCurrentAttempt(job, ended, agentId, jobId, attempt);
-}
 
 /** The check of {@link requireCurrentAttempt} on a job and its attempt-end decision already read. */
 function checkCurrentAttempt(
@@ -337,10 +341,7 @@ export async function renewLeases(
     // The attempt's end decision too: an end decided but not applied yet (its coordinator died,
     // or on a server without atomic guards the lease's update landed after it) still reaches
     // the agent on this heartbeat, and is applied.
-    const [job, ended] = await Promise.all([
-      ctx.store.getJob(jobId, NO_LEASE),
-      ctx.store.getDecision<AttemptEnd>(DecisionIds.attemptEnd(jobId, attempt)),
-    ]);
+    const [job, ended] = await readAttempt(ctx, jobId, attempt);
     const key = attemptKey(jobId, attempt);
     if (ended) {
       await applyAttemptEnd(ctx, jobId, attempt, ended.data);
