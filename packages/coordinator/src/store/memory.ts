@@ -27,7 +27,7 @@ import type {
   Store,
   TokenRecord,
 } from './types.js';
-import { labelsFit } from './types.js';
+import { firstDuplicate, labelsFit } from './types.js';
 
 /** Options of the in-process store. */
 export interface MemoryStoreOptions {
@@ -321,8 +321,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     },
 
     async insertJobs(list, options) {
-      const ids = list.map((job) => job._id);
-      const duplicate = ids.find((id, i) => ids.indexOf(id) !== i);
+      const duplicate = firstDuplicate(list.map((job) => job._id));
       if (duplicate !== undefined) throw new ConflictError(`duplicate job ${duplicate}`);
       if (!options?.keepExisting) {
         for (const job of list) if (jobs.has(job._id)) throw new ConflictError(`duplicate job ${job._id}`);

@@ -51,7 +51,7 @@ import type {
   TokenRecord,
   WakeupMode,
 } from './types.js';
-import { labelsFit } from './types.js';
+import { firstDuplicate, labelsFit } from './types.js';
 
 /** Options of the MongoDB store. */
 export interface MongoStoreOptions {
@@ -487,15 +487,18 @@ const isQueued = (job: { state?: unknown }) => job.state === 'queued';
 const isActiveJob = (job: { state?: unknown }) => isActive(job.state);
 const isActive = (state: unknown) => state === 'leased' || state === 'running';
 
-/** The ready hint of a queued job, which it copies: write it only once the job is queued. */
-const readyHintOf = (job: JobRecord): ReadyHint => ({
+/**
+ * The ready hint of a queued job, which it copies (`stored`: the job as stored, when the caller
+ * has it): write it only once the job is queued.
+ */
+const readyHintOf = (job: JobRecord, stored: StoredDoc = encodeJob(job)): ReadyHint => ({
   _id: hintId(job._id, job.attempt),
   jobId: job._id,
   attempt: job.attempt,
   readyAt: job.readyAt,
   labels: [...job.spec.labels],
   at: Date.now(),
-  job: encodeJob(job),
+  job: stored,
 });
 
 const activeHintOf = (job: JobRecord): ActiveHint => ({
@@ -1416,7 +1419,7 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
       return call('insertJobs', async () => {
         if (list.length === 0) return;
         const ids = list.map((job) => job._id);
-        const duplicate = ids.find((id, i) => ids.indexOf(id) !== i);
+        const duplicate = firstDuplicate(ids);
         if (duplicate !== undefined) throw new ConflictError(`duplicate job ${duplicate}`);
         // `active_jobs` hints and jobs at once: a job is leased only once its run is stored, and
         // callers store the run after `insertJobs` returned (see `triggerRun`), so neither can be
@@ -1424,9 +1427,13 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
         // whose job is not there yet is left alone by readers: see `verdictOf`.) `ready_jobs`
         // hints copy their job, so they go once the jobs are stored (`readyHinted`).
         const hinted = insertHints(activeJobs, list.filter((job) => isActive(job.state)).map(activeHintOf));
-        const readyHinted = () => insertHints(readyJobs, list.filter((job) => job.state === 'queued').map(readyHintOf));
         // `_n` keeps the jobs of a run in the order they were inserted (the spec's order).
         const docs: StoredDoc[] = list.map((job, i) => ({ ...encodeJob(job), _n: i }));
+        const readyHinted = () =>
+          insertHints(
+            readyJobs,
+            list.flatMap((job, i) => (isQueued(job) ? [readyHintOf(job, docs[i] as StoredDoc)] : [])),
+          );
         if (options?.keepExisting) {
           // Unordered: every job not stored yet is inserted; those stored are kept.
           try {

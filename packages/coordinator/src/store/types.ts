@@ -182,6 +182,16 @@ export interface ArtifactRecord {
   createdAt: number;
 }
 
+/** The first id that comes twice in `ids`, if any (a batch of records must not repeat one). */
+export function firstDuplicate(ids: Iterable<string>): string | undefined {
+  const seen = new Set<string>();
+  for (const id of ids) {
+    if (seen.has(id)) return id;
+    seen.add(id);
+  }
+  return undefined;
+}
+
 /** True when an agent offering `offered` may run a job requiring `required`: it offers every one. */
 export const labelsFit = (required: readonly string[], offered: readonly string[]): boolean =>
   required.every((label) => offered.includes(label));
