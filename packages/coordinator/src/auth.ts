@@ -47,7 +47,7 @@ export interface AgentTokenCache {
   /** The record kept for a token's hash, if it is fresh. */
   get(hash: string): AgentRecord | undefined;
   set(hash: string, agent: AgentRecord): void;
-  /** Drops what is kept of an agent (its state changed here, or it registered again). */
+  /** Drops what is kept of an agent (its state changed, as this coordinator saw). */
   forget(agentId: string): void;
 }
 

@@ -84,7 +84,7 @@ function deeplyFrozen(value: unknown): boolean {
  */
 function frozenCopy<T>(value: T): T {
   if (value === null || typeof value !== 'object') return value;
-  if (Object.isFrozen(value) && deeplyFrozen(value)) return value;
+  if (deeplyFrozen(value)) return value;
   if (Array.isArray(value)) return Object.freeze(value.map(frozenCopy)) as T;
   const proto = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) return freeze(structuredClone(value));

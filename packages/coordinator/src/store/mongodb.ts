@@ -183,7 +183,8 @@ const READY_PAGES = [16, 128] as const;
 /**
  * A full first page of ready hints is used again by the pulls of the next this many ms instead
  * of being read again: under load, pulls come one after another, and the oldest hints do not
- * change but by leases (which the pulls skip, or find out by the job read each candidate gets).
+ * change but by leases (which the pulls skip, or find out by their lease decision, or by the job
+ * read a candidate gets when its copy is not taken).
  * Jobs that become ready meanwhile are younger than every hint of a full page, so none is
  * passed over. A pull that finds nothing it can take in a page used again reads it afresh.
  */
