@@ -15,7 +15,9 @@
 // them); BullMQ over Redis under the same load as the reference (bench/dispatch-bullmq.mjs).
 // MongoDB wire, also: the store's commands per drained job (counted on its clients), and how many
 // simple commands per second FerretDB does here (measured in the same run), which give the drain
-// rate the server allows at that many commands per job.
+// rate the server allows at that many commands per job; and the floor: the drain rate of the
+// decision rule's writes alone, sent by the driver with no coordinator (`measureFloor`), which
+// no coordinator that follows DESIGN.md's rule can pass on that server.
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
@@ -70,6 +72,12 @@ export const DISPATCH_DEFAULTS = {
   capacityMs: 2_000,
   capacityCallers: 8,
   capacityDocs: 2_000,
+  /**
+   * The floor, measured in the same run after the MongoDB variants (see `measureFloor`): jobs
+   * it times (0 skips it), after this many unmeasured ones.
+   */
+  floorJobs: 2_000,
+  floorWarmupJobs: 300,
   /** Idle phase: up to `bursts` runs of N/2 jobs, run i once run i-1 completed and not before i * `burstEveryMs`, for at most `idleBudgetMs`. */
   bursts: 60,
   burstEveryMs: 40,
@@ -495,6 +503,103 @@ async function measureCapacity({ MongoClient, BSON }, uri, options) {
   }
 }
 
+/**
+ * Copies of one job the variant drained, and of its two decisions, as the store wrote them: the
+ * documents the floor (`measureFloor`) writes.
+ */
+async function floorTemplates(client, dbName) {
+  const db = client.db(dbName);
+  const [job] = await db.collection('jobs').find({ state: 'succeeded' }).limit(1).toArray();
+  if (!job) return null;
+  const decisions = db.collection('decisions');
+  const prefix = `job:${job._id}/attempt:${job.attempt}`;
+  const [lease, end] = await Promise.all([
+    decisions.findOne({ _id: `${prefix}/lease` }),
+    decisions.findOne({ _id: `${prefix}/end` }),
+  ]);
+  return lease && end ? { job, lease, end } : null;
+}
+
+/**
+ * The floor: the fewest store writes a job costs under DESIGN.md's rule (a transition is a
+ * decision inserted, then applied to the job), sent by the driver alone, with no coordinator, no
+ * HTTP and no reads. Per job: its lease decision inserted, the job updated to leased (and to
+ * running with `withStart`), its end decision inserted, the job updated to its end; by
+ * `mongoAgents` concurrent callers on one client with the store's options, each job known to its
+ * caller beforehand. Decisions are group-committed as the store does (the decisions waiting while
+ * an insert is on its way go in the next `insertMany`). The documents are copies of those the
+ * variant wrote (`templates`). `floorJobs` jobs after `floorWarmupJobs` unmeasured ones; the
+ * database is dropped again.
+ */
+async function measureFloor({ MongoClient }, uri, templates, options) {
+  const client = new MongoClient(uri, { ...STORE_CLIENT_OPTIONS, monitorCommands: false });
+  const db = client.db('bench-floor');
+  try {
+    await client.connect();
+    const jobs = db.collection('jobs');
+    const decisions = db.collection('decisions');
+    const insertDecision = groupInsert(decisions);
+    const { job, lease, end } = templates;
+    const pick = (doc, keys) => Object.fromEntries(keys.filter((key) => key in doc).map((key) => [key, doc[key]]));
+    const leased = pick(job, ['agentId', 'leasedAt', 'leaseExpiresAt', 'leaseRequestId']);
+    const ended = pick(job, ['state', 'finishedAt', 'exitCode', 'error', 'outputs', 'cause']);
+    const drain = async (label, count) => {
+      const ids = Array.from({ length: count }, (_, i) => `${label}/j${i}`);
+      await jobs.insertMany(ids.map((_id) => ({ ...job, _id, state: 'queued', attempt: 1 })));
+      let next = 0;
+      const started = performance.now();
+      const caller = async () => {
+        for (let i = next++; i < count; i = next++) {
+          const _id = ids[i];
+          const prefix = `job:${_id}/attempt:1`;
+          await insertDecision({ ...lease, _id: `${prefix}/lease`, at: Date.now() });
+          await jobs.updateOne({ _id }, { $set: { ...leased, state: 'leased', leasedAt: Date.now() } });
+          if (options.withStart) await jobs.updateOne({ _id }, { $set: { state: 'running', startedAt: Date.now() } });
+          await insertDecision({ ...end, _id: `${prefix}/end`, at: Date.now() });
+          await jobs.updateOne({ _id }, { $set: { ...ended, finishedAt: Date.now() } });
+        }
+      };
+      await Promise.all(Array.from({ length: options.mongoAgents }, caller));
+      return count / ((performance.now() - started) / 1000);
+    };
+    await drain('warmup', options.floorWarmupJobs);
+    const throughput = await drain('floor', options.floorJobs);
+    return { callers: options.mongoAgents, jobs: options.floorJobs, throughput };
+  } finally {
+    await db.dropDatabase().catch(() => {});
+    await client.close().catch(() => {});
+  }
+}
+
+/** Inserts one document into `collection`, group-committed: see `measureFloor`. */
+function groupInsert(collection) {
+  let waiting = [];
+  let writing = false;
+  const flush = async () => {
+    if (writing || waiting.length === 0) return;
+    writing = true;
+    const group = waiting;
+    waiting = [];
+    try {
+      await collection.insertMany(
+        group.map((w) => w.doc),
+        { ordered: false },
+      );
+      for (const w of group) w.resolve();
+    } catch (error) {
+      for (const w of group) w.reject(error);
+    } finally {
+      writing = false;
+      flush();
+    }
+  };
+  return (doc) =>
+    new Promise((resolve, reject) => {
+      waiting.push({ doc, resolve, reject });
+      flush();
+    });
+}
+
 export async function benchDispatch(overrides = {}) {
   const options = { ...DISPATCH_DEFAULTS, ...overrides };
   const dir = await writeProject('dispatch', '');
@@ -506,6 +611,8 @@ export async function benchDispatch(overrides = {}) {
     mongoError: null,
     capacity: null,
     capacityError: null,
+    floor: null,
+    floorError: null,
     loadavg: loadavg()[0],
   };
   try {
@@ -532,6 +639,7 @@ export async function benchDispatch(overrides = {}) {
             results.capacityError = error.message;
           }
         }
+        let templates = null;
         for (const count of options.mongoCoordinators) {
           const dbName = `bench-dispatch-${count}`;
           // Each store on a client of its own, so that its commands can be counted.
@@ -554,9 +662,18 @@ export async function benchDispatch(overrides = {}) {
             const counted = { ...options, onPhase };
             const result = await variant({ kind: 'mongodb', stores, packages, agents, options: counted });
             results.mongo.push(Object.assign(result, commands.perJob(result.done)));
+            templates ??= await floorTemplates(clients[0], dbName);
           } finally {
             for (const store of stores) await store.close().catch(() => {});
             for (const client of clients) await client.close().catch(() => {});
+          }
+        }
+        if (options.floorJobs > 0) {
+          try {
+            if (!templates) throw new Error('no drained job to copy');
+            results.floor = await measureFloor(mongodb, ferret.uri, templates, options);
+          } catch (error) {
+            results.floorError = error.message;
           }
         }
       } catch (error) {
@@ -623,6 +740,16 @@ export function reportDispatch(results) {
     );
   } else if (results.capacityError) {
     out.push(`  FerretDB capacity: NOT MEASURED (${results.capacityError})`);
+  }
+  const floor = results.floor;
+  if (floor) {
+    out.push(
+      `  floor, same run: the decision rule's writes alone (lease decision, job leased${o.withStart ? ', job running' : ''}, end decision, job ended),` +
+        ` by the driver with no coordinator, ${floor.callers} callers, decisions group-committed: ${thousands(floor.throughput)} jobs/s` +
+        ` -> drain / floor ${results.mongo.map((r) => `${r.coordinators}c ${(r.throughput / floor.throughput).toFixed(2)}`).join(', ')}`,
+    );
+  } else if (results.floorError) {
+    out.push(`  floor: NOT MEASURED (${results.floorError})`);
   }
   if (results.ferretdbFiles) out.push(`  FerretDB's files: ${results.ferretdbFiles}`);
   if (results.mongoError) out.push(`  MongoDB wire: NOT RUN (${results.mongoError})`);
