@@ -1,9 +1,11 @@
 // `npm run bench`: every benchmark, each reported beside a baseline measured in the same run.
 import { benchAnalyze, reportAnalyze } from './analyze.mjs';
 import { benchDispatch, reportDispatch } from './dispatch.mjs';
+import { benchHistory, reportHistory } from './history.mjs';
 import { benchScheduling, reportScheduling } from './scheduling.mjs';
 
 const only = process.argv[2];
 if (!only || only === 'analyze') console.log(`${reportAnalyze(await benchAnalyze())}\n`);
 if (!only || only === 'scheduling') console.log(`${reportScheduling(await benchScheduling())}\n`);
 if (!only || only === 'dispatch') console.log(`${reportDispatch(await benchDispatch())}\n`);
+if (!only || only === 'history') console.log(`${reportHistory(await benchHistory())}\n`);

@@ -546,7 +546,8 @@ describe('MongoDB store on FerretDB', () => {
       const onCommand = (event: CommandStartedEvent) => {
         const command = event.command as Record<string, unknown>;
         const collection = command.find ?? command.update ?? command.delete;
-        if (typeof collection !== 'string' || !['jobs', 'ready_jobs', 'active_jobs'].includes(collection)) return;
+        if (typeof collection !== 'string' || !['jobs', 'ready_jobs', 'active_jobs', 'run_jobs'].includes(collection))
+          return;
         const ops = (command.updates ?? command.deletes ?? [{ q: command.filter }]) as { q: unknown }[];
         for (const op of ops) filters.push({ command: event.commandName, collection, filter: op.q });
       };
@@ -564,6 +565,7 @@ describe('MongoDB store on FerretDB', () => {
         await store.getJob(job!._id);
         await store.findExpiredLeases(30, 10);
         await store.findJobsOfAgent('ag');
+        expect((await store.listJobs('p/1')).map((j) => j.name)).toEqual(['a', 'b']);
         await store.updateJob(
           job!._id,
           { state: 'succeeded', leaseExpiresAt: null },
@@ -592,6 +594,45 @@ describe('MongoDB store on FerretDB', () => {
       await withWatchedStore(onCommand, test, { retireHintsBy });
     });
   }
+
+  it('lists a run of jobs by _id from its run_jobs entry; a run without one, or larger than listByIdMax, by runId', async () => {
+    const finds: unknown[] = [];
+    const onCommand = (event: CommandStartedEvent) => {
+      if (event.commandName === 'find' && event.command.find === 'jobs') finds.push(event.command.filter);
+    };
+    const test = async (store: Store, db: Db) => {
+      const small = [makeJob('p/1', 'zeta'), makeJob('p/1', 'alpha')];
+      const large = ['a', 'b', 'c', 'd', 'e'].map((name) => makeJob('p/2', name));
+      await store.insertJobs([...small, ...large]);
+      // A resumed trigger stores the jobs missing and keeps the others: the entry names them all.
+      const more = makeJob('p/1', 'beta');
+      await store.insertJobs([...small, more], { keepExisting: true });
+      const entries = db.collection<{ _id: string; jobs: string[] }>('run_jobs');
+      expect(await entries.findOne({ _id: 'p/1' })).toEqual({
+        _id: 'p/1',
+        jobs: ['p/1/zeta', 'p/1/alpha', 'p/1/beta'],
+      });
+      // A job the entry names but that is not stored (its insert failed) is skipped.
+      await entries.updateOne({ _id: 'p/1' }, { $push: { jobs: 'p/1/ghost' } });
+
+      finds.length = 0;
+      expect(await store.listJobs('p/1')).toStrictEqual([...small, more]);
+      // Read at once, so in no set order.
+      const ids = finds.map((filter) => (filter as { _id: string })._id).sort();
+      expect(ids).toEqual(['p/1/alpha', 'p/1/beta', 'p/1/ghost', 'p/1/zeta']);
+
+      finds.length = 0;
+      expect(await store.listJobs('p/2')).toStrictEqual(large);
+      expect(finds).toEqual([{ runId: 'p/2' }]);
+
+      // Runs stored without an entry are read by runId.
+      await entries.deleteOne({ _id: 'p/1' });
+      finds.length = 0;
+      expect(await store.listJobs('p/1')).toStrictEqual([...small, more]);
+      expect(finds).toEqual([{ runId: 'p/1' }]);
+    };
+    await withWatchedStore(onCommand, test, { listByIdMax: 4 });
+  });
 
   it('detects how to retire hints: by delete where lookups by _id use the index, else by update', async () => {
     const deletes: string[] = [];

@@ -97,6 +97,12 @@ export interface MongoStoreOptions {
    * @default 100
    */
   readyPageReuseMs?: number;
+  /**
+   * On FerretDB, the largest run `listJobs` reads job by job by `_id` (see `LIST_BY_ID_MAX`);
+   * larger runs are read by a query on `runId`.
+   * @default 512
+   */
+  listByIdMax?: number;
 }
 
 /**
@@ -122,6 +128,7 @@ const Collections = {
   jobs: 'jobs',
   readyJobs: 'ready_jobs',
   activeJobs: 'active_jobs',
+  runJobs: 'run_jobs',
   logChunks: 'log_chunks',
   artifacts: 'artifacts',
   agents: 'agents',
@@ -193,6 +200,13 @@ const READY_PAGE_REUSE_MS = 100;
 const AGENT_IDS_BY_TOKEN_HASH = 4_096;
 /** How often a store deletes the hints it and others retired (on servers where deletes scan). */
 const HINT_PURGE_INTERVAL_MS = 2_000;
+/**
+ * On servers that serve only `_id` filters from an index (FerretDB), `listJobs` reads the jobs
+ * of a run of at most this many jobs one by one by `_id`, from the run's `run_jobs` entry: a
+ * query on `runId` there reads every job stored, so its cost grows with the history, while the
+ * reads by `_id` cost as many reads as the run has jobs. A larger run is read by the query.
+ */
+const LIST_BY_ID_MAX = 512;
 /** `listJobs` re-creates the missing hints of a run's jobs at most this often per run. */
 const HINT_REPAIR_INTERVAL_MS = 5_000;
 /** Delays before re-reading a decision that lost a race but is not yet majority-readable. */
@@ -681,6 +695,7 @@ async function ensureIndexes(db: Db): Promise<void> {
  */
 export async function createMongoStore(options: MongoStoreOptions): Promise<Store> {
   const readyPageReuseMs = options.readyPageReuseMs ?? READY_PAGE_REUSE_MS;
+  const listByIdMax = options.listByIdMax ?? LIST_BY_ID_MAX;
   const pollInterval = options.pollInterval ?? 100;
   if (!Number.isFinite(pollInterval) || pollInterval <= 0) {
     throw new ConfigError(`pollInterval must be a positive number of milliseconds, got ${pollInterval}`);
@@ -742,6 +757,7 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
   const jobs = db.collection<StoredDoc>(Collections.jobs);
   const readyJobs = db.collection<ReadyHint>(Collections.readyJobs);
   const activeJobs = db.collection<ActiveHint>(Collections.activeJobs);
+  const runJobs = db.collection<{ _id: string; jobs: string[] }>(Collections.runJobs);
   const logChunks = db.collection<StoredDoc>(Collections.logChunks);
   const artifactMeta = db.collection<ArtifactDoc>(Collections.artifacts);
   const agents = db.collection<StoredDoc>(Collections.agents);
@@ -1013,6 +1029,40 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
       readyReads.set(scope, read);
     }
     return read;
+  };
+
+  /**
+   * Adds the jobs of `list` to their runs' `run_jobs` entries (see `LIST_BY_ID_MAX`). An entry
+   * may name a job that is not stored (its insert failed, or was taken back): readers skip it.
+   */
+  const indexRunJobs = async (list: readonly JobRecord[]) => {
+    const byRun = new Map<string, string[]>();
+    for (const job of list) {
+      const ids = byRun.get(job.runId);
+      if (ids) ids.push(job._id);
+      else byRun.set(job.runId, [job._id]);
+    }
+    await Promise.all(
+      [...byRun].map(async ([runId, ids]) => {
+        try {
+          await runJobs.insertOne({ _id: runId, jobs: ids });
+        } catch (error) {
+          if (!isDuplicateKey(error)) throw error;
+          // A resumed trigger, or more jobs of the run: the entry is added to.
+          await runJobs.updateOne({ _id: runId }, { $addToSet: { jobs: { $each: ids } } });
+        }
+      }),
+    );
+  };
+
+  /** The stored jobs of `ids`, read by `_id` (a few at a time), in that order; missing ones skipped. */
+  const readJobsById = async (ids: readonly string[]) => {
+    const docs: StoredDoc[] = [];
+    for (let i = 0; i < ids.length; i += HINT_READ_BATCH) {
+      const batch = await Promise.all(ids.slice(i, i + HINT_READ_BATCH).map((_id) => jobs.findOne({ _id })));
+      for (const doc of batch) if (doc) docs.push(doc);
+    }
+    return docs;
   };
 
   const lastRepair = new Map<string, number>();
@@ -1427,6 +1477,9 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
         // used without the other, even if this process dies between the two writes. (A hint
         // whose job is not there yet is left alone by readers: see `verdictOf`.) `ready_jobs`
         // hints copy their job, so they go once the jobs are stored (`readyHinted`).
+        // FerretDB: each run's `run_jobs` entry names its jobs before they are stored, so that
+        // `listJobs` finds every stored job by `_id` (see `LIST_BY_ID_MAX`).
+        if (idOnlyFilters) await indexRunJobs(list);
         const hinted = insertHints(activeJobs, list.filter((job) => isActive(job.state)).map(activeHintOf));
         // `_n` keeps the jobs of a run in the order they were inserted (the spec's order).
         const docs: StoredDoc[] = list.map((job, i) => ({ ...encodeJob(job), _n: i }));
@@ -1480,7 +1533,11 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
     },
     listJobs(runId) {
       return call(`listJobs ${runId}`, async () => {
-        const docs = await jobs.find({ runId }).toArray();
+        const named = idOnlyFilters ? await runJobs.findOne({ _id: runId }) : null;
+        const docs =
+          named && named.jobs.length <= listByIdMax
+            ? await readJobsById(named.jobs)
+            : await jobs.find({ runId }).toArray();
         const records = docs
           .sort((a, b) => Number(a._n) - Number(b._n) || a._id.localeCompare(b._id))
           .map((doc) => decodeJob(doc));
