@@ -399,6 +399,7 @@ describe('MongoDB store on FerretDB', () => {
       expect(await store.findQueuedJobs(10)).toEqual([]);
       await store.listJobs('p/1');
       const deadline = Date.now() + 3_000;
+      // (On FerretDB the repair looks the run's hints up by _id: see the next test.)
       while ((await idsOf(ready)).length + (await idsOf(active)).length < 4 && Date.now() < deadline) await sleep(20);
       expect((await store.findQueuedJobs(10)).map((j) => j.name)).toEqual(['b']);
       expect((await store.findExpiredLeases(50, 10)).map((j) => j.name).sort()).toEqual(['a', 'c']);
@@ -632,6 +633,43 @@ describe('MongoDB store on FerretDB', () => {
       expect(finds).toEqual([{ runId: 'p/1' }]);
     };
     await withWatchedStore(onCommand, test, { listByIdMax: 4 });
+  });
+
+  it("listJobs puts back a run's lost hints, looking them up by _id, however many other hints are stored", async () => {
+    const finds: { collection: string; filter: unknown }[] = [];
+    const onCommand = (event: CommandStartedEvent) => {
+      const collection = event.command.find;
+      if (event.commandName === 'find' && (collection === 'ready_jobs' || collection === 'active_jobs'))
+        finds.push({ collection, filter: event.command.filter });
+    };
+    const test = async (store: Store, db: Db) => {
+      // A backlog of another run, and a run with a queued and a running job whose hints are lost.
+      await store.insertJobs(Array.from({ length: 40 }, (_, i) => makeJob('p/1', `backlog-${i}`)));
+      await store.insertJobs([
+        makeJob('p/2', 'queued'),
+        makeJob('p/2', 'running', { state: 'running', agentId: 'ag', leaseExpiresAt: 10 }),
+        makeJob('p/2', 'done', { state: 'succeeded' }),
+      ]);
+      await db.collection('ready_jobs').deleteOne({ _id: 'p/2/queued#1' } as never);
+      await db.collection('active_jobs').deleteOne({ _id: 'p/2/running#1' } as never);
+      finds.length = 0;
+      await store.listJobs('p/2');
+      const hinted = async () =>
+        (await db.collection('ready_jobs').countDocuments({ _id: 'p/2/queued#1' } as never)) +
+        (await db.collection('active_jobs').countDocuments({ _id: 'p/2/running#1' } as never));
+      const deadline = Date.now() + 3_000;
+      while ((await hinted()) < 2 && Date.now() < deadline) await sleep(20);
+      expect(await hinted()).toBe(2);
+      // listJobs reads the running job's hint for its renewal, and the repair checks both: each
+      // by its _id, none by a filter that FerretDB serves by reading every hint stored.
+      const looked = [...new Set(finds.map((find) => JSON.stringify(find)))].sort();
+      expect(looked.map((find) => JSON.parse(find))).toEqual([
+        { collection: 'active_jobs', filter: { _id: 'p/2/running#1' } },
+        { collection: 'ready_jobs', filter: { _id: 'p/2/queued#1' } },
+      ]);
+      expect((await store.findExpiredLeases(50, 10)).map((j) => j.name)).toEqual(['running']);
+    };
+    await withWatchedStore(onCommand, test);
   });
 
   it('detects how to retire hints: by delete where lookups by _id use the index, else by update', async () => {

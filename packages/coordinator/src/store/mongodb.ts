@@ -1065,6 +1065,36 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
     return docs;
   };
 
+  /**
+   * The live hints of the current attempts of `wanted`, by `_id` (with `projection`, the fields
+   * kept). On FerretDB a filter other than `_id` reads every hint stored (a backlog's, with their
+   * copies), so the hints of up to `listByIdMax` jobs are looked up by `_id`, as `listJobs`
+   * reads a run's jobs; elsewhere, or for more jobs, all live hints are read.
+   */
+  const liveHintsOf = async <H extends ReadyHint | ActiveHint>(
+    collection: Collection<H>,
+    wanted: readonly JobRecord[],
+    projection?: Document,
+  ): Promise<Map<string, H>> => {
+    const live = new Map<string, H>();
+    if (wanted.length === 0) return live;
+    const hints = collection as unknown as Collection<{ _id: string; gone?: boolean }>;
+    const ids = wanted.map((job) => hintId(job._id, job.attempt));
+    if (!idOnlyFilters || ids.length > listByIdMax) {
+      const wantedIds = new Set(ids);
+      for (const hint of await hints.find(LIVE, { projection }).toArray())
+        if (wantedIds.has(hint._id)) live.set(hint._id, hint as unknown as H);
+      return live;
+    }
+    const fields = projection && { ...projection, gone: 1 };
+    for (let i = 0; i < ids.length; i += HINT_READ_BATCH) {
+      const batch = ids.slice(i, i + HINT_READ_BATCH);
+      const found = await Promise.all(batch.map((_id) => hints.findOne({ _id }, { projection: fields })));
+      for (const hint of found) if (hint && !hint.gone) live.set(hint._id, hint as unknown as H);
+    }
+    return live;
+  };
+
   const lastRepair = new Map<string, number>();
   /**
    * Re-creates the hints missing for the queued and active jobs of a run, as `listJobs` read
@@ -1081,13 +1111,10 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
     if (lastRepair.size > 1_000) {
       for (const [id, at] of lastRepair) if (started - at >= HINT_REPAIR_INTERVAL_MS) lastRepair.delete(id);
     }
-    const idsOf = async (collection: Collection<ReadyHint> | Collection<ActiveHint>, wanted: number) =>
-      wanted === 0
-        ? new Set<string>()
-        : new Set((await collection.find(LIVE, { projection: { _id: 1 } }).toArray()).map((hint) => hint._id));
+    // Only whether each is there: its `_id`.
     const [readyIds, activeIds] = await Promise.all([
-      idsOf(readyJobs, queued.length),
-      idsOf(activeJobs, active.length),
+      liveHintsOf(readyJobs, queued, { _id: 1 }),
+      liveHintsOf(activeJobs, active, { _id: 1 }),
     ]);
     const unhinted = [
       ...queued.filter((job) => !readyIds.has(hintId(job._id, job.attempt))),
@@ -1542,8 +1569,9 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
           .sort((a, b) => Number(a._n) - Number(b._n) || a._id.localeCompare(b._id))
           .map((doc) => decodeJob(doc));
         track(repairHints(runId, records));
-        if (!records.some(isActiveJob)) return records;
-        const hints = new Map((await activeJobs.find(LIVE).toArray()).map((hint) => [hint._id, hint]));
+        const active = records.filter(isActiveJob);
+        if (active.length === 0) return records;
+        const hints = await liveHintsOf(activeJobs, active);
         return records.map((job) =>
           isActiveJob(job) ? withRenewal(job, hints.get(hintId(job._id, job.attempt)) ?? null) : job,
         );
