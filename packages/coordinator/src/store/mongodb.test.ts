@@ -672,6 +672,49 @@ describe('MongoDB store on FerretDB', () => {
     await withWatchedStore(onCommand, test);
   });
 
+  it("lastRunNumber reads the pipeline's run_numbers entry, and queries the runs only of a pipeline without one", async () => {
+    const finds: unknown[] = [];
+    const onCommand = (event: CommandStartedEvent) => {
+      if (event.commandName === 'find' && event.command.find === 'runs') finds.push(event.command.filter);
+    };
+    const test = async (store: Store, db: Db) => {
+      const trigger = {
+        event: 'manual' as const,
+        branch: null,
+        commit: null,
+        repository: null,
+        inputs: {},
+        actor: null,
+      };
+      // Stored out of order: the entry keeps the highest.
+      for (const [pipeline, number] of [
+        ['a', 2],
+        ['a', 1],
+        ['b', 7],
+      ] as const) {
+        await store.insertRun({
+          _id: `${pipeline}/${number}`,
+          pipeline,
+          number,
+          versionId: 'v',
+          trigger,
+          status: 'running',
+          createdAt: number,
+          finishedAt: null,
+        });
+      }
+      finds.length = 0;
+      expect([await store.lastRunNumber('a'), await store.lastRunNumber('b')]).toEqual([2, 7]);
+      expect(finds).toEqual([]);
+      // A pipeline with no runs, or whose runs were stored without an entry, is queried.
+      expect(await store.lastRunNumber('none')).toBe(0);
+      await db.collection('run_numbers').deleteOne({ _id: 'a' } as never);
+      expect(await store.lastRunNumber('a')).toBe(2);
+      expect(finds).toEqual([{ pipeline: 'none' }, { pipeline: 'a' }]);
+    };
+    await withWatchedStore(onCommand, test);
+  });
+
   it('detects how to retire hints: by delete where lookups by _id use the index, else by update', async () => {
     const deletes: string[] = [];
     const onCommand = (event: CommandStartedEvent) => {

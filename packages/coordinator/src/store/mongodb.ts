@@ -129,6 +129,7 @@ const Collections = {
   readyJobs: 'ready_jobs',
   activeJobs: 'active_jobs',
   runJobs: 'run_jobs',
+  runNumbers: 'run_numbers',
   logChunks: 'log_chunks',
   artifacts: 'artifacts',
   agents: 'agents',
@@ -758,6 +759,7 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
   const readyJobs = db.collection<ReadyHint>(Collections.readyJobs);
   const activeJobs = db.collection<ActiveHint>(Collections.activeJobs);
   const runJobs = db.collection<{ _id: string; jobs: string[] }>(Collections.runJobs);
+  const runNumbers = db.collection<{ _id: string; last: number }>(Collections.runNumbers);
   const logChunks = db.collection<StoredDoc>(Collections.logChunks);
   const artifactMeta = db.collection<ArtifactDoc>(Collections.artifacts);
   const agents = db.collection<StoredDoc>(Collections.agents);
@@ -1455,6 +1457,11 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
           if (isDuplicateKey(error)) throw new ConflictError(`duplicate run ${run._id}`, { cause: error });
           throw error;
         }
+        // FerretDB: the pipeline's highest run number, for `lastRunNumber`. Written after the
+        // run: a crash in between leaves it behind, which costs the next trigger a lost
+        // run-number decision, never a number used twice.
+        if (idOnlyFilters)
+          await runNumbers.updateOne({ _id: run.pipeline }, { $max: { last: run.number } }, { upsert: true });
       });
     },
     getRun(id) {
@@ -1484,6 +1491,10 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
     },
     lastRunNumber(pipeline) {
       return call(`lastRunNumber ${pipeline}`, async () => {
+        // FerretDB: the query below reads every run stored; the `run_numbers` entry is one read.
+        // A pipeline whose runs were stored without one (by an earlier version) is queried.
+        const known = idOnlyFilters ? await runNumbers.findOne({ _id: pipeline }) : null;
+        if (typeof known?.last === 'number') return known.last;
         const [doc] = await runs
           .find({ pipeline }, { projection: { number: 1 } })
           .sort({ number: -1 })
