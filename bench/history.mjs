@@ -1,9 +1,10 @@
-// Reading one run's jobs as the history grows, on the MongoDB wire (FerretDB). FerretDB serves
-// only `{ _id }` filters from an index, so a query on `runId` reads every job stored; the store
-// reads a run of up to 512 jobs by `_id` from the run's `run_jobs` entry instead. Both are timed
-// in the same run on the same database: `listJobs` as the store does it, and the same store's
-// `listJobs` once the entries are gone (a run stored without one is read by the `runId` query),
-// the baseline.
+// Reading one run's jobs, and a pipeline's last run number, as the history grows, on the MongoDB
+// wire (FerretDB). FerretDB serves only `{ _id }` filters from an index, so a query on `runId`
+// reads every job stored, and one on `pipeline` every run; the store reads a run of up to 512
+// jobs by `_id` from the run's `run_jobs` entry, and the last run number from the pipeline's
+// `run_numbers` entry, instead. Both are timed in the same run on the same database: as the
+// store does it, and, the baseline, the same store's calls once the entries are gone (what was
+// stored without one is read by the query).
 import { tmpdir } from 'node:os';
 import { median } from './lib.mjs';
 
@@ -54,6 +55,20 @@ function jobRecord(runId, name) {
   };
 }
 
+/** The run record of run `number` of the pipeline `history`. */
+function runRecord(number) {
+  return {
+    _id: `history/${number}`,
+    pipeline: 'history',
+    number,
+    versionId: 'v'.repeat(64),
+    trigger: { event: 'manual', branch: 'main', commit: 'c'.repeat(40), repository: null, inputs: {}, actor: 'bench' },
+    status: 'succeeded',
+    createdAt: number,
+    finishedAt: number,
+  };
+}
+
 export async function benchHistory(overrides = {}) {
   const options = { ...HISTORY_DEFAULTS, ...overrides };
   const { createMongoStore } = await import('@hiveforge/coordinator/mongodb');
@@ -68,6 +83,7 @@ export async function benchHistory(overrides = {}) {
     const dbName = 'bench-history';
     const store = await createMongoStore({ client, dbName });
     const entries = client.db(dbName).collection('run_jobs');
+    const numbers = client.db(dbName).collection('run_numbers');
     try {
       let runs = 0;
       for (const history of options.histories) {
@@ -75,6 +91,7 @@ export async function benchHistory(overrides = {}) {
           const runId = `history/${++runs}`;
           const jobs = Array.from({ length: options.runJobs }, (_, i) => jobRecord(runId, `job-${i}`));
           await store.insertJobs(jobs);
+          await store.insertRun(runRecord(runs));
         }
         const picked = Array.from(
           { length: options.reads },
@@ -95,7 +112,31 @@ export async function benchHistory(overrides = {}) {
         await entries.deleteMany({ _id: { $in: picked } });
         const byQuery = await time();
         if (saved.length > 0) await entries.insertMany(saved);
-        rows.push({ history: runs * options.runJobs, byId, byQuery, entries: saved.length });
+        const lastRun = async () => {
+          const ms = [];
+          for (let i = 0; i < options.reads; i++) {
+            const started = performance.now();
+            const last = await store.lastRunNumber('history');
+            ms.push(performance.now() - started);
+            if (last !== runs) throw new Error(`last run number ${last}, not ${runs}`);
+          }
+          return median(ms);
+        };
+        const numberSaved = await numbers.findOne({ _id: 'history' });
+        const numberById = await lastRun();
+        await numbers.deleteOne({ _id: 'history' });
+        const numberByQuery = await lastRun();
+        if (numberSaved) await numbers.insertOne(numberSaved);
+        rows.push({
+          history: runs * options.runJobs,
+          runs,
+          byId,
+          byQuery,
+          entries: saved.length,
+          numberById,
+          numberByQuery,
+          numberEntry: Boolean(numberSaved),
+        });
       }
     } finally {
       await store.close();
@@ -109,14 +150,20 @@ export async function benchHistory(overrides = {}) {
 }
 
 export function reportHistory({ options, rows }) {
+  const ms = (n) => `${n.toFixed(1)} ms`;
   const out = [
-    `history: listJobs of a ${options.runJobs}-job run on FerretDB (files in ${options.ferretdbDir}), median of ${options.reads} runs across the history`,
-    '  jobs stored    by _id (run_jobs)    by runId query (baseline)    ratio',
+    `history on FerretDB (files in ${options.ferretdbDir}): runs of ${options.runJobs} jobs; medians of ${options.reads} calls`,
+    `  listJobs of a run (${options.reads} runs across the history): by _id from run_jobs, against the runId query (baseline)`,
+    `  lastRunNumber of the pipeline: from run_numbers, against the pipeline query (baseline)`,
+    '  jobs stored    runs    listJobs by _id / query    ratio    lastRunNumber entry / query    ratio',
   ];
   for (const r of rows) {
-    const note = r.entries === options.reads ? '' : `   (only ${r.entries} of ${options.reads} runs had an entry)`;
+    const notes = [
+      r.entries === options.reads ? null : `only ${r.entries} of ${options.reads} runs had a run_jobs entry`,
+      r.numberEntry ? null : 'no run_numbers entry',
+    ].filter(Boolean);
     out.push(
-      `  ${String(r.history).padStart(11)}    ${r.byId.toFixed(1).padStart(14)} ms    ${r.byQuery.toFixed(1).padStart(22)} ms    ${(r.byQuery / r.byId).toFixed(1).padStart(5)}x${note}`,
+      `  ${String(r.history).padStart(11)}  ${String(r.runs).padStart(6)}    ${`${ms(r.byId)} / ${ms(r.byQuery)}`.padStart(23)}  ${`${(r.byQuery / r.byId).toFixed(1)}x`.padStart(7)}    ${`${ms(r.numberById)} / ${ms(r.numberByQuery)}`.padStart(27)}  ${`${(r.numberByQuery / r.numberById).toFixed(1)}x`.padStart(7)}${notes.length ? `   (${notes.join('; ')})` : ''}`,
     );
   }
   return out.join('\n');
