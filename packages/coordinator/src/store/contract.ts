@@ -6,9 +6,15 @@ import type {
   JobRecord,
   LogChunkRecord,
   QueuedJobsQuery,
+  RunTrigger,
   ScheduleRecord,
   Store,
 } from './types.js';
+
+/** A manual trigger with no inputs, for tests. */
+export function makeManualTrigger(): RunTrigger {
+  return { event: 'manual', branch: null, commit: null, repository: null, inputs: {}, actor: null };
+}
 
 /** A pipeline spec of these jobs, with no triggers and nothing else, for tests. */
 export function makePipelineSpec(name: string, jobs: JobSpec[] = []): PipelineSpec {
@@ -399,14 +405,7 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
     });
 
     it('runs list newest first, filter by pipeline and status, and count numbers per pipeline', async () => {
-      const trigger = {
-        event: 'manual' as const,
-        branch: null,
-        commit: null,
-        repository: null,
-        inputs: {},
-        actor: null,
-      };
+      const trigger = makeManualTrigger();
       for (const [i, pipeline] of ['a', 'a', 'b'].entries()) {
         await store.insertRun({
           _id: `${pipeline}/${i}`,

@@ -3,7 +3,14 @@ import { isHiveForgeError } from '@hiveforge/sdk';
 import { Binary, Collection, type CommandStartedEvent, type Db, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type FerretDB, freePort, startFerretDB } from '../../../../test/helpers/ferretdb.js';
-import { describeStoreContract, makeJob, makeJobSpec, makeLogChunk, makePipelineSpec } from './contract.js';
+import {
+  describeStoreContract,
+  makeJob,
+  makeJobSpec,
+  makeLogChunk,
+  makeManualTrigger,
+  makePipelineSpec,
+} from './contract.js';
 import { HISTORY_BACKFILLED, createMongoStore, type MongoStoreOptions } from './mongodb.js';
 import { type JobRecord, JobState, type Store } from './types.js';
 
@@ -678,14 +685,7 @@ describe('MongoDB store on FerretDB', () => {
       if (event.commandName === 'find' && event.command.find === 'runs') finds.push(event.command.filter);
     };
     const test = async (store: Store, db: Db) => {
-      const trigger = {
-        event: 'manual' as const,
-        branch: null,
-        commit: null,
-        repository: null,
-        inputs: {},
-        actor: null,
-      };
+      const trigger = makeManualTrigger();
       // Stored out of order: the entry keeps the highest.
       for (const [pipeline, number] of [
         ['a', 2],
