@@ -180,7 +180,7 @@ const EVENTS_LINGER: GroupCommitOptions = { lingerMs: 20 };
  * hints are retired at once: the queue depth counts them.)
  */
 const ACTIVE_RETIRE_LINGER: GroupCommitOptions = { lingerMs: 20 };
-/** How many jobs a hint reader reads at once. */
+/** How many documents a reader reads by `_id` at once (the jobs of hints, a run's jobs). */
 const HINT_READ_BATCH = 32;
 /**
  * How many of the oldest ready hints a pull reads first, then next: a page costs the server in
@@ -1057,12 +1057,22 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
     );
   };
 
-  /** The stored jobs of `ids`, read by `_id` (a few at a time), in that order; missing ones skipped. */
-  const readJobsById = async (ids: readonly string[]) => {
-    const docs: StoredDoc[] = [];
+  /**
+   * The documents of `ids` in `collection` (with `projection`, the fields kept), read by `_id`,
+   * `HINT_READ_BATCH` at a time, in that order; missing ones skipped.
+   */
+  const findByIds = async <D extends { _id: string }>(
+    collection: Collection<D>,
+    ids: readonly string[],
+    projection?: Document,
+  ): Promise<D[]> => {
+    const docs: D[] = [];
     for (let i = 0; i < ids.length; i += HINT_READ_BATCH) {
-      const batch = await Promise.all(ids.slice(i, i + HINT_READ_BATCH).map((_id) => jobs.findOne({ _id })));
-      for (const doc of batch) if (doc) docs.push(doc);
+      const batch = ids.slice(i, i + HINT_READ_BATCH);
+      const found = await Promise.all(
+        batch.map((_id) => collection.findOne({ _id } as Filter<D>, { projection }) as Promise<D | null>),
+      );
+      for (const doc of found) if (doc) docs.push(doc);
     }
     return docs;
   };
@@ -1088,12 +1098,8 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
         if (wantedIds.has(hint._id)) live.set(hint._id, hint as unknown as H);
       return live;
     }
-    const fields = projection && { ...projection, gone: 1 };
-    for (let i = 0; i < ids.length; i += HINT_READ_BATCH) {
-      const batch = ids.slice(i, i + HINT_READ_BATCH);
-      const found = await Promise.all(batch.map((_id) => hints.findOne({ _id }, { projection: fields })));
-      for (const hint of found) if (hint && !hint.gone) live.set(hint._id, hint as unknown as H);
-    }
+    for (const hint of await findByIds(hints, ids, projection && { ...projection, gone: 1 }))
+      if (!hint.gone) live.set(hint._id, hint as unknown as H);
     return live;
   };
 
@@ -1574,7 +1580,7 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
         const named = idOnlyFilters ? await runJobs.findOne({ _id: runId }) : null;
         const docs =
           named && named.jobs.length <= listByIdMax
-            ? await readJobsById(named.jobs)
+            ? await findByIds(jobs, named.jobs)
             : await jobs.find({ runId }).toArray();
         const records = docs
           .sort((a, b) => Number(a._n) - Number(b._n) || a._id.localeCompare(b._id))
