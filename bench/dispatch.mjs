@@ -526,8 +526,8 @@ async function floorTemplates(client, dbName) {
  * HTTP and no reads. Per job: its lease decision inserted, the job updated to leased (and to
  * running with `withStart`), its end decision inserted, the job updated to its end; by
  * `mongoAgents` concurrent callers on one client with the store's options, each job known to its
- * caller beforehand. Decisions are group-committed as the store does (the decisions waiting while
- * an insert is on its way go in the next `insertMany`). The documents are copies of those the
+ * caller beforehand. Decisions are group-committed by the store's group commit (the decisions
+ * waiting while an insert is on its way go in the next `insertMany`). The documents are copies of those the
  * variant wrote (`templates`). `floorJobs` jobs after `floorWarmupJobs` unmeasured ones; the
  * database is dropped again.
  */
@@ -538,7 +538,7 @@ async function measureFloor({ MongoClient }, uri, templates, options) {
     await client.connect();
     const jobs = db.collection('jobs');
     const decisions = db.collection('decisions');
-    const insertDecision = groupInsert(decisions);
+    const insertDecision = await groupInsert(decisions);
     const { job, lease, end } = templates;
     const pick = (doc, keys) => Object.fromEntries(keys.filter((key) => key in doc).map((key) => [key, doc[key]]));
     const leased = pick(job, ['agentId', 'leasedAt', 'leaseExpiresAt', 'leaseRequestId']);
@@ -571,33 +571,18 @@ async function measureFloor({ MongoClient }, uri, templates, options) {
   }
 }
 
-/** Inserts one document into `collection`, group-committed: see `measureFloor`. */
-function groupInsert(collection) {
-  let waiting = [];
-  let writing = false;
-  const flush = async () => {
-    if (writing || waiting.length === 0) return;
-    writing = true;
-    const group = waiting;
-    waiting = [];
-    try {
-      await collection.insertMany(
-        group.map((w) => w.doc),
-        { ordered: false },
-      );
-      for (const w of group) w.resolve();
-    } catch (error) {
-      for (const w of group) w.reject(error);
-    } finally {
-      writing = false;
-      flush();
-    }
-  };
-  return (doc) =>
-    new Promise((resolve, reject) => {
-      waiting.push({ doc, resolve, reject });
-      flush();
-    });
+/**
+ * Inserts one document into `collection`, group-committed by the store's own group commit
+ * (`createGroupCommit`, loaded from its source with tsx): see `measureFloor`.
+ */
+async function groupInsert(collection) {
+  const { tsImport } = await import('tsx/esm/api');
+  const { createGroupCommit } = await tsImport('../packages/coordinator/src/store/group-commit.ts', import.meta.url);
+  const insert = createGroupCommit(async (docs) => {
+    await collection.insertMany(docs, { ordered: false });
+    return docs.map(() => ({ ok: true, value: undefined }));
+  });
+  return (doc) => insert([doc]);
 }
 
 export async function benchDispatch(overrides = {}) {

@@ -69,6 +69,30 @@ function runRecord(number) {
   };
 }
 
+/** The median time of `calls`, each awaited in turn. */
+async function medianMs(calls) {
+  const ms = [];
+  for (const call of calls) {
+    const started = performance.now();
+    await call();
+    ms.push(performance.now() - started);
+  }
+  return median(ms);
+}
+
+/**
+ * `measure()` with the entries `filter` selects in `collection`, then, the baseline, without
+ * them; they are put back after.
+ */
+async function withAndWithout(collection, filter, measure) {
+  const saved = await collection.find(filter).toArray();
+  const withEntries = await measure();
+  await collection.deleteMany(filter);
+  const without = await measure();
+  if (saved.length > 0) await collection.insertMany(saved);
+  return { withEntries, without, entries: saved.length };
+}
+
 export async function benchHistory(overrides = {}) {
   const options = { ...HISTORY_DEFAULTS, ...overrides };
   const { createMongoStore } = await import('@hiveforge/coordinator/mongodb');
@@ -97,45 +121,27 @@ export async function benchHistory(overrides = {}) {
           { length: options.reads },
           (_, i) => `history/${1 + Math.floor((i * runs) / options.reads)}`,
         );
-        const time = async () => {
-          const ms = [];
-          for (const runId of picked) {
-            const started = performance.now();
-            const jobs = await store.listJobs(runId);
-            ms.push(performance.now() - started);
-            if (jobs.length !== options.runJobs) throw new Error(`${runId}: ${jobs.length} jobs listed`);
-          }
-          return median(ms);
+        const listed = (runId) => async () => {
+          const jobs = await store.listJobs(runId);
+          if (jobs.length !== options.runJobs) throw new Error(`${runId}: ${jobs.length} jobs listed`);
         };
-        const saved = await entries.find({ _id: { $in: picked } }).toArray();
-        const byId = await time();
-        await entries.deleteMany({ _id: { $in: picked } });
-        const byQuery = await time();
-        if (saved.length > 0) await entries.insertMany(saved);
-        const lastRun = async () => {
-          const ms = [];
-          for (let i = 0; i < options.reads; i++) {
-            const started = performance.now();
-            const last = await store.lastRunNumber('history');
-            ms.push(performance.now() - started);
-            if (last !== runs) throw new Error(`last run number ${last}, not ${runs}`);
-          }
-          return median(ms);
+        const numbered = async () => {
+          const last = await store.lastRunNumber('history');
+          if (last !== runs) throw new Error(`last run number ${last}, not ${runs}`);
         };
-        const numberSaved = await numbers.findOne({ _id: 'history' });
-        const numberById = await lastRun();
-        await numbers.deleteOne({ _id: 'history' });
-        const numberByQuery = await lastRun();
-        if (numberSaved) await numbers.insertOne(numberSaved);
+        const lists = await withAndWithout(entries, { _id: { $in: picked } }, () => medianMs(picked.map(listed)));
+        const runNumbers = await withAndWithout(numbers, { _id: 'history' }, () =>
+          medianMs(Array.from({ length: options.reads }, () => numbered)),
+        );
         rows.push({
           history: runs * options.runJobs,
           runs,
-          byId,
-          byQuery,
-          entries: saved.length,
-          numberById,
-          numberByQuery,
-          numberEntry: Boolean(numberSaved),
+          byId: lists.withEntries,
+          byQuery: lists.without,
+          entries: lists.entries,
+          numberById: runNumbers.withEntries,
+          numberByQuery: runNumbers.without,
+          numberEntry: runNumbers.entries > 0,
         });
       }
     } finally {
