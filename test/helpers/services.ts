@@ -59,25 +59,34 @@ function startService(args: string[], env: Record<string, string> = {}): Service
   };
 }
 
-/** Starts `hiveforge coordinator` on a free loopback port; resolves with its URL once it listens. */
+/**
+ * Starts `hiveforge coordinator` on a free loopback port; resolves with its URL once it listens.
+ * Without `mongodbUri` it keeps its state in memory.
+ */
 export async function startCoordinatorProcess(options: {
-  mongodbUri: string;
-  database: string;
+  mongodbUri?: string;
+  database?: string;
   agentSecret: string;
   adminToken: string;
   leaseTtl?: string;
   heartbeatInterval?: string;
+  /** More flags. @default [] */
+  args?: string[];
 }): Promise<ServiceProcess & { url: string }> {
   const service = startService([
     'coordinator',
     '--port',
     '0',
-    '--store',
-    'mongodb',
-    '--mongodb-uri',
-    options.mongodbUri,
-    '--mongodb-database',
-    options.database,
+    ...(options.mongodbUri
+      ? [
+          '--store',
+          'mongodb',
+          '--mongodb-uri',
+          options.mongodbUri,
+          '--mongodb-database',
+          options.database ?? 'hiveforge',
+        ]
+      : ['--store', 'memory']),
     '--agent-secret',
     options.agentSecret,
     '--admin-token',
@@ -92,6 +101,7 @@ export async function startCoordinatorProcess(options: {
     '250ms',
     '--pull-wait',
     '5s',
+    ...(options.args ?? []),
   ]);
   const m = await service.waitFor(/listening on (http:\/\/\S+)/);
   return Object.assign(service, { url: m[1] as string });
@@ -104,20 +114,30 @@ export async function startAgentProcess(options: {
   name: string;
   workDir: string;
   capacity?: number;
+  /** Where the agent reads its secret: a flag, or its environment (HIVEFORGE_AGENT_SECRET). @default 'flag' */
+  secretFrom?: 'flag' | 'env';
+  /** More flags. @default [] */
+  args?: string[];
+  /** More environment variables. @default {} */
+  env?: Record<string, string>;
 }): Promise<ServiceProcess> {
-  const service = startService([
-    'agent',
-    '--url',
-    options.urls.join(','),
-    '--agent-secret',
-    options.agentSecret,
-    '--name',
-    options.name,
-    '--work-dir',
-    options.workDir,
-    '--capacity',
-    String(options.capacity ?? 1),
-  ]);
+  const fromEnv = options.secretFrom === 'env';
+  const service = startService(
+    [
+      'agent',
+      '--url',
+      options.urls.join(','),
+      ...(fromEnv ? [] : ['--agent-secret', options.agentSecret]),
+      '--name',
+      options.name,
+      '--work-dir',
+      options.workDir,
+      '--capacity',
+      String(options.capacity ?? 1),
+      ...(options.args ?? []),
+    ],
+    { ...options.env, ...(fromEnv ? { HIVEFORGE_AGENT_SECRET: options.agentSecret } : {}) },
+  );
   await service.waitFor(/registered as agent-/);
   return service;
 }

@@ -5,6 +5,7 @@ import { type ArtifactClient, createArtifactClient } from './artifact-client.js'
 import { type CoordinatorClient, createAgentClient, errorCodeOf, isTransportError } from './client.js';
 import { createEndpoints } from './endpoints.js';
 import type { Executor } from './executors/types.js';
+import { hostBasics, passedVariables } from './job-environment.js';
 import { createJobHostPool } from './job-host-pool.js';
 import { type RunningJob, runJob } from './job-runner.js';
 import type { PipelineSpec } from '@hiveforge/sdk';
@@ -36,6 +37,11 @@ export interface AgentOptions {
   keepWorkspaces?: boolean;
   /** How long a pull waits on the coordinator for work. @default the server's maximum */
   pullWaitMs?: number;
+  /**
+   * Names of variables of the agent's own environment that jobs get (see job-environment.ts);
+   * nothing else of it reaches a job. @default []
+   */
+  passEnv?: readonly string[];
 }
 
 export type AgentEvent =
@@ -55,13 +61,17 @@ export interface Agent extends AsyncDisposable {
   readonly client: CoordinatorClient;
 }
 
+/** Waits `ms`, or less when `signal` aborts; its abort listener goes when the wait ends. */
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(t);
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
       resolve();
-    });
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
   });
 
 /**
@@ -83,7 +93,8 @@ export function createAgent(options: AgentOptions): Agent {
   let finished: Promise<void> | null = null;
   let pulledOnce = false;
   const emit = (event: AgentEvent) => options.onEvent?.(event);
-  const hosts = createJobHostPool(options.once ? 1 : capacity);
+  const hosts = createJobHostPool(options.once ? 1 : capacity, hostBasics());
+  const passed = passedVariables(options.passEnv ?? []);
   const bundles = new Map<string, { path: string; spec: PipelineSpec }>();
 
   const register = async () => {
@@ -177,6 +188,7 @@ export function createAgent(options: AgentOptions): Agent {
           bundles,
           workDir: options.workDir,
           secrets: options.secrets ?? {},
+          passed,
           onOutput: options.onOutput,
           keepWorkspaces: options.keepWorkspaces,
         },

@@ -1,4 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
+import { type EnvVars, hostBasics } from './job-environment.js';
 
 /**
  * Keeps job host processes started ahead of need: starting Node and loading the SDK takes tens
@@ -14,10 +15,12 @@ export interface JobHostPool {
 
 const HOST = new URL('./job-host.js', import.meta.url);
 
-function start(): ChildProcess {
+function start(env: Readonly<EnvVars>): ChildProcess {
+  // The host runs user code: it starts from the clean job environment, never the agent's own
+  // (which holds its credentials); the job's variables are added when it is given its job.
   const child = fork(HOST, [], {
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    env: { ...process.env, NODE_OPTIONS: '' },
+    env: { ...env },
     serialization: 'advanced',
   });
   // An idle host must not keep the agent alive, nor die unnoticed.
@@ -26,18 +29,21 @@ function start(): ChildProcess {
   return child;
 }
 
-/** Creates a pool that keeps `size` idle job hosts. @default size 1 */
-export function createJobHostPool(size = 1): JobHostPool {
+/**
+ * Creates a pool that keeps `size` idle job hosts, started with the environment `env`.
+ * @default size 1, env the host's basics (`hostBasics()`: PATH, HOME, locale)
+ */
+export function createJobHostPool(size = 1, env: Readonly<EnvVars> = hostBasics()): JobHostPool {
   const idle: ChildProcess[] = [];
   let closed = false;
   const refill = () => {
-    while (!closed && idle.length < size) idle.push(start());
+    while (!closed && idle.length < size) idle.push(start(env));
   };
   return {
     take() {
       let child = idle.shift();
       while (child && (child.exitCode !== null || child.signalCode !== null || !child.connected)) child = idle.shift();
-      const taken = child ?? start();
+      const taken = child ?? start(env);
       taken.ref();
       setImmediate(refill);
       return taken;

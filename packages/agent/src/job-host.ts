@@ -78,7 +78,8 @@ function createLogger(): JobLogger {
 async function run(message: RunMessage): Promise<void> {
   // The host was started ahead of the job: take on the job's directory and environment now.
   process.chdir(message.hostWorkspace);
-  Object.assign(process.env, message.env);
+  // The same variables, in the same precedence, as the job's commands get (job-environment.ts).
+  Object.assign(process.env, message.secrets, message.env);
   const mod = (await import(pathToFileURL(message.bundlePath).href)) as { default?: unknown };
   const p = mod.default;
   if (!isPipeline(p))

@@ -6,6 +6,7 @@ import { type PipelineSpec, isHiveForgeError, structuralDigest } from '@hiveforg
 import type { ArtifactClient } from './artifact-client.js';
 import { type CoordinatorClient, errorCodeOf, isTransportError } from './client.js';
 import type { Executor, JobEnvironment } from './executors/types.js';
+import { jobVariables } from './job-environment.js';
 import type { JobHostPool } from './job-host-pool.js';
 import type { ExecReply, FromHost, ToHost } from './job-protocol.js';
 import { createLogShipper } from './log-shipper.js';
@@ -22,6 +23,8 @@ export interface JobRunnerDeps {
   workDir: string;
   /** Secrets this agent can hand to jobs that declare them. */
   secrets: Readonly<Record<string, string>>;
+  /** Variables of the agent's environment its configuration passes to jobs. @default {} */
+  passed?: Readonly<Record<string, string>>;
   /** Called with each piece of masked output, prefixed by nothing. */
   onOutput?: (lease: Lease, text: string) => void;
   /** Keep workspaces after jobs finish (for debugging). @default false */
@@ -122,18 +125,14 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
       await mkdir(workspace, { recursive: true });
       const image = lease.spec.image ? (spec.images.find((i) => i.name === lease.spec.image) ?? null) : null;
       await deps.executor.prepare(image, abort.signal);
-      const jobEnv = {
-        ...lease.env,
-        CI: 'true',
-        HIVEFORGE: 'true',
-        HIVEFORGE_PIPELINE: lease.pipeline,
-        HIVEFORGE_RUN_ID: lease.runId,
-        HIVEFORGE_JOB: lease.name,
-        HIVEFORGE_ATTEMPT: String(lease.attempt),
-        ...(lease.trigger.branch ? { HIVEFORGE_BRANCH: lease.trigger.branch } : {}),
-        ...(lease.trigger.commit ? { HIVEFORGE_COMMIT: lease.trigger.commit } : {}),
-      };
-      env = await deps.executor.start({ jobId: lease.jobId, hostWorkspace: workspace, image, env: jobEnv });
+      const secrets = Object.fromEntries(lease.spec.secrets.map((s) => [s, deps.secrets[s] as string]));
+      const jobEnv = jobVariables({ lease, passed: deps.passed });
+      env = await deps.executor.start({
+        jobId: lease.jobId,
+        hostWorkspace: workspace,
+        image,
+        env: jobVariables({ lease, passed: deps.passed, secrets }),
+      });
       const activeEnv = env;
       const child = deps.hosts.take();
       host.child = child;
@@ -243,7 +242,7 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
           },
           matrix: lease.spec.matrix ?? {},
           env: jobEnv,
-          secrets: Object.fromEntries(lease.spec.secrets.map((s) => [s, deps.secrets[s] as string])),
+          secrets,
           workspace: activeEnv.workspace,
           hostWorkspace: workspace,
           trigger: {

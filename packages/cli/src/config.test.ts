@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { resolveCoordinatorConfig } from './config.js';
+import { resolveAgentConfig, resolveCoordinatorConfig } from './config.js';
 
 const secret = { agentSecret: 'a-secret-of-16-chars' };
 
@@ -28,5 +28,30 @@ describe('coordinator configuration', () => {
     expect(() =>
       resolveCoordinatorConfig({ ...secret, store: 'mongodb', mongodbUri: 'mongodb://db', artifactsDir: '/x' }, {}),
     ).toThrow(/--artifacts-dir is for the memory store/);
+  });
+});
+
+describe('agent configuration', () => {
+  const base = { url: 'http://127.0.0.1:7700', agentSecret: 'x' };
+
+  it('takes the variables passed to jobs from flags, then the environment, then the file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hf-config-'));
+    try {
+      const file = join(dir, 'agent.json');
+      await writeFile(file, JSON.stringify({ passEnv: ['FROM_FILE'] }));
+      expect(resolveAgentConfig(base, {}).passEnv).toEqual([]);
+      expect(resolveAgentConfig({ ...base, config: file }, {}).passEnv).toEqual(['FROM_FILE']);
+      expect(resolveAgentConfig({ ...base, config: file }, { HIVEFORGE_PASS_ENV: 'A, B' }).passEnv).toEqual(['A', 'B']);
+      expect(
+        resolveAgentConfig({ ...base, config: file, passEnv: ['C', 'C', 'D'] }, { HIVEFORGE_PASS_ENV: 'A' }).passEnv,
+      ).toEqual(['C', 'D']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a variable name a shell would not accept', () => {
+    expect(() => resolveAgentConfig({ ...base, passEnv: ['1BAD'] }, {})).toThrow(/--pass-env 1BAD/);
+    expect(() => resolveAgentConfig({ ...base, passEnv: ['A=B'] }, {})).toThrow(/HF_CONFIG|variable name/);
   });
 });

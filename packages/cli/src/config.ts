@@ -42,6 +42,7 @@ const AgentFileSchema = z
     capacity: z.number().int().min(1).max(256),
     workDir: z.string(),
     once: z.boolean(),
+    passEnv: z.array(z.string()),
   })
   .partial()
   .strict();
@@ -78,6 +79,8 @@ export interface ResolvedAgentConfig {
   capacity: number;
   workDir: string;
   once: boolean;
+  /** Names of the agent's environment variables that jobs get; nothing else of it reaches a job. */
+  passEnv: string[];
 }
 
 function readConfigFile<T extends z.ZodType>(schema: T, path: string | undefined): z.infer<T> {
@@ -179,9 +182,24 @@ export function resolveCoordinatorConfig(
   };
 }
 
+/**
+ * The names of `--pass-env` (repeatable, or comma-separated in `HIVEFORGE_PASS_ENV`): variables
+ * of the agent's environment that jobs get. Each must be a valid variable name.
+ */
+export function parsePassEnv(names: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const name of names.flatMap((n) => n.split(',')).map((n) => n.trim())) {
+    if (!name) continue;
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+      throw new ConfigError(`--pass-env ${name}: a variable name is letters, digits and _, not starting with a digit`);
+    if (!out.includes(name)) out.push(name);
+  }
+  return out;
+}
+
 /** Resolves the agent's configuration: defaults, config file, environment, flags. */
 export function resolveAgentConfig(
-  flags: Record<string, string | boolean | undefined>,
+  flags: Record<string, string | string[] | boolean | undefined>,
   env: NodeJS.ProcessEnv = process.env,
 ): ResolvedAgentConfig {
   const file = readConfigFile(AgentFileSchema, pick(flags.config as string | undefined, env.HIVEFORGE_CONFIG));
@@ -220,6 +238,11 @@ export function resolveAgentConfig(
     workDir: pick(flags.workDir as string | undefined, env.HIVEFORGE_WORK_DIR, file.workDir) ?? '/tmp/hiveforge-agent',
     once: Boolean(
       pick(flags.once as boolean | undefined, env.HIVEFORGE_ONCE === '1' ? true : undefined, file.once) ?? false,
+    ),
+    passEnv: parsePassEnv(
+      (flags.passEnv as string[] | undefined) ??
+        (env.HIVEFORGE_PASS_ENV ? [env.HIVEFORGE_PASS_ENV] : file.passEnv) ??
+        [],
     ),
   };
 }

@@ -34,6 +34,7 @@ export function createProgram(io: CommandIO, setCode: (code: number) => void): C
     )
     .option('--work-dir <dir>', 'where workspaces live (default: <project>/.hiveforge)')
     .option('--keep-workspaces', 'keep job workspaces after the run')
+    .option('--pass-env <name>', 'pass this variable of your environment to jobs (repeatable)', collect)
     .option('--no-color', 'plain output')
     .action(async (file: string | undefined, o) => {
       setCode(
@@ -47,6 +48,7 @@ export function createProgram(io: CommandIO, setCode: (code: number) => void): C
             secret: o.secret,
             workDir: o.workDir,
             keepWorkspaces: o.keepWorkspaces,
+            passEnv: o.passEnv,
             color: o.color === false ? false : undefined,
           },
           io,
@@ -103,6 +105,7 @@ export function createProgram(io: CommandIO, setCode: (code: number) => void): C
     .option('--capacity <n>', 'jobs at once (default 1)')
     .option('--work-dir <dir>', 'bundles and workspaces (default /tmp/hiveforge-agent)')
     .option('--once', 'exit after one job')
+    .option('--pass-env <name>', "pass this variable of the agent's environment to jobs (repeatable)", collect)
     .action(async (o) => setCode(await agentCommand(o, io)));
 
   return program;

@@ -1,12 +1,16 @@
 import { spawn } from 'node:child_process';
 import { packPath, unpackInto, insideWorkspace } from '../archive.js';
+import { hostBasics } from '../job-environment.js';
 import type { ExecOptions, Executor, JobEnvironment, StartOptions } from './types.js';
 
 /** Options of the process executor. */
 export interface ProcessExecutorOptions {
   /** The shell that runs command lines. @default '/bin/sh' */
   shell?: string;
-  /** Environment every command inherits. @default process.env */
+  /**
+   * What every command's environment starts from, before the job's variables: never the agent's
+   * own environment. @default the host's basics (`hostBasics()`: PATH, HOME, locale)
+   */
   baseEnv?: Readonly<Record<string, string | undefined>>;
   /** After a cancel, how long a command may take to exit before it is killed. @default 5000 */
   killGraceMs?: number;
@@ -18,7 +22,7 @@ export interface ProcessExecutorOptions {
  */
 export function createProcessExecutor(options: ProcessExecutorOptions = {}): Executor {
   const shell = options.shell ?? '/bin/sh';
-  const baseEnv = options.baseEnv ?? process.env;
+  const baseEnv = options.baseEnv ?? hostBasics();
   const grace = options.killGraceMs ?? 5_000;
   return {
     name: 'process',

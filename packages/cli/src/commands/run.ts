@@ -11,6 +11,7 @@ import {
 } from '@hiveforge/coordinator';
 import { ConfigError, TriggerEvent, formatDuration } from '@hiveforge/sdk';
 import { packagePipeline } from '../bundle.js';
+import { parsePassEnv } from '../config.js';
 import { resolveEntry } from '../entry.js';
 import { gitInfo } from '../git.js';
 import { type Style, createPrefixer, createStyle, renderSummary } from '../output.js';
@@ -30,6 +31,8 @@ export interface RunCommandOptions {
   keepWorkspaces?: boolean;
   /** @default `<project>/.hiveforge` */
   workDir?: string;
+  /** Names of variables of this environment that jobs get (nothing else of it reaches a job). */
+  passEnv?: string[];
   color?: boolean;
 }
 
@@ -115,6 +118,7 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
     workDir,
     executor: createProcessExecutor(),
     secrets,
+    passEnv: parsePassEnv(options.passEnv ?? []),
     keepWorkspaces: options.keepWorkspaces,
     pullWaitMs: 5_000,
   });

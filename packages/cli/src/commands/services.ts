@@ -69,7 +69,7 @@ export async function coordinatorCommand(flags: Record<string, string | undefine
 
 /** `hiveforge agent`: pulls and runs jobs until SIGTERM (drain), a second (cancel), a third (exit). */
 export async function agentCommand(
-  flags: Record<string, string | boolean | undefined>,
+  flags: Record<string, string | string[] | boolean | undefined>,
   io: CommandIO,
 ): Promise<number> {
   const config: ResolvedAgentConfig = resolveAgentConfig(flags);
@@ -83,6 +83,7 @@ export async function agentCommand(
     capacity: config.capacity,
     workDir: config.workDir,
     once: config.once,
+    passEnv: config.passEnv,
     executor: createProcessExecutor(),
     onEvent: (event) => {
       if (event.type === 'registered') io.stdout.write(`registered as ${event.agentId}\n`);
