@@ -24,5 +24,13 @@ export { createEndpoints, type Endpoints } from './endpoints.js';
 export { createAgentClient, errorCodeOf, isTransportError, type CoordinatorClient } from './client.js';
 export { createProcessExecutor, type ProcessExecutorOptions } from './executors/process.js';
 export type { ExecOptions, Executor, JobEnvironment, StartOptions } from './executors/types.js';
+export {
+  createImageBuilder,
+  resolveImageBuilderConfig,
+  type ImageBuilderOptions,
+  type ResolvedImageBuilderConfig,
+} from './images/image-builder.js';
+export { BASE_ARG, buildContext, IMAGE_LABEL, IMAGE_NAME_LABEL, renderDockerfile } from './images/dockerfile.js';
+export type { BuiltImage, EnsureImageOptions, ImageBuilder, PreparedImage } from './images/types.js';
 export { runJob, type JobRunnerDeps, type RunningJob } from './job-runner.js';
 export { createLogShipper, type LogShipper, type LogShipperOptions } from './log-shipper.js';

@@ -55,6 +55,8 @@ export const ErrorCodes = {
   coordinatorUnavailable: 'HF_COORDINATOR_UNAVAILABLE',
   /** A configuration file, flag or environment variable is invalid. */
   config: 'HF_CONFIG',
+  /** An image description could not be built, pulled or pushed. */
+  imageBuild: 'HF_IMAGE_BUILD',
 } as const;
 
 /** One of the stable error codes in {@link ErrorCodes}. */

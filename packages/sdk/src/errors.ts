@@ -133,6 +133,43 @@ export class ConfigError extends HiveForgeError {
   readonly code = ErrorCodes.config;
 }
 
+/**
+ * An image description could not be made into an image: a build step failed, the base could
+ * not be pulled, the built image could not be pushed, or an unpinned base was refused. The
+ * message's first line says what failed; the tail of the build's output follows it.
+ */
+export class ImageBuildError extends HiveForgeError {
+  readonly code = ErrorCodes.imageBuild;
+  /** The image's declared name. */
+  readonly image: string;
+  /** The content-addressed tag that was being made. */
+  readonly tag: string;
+  /** The last lines of the build's (or pull's, or push's) output. */
+  readonly outputTail: string;
+
+  constructor(options: {
+    image: string;
+    tag: string;
+    message: string;
+    outputTail?: string;
+    cause?: unknown;
+    retryable?: boolean;
+  }) {
+    const tail = options.outputTail?.trimEnd() ?? '';
+    super(`image '${options.image}' (${options.tag}): ${options.message}${tail ? `\n${tail}` : ''}`, {
+      cause: options.cause,
+      retryable: options.retryable ?? false,
+    });
+    this.image = options.image;
+    this.tag = options.tag;
+    this.outputTail = tail;
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), image: this.image, tag: this.tag, outputTail: this.outputTail };
+  }
+}
+
 /** True when `error` is a HiveForgeError (also across bundled copies of the SDK). */
 export function isHiveForgeError(error: unknown): error is HiveForgeError {
   return (

@@ -27,21 +27,33 @@ export function isPinnedImage(from: string): boolean {
   return DIGEST.test(from);
 }
 
+/** What determines an image's content: everything of its description but its name. */
+export interface ImageContent {
+  from: string;
+  steps: readonly string[];
+  env: Readonly<Record<string, string>>;
+  workdir: string | null;
+}
+
+/**
+ * The canonical JSON of an image description's content: keys in a fixed order, `env` sorted by
+ * name. Its hash is the tag, and built images carry it in their `dev.hiveforge.image` label.
+ */
+export function canonicalImage(content: ImageContent): string {
+  return JSON.stringify({
+    from: content.from,
+    steps: [...content.steps],
+    env: Object.fromEntries(Object.entries(content.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+    workdir: content.workdir,
+  });
+}
+
 /**
  * The content-addressed tag of an image description: the hash of everything that determines
- * its content, so the same description is the same image on every agent.
+ * its content ({@link canonicalImage}), so the same description is the same image on every agent.
  */
-export function imageTag(
-  name: string,
-  options: { from: string; steps: readonly string[]; env: Readonly<Record<string, string>>; workdir: string | null },
-): string {
-  const canonical = JSON.stringify({
-    from: options.from,
-    steps: [...options.steps],
-    env: Object.fromEntries(Object.entries(options.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
-    workdir: options.workdir,
-  });
-  const hash = createHash('sha256').update(canonical).digest('hex').slice(0, 20);
+export function imageTag(name: string, content: ImageContent): string {
+  const hash = createHash('sha256').update(canonicalImage(content)).digest('hex').slice(0, 20);
   return `hiveforge/${name.toLowerCase()}:${hash}`;
 }
 

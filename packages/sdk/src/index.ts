@@ -34,6 +34,7 @@ export {
   FencedError,
   ForbiddenError,
   HiveForgeError,
+  ImageBuildError,
   isHiveForgeError,
   JobCancelledError,
   JobTimeoutError,
@@ -45,7 +46,16 @@ export {
   UnauthenticatedError,
   type SourceLocation,
 } from './errors.js';
-export { image, imageTag, isPinnedImage, resolveImage, type ImageOptions, type ImageRef } from './image.js';
+export {
+  canonicalImage,
+  image,
+  imageTag,
+  isPinnedImage,
+  resolveImage,
+  type ImageContent,
+  type ImageOptions,
+  type ImageRef,
+} from './image.js';
 export { expandMatrix, instanceName, type MatrixCombination, type MatrixDefinition } from './matrix.js';
 export {
   describePipeline,

@@ -13,6 +13,11 @@ export interface EnsureImageOptions {
   signal?: AbortSignal;
   /** Receives the build's (or pull's) output as it comes, for the job's log. */
   onLog?: (text: string) => void;
+  /**
+   * Refuse a base not pinned by digest (the pipeline's `strictImages`) instead of warning.
+   * @default false
+   */
+  strict?: boolean;
 }
 
 /** An image the engine holds that an image description produced. */
