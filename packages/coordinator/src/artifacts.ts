@@ -13,6 +13,7 @@ import {
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import * as tar from 'tar';
 import { type AgentTokenCache, resolveCaller } from './auth.js';
+import { answerJson, readLimitedBody } from './body-limits.js';
 import type { Scheduler } from './scheduler/scheduler.js';
 import type { Store } from './store/types.js';
 import { toTRPCError } from './trpc.js';
@@ -21,18 +22,6 @@ import { toTRPCError } from './trpc.js';
 export const MAX_ARTIFACT_BYTES = 256 * 1024 * 1024;
 
 const NAME = /^[@A-Za-z0-9][A-Za-z0-9_.@-]{0,199}$/;
-
-/** Reads a request body up to `limit` bytes; larger bodies are refused, not truncated. */
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new ArtifactInvalidError(`the artifact is larger than ${limit} bytes`);
-    parts.push(chunk as Buffer);
-  }
-  return Buffer.concat(parts);
-}
 
 /**
  * Lists the entries of a gzipped tar archive, refusing absolute paths, `..` segments, links
@@ -68,11 +57,16 @@ export async function checkArchive(data: Buffer): Promise<string[]> {
   return entries;
 }
 
-function fail(res: ServerResponse, error: unknown) {
+function fail(req: IncomingMessage, res: ServerResponse, error: unknown) {
   const hf = isHiveForgeError(error) ? (error as HiveForgeError) : null;
-  // The same mapping as the tRPC API's, so an error has one status wherever it is answered.
-  res.writeHead(hf ? getHTTPStatusCodeFromError(toTRPCError(hf)) : 500, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(hf ? hf.toJSON() : { code: 'HF_INTERNAL', message: 'internal error' }));
+  // The same mapping as the tRPC API's, so an error has one status wherever it is answered. A
+  // body refused before it was read (a bad token, a stale attempt) is dropped unread.
+  answerJson(
+    req,
+    res,
+    hf ? getHTTPStatusCodeFromError(toTRPCError(hf)) : 500,
+    hf ? hf.toJSON() : { code: 'HF_INTERNAL', message: 'internal error' },
+  );
 }
 
 /**
@@ -96,7 +90,7 @@ export function createArtifactsHandler(deps: { store: Store; scheduler: Schedule
         if (!Number.isInteger(attempt) || attempt < 1) throw new BadInputError('attempt must be a positive integer');
         const job = await deps.scheduler.requireCurrentAttempt(caller.agent._id, jobId, attempt);
         if (job.runId !== runId) throw new ForbiddenError(`job '${jobId}' is not part of run '${runId}'`);
-        const data = await readBody(req, MAX_ARTIFACT_BYTES);
+        const data = await readLimitedBody(req, MAX_ARTIFACT_BYTES, 'the artifact');
         const entries = await checkArchive(data);
         const meta = {
           _id: id,
@@ -126,7 +120,7 @@ export function createArtifactsHandler(deps: { store: Store; scheduler: Schedule
       }
       res.writeHead(405, { allow: 'GET, PUT' }).end();
     } catch (error) {
-      fail(res, error);
+      fail(req, res, error);
     }
   };
 }

@@ -5,8 +5,10 @@ import { isHiveForgeError } from '@hiveforge/sdk';
 import { TRPCError, getTRPCErrorFromUnknown, getTRPCErrorShape } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import type { ZodType } from 'zod';
+import { answerJson, bodyLimitOf, declaredLength, readLimitedBody, tooLarge } from './body-limits.js';
 import { type AgentCall, agentCalls } from './routers/agent.js';
 import { appRouter } from './routers/app.js';
+import type { AgentRecord } from './store/types.js';
 import { type CoordinatorContext, agentOf, toTRPCError } from './trpc.js';
 
 /** Any agent call: `run` is declared as a method, so a call of a narrower input fits. */
@@ -24,12 +26,11 @@ const DIRECT_CALLS: ReadonlyMap<string, AnyAgentCall> = new Map(
 
 /**
  * Runs an agent call as its tRPC procedure (`agentProcedure`, then the input parser, then the
- * resolver) would, without tRPC's middleware chain: the caller must be an agent, then the input
- * is parsed (a schema error is a `BAD_REQUEST` caused by it), then the call runs, and a
- * HiveForgeError it throws becomes its tRPC error (`toTRPCError`).
+ * resolver) would, without tRPC's middleware chain: the input is parsed (a schema error is a
+ * `BAD_REQUEST` caused by it), then the call runs, and a HiveForgeError it throws becomes its
+ * tRPC error (`toTRPCError`). The caller was checked to be an agent before the body was read.
  */
-async function runAgentCall(call: AnyAgentCall, ctx: CoordinatorContext, input: unknown) {
-  const agent = agentOf(ctx.caller);
+async function runAgentCall(call: AnyAgentCall, ctx: CoordinatorContext, agent: AgentRecord, input: unknown) {
   let parsed: unknown;
   try {
     parsed = call.input.parse(input);
@@ -74,7 +75,7 @@ const NEVER = new AbortController().signal;
 export interface DirectCallsOptions {
   /** The context of one request (the same the tRPC handler builds). */
   createContext(req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<CoordinatorContext>;
-  /** Bodies larger than this are refused. */
+  /** The body limit of an agent's call, in bytes, compressed and inflated. */
   maxBodySize: number;
 }
 
@@ -83,44 +84,31 @@ const gunzipAsync = promisify(gunzip);
 /**
  * Reads a request's body as text. A gzip body (`content-encoding: gzip`, which agents use for
  * large log batches) is inflated; the limit holds for the inflated size too, so a small
- * compressed body cannot expand without bound.
+ * compressed body cannot expand without bound (see `readLimitedBody` for a body over it).
  */
 async function readBody(req: IncomingMessage, limit: number): Promise<string> {
   const encoding = req.headers['content-encoding'];
   if (encoding !== undefined && encoding !== 'identity' && encoding !== 'gzip') {
-    req.resume();
     throw new TRPCError({
       code: 'UNSUPPORTED_MEDIA_TYPE',
       message: `content-encoding '${encoding}' is not supported; send gzip or none`,
     });
   }
-  const raw = await readRaw(req, limit);
+  let raw: Buffer;
+  try {
+    raw = await readLimitedBody(req, limit);
+  } catch (error) {
+    throw isHiveForgeError(error) ? toTRPCError(error) : error;
+  }
   if (encoding !== 'gzip') return raw.toString();
   try {
     return (await gunzipAsync(raw, { maxOutputLength: limit })).toString();
   } catch (cause) {
     if (cause instanceof RangeError || (cause as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE')
-      throw new TRPCError({ code: 'PAYLOAD_TOO_LARGE', message: `the inflated request body exceeds ${limit} bytes` });
+      throw toTRPCError(tooLarge(limit, 'the inflated request body'));
     throw new TRPCError({ code: 'BAD_REQUEST', message: 'the request body is not valid gzip', cause });
   }
 }
-
-const readRaw = (req: IncomingMessage, limit: number): Promise<Buffer> =>
-  new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        reject(new TRPCError({ code: 'PAYLOAD_TOO_LARGE', message: `the request body exceeds ${limit} bytes` }));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 
 /**
  * Serves the agent mutations (`DIRECT_CALLS`), one call per request (not batched), speaking tRPC's
@@ -140,15 +128,16 @@ export function createDirectCalls(options: DirectCallsOptions) {
     const call = DIRECT_CALLS.get(path);
     if (!call) return false;
 
-    const send = (status: number, body: unknown) => {
-      const bytes = Buffer.from(JSON.stringify(body));
-      res.writeHead(status, ['content-type', 'application/json', 'content-length', String(bytes.length)]);
-      res.end(bytes);
-    };
     let ctx: CoordinatorContext | undefined;
     let input: unknown;
     (async () => {
       try {
+        // The token is checked before the body is read: a caller that is not an agent is
+        // answered without a byte of its body held.
+        ctx = await options.createContext(req, res, NEVER);
+        const limit = bodyLimitOf(ctx.caller);
+        if ((declaredLength(req) ?? 0) > limit) throw toTRPCError(tooLarge(limit));
+        const agent = agentOf(ctx.caller);
         const text = await readBody(req, options.maxBodySize);
         try {
           input = text === '' ? undefined : JSON.parse(text);
@@ -158,14 +147,15 @@ export function createDirectCalls(options: DirectCallsOptions) {
         // Aborts when the client goes away before its answer, for calls that may wait for work.
         // The others answer at once and share a signal that never aborts: on Node 20 each
         // AbortController costs a measurable share of a call.
-        const signal = mayWait(path, input) ? abortWhenGone(res) : NEVER;
-        ctx = await options.createContext(req, res, signal);
-        const data = await runAgentCall(call, ctx, input);
-        send(200, { result: { data } });
+        if (mayWait(path, input)) ctx.signal = abortWhenGone(res);
+        const data = await runAgentCall(call, ctx, agent, input);
+        const bytes = Buffer.from(JSON.stringify({ result: { data } }));
+        res.writeHead(200, ['content-type', 'application/json', 'content-length', String(bytes.length)]);
+        res.end(bytes);
       } catch (cause) {
         const error = getTRPCErrorFromUnknown(cause);
         const shape = getTRPCErrorShape({ config, error, type: 'mutation', path, input, ctx });
-        send(getHTTPStatusCodeFromError(error), { error: shape });
+        answerJson(req, res, getHTTPStatusCodeFromError(error), { error: shape });
       }
     })();
     return true;

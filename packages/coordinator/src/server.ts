@@ -1,17 +1,20 @@
-import { type Server, createServer } from 'node:http';
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
-import { type Duration, parseDuration } from '@hiveforge/sdk';
+import { type Duration, isHiveForgeError, parseDuration } from '@hiveforge/sdk';
+import { getTRPCErrorFromUnknown, getTRPCErrorShape } from '@trpc/server';
+import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { type Analyzer, createAnalyzer } from './analyzer/index.js';
 import { createArtifactsHandler } from './artifacts.js';
+import { BODY_LIMITS, answerJson, bodyLimitOf, declaredLength, tooLarge } from './body-limits.js';
 import { abortWhenGone, createDirectCalls } from './direct-calls.js';
 import { createMetrics } from './metrics.js';
-import { createAgentTokenCache, resolveCaller } from './auth.js';
+import { type Caller, createAgentTokenCache, resolveCaller } from './auth.js';
 import { appRouter } from './routers/app.js';
 import type { SchedulerOptions } from './scheduler/config.js';
 import { type Scheduler, createScheduler } from './scheduler/scheduler.js';
 import type { Store } from './store/types.js';
-import type { CoordinatorContext } from './trpc.js';
+import { type CoordinatorContext, toTRPCError } from './trpc.js';
 
 /** Options of a coordinator process. */
 export interface CoordinatorOptions {
@@ -64,33 +67,66 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
   const scheduler = createScheduler({ store, options: options.scheduler });
   const metrics = createMetrics();
   const analyzer = options.analyzer ?? createAnalyzer();
-  const maxBodySize = 32 * 1024 * 1024;
   const agents = createAgentTokenCache({ ttlMs: parseDuration(options.agentCacheTtl ?? '1s') });
-  const contextOf = async (authorization: string | undefined, signal: AbortSignal): Promise<CoordinatorContext> => ({
+  const contextOf = (caller: Caller, signal: AbortSignal): CoordinatorContext => ({
     store,
     scheduler,
     analyzer,
     agentSecret: options.agentSecret,
-    caller: await resolveCaller(store, authorization, agents),
+    caller,
     agents,
     metrics,
     signal,
   });
-  const trpc = createHTTPHandler({
-    router: appRouter,
-    basePath: '/trpc/',
-    maxBodySize,
-    createContext: async ({ req, res, info }) => {
-      // Browsers' EventSource cannot send headers: subscriptions may carry the token as a
-      // connection parameter instead.
-      const paramToken = info.connectionParams?.token;
-      const authorization = req.headers.authorization ?? (paramToken ? `Bearer ${paramToken}` : undefined);
-      return contextOf(authorization, abortWhenGone(res));
-    },
-  });
+  // The caller of each tRPC request, resolved from its header before its body is read.
+  const callers = new WeakMap<IncomingMessage, Caller>();
+  // One handler per kind of caller, each reading bodies up to that caller's limit: a chunked
+  // body has no length to check up front, so the handler counts it as it reads.
+  const trpcHandler = (maxBodySize: number) =>
+    createHTTPHandler({
+      router: appRouter,
+      basePath: '/trpc/',
+      maxBodySize,
+      createContext: async ({ req, res, info }) => {
+        // Browsers' EventSource cannot send headers: subscriptions may carry the token as a
+        // connection parameter instead.
+        const paramToken = info.connectionParams?.token;
+        const caller =
+          req.headers.authorization === undefined && paramToken
+            ? await resolveCaller(store, `Bearer ${paramToken}`, agents)
+            : (callers.get(req) ?? (await resolveCaller(store, req.headers.authorization, agents)));
+        return contextOf(caller, abortWhenGone(res));
+      },
+    });
+  const trpcOf = {
+    anonymous: trpcHandler(BODY_LIMITS.anonymous),
+    agent: trpcHandler(BODY_LIMITS.agent),
+    user: trpcHandler(BODY_LIMITS.user),
+  };
+  const trpc = (req: IncomingMessage, res: ServerResponse, path: string) => {
+    resolveCaller(store, req.headers.authorization, agents).then(
+      (caller) => {
+        const limit = bodyLimitOf(caller);
+        if ((declaredLength(req) ?? 0) > limit) {
+          const error = toTRPCError(tooLarge(limit));
+          const shape = getTRPCErrorShape({ config, error, type: 'unknown', path, input: undefined, ctx: undefined });
+          return answerJson(req, res, 413, { error: shape });
+        }
+        callers.set(req, caller);
+        return trpcOf[caller.kind](req, res);
+      },
+      (cause: unknown) => {
+        const error = getTRPCErrorFromUnknown(isHiveForgeError(cause) ? toTRPCError(cause) : cause);
+        const shape = getTRPCErrorShape({ config, error, type: 'unknown', path, input: undefined, ctx: undefined });
+        answerJson(req, res, getHTTPStatusCodeFromError(error), { error: shape });
+      },
+    );
+  };
+  const config = appRouter._def._config;
   const direct = createDirectCalls({
-    maxBodySize,
-    createContext: (req, _res, signal) => contextOf(req.headers.authorization, signal),
+    maxBodySize: BODY_LIMITS.agent,
+    createContext: async (req, _res, signal) =>
+      contextOf(await resolveCaller(store, req.headers.authorization, agents), signal),
   });
   const artifacts = createArtifactsHandler({ store, scheduler, agents });
   const server = createServer((req, res) => {
@@ -99,7 +135,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     const raw = req.url ?? '/';
     if (raw.startsWith('/trpc/') && !raw.includes('?') && direct(req, res, raw)) return;
     const url = new URL(raw, 'http://coordinator');
-    if (url.pathname.startsWith('/trpc/')) return void trpc(req, res);
+    if (url.pathname.startsWith('/trpc/')) return trpc(req, res, url.pathname.slice('/trpc/'.length));
     if (url.pathname.startsWith('/api/artifacts/')) return void artifacts(req, res, url);
     if (url.pathname === '/metrics') {
       metrics.render(store).then(

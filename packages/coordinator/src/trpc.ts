@@ -24,6 +24,7 @@ export interface CoordinatorContext {
 
 const TRPC_CODES: Record<string, TRPC_ERROR_CODE_KEY> = {
   [ErrorCodes.badInput]: 'BAD_REQUEST',
+  [ErrorCodes.payloadTooLarge]: 'PAYLOAD_TOO_LARGE',
   [ErrorCodes.analysisFailed]: 'UNPROCESSABLE_CONTENT',
   [ErrorCodes.specInvalid]: 'UNPROCESSABLE_CONTENT',
   [ErrorCodes.artifactInvalid]: 'BAD_REQUEST',
@@ -44,6 +45,21 @@ export function toTRPCError(error: HiveForgeError): TRPCError {
   });
 }
 
+/**
+ * The HiveForge code of a tRPC error raised before a procedure ran (a body that is not JSON, too
+ * large, or sent to a path that does not exist), so that every refused request carries one.
+ */
+const HF_CODES_OF_TRPC: Partial<Record<TRPC_ERROR_CODE_KEY, string>> = {
+  BAD_REQUEST: ErrorCodes.badInput,
+  PARSE_ERROR: ErrorCodes.badInput,
+  METHOD_NOT_SUPPORTED: ErrorCodes.badInput,
+  UNSUPPORTED_MEDIA_TYPE: ErrorCodes.badInput,
+  PAYLOAD_TOO_LARGE: ErrorCodes.payloadTooLarge,
+  NOT_FOUND: ErrorCodes.notFound,
+  UNAUTHORIZED: ErrorCodes.unauthenticated,
+  FORBIDDEN: ErrorCodes.forbidden,
+};
+
 const t = initTRPC.context<CoordinatorContext>().create({
   errorFormatter({ shape, error }) {
     const cause = error.cause as unknown;
@@ -57,7 +73,7 @@ const t = initTRPC.context<CoordinatorContext>().create({
       data: {
         ...shape.data,
         stack: undefined,
-        hiveforgeCode: hf?.code ?? (error.code === 'BAD_REQUEST' ? ErrorCodes.badInput : null),
+        hiveforgeCode: hf?.code ?? HF_CODES_OF_TRPC[error.code] ?? null,
         retryable: hf?.retryable ?? false,
         details: hf && 'diagnostics' in hf ? (hf as { diagnostics: unknown }).diagnostics : (zodIssues ?? null),
       },

@@ -39,6 +39,8 @@ export const ErrorCodes = {
   notFound: 'HF_NOT_FOUND',
   /** Input failed validation at a boundary. */
   badInput: 'HF_BAD_INPUT',
+  /** A request body is larger than the route (and the caller) may send. */
+  payloadTooLarge: 'HF_PAYLOAD_TOO_LARGE',
   /** Missing or invalid credentials. */
   unauthenticated: 'HF_UNAUTHENTICATED',
   /** Valid credentials without the right to do this. */

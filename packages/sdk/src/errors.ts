@@ -38,6 +38,21 @@ export class BadInputError extends HiveForgeError {
   }
 }
 
+/** A request body is larger than its route allows; `limit` is the largest accepted, in bytes. */
+export class PayloadTooLargeError extends HiveForgeError {
+  readonly code = ErrorCodes.payloadTooLarge;
+  constructor(
+    message: string,
+    readonly limit: number,
+  ) {
+    super(message);
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), limit: this.limit };
+  }
+}
+
 /** The SDK was called in a way it does not allow (for example `job()` outside `pipeline()`). */
 export class SdkUsageError extends HiveForgeError {
   readonly code = ErrorCodes.sdkUsage;

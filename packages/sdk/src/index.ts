@@ -33,6 +33,7 @@ export {
   ExecError,
   FencedError,
   ForbiddenError,
+  PayloadTooLargeError,
   HiveForgeError,
   ImageBuildError,
   isHiveForgeError,
