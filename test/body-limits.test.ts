@@ -24,7 +24,11 @@ function send(
   base: string,
   path: string,
   body: Buffer,
-  { method = 'POST', headers = {}, chunked = false }: { method?: string; headers?: Record<string, string>; chunked?: boolean },
+  {
+    method = 'POST',
+    headers = {},
+    chunked = false,
+  }: { method?: string; headers?: Record<string, string>; chunked?: boolean },
 ): Promise<Answer> {
   return new Promise((resolve) => {
     const url = new URL(path, base);
@@ -49,7 +53,8 @@ function send(
       },
     );
     req.on('error', (error) => {
-      if (!answered) resolve({ status: 0, body: '', error: `${(error as NodeJS.ErrnoException).code ?? error.message}` });
+      if (!answered)
+        resolve({ status: 0, body: '', error: `${(error as NodeJS.ErrnoException).code ?? error.message}` });
     });
     if (!chunked) return void req.end(body);
     const step = 1024 * 1024;
@@ -95,7 +100,7 @@ describe('request body limits on a coordinator process', () => {
       await sleep(200);
       const before = await processMemory(pid);
 
-      const body = Buffer.alloc(Number(process.env.BODY_MB ?? 30) * 1024 * 1024, "a");
+      const body = Buffer.alloc(Number(process.env.BODY_MB ?? 30) * 1024 * 1024, 'a');
       // A body that declares more than an anonymous caller may send is refused by its length; a
       // chunked one is cut at that limit, or refused unread where only agents may call.
       const TOO_LARGE = [413, 'HF_PAYLOAD_TOO_LARGE'];
@@ -111,11 +116,21 @@ describe('request body limits on a coordinator process', () => {
         },
         { path: '/trpc/agent.pull', chunked: false, headers: { 'content-encoding': 'gzip' }, answer: TOO_LARGE },
         { path: '/trpc/agent.heartbeat', chunked: true, answer: UNAUTHENTICATED },
-        { path: '/trpc/agent.start', chunked: true, headers: { authorization: 'Bearer hfu_wrong' }, answer: UNAUTHENTICATED },
+        {
+          path: '/trpc/agent.start',
+          chunked: true,
+          headers: { authorization: 'Bearer hfu_wrong' },
+          answer: UNAUTHENTICATED,
+        },
         // tRPC's handler: a registration (the one call open to anyone) and user calls.
         { path: '/trpc/agent.register', chunked: false, answer: TOO_LARGE },
         { path: '/trpc/agent.register', chunked: true, answer: TOO_LARGE },
-        { path: '/trpc/runs.trigger', chunked: false, headers: { authorization: 'Bearer hfu_wrong' }, answer: TOO_LARGE },
+        {
+          path: '/trpc/runs.trigger',
+          chunked: false,
+          headers: { authorization: 'Bearer hfu_wrong' },
+          answer: TOO_LARGE,
+        },
         { path: '/trpc/runs.trigger', chunked: true, answer: UNAUTHENTICATED },
         { path: '/trpc/pipelines.deploy', chunked: false, answer: TOO_LARGE },
       ];
@@ -151,10 +166,15 @@ describe('request body limits on a coordinator process', () => {
         agentSecret: SECRET,
         adminToken: ADMIN,
       });
-      const body = Buffer.alloc(Number(process.env.BODY_MB ?? 30) * 1024 * 1024, "a");
-      const upload = await send(coordinator.url, '/api/artifacts/web%2F1?name=dist&jobId=web%2F1%2Fbuild&attempt=1', body, {
-        method: 'PUT',
-      });
+      const body = Buffer.alloc(Number(process.env.BODY_MB ?? 30) * 1024 * 1024, 'a');
+      const upload = await send(
+        coordinator.url,
+        '/api/artifacts/web%2F1?name=dist&jobId=web%2F1%2Fbuild&attempt=1',
+        body,
+        {
+          method: 'PUT',
+        },
+      );
       expect([upload.error, upload.status, codeOf(upload)]).toEqual([null, 401, 'HF_UNAUTHENTICATED']);
 
       const registered = await fetch(`${coordinator.url}/trpc/agent.register`, {
