@@ -1,10 +1,13 @@
 import { type Duration, parseDuration } from './duration.js';
+import { SdkUsageError } from './errors.js';
+import { type JobResourceOptions, checkCpus, parseMemory } from './resources.js';
 import { type MatrixDefinition, expandMatrix, instanceName } from './matrix.js';
 import {
   API_VERSION,
   type ImageSpec,
   type JobSpec,
   type PipelineSpec,
+  type ResourcesSpec,
   type SourceLocationSpec,
   parsePipelineSpec,
 } from './spec.js';
@@ -26,6 +29,8 @@ export interface DeclaredJob {
   matrix?: MatrixDefinition;
   if?: JobCondition;
   concurrency?: string;
+  resources?: JobResourceOptions;
+  user?: string;
   source?: SourceLocationSpec | null;
 }
 
@@ -41,6 +46,23 @@ export interface DeclaredPipeline {
 
 const stringify = (env: Readonly<Record<string, string | number | boolean>> | undefined) =>
   Object.fromEntries(Object.entries(env ?? {}).map(([k, v]) => [k, String(v)]));
+
+/**
+ * The spec of a job's `resources`: memory in bytes. The analyzer reports bad values with their
+ * position before this runs; here (the run-time collector) they are a usage error.
+ */
+function resolveResources(job: string, resources: JobResourceOptions | undefined): ResourcesSpec | null {
+  if (!resources || (resources.cpus === undefined && resources.memory === undefined)) return null;
+  let memoryBytes: number | null = null;
+  if (resources.memory !== undefined) {
+    const memory = parseMemory(resources.memory);
+    if ('error' in memory) throw new SdkUsageError(`job '${job}' › resources › memory: ${memory.error}`);
+    memoryBytes = memory.bytes;
+  }
+  const cpuError = resources.cpus === undefined ? null : checkCpus(resources.cpus);
+  if (cpuError) throw new SdkUsageError(`job '${job}' › resources › ${cpuError}`);
+  return { cpus: resources.cpus ?? null, memoryBytes };
+}
 
 /**
  * Expands matrices and resolves defaults, producing a validated PipelineSpec. Both the static
@@ -74,6 +96,8 @@ export function buildPipelineSpec(declared: DeclaredPipeline): PipelineSpec {
         retries: job.retries ?? 0,
         if: resolveCondition(job.if),
         concurrency: job.concurrency ?? null,
+        resources: resolveResources(job.name, job.resources),
+        user: job.user ?? null,
         source: job.source ?? null,
       });
     }

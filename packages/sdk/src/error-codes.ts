@@ -59,6 +59,10 @@ export const ErrorCodes = {
   config: 'HF_CONFIG',
   /** An image description could not be built, pulled or pushed. */
   imageBuild: 'HF_IMAGE_BUILD',
+  /** The executor's engine (the Docker daemon) cannot be reached or refused to run the job. */
+  executorUnavailable: 'HF_EXECUTOR_UNAVAILABLE',
+  /** A job's command was killed because the job went over its memory limit. */
+  outOfMemory: 'HF_OUT_OF_MEMORY',
 } as const;
 
 /** One of the stable error codes in {@link ErrorCodes}. */

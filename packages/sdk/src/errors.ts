@@ -185,6 +185,46 @@ export class ImageBuildError extends HiveForgeError {
   }
 }
 
+/** The executor's engine cannot be reached or refused to start the job's environment. */
+export class ExecutorUnavailableError extends HiveForgeError {
+  readonly code = ErrorCodes.executorUnavailable;
+  constructor(message: string, options: { cause?: unknown; retryable?: boolean } = {}) {
+    super(message, { retryable: true, ...options });
+  }
+}
+
+/** A job's command was killed by the out-of-memory killer of the job's memory limit. */
+export class OutOfMemoryError extends HiveForgeError {
+  readonly code = ErrorCodes.outOfMemory;
+  constructor(
+    readonly command: string,
+    readonly limitBytes: number | null,
+  ) {
+    super(
+      `out of memory (limit ${limitBytes === null ? 'of the host' : formatBytes(limitBytes)}): the command was killed: ${command}`,
+    );
+  }
+}
+
+/** `67108864` → `64 MiB`: binary units, as memory limits are written. */
+export function formatBytes(bytes: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1 && value % 1024 === 0) {
+    value /= 1024;
+    unit++;
+  }
+  if (unit === 0 && value >= 1024) {
+    while (value >= 1024 && unit < units.length - 1) {
+      value /= 1024;
+      unit++;
+    }
+    return `${value.toFixed(1)} ${units[unit]}`;
+  }
+  return `${value} ${units[unit]}`;
+}
+
 /** True when `error` is a HiveForgeError (also across bundled copies of the SDK). */
 export function isHiveForgeError(error: unknown): error is HiveForgeError {
   return (

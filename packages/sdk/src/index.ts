@@ -31,6 +31,7 @@ export {
   ConfigError,
   ConflictError,
   ExecError,
+  ExecutorUnavailableError,
   FencedError,
   ForbiddenError,
   PayloadTooLargeError,
@@ -40,11 +41,13 @@ export {
   JobCancelledError,
   JobTimeoutError,
   NotFoundError,
+  OutOfMemoryError,
   SdkUsageError,
   SpecDriftError,
   SpecInvalidError,
   StoreUnavailableError,
   UnauthenticatedError,
+  formatBytes,
   type SourceLocation,
 } from './errors.js';
 export {
@@ -71,6 +74,14 @@ export {
   type Pipeline,
   type PipelineOptions,
 } from './pipeline.js';
+export {
+  checkCpus,
+  JOB_USER_PATTERN,
+  MAX_CPUS,
+  MIN_MEMORY_BYTES,
+  parseMemory,
+  type JobResourceOptions,
+} from './resources.js';
 export { quote, raw, renderCommand, type RawShell } from './shell.js';
 export {
   API_VERSION,
@@ -80,12 +91,14 @@ export {
   JobSpecSchema,
   parsePipelineSpec,
   PipelineSpecSchema,
+  ResourcesSpecSchema,
   TriggerEvent,
   type ImageSpec,
   type InputSpec,
   type JobConditionSpec,
   type JobSpec,
   type PipelineSpec,
+  type ResourcesSpec,
   type SourceLocationSpec,
   type TriggersSpec,
 } from './spec.js';

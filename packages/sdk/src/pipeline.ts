@@ -5,6 +5,7 @@ import { SdkUsageError } from './errors.js';
 import type { ImageRef } from './image.js';
 import type { MatrixDefinition } from './matrix.js';
 import { JOB_NAME_PATTERN } from './constants.js';
+import type { JobResourceOptions } from './resources.js';
 import type { PipelineSpec } from './spec.js';
 import type { JobCondition, Triggers } from './triggers.js';
 
@@ -38,6 +39,17 @@ export interface JobOptions<M extends MatrixDefinition | undefined = undefined> 
   if?: JobCondition;
   /** At most one job of this group runs at a time, across all runs. */
   concurrency?: string;
+  /**
+   * Limits of the job's container (the `docker` executor): CPUs and memory.
+   * @example resources: { cpus: 2, memory: '1Gi' }
+   * @default unlimited
+   */
+  resources?: JobResourceOptions;
+  /**
+   * The user the job's commands run as: `'root'`, a user name of the image, or `'uid[:gid]'`.
+   * @default the agent's own uid:gid, so files the job writes in the workspace stay the agent's
+   */
+  user?: string;
 }
 
 /** A reference to a declared job, usable in `needs`. */
@@ -160,6 +172,8 @@ export function describePipeline(p: Pipeline): PipelineSpec {
       matrix: o.matrix,
       if: o.if,
       concurrency: o.concurrency,
+      resources: o.resources,
+      user: o.user,
     };
   });
   return buildPipelineSpec({

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SpecInvalidError } from './errors.js';
+import { JOB_USER_PATTERN, MAX_CPUS, MIN_MEMORY_BYTES } from './resources.js';
 
 export { API_VERSION, JOB_NAME_PATTERN, TriggerEvent } from './constants.js';
 import { API_VERSION, JOB_NAME_PATTERN } from './constants.js';
@@ -66,6 +67,11 @@ export const JobConditionSpecSchema = z.object({
   events: z.array(z.enum(['push', 'pullRequest', 'schedule', 'manual', 'local'])),
 });
 
+export const ResourcesSpecSchema = z.object({
+  cpus: z.number().positive().max(MAX_CPUS).nullable(),
+  memoryBytes: z.number().int().min(MIN_MEMORY_BYTES).nullable(),
+});
+
 export const JobSpecSchema = z.object({
   /** The instance name: the declared name, plus `[key=value,…]` for a matrix instance. */
   name: z.string().min(1),
@@ -83,6 +89,10 @@ export const JobSpecSchema = z.object({
   retries: z.number().int().min(0).max(10),
   if: JobConditionSpecSchema.nullable(),
   concurrency: z.string().nullable(),
+  /** Limits of the job's container; null (and each null field) is unlimited. */
+  resources: ResourcesSpecSchema.nullable().default(null),
+  /** The user its commands run as (`root`, a name, `uid[:gid]`); null for the executor's default. */
+  user: z.string().regex(JOB_USER_PATTERN).nullable().default(null),
   source: SourceLocationSchema.nullable(),
 });
 
@@ -103,6 +113,7 @@ export type InputSpec = z.infer<typeof InputSpecSchema>;
 export type TriggersSpec = z.infer<typeof TriggersSpecSchema>;
 export type JobConditionSpec = z.infer<typeof JobConditionSpecSchema>;
 export type JobSpec = z.infer<typeof JobSpecSchema>;
+export type ResourcesSpec = z.infer<typeof ResourcesSpecSchema>;
 /** The static description of a pipeline: what the analyzer produces and everything else reads. */
 export type PipelineSpec = z.infer<typeof PipelineSpecSchema>;
 

@@ -21,13 +21,27 @@ import {
 import { ts } from 'ts-morph';
 import { type DiagnosticSink, type Located, positionOf } from './diagnostic-sink.js';
 import type { SourceFileInfo } from './source-host.js';
+import { readResources, readUser } from './read-resources.js';
 import { type Evaluator, type StaticValue, describeValue, unwrap } from './static-value.js';
 import { didYouMean } from './suggest.js';
 
 /** Keys of the options objects users write, in the order the docs list them. */
 export const OptionKeys = {
   pipeline: ['on', 'strictImages', 'env'],
-  job: ['needs', 'image', 'labels', 'env', 'secrets', 'timeout', 'retries', 'matrix', 'if', 'concurrency'],
+  job: [
+    'needs',
+    'image',
+    'labels',
+    'env',
+    'secrets',
+    'timeout',
+    'retries',
+    'matrix',
+    'if',
+    'concurrency',
+    'resources',
+    'user',
+  ],
   image: ['from', 'steps', 'env', 'workdir'],
   triggers: ['push', 'pullRequest', 'schedule', 'manual'],
   push: ['branches', 'tags', 'paths'],
@@ -260,6 +274,12 @@ export class OptionReader {
           break;
         case 'concurrency':
           if (v.kind !== 'null') d.concurrency = this.string(v, l, true);
+          break;
+        case 'resources':
+          d.resources = readResources(v, l, this.sink);
+          break;
+        case 'user':
+          d.user = readUser(v, l, this.sink);
           break;
       }
     }

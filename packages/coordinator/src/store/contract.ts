@@ -45,6 +45,8 @@ export function makeJobSpec(name: string, overrides: Partial<JobSpec> = {}): Job
     retries: 0,
     if: null,
     concurrency: null,
+    resources: null,
+    user: null,
     source: null,
     ...overrides,
   };

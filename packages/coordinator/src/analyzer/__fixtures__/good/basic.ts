@@ -16,6 +16,10 @@ export default pipeline('basic', () => {
   );
   {
     // A plain block is still straight-line code.
-    job('deploy', { needs: [lint, build], timeout: 90_000, retries: undefined }, async () => {});
+    job(
+      'deploy',
+      { needs: [lint, build], timeout: 90_000, retries: undefined, resources: { cpus: 0.5, memory: '1Gi' }, user: 'root' },
+      async () => {},
+    );
   }
 });
