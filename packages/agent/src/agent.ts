@@ -46,6 +46,8 @@ export interface AgentOptions {
 
 export type AgentEvent =
   | { type: 'registered'; agentId: string }
+  /** Environments an earlier life of this agent left (it was killed) were removed. */
+  | { type: 'reaped'; count: number }
   | { type: 'leased'; lease: Lease }
   | { type: 'finished'; lease: Lease; status: string | null }
   | { type: 'lost'; lease: Lease }
@@ -184,6 +186,7 @@ export function createAgent(options: AgentOptions): Agent {
           client,
           artifacts,
           executor: options.executor,
+          agentId: agentId ?? undefined,
           hosts,
           bundles,
           workDir: options.workDir,
@@ -224,6 +227,9 @@ export function createAgent(options: AgentOptions): Agent {
     run() {
       finished ??= (async () => {
         await mkdir(options.workDir, { recursive: true });
+        // A killed earlier life of this agent (same work directory) may have left environments.
+        const reaped = (await options.executor.reap?.()) ?? 0;
+        if (reaped > 0) emit({ type: 'reaped', count: reaped });
         await register();
         const heartbeats = heartbeatLoop();
         await Promise.all(Array.from({ length: options.once ? 1 : capacity }, slot));

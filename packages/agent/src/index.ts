@@ -1,16 +1,18 @@
 /**
  * `@hiveforge/agent`: a stateless, disposable agent. It pulls jobs from coordinators over tRPC
- * and runs each one through an executor (process, Docker or Kubernetes).
+ * and runs each one through an executor chosen by name (`process` on the host, `docker` in a
+ * container per job attempt).
  *
  * @example
  * ```ts
- * import { createAgent, createProcessExecutor } from '@hiveforge/agent';
+ * import { createAgent, createExecutor } from '@hiveforge/agent';
  *
+ * const workDir = '/var/lib/hiveforge';
  * const agent = createAgent({
  *   url: 'http://127.0.0.1:7700',
  *   registrationSecret: process.env.HIVEFORGE_AGENT_SECRET!,
- *   workDir: '/var/lib/hiveforge',
- *   executor: createProcessExecutor(),
+ *   workDir,
+ *   executor: createExecutor('docker', { workDir, defaultImage: 'debian:bookworm-slim' }),
  * });
  * await agent.run();
  * ```
@@ -22,8 +24,32 @@ export { insideWorkspace, packPath, unpackInto } from './archive.js';
 export { createArtifactClient, type ArtifactClient } from './artifact-client.js';
 export { createEndpoints, type Endpoints } from './endpoints.js';
 export { createAgentClient, errorCodeOf, isTransportError, type CoordinatorClient } from './client.js';
+export {
+  ContainerLabels,
+  createDockerExecutor,
+  dockerAnswers,
+  workDirLabel,
+  type DockerExecutorOptions,
+} from './executors/docker.js';
+export {
+  chooseExecutor,
+  createExecutor,
+  executorNames,
+  executors,
+  isExecutorName,
+  type ExecutorConfig,
+  type ExecutorEntry,
+  type ExecutorName,
+} from './executors/index.js';
 export { createProcessExecutor, type ProcessExecutorOptions } from './executors/process.js';
-export type { ExecOptions, Executor, JobEnvironment, StartOptions } from './executors/types.js';
+export type {
+  ExecOptions,
+  Executor,
+  JobEnvironment,
+  JobResources,
+  PrepareOptions,
+  StartOptions,
+} from './executors/types.js';
 export {
   createImageBuilder,
   resolveImageBuilderConfig,

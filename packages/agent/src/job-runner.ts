@@ -16,6 +16,8 @@ export interface JobRunnerDeps {
   client: CoordinatorClient;
   artifacts: ArtifactClient;
   executor: Executor;
+  /** The agent's id (job environments are labelled with it). */
+  agentId?: string;
   /** Where job host processes come from. */
   hosts: JobHostPool;
   /** Bundles already on disk, by version id. */
@@ -124,7 +126,7 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
       await rm(workspace, { recursive: true, force: true });
       await mkdir(workspace, { recursive: true });
       const image = lease.spec.image ? (spec.images.find((i) => i.name === lease.spec.image) ?? null) : null;
-      await deps.executor.prepare(image, abort.signal);
+      await deps.executor.prepare(image, { signal: abort.signal, onLog: (text) => shipper.write(text) });
       const secrets = Object.fromEntries(lease.spec.secrets.map((s) => [s, deps.secrets[s] as string]));
       const jobEnv = jobVariables({ lease, passed: deps.passed });
       env = await deps.executor.start({
@@ -132,6 +134,12 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
         hostWorkspace: workspace,
         image,
         env: jobVariables({ lease, passed: deps.passed, secrets }),
+        agentId: deps.agentId,
+        runId: lease.runId,
+        job: lease.name,
+        attempt: lease.attempt,
+        resources: lease.spec.resources ?? null,
+        user: lease.spec.user ?? null,
       });
       const activeEnv = env;
       const child = deps.hosts.take();

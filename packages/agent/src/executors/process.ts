@@ -17,8 +17,8 @@ export interface ProcessExecutorOptions {
 }
 
 /**
- * Runs commands on the host, in the job's workspace directory. Images are ignored: this is the
- * embedded default for `hiveforge run` when no container engine answers.
+ * Runs commands on the host, in the job's workspace directory. It cannot honour a job's image:
+ * `prepare` says so in the job's log, and `hiveforge run` warns before the run starts.
  */
 export function createProcessExecutor(options: ProcessExecutorOptions = {}): Executor {
   const shell = options.shell ?? '/bin/sh';
@@ -26,7 +26,12 @@ export function createProcessExecutor(options: ProcessExecutorOptions = {}): Exe
   const grace = options.killGraceMs ?? 5_000;
   return {
     name: 'process',
-    async prepare() {},
+    async prepare(image, prepare) {
+      if (image)
+        prepare?.onLog?.(
+          `warning: the process executor runs this job on the host; its image ${image.name} (${image.from}) is not used\n`,
+        );
+    },
     async start(start: StartOptions): Promise<JobEnvironment> {
       const children = new Set<ReturnType<typeof spawn>>();
       const workspace = start.hostWorkspace;

@@ -4,7 +4,9 @@ import type { ImageSpec } from '@hiveforge/sdk';
 export interface ExecOptions {
   /** Directory relative to the workspace. */
   cwd?: string;
+  /** Variables of this command, over the environment's (`StartOptions.env`). */
   env?: Readonly<Record<string, string>>;
+  /** Aborting stops the command: interrupt, a grace period, then kill. */
   signal?: AbortSignal;
   onStdout?: (chunk: Buffer) => void;
   onStderr?: (chunk: Buffer) => void;
@@ -14,7 +16,11 @@ export interface ExecOptions {
 export interface JobEnvironment {
   /** The workspace path as the job's commands see it. */
   readonly workspace: string;
-  /** Runs a shell command line with streamed output; resolves with its exit status. */
+  /**
+   * Runs a shell command line with streamed output; resolves with its exit status. Rejects
+   * when the environment itself failed the command (an `OutOfMemoryError` when the job's memory
+   * limit killed it), so that is never mistaken for the command's own exit status.
+   */
   exec(command: string, options: ExecOptions): Promise<{ exitCode: number }>;
   /** A gzipped tar of a workspace-relative path (entries relative to the workspace). */
   copyOut(path: string): Promise<Buffer>;
@@ -24,22 +30,57 @@ export interface JobEnvironment {
   teardown(): Promise<void>;
 }
 
+/** Limits a job asked for (`resources` of its options); null fields are unlimited. */
+export interface JobResources {
+  /** CPUs (fractions allowed). */
+  cpus: number | null;
+  /** Memory in bytes. */
+  memoryBytes: number | null;
+}
+
 /** What an executor needs to start a job environment. */
 export interface StartOptions {
   jobId: string;
   /** The host directory of the job's workspace, created empty by the agent. */
   hostWorkspace: string;
   image: ImageSpec | null;
+  /**
+   * The job's environment, as the job runner made it. Executors add nothing of the agent's
+   * own environment; a container keeps its image's variables under these.
+   */
   env: Readonly<Record<string, string>>;
+  /** The agent the attempt runs on (environments are labelled with it). */
+  agentId?: string;
+  runId?: string;
+  /** The job's instance name. */
+  job?: string;
+  attempt?: number;
+  /** Limits the job declared. @default unlimited */
+  resources?: JobResources | null;
+  /** The user the job's commands run as (`'root'`, a name or `uid[:gid]`). @default the executor's */
+  user?: string | null;
+}
+
+/** Options of {@link Executor.prepare}. */
+export interface PrepareOptions {
+  signal?: AbortSignal;
+  /** Receives the output of an image build or pull, for the job's log. */
+  onLog?: (text: string) => void;
 }
 
 /**
- * Where jobs run. Implementations: `process` (host), `docker`, `kubernetes`. All share this
+ * Where jobs run. Implementations: `process` (the host) and `docker` (a container per job
+ * attempt), chosen by name from the registry in `executors/index.ts`. All share this
  * interface: prepare an image, start the environment, exec, copy in and out, tear down.
  */
 export interface Executor {
   readonly name: string;
   /** Makes the image available (built or pulled) before a job starts. */
-  prepare(image: ImageSpec | null, signal?: AbortSignal): Promise<void>;
+  prepare(image: ImageSpec | null, options?: PrepareOptions): Promise<void>;
   start(options: StartOptions): Promise<JobEnvironment>;
+  /**
+   * Removes the environments an earlier life of this agent left behind (it was killed before
+   * tearing them down). Called once when the agent starts; resolves with how many it removed.
+   */
+  reap?(): Promise<number>;
 }

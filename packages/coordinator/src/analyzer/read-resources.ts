@@ -11,16 +11,16 @@ const CPUS_HINT = 'Write a number of CPUs above 0: cpus: 2, or cpus: 0.5 for hal
 const quote = (s: string) => `\`${s}\``;
 
 /** Reads a job's `resources: { cpus, memory }`, reporting each bad value where it is written. */
-export function readResources(
-  value: StaticValue,
-  label: string,
-  sink: DiagnosticSink,
-): JobResourceOptions | undefined {
+export function readResources(value: StaticValue, label: string, sink: DiagnosticSink): JobResourceOptions | undefined {
   const invalid = (at: StaticValue, message: string, hint: string) =>
     sink.error(ErrorCodes.analysisInvalidValue, at, message, hint);
   if (value.kind === 'unknown' || value.kind === 'null') return undefined;
   if (value.kind !== 'object') {
-    invalid(value, `${label} must be an object, got ${describeValue(value)}`, "Write resources: { cpus: 2, memory: '1Gi' }.");
+    invalid(
+      value,
+      `${label} must be an object, got ${describeValue(value)}`,
+      "Write resources: { cpus: 2, memory: '1Gi' }.",
+    );
     return undefined;
   }
   const out: JobResourceOptions = {};

@@ -1,0 +1,308 @@
+import { createHash } from 'node:crypto';
+import { posix } from 'node:path';
+import { PassThrough } from 'node:stream';
+import {
+  ConfigError,
+  ExecutorUnavailableError,
+  type ImageSpec,
+  OutOfMemoryError,
+  isHiveForgeError,
+} from '@hiveforge/sdk';
+import Docker from 'dockerode';
+import { insideWorkspace, packPath, unpackInto } from '../archive.js';
+import type { ImageBuilder } from '../images/types.js';
+import type { ExecOptions, Executor, JobEnvironment, PrepareOptions, StartOptions } from './types.js';
+
+/** Labels every job container carries, so one agent recognises its own. */
+export const ContainerLabels = {
+  agent: 'dev.hiveforge.agent',
+  run: 'dev.hiveforge.run',
+  job: 'dev.hiveforge.job',
+  attempt: 'dev.hiveforge.attempt',
+  /** A hash of the agent's work directory: one agent's containers across its restarts. */
+  workdir: 'dev.hiveforge.workdir',
+} as const;
+
+/** Options of the Docker executor. */
+export interface DockerExecutorOptions {
+  /** Builds (or finds) the image of a job's `image()` description. */
+  images: ImageBuilder;
+  /** The agent's work directory: its containers are labelled with a hash of it. */
+  workDir: string;
+  /** The engine. @default `new Docker()` (DOCKER_HOST, or /var/run/docker.sock) */
+  docker?: Docker;
+  /** The image of jobs that declare none. @default null (such jobs fail with a clear error) */
+  defaultImage?: string | null;
+  /** The user commands run as, unless the job asks for another. @default the agent's uid:gid */
+  user?: string;
+  /** Where the workspace is mounted in the container. @default '/workspace' */
+  containerWorkspace?: string;
+  /** After a cancel, how long commands may take to exit before they are killed. @default 5000 */
+  killGraceMs?: number;
+}
+
+const SHELL = '/bin/sh';
+
+/** A short stable hash of an agent's work directory, for the `dev.hiveforge.workdir` label. */
+export function workDirLabel(workDir: string): string {
+  return createHash('sha256').update(workDir).digest('hex').slice(0, 16);
+}
+
+const statusOf = (error: unknown) => (error as { statusCode?: number }).statusCode;
+const isGone = (error: unknown) => statusOf(error) === 404 || statusOf(error) === 409;
+
+/** Wraps an engine failure: the engine is unreachable or refused (not the job's fault). */
+function engineError(what: string, error: unknown): Error {
+  if (isHiveForgeError(error)) return error;
+  const message = (error as Error).message ?? String(error);
+  return new ExecutorUnavailableError(`docker: ${what}: ${message.trim().split('\n')[0]}`, { cause: error });
+}
+
+/** `memory.events` (cgroup v2) or `memory.oom_control` (v1): how many OOM kills the container had. */
+const OOM_COUNT = [
+  'n=0',
+  'for f in /sys/fs/cgroup/memory.events /sys/fs/cgroup/memory/memory.oom_control; do',
+  '  [ -r "$f" ] || continue',
+  '  while read -r k v; do [ "$k" = oom_kill ] && n=$v; done < "$f"',
+  'done',
+  'echo "$n"',
+].join('\n');
+
+/**
+ * Runs each job attempt in its own container: the workspace bind-mounted, every command through
+ * the exec API as the agent's uid:gid (so workspace files stay the agent's), the job's
+ * environment and secrets given to each exec, never to the image or the container's create
+ * options. Containers are labelled (`dev.hiveforge.*`) so the agent's next start removes what a
+ * killed life left behind.
+ */
+export function createDockerExecutor(options: DockerExecutorOptions): Executor {
+  const docker = options.docker ?? new Docker();
+  const mount = options.containerWorkspace ?? '/workspace';
+  const grace = options.killGraceMs ?? 5_000;
+  const defaultUser =
+    options.user ?? (process.getuid && process.getgid ? `${process.getuid()}:${process.getgid()}` : undefined);
+  const workdirHash = workDirLabel(options.workDir);
+  /** Prepared images by description tag (the content hash). */
+  const prepared = new Map<string, Promise<string>>();
+
+  const imageOf = (image: ImageSpec | null, prepare?: PrepareOptions): Promise<string> => {
+    if (!image) return defaultImage();
+    let ready = prepared.get(image.tag);
+    if (!ready) {
+      ready = options.images.ensure(image, { signal: prepare?.signal, onLog: prepare?.onLog }).then((p) => p.id);
+      prepared.set(image.tag, ready);
+      ready.catch(() => prepared.delete(image.tag));
+    }
+    return ready;
+  };
+
+  const defaultImage = async (): Promise<string> => {
+    const name = options.defaultImage;
+    if (!name)
+      throw new ConfigError(
+        'the job declares no image and this agent has no default image: set --default-image, or give the job an image()',
+      );
+    try {
+      return (await docker.getImage(name).inspect()).Id;
+    } catch (error) {
+      if (statusOf(error) === 404)
+        throw new ConfigError(`the default image ${name} is not on this Docker engine: pull or import it first`);
+      throw engineError(`inspecting the default image ${name}`, error);
+    }
+  };
+
+  return {
+    name: 'docker',
+    async prepare(image, prepare) {
+      await imageOf(image, prepare);
+    },
+    async start(start: StartOptions): Promise<JobEnvironment> {
+      const imageId = await imageOf(start.image);
+      const resources = start.resources ?? null;
+      const memory = resources?.memoryBytes ?? null;
+      const labels: Record<string, string> = {
+        [ContainerLabels.workdir]: workdirHash,
+        [ContainerLabels.job]: start.job ?? start.jobId,
+      };
+      if (start.agentId) labels[ContainerLabels.agent] = start.agentId;
+      if (start.runId) labels[ContainerLabels.run] = start.runId;
+      if (start.attempt !== undefined) labels[ContainerLabels.attempt] = String(start.attempt);
+      let container: Docker.Container;
+      try {
+        // No Env here: the job's environment and secrets go to each exec, so `docker inspect`
+        // of a job container shows none of them.
+        container = await docker.createContainer({
+          Image: imageId,
+          // The container's first process: a shell reading a stdin that is never written nor
+          // closed, so it waits until the container is removed. Commands come through exec.
+          Entrypoint: [SHELL],
+          OpenStdin: true,
+          StdinOnce: false,
+          Tty: false,
+          WorkingDir: mount,
+          Labels: labels,
+          HostConfig: {
+            Binds: [`${start.hostWorkspace}:${mount}`],
+            NetworkMode: 'bridge',
+            ...(memory !== null ? { Memory: memory, MemorySwap: memory } : {}),
+            ...(resources?.cpus ? { NanoCpus: Math.round(resources.cpus * 1e9) } : {}),
+          },
+        });
+      } catch (error) {
+        throw engineError(`creating the job's container from ${start.image?.tag ?? options.defaultImage}`, error);
+      }
+      try {
+        await container.start();
+      } catch (error) {
+        await container.remove({ force: true }).catch(() => {});
+        throw engineError("starting the job's container", error);
+      }
+      const user = start.user === 'root' ? '0:0' : (start.user ?? defaultUser);
+      const baseEnv = { ...start.env };
+      let oomKills = 0;
+      let removed: Promise<void> | null = null;
+
+      /** Runs a command to its end; `onAbort` interrupts it. */
+      const run = async (
+        cmd: string[],
+        exec: { env?: Record<string, string>; user?: string; cwd: string } & Pick<
+          ExecOptions,
+          'onStdout' | 'onStderr' | 'signal'
+        >,
+      ): Promise<number> => {
+        const created = await container.exec({
+          Cmd: cmd,
+          Env: exec.env ? Object.entries(exec.env).map(([k, v]) => `${k}=${v}`) : undefined,
+          User: exec.user,
+          WorkingDir: exec.cwd,
+          AttachStdout: true,
+          AttachStderr: true,
+        });
+        const stream = await created.start({ hijack: true, stdin: false });
+        const stdout = new PassThrough();
+        const stderr = new PassThrough();
+        stdout.on('data', (c: Buffer) => exec.onStdout?.(c));
+        stderr.on('data', (c: Buffer) => exec.onStderr?.(c));
+        docker.modem.demuxStream(stream, stdout, stderr);
+        let killTimer: NodeJS.Timeout | undefined;
+        const onAbort = () => {
+          // Docker has no "kill an exec": signal every process of the container but its idle
+          // first one, then kill what is left after the grace period.
+          void signalAll('TERM');
+          killTimer = setTimeout(() => void signalAll('KILL'), grace);
+        };
+        if (exec.signal?.aborted) onAbort();
+        exec.signal?.addEventListener('abort', onAbort, { once: true });
+        try {
+          await new Promise<void>((resolve, reject) => {
+            stream.on('end', resolve);
+            stream.on('close', resolve);
+            stream.on('error', reject);
+          });
+          // The stream can end a moment before the engine records the exit code.
+          for (let i = 0; ; i++) {
+            const info = await created.inspect();
+            if (!info.Running && info.ExitCode !== null) return info.ExitCode;
+            if (i > 200) throw new ExecutorUnavailableError('docker: the exec ended without an exit status');
+            await new Promise((r) => setTimeout(r, Math.min(50, 2 ** i)));
+          }
+        } finally {
+          clearTimeout(killTimer);
+          exec.signal?.removeEventListener('abort', onAbort);
+        }
+      };
+
+      const signalAll = (signal: 'TERM' | 'KILL') =>
+        run([SHELL, '-c', `kill -${signal} -1`], { user: '0:0', cwd: '/' }).catch(() => {});
+
+      const memoryKilled = async (): Promise<boolean> => {
+        let out = '';
+        await run([SHELL, '-c', OOM_COUNT], { user: '0:0', cwd: '/', onStdout: (c) => (out += c.toString()) }).catch(
+          () => {},
+        );
+        const count = Number.parseInt(out.trim(), 10);
+        if (Number.isFinite(count) && count > oomKills) {
+          oomKills = count;
+          return true;
+        }
+        const state = await container.inspect().catch(() => null);
+        return state?.State.OOMKilled === true;
+      };
+
+      return {
+        workspace: mount,
+        async exec(command, exec) {
+          const cwd = exec.cwd ? insideWorkspace(start.hostWorkspace, exec.cwd) : start.hostWorkspace;
+          const inContainer = posix.join(mount, cwd.slice(start.hostWorkspace.length).split('\\').join('/'));
+          let exitCode: number;
+          try {
+            exitCode = await run([SHELL, '-c', command], {
+              env: { ...baseEnv, ...exec.env },
+              user,
+              cwd: inContainer,
+              signal: exec.signal,
+              onStdout: exec.onStdout,
+              onStderr: exec.onStderr,
+            });
+          } catch (error) {
+            throw engineError('running a command in the job container', error);
+          }
+          // 137 is SIGKILL: the memory limit's OOM killer, or our own kill after a cancel.
+          if (exitCode === 137 && !exec.signal?.aborted && (await memoryKilled()))
+            throw new OutOfMemoryError(command, memory);
+          return { exitCode };
+        },
+        copyOut: (path) => packPath(start.hostWorkspace, path),
+        copyIn: (archive, path) => unpackInto(start.hostWorkspace, archive, path),
+        teardown() {
+          removed ??= container.remove({ force: true, v: true }).catch((error) => {
+            if (!isGone(error)) throw engineError("removing the job's container", error);
+          });
+          return removed;
+        },
+      };
+    },
+    async reap() {
+      let containers: Docker.ContainerInfo[];
+      try {
+        containers = await docker.listContainers({
+          all: true,
+          filters: { label: [`${ContainerLabels.workdir}=${workdirHash}`] },
+        });
+      } catch (error) {
+        throw engineError("listing this agent's containers", error);
+      }
+      await Promise.all(
+        containers.map((c) =>
+          docker
+            .getContainer(c.Id)
+            .remove({ force: true, v: true })
+            .catch((error) => {
+              if (!isGone(error)) throw engineError(`removing the container ${c.Id.slice(0, 12)}`, error);
+            }),
+        ),
+      );
+      return containers.length;
+    },
+  };
+}
+
+/**
+ * True when a Docker engine answers within `timeoutMs`.
+ * @default timeoutMs 1500
+ */
+export async function dockerAnswers(docker: Docker = new Docker(), timeoutMs = 1_500): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      docker.ping().then(() => true),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), timeoutMs);
+      }),
+    ]);
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
