@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { type ExecutorName, executorNames, isExecutorName } from '@hiveforge/agent';
 import { ConfigError, formatIssues, parseDuration } from '@hiveforge/sdk';
 import { z } from 'zod';
 
@@ -43,6 +44,8 @@ const AgentFileSchema = z
     workDir: z.string(),
     once: z.boolean(),
     passEnv: z.array(z.string()),
+    executor: z.string().min(1),
+    defaultImage: z.string().min(1),
   })
   .partial()
   .strict();
@@ -81,6 +84,10 @@ export interface ResolvedAgentConfig {
   once: boolean;
   /** Names of the agent's environment variables that jobs get; nothing else of it reaches a job. */
   passEnv: string[];
+  /** The executor jobs run through, by its registered name. @default 'process' */
+  executor: ExecutorName;
+  /** The image of jobs that declare none, for executors that run images. @default null */
+  defaultImage: string | null;
 }
 
 function readConfigFile<T extends z.ZodType>(schema: T, path: string | undefined): z.infer<T> {
@@ -224,6 +231,9 @@ export function resolveAgentConfig(
   const capacity = Number(pick(flags.capacity as string | undefined, env.HIVEFORGE_CAPACITY) ?? file.capacity ?? 1);
   if (!Number.isInteger(capacity) || capacity < 1 || capacity > 256)
     throw new ConfigError('--capacity must be a whole number from 1 to 256');
+  const executor = pick(flags.executor as string | undefined, env.HIVEFORGE_EXECUTOR, file.executor) ?? 'process';
+  if (!isExecutorName(executor))
+    throw new ConfigError(`--executor must be one of ${executorNames.join(', ')}, not ${executor}`);
   return {
     urls,
     agentSecret,
@@ -244,6 +254,9 @@ export function resolveAgentConfig(
         (env.HIVEFORGE_PASS_ENV ? [env.HIVEFORGE_PASS_ENV] : file.passEnv) ??
         [],
     ),
+    executor,
+    defaultImage:
+      pick(flags.defaultImage as string | undefined, env.HIVEFORGE_DEFAULT_IMAGE, file.defaultImage) ?? null,
   };
 }
 

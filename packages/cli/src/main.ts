@@ -1,3 +1,4 @@
+import { executorNames } from '@hiveforge/agent';
 import { isHiveForgeError } from '@hiveforge/sdk';
 import { Command, InvalidArgumentError } from 'commander';
 import { graphCommand, validateCommand } from './commands/analyze.js';
@@ -35,6 +36,12 @@ export function createProgram(io: CommandIO, setCode: (code: number) => void): C
     .option('--work-dir <dir>', 'where workspaces live (default: <project>/.hiveforge)')
     .option('--keep-workspaces', 'keep job workspaces after the run')
     .option('--pass-env <name>', 'pass this variable of your environment to jobs (repeatable)', collect)
+    .option(
+      '--executor <name>',
+      `where jobs run: auto (a container engine when a job declares an image and one answers), ${executorNames.join(', ')}`,
+      'auto',
+    )
+    .option('--default-image <image>', 'the image of jobs that declare none, when they run in containers')
     .option('--no-color', 'plain output')
     .action(async (file: string | undefined, o) => {
       setCode(
@@ -49,6 +56,8 @@ export function createProgram(io: CommandIO, setCode: (code: number) => void): C
             workDir: o.workDir,
             keepWorkspaces: o.keepWorkspaces,
             passEnv: o.passEnv,
+            executor: o.executor,
+            defaultImage: o.defaultImage,
             color: o.color === false ? false : undefined,
           },
           io,
@@ -106,6 +115,8 @@ export function createProgram(io: CommandIO, setCode: (code: number) => void): C
     .option('--work-dir <dir>', 'bundles and workspaces (default /tmp/hiveforge-agent)')
     .option('--once', 'exit after one job')
     .option('--pass-env <name>', "pass this variable of the agent's environment to jobs (repeatable)", collect)
+    .option('--executor <name>', `where jobs run: ${executorNames.join(' or ')} (default process)`)
+    .option('--default-image <image>', 'the image of jobs that declare none, for the docker executor')
     .action(async (o) => setCode(await agentCommand(o, io)));
 
   return program;

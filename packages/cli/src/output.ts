@@ -57,6 +57,8 @@ export function createPrefixer(style: Style, names: readonly string[]) {
 /** A row of the summary table. */
 export interface SummaryRow {
   job: string;
+  /** Where the job ran: the executor, and for containers the image (`docker:node20`). */
+  executor?: string;
   status: string;
   attempt: number;
   durationMs: number | null;
@@ -64,12 +66,14 @@ export interface SummaryRow {
 
 /** Renders the closing summary table. */
 export function renderSummary(style: Style, rows: readonly SummaryRow[]): string {
-  const header = ['JOB', 'STATUS', 'ATTEMPT', 'DURATION'];
+  const withExecutor = rows.some((r) => r.executor !== undefined);
+  const header = ['JOB', 'STATUS', 'ATTEMPT', 'DURATION', ...(withExecutor ? ['EXECUTOR'] : [])];
   const cells = rows.map((r) => [
     r.job,
     r.status,
     String(r.attempt),
     r.durationMs === null ? '-' : formatDuration(r.durationMs),
+    ...(withExecutor ? [r.executor ?? '-'] : []),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] as string).length)));
   const pad = (row: string[]) =>

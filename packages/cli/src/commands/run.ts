@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createAgent, createProcessExecutor } from '@hiveforge/agent';
+import { chooseExecutor, createAgent, createExecutor, executors, isExecutorName } from '@hiveforge/agent';
 import {
   type RunEvent,
   createCoordinator,
@@ -9,7 +9,7 @@ import {
   createUserToken,
   formatDiagnostic,
 } from '@hiveforge/coordinator';
-import { ConfigError, TriggerEvent, formatDuration } from '@hiveforge/sdk';
+import { ConfigError, ExecutorUnavailableError, type PipelineSpec, TriggerEvent, formatDuration } from '@hiveforge/sdk';
 import { packagePipeline } from '../bundle.js';
 import { parsePassEnv } from '../config.js';
 import { resolveEntry } from '../entry.js';
@@ -33,6 +33,14 @@ export interface RunCommandOptions {
   workDir?: string;
   /** Names of variables of this environment that jobs get (nothing else of it reaches a job). */
   passEnv?: string[];
+  /**
+   * Where jobs run: `auto` picks a container engine when a job declares an image (or a default
+   * image is given) and one answers, else the host; or a registered executor's name.
+   * @default 'auto'
+   */
+  executor?: string;
+  /** The image of jobs that declare none, when jobs run in containers. */
+  defaultImage?: string;
   color?: boolean;
 }
 
@@ -63,6 +71,26 @@ const STATUS_MARK: Record<string, (s: Style) => string> = {
   cancelled: (s) => s.yellow('⊘'),
   skipped: (s) => s.yellow('↷'),
 };
+
+/**
+ * The executor a run uses: a name as given, or for `auto` the registry's choice (a container
+ * engine when a job needs an image and one answers). A named executor that runs images must answer.
+ */
+async function pickExecutor(
+  requested: string,
+  config: { workDir: string; defaultImage: string | null },
+  jobs: PipelineSpec['jobs'],
+) {
+  if (requested === 'auto')
+    return chooseExecutor(config, { needsImages: config.defaultImage !== null || jobs.some((j) => j.image !== null) });
+  if (!isExecutorName(requested))
+    throw new ConfigError(`--executor must be auto or one of ${Object.keys(executors).join(', ')}, not ${requested}`);
+  if (executors[requested].runsImages && !(await executors[requested].available(config)))
+    throw new ExecutorUnavailableError(
+      `--executor ${requested}: its engine does not answer (for docker: is dockerd running, is DOCKER_HOST right?)`,
+    );
+  return requested;
+}
 
 /**
  * `hiveforge run`: the embedded default. A coordinator (memory store) and an agent start
@@ -109,14 +137,20 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
     repository: pkg.root,
     only: options.job?.length ? options.job : undefined,
   });
+  const { jobs } = await client.runs.get.query({ runId: run._id });
+  const names = jobs.map((j) => j.name);
   const workDir = options.workDir ?? join(pkg.root, '.hiveforge');
+  const config = { workDir, defaultImage: options.defaultImage ?? null };
+  const specs = deployed.spec.jobs.filter((j) => names.includes(j.name));
+  const executorName = await pickExecutor(options.executor ?? 'auto', config, specs);
+  const runsImages = executors[executorName].runsImages;
   const agent = createAgent({
     url: coordinator.url,
     registrationSecret: agentSecret,
     name: 'local',
     capacity: concurrency,
     workDir,
-    executor: createProcessExecutor(),
+    executor: createExecutor(executorName, config),
     secrets,
     passEnv: parsePassEnv(options.passEnv ?? []),
     keepWorkspaces: options.keepWorkspaces,
@@ -124,11 +158,23 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
   });
   const agentDone = agent.run();
 
-  const { jobs } = await client.runs.get.query({ runId: run._id });
-  const names = jobs.map((j) => j.name);
   const prefixer = createPrefixer(out, names);
+  const where = runsImages
+    ? `executor ${executorName}${config.defaultImage ? ` (default image ${config.defaultImage})` : ''}`
+    : `executor ${executorName}`;
   io.stdout.write(
-    `${out.bold(`▸ ${run.pipeline}`)} run ${run._id}: ${names.length} job${names.length === 1 ? '' : 's'}, executor process, concurrency ${concurrency}\n`,
+    `${out.bold(`▸ ${run.pipeline}`)} run ${run._id}: ${names.length} job${names.length === 1 ? '' : 's'}, ${where}, concurrency ${concurrency}\n`,
+  );
+  if (!runsImages) {
+    for (const job of specs.filter((j) => j.image !== null)) {
+      const image = deployed.spec.images.find((i) => i.name === job.image);
+      io.stderr.write(
+        `${out.yellow('warning:')} job '${job.name}' declares the image ${job.image}${image ? ` (${image.from})` : ''} but runs on the host with the ${executorName} executor: the image is not used (use --executor docker)\n`,
+      );
+    }
+  }
+  const executorOf = new Map(
+    specs.map((j) => [j.name, runsImages ? `${executorName}:${j.image ?? config.defaultImage ?? '-'}` : executorName]),
   );
 
   let interrupts = 0;
@@ -199,6 +245,7 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
       out,
       final.jobs.map((j) => ({
         job: j.name,
+        executor: executorOf.get(j.name) ?? executorName,
         status: j.state,
         attempt: j.attempt,
         durationMs: j.startedAt && j.finishedAt ? j.finishedAt - j.startedAt : null,

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { createAgent, createProcessExecutor } from '@hiveforge/agent';
+import { createAgent, createExecutor } from '@hiveforge/agent';
 import { type Store, createCoordinator, createMemoryStore, hashToken } from '@hiveforge/coordinator';
 import {
   type ResolvedAgentConfig,
@@ -84,9 +84,11 @@ export async function agentCommand(
     workDir: config.workDir,
     once: config.once,
     passEnv: config.passEnv,
-    executor: createProcessExecutor(),
+    executor: createExecutor(config.executor, { workDir: config.workDir, defaultImage: config.defaultImage }),
     onEvent: (event) => {
       if (event.type === 'registered') io.stdout.write(`registered as ${event.agentId}\n`);
+      else if (event.type === 'reaped')
+        io.stdout.write(`removed ${event.count} job environment(s) an earlier run of this agent left\n`);
       else if (event.type === 'leased') io.stdout.write(`leased ${event.lease.jobId} attempt ${event.lease.attempt}\n`);
       else if (event.type === 'finished')
         io.stdout.write(`finished ${event.lease.jobId} attempt ${event.lease.attempt}: ${event.status ?? 'fenced'}\n`);
