@@ -11,7 +11,9 @@ if ! docker info >/dev/null 2>&1; then
   echo "docker-test-images: no Docker engine answers (docker info failed)" >&2
   exit 1
 fi
-if docker image inspect "$TAG" >/dev/null 2>&1; then
+# Present and made by this script (its ENV marks it): nothing to do.
+if docker image inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$TAG" 2>/dev/null |
+  grep -qx 'HIVEFORGE_TEST_IMAGE=busybox'; then
   exit 0
 fi
 

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { ErrorCodes, type ImageSpec, OutOfMemoryError, resolveImage } from '@hiveforge/sdk';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ImageBuilder } from '../images/types.js';
+import { createImageBuilder } from '../images/image-builder.js';
 import { ContainerLabels, createDockerExecutor, dockerAnswers, workDirLabel } from './docker.js';
 import type { Executor, JobEnvironment, StartOptions } from './types.js';
 
@@ -17,16 +17,8 @@ if (!engine && process.env.CI) throw new Error('CI=true and no Docker engine ans
 if (!engine)
   console.warn('docker executor tests skipped: no Docker engine answers on DOCKER_HOST or /var/run/docker.sock');
 
-/** Runs descriptions that are only `from`: the base as it is (the image builder is not under test here). */
-const baseOnly: ImageBuilder = {
-  async ensure(image) {
-    const found = await docker.getImage(image.from).inspect();
-    return { tag: image.from, id: found.Id };
-  },
-  async list() {
-    return [];
-  },
-};
+// The real image builder: descriptions become content-addressed images built on this engine.
+const images = createImageBuilder({ docker });
 
 const busybox: ImageSpec = resolveImage('busybox', { from: BASE });
 const text = () => {
@@ -64,7 +56,7 @@ describe.runIf(engine)('docker executor (real engine)', () => {
       stdio: 'inherit',
     });
     workDir = await mkdtemp(join(tmpdir(), 'hf-docker-'));
-    executor = createDockerExecutor({ images: baseOnly, workDir, docker, user: '4321:4321', killGraceMs: 500 });
+    executor = createDockerExecutor({ images, workDir, docker, user: '4321:4321', killGraceMs: 500 });
     await executor.prepare(busybox);
   }, 120_000);
   afterAll(async () => {
@@ -165,14 +157,14 @@ describe.runIf(engine)('docker executor (real engine)', () => {
   it("the agent's next start removes the containers a killed life left; another agent's stay", async () => {
     const other = await mkdtemp(join(tmpdir(), 'hf-docker-other-'));
     try {
-      const otherExecutor = createDockerExecutor({ images: baseOnly, workDir: other, docker });
+      const otherExecutor = createDockerExecutor({ images, workDir: other, docker });
       const otherEnv = await otherExecutor.start({ jobId: 'o', hostWorkspace: other, image: busybox, env: {} });
       envs.push(otherEnv);
       await start();
       const mine = (await containersOf(workDir)).length;
       expect(mine).toBeGreaterThan(0);
       // A new life of the agent: a new executor on the same work directory.
-      const restarted = createDockerExecutor({ images: baseOnly, workDir, docker });
+      const restarted = createDockerExecutor({ images, workDir, docker });
       expect(await restarted.reap?.()).toBe(mine);
       expect(await containersOf(workDir)).toEqual([]);
       expect(await containersOf(other)).toHaveLength(1);
@@ -182,18 +174,35 @@ describe.runIf(engine)('docker executor (real engine)', () => {
     }
   });
 
+  it('a description with steps and env runs in the image the builder made of it', async () => {
+    const tools = resolveImage('tools', {
+      from: BASE,
+      steps: ['echo from-a-step > /etc/built'],
+      env: { TOOL: 'ready' },
+    });
+    const logs: string[] = [];
+    await executor.prepare(tools, { onLog: (t) => void logs.push(t) });
+    const { env } = await start({ image: tools });
+    const out = text();
+    await env.exec('cat /etc/built; echo "$TOOL"', { onStdout: out.on });
+    expect(out.get()).toBe('from-a-step\nready\n');
+    // The container runs the image the builder tagged with the description's content hash.
+    const built = (await docker.getImage(tools.tag).inspect()).Id;
+    expect((await containersOf(workDir)).map((c) => c.ImageID)).toContain(built);
+  });
+
   it('a job without image runs in the default image; without one configured it is a clear config error', async () => {
     await expect(start({ image: null })).rejects.toMatchObject({
       code: ErrorCodes.config,
       message: expect.stringContaining('--default-image'),
     });
-    const withDefault = createDockerExecutor({ images: baseOnly, workDir, docker, defaultImage: BASE });
+    const withDefault = createDockerExecutor({ images, workDir, docker, defaultImage: BASE });
     const env = await withDefault.start({ jobId: 'd', hostWorkspace: workDir, image: null, env: {} });
     envs.push(env);
     const out = text();
     await env.exec('. /etc/os-release; echo $ID', { onStdout: out.on });
     expect(out.get()).toBe('hiveforge-busybox\n');
-    const missing = createDockerExecutor({ images: baseOnly, workDir, docker, defaultImage: 'hiveforge-test/none:0' });
+    const missing = createDockerExecutor({ images, workDir, docker, defaultImage: 'hiveforge-test/none:0' });
     await expect(missing.prepare(null)).rejects.toThrow(/hiveforge-test\/none:0 is not on this Docker engine/);
   });
 });

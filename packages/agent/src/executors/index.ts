@@ -1,6 +1,6 @@
 import { ConfigError } from '@hiveforge/sdk';
 import Docker from 'dockerode';
-import type { ImageBuilder } from '../images/types.js';
+import { createImageBuilder } from '../images/image-builder.js';
 import { type DockerExecutorOptions, createDockerExecutor, dockerAnswers } from './docker.js';
 import { type ProcessExecutorOptions, createProcessExecutor } from './process.js';
 import type { Executor } from './types.js';
@@ -26,27 +26,6 @@ export interface ExecutorEntry {
   create(config: ExecutorConfig): Executor;
 }
 
-/**
- * Builds job images on the engine until the image builder (`images/image-builder.ts`) is wired
- * here: a description that is only `from` runs its base as it is; one with steps, env or a
- * workdir is an error that says so.
- */
-function baseImagesOnly(docker: Docker): ImageBuilder {
-  return {
-    async ensure(image) {
-      if (image.steps.length || Object.keys(image.env).length || image.workdir !== null)
-        throw new ConfigError(
-          `image ${image.name}: this agent cannot build images yet; use an image with only \`from\``,
-        );
-      const found = await docker.getImage(image.from).inspect();
-      return { tag: image.from, id: found.Id };
-    },
-    async list() {
-      return [];
-    },
-  };
-}
-
 /** The executors an agent can be configured with, by name. */
 export const executors = {
   process: {
@@ -62,7 +41,7 @@ export const executors = {
       return createDockerExecutor({
         ...config.docker,
         docker,
-        images: config.docker?.images ?? baseImagesOnly(docker),
+        images: config.docker?.images ?? createImageBuilder({ docker }),
         workDir: config.workDir,
         defaultImage: config.defaultImage ?? null,
       });
