@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { NotFoundError, UnauthenticatedError } from '@hiveforge/sdk';
+import { ForbiddenError, NotFoundError, UnauthenticatedError } from '@hiveforge/sdk';
 import { z } from 'zod';
 import { hashToken, newToken, secretsEqual } from '../auth.js';
 import { recordEvent } from '../event-log.js';
-import { jobIdOf } from '../scheduler/decision-ids.js';
+import { DecisionIds, jobIdOf } from '../scheduler/decision-ids.js';
 import { notifyRun } from '../scheduler/context.js';
-import type { AgentRecord } from '../store/types.js';
+import { type AgentRecord, JobState } from '../store/types.js';
 import { type CoordinatorContext, agentProcedure, publicProcedure, router } from '../trpc.js';
 
 /** Limits of one log batch: larger batches are refused, not truncated. */
@@ -69,6 +69,22 @@ async function pullNext(ctx: AgentCallContext, input: z.infer<typeof PullSchema>
   });
   if (lease?.readyAt != null && lease.leasedAt != null) ctx.metrics.observeDispatch(lease.leasedAt - lease.readyAt);
   return { lease, agentState: agent.state };
+}
+
+/**
+ * Checks that the calling agent holds a current lease (leased or running, its attempt not ended)
+ * of a job of `runId`; otherwise the call is forbidden.
+ */
+async function requireLeaseInRun(ctx: AgentCallContext, runId: string): Promise<void> {
+  const held = (await ctx.store.findJobsOfAgent(ctx.agent._id)).filter(
+    (job) => job.runId === runId && (job.state === JobState.leased || job.state === JobState.running),
+  );
+  for (const job of held) {
+    if (!(await ctx.store.getDecision(DecisionIds.attemptEnd(job._id, job.attempt)))) return;
+  }
+  throw new ForbiddenError(
+    `agent '${ctx.agent._id}' holds no lease in run '${runId}'; it may read only its own runs' outputs`,
+  );
 }
 
 /** What an agent call sees: the request's context and the calling agent. */
@@ -205,8 +221,13 @@ export const agentRouter = router({
     return { versionId: version._id, bundle: version.bundle, spec: version.spec };
   }),
 
-  /** Outputs of a job of the same run (for `ctx.outputs.get` of jobs not in `needs`). */
+  /**
+   * Outputs of a job of the same run (for `ctx.outputs.get` of jobs not in `needs`): only for an
+   * agent that holds a current lease of a job of that run, so that no agent reads another run's
+   * outputs.
+   */
   outputs: agentProcedure.input(z.object({ runId: Id, job: Name })).query(async ({ ctx, input }) => {
+    await requireLeaseInRun(ctx, input.runId);
     const job = await ctx.store.getJob(jobIdOf(input.runId, input.job));
     if (!job) throw new NotFoundError(`run '${input.runId}' has no job '${input.job}'`);
     return job.outputs;
