@@ -2,7 +2,7 @@ import { createImageBuilder, IMAGE_LABEL, IMAGE_NAME_LABEL } from '@hiveforge/ag
 import { canonicalImage, ImageBuildError, resolveImage } from '@hiveforge/sdk';
 import type Docker from 'dockerode';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { imageEngine, runInImage, TEST_BASE, tagEvents, testImages } from './helpers/image-engine.js';
+import { imageEngine, runInImage, TEST_BASE, tagEvents, testImages, trackLeftLayers } from './helpers/image-engine.js';
 
 let docker: Docker;
 beforeAll(async () => {
@@ -94,6 +94,7 @@ describe('image builder on the real engine', () => {
     const error = await createImageBuilder({ docker })
       .ensure(spec, { onLog: log.onLog })
       .catch((e: unknown) => e);
+    await trackLeftLayers(docker, images, log.text(), 'broken');
     expect(error).toBeInstanceOf(ImageBuildError);
     const e = error as ImageBuildError;
     expect(e.code).toBe('HF_IMAGE_BUILD');

@@ -52,7 +52,7 @@ tar -C "$ROOT" --numeric-owner --owner=0 --group=0 -c . | docker import --change
   );
 }
 
-/** Images a test made; removed (with every tag they carry) when disposed. */
+/** Images a test made; removed (newest first) when disposed. */
 export interface TestImages extends AsyncDisposable {
   /** A word unique to this test, to put in descriptions so that they really build. */
   readonly nonce: string;
@@ -67,7 +67,8 @@ export function testImages(docker: Docker): TestImages {
     nonce: randomBytes(6).toString('hex'),
     track: (reference) => references.add(reference),
     async [Symbol.asyncDispose]() {
-      for (const reference of references) {
+      // Newest first: an image built on another goes before its base.
+      for (const reference of [...references].reverse()) {
         await docker
           .getImage(reference)
           .remove({ force: true })
@@ -108,4 +109,18 @@ export async function tagEvents(docker: Docker, tag: string, sinceMs: number): P
     .filter(Boolean)
     .map((line) => JSON.parse(line) as { Actor?: { Attributes?: { name?: string } } })
     .filter((event) => event.Actor?.Attributes?.name === tag).length;
+}
+
+/**
+ * Tracks the intermediate images a failed build of image `name` left (the engine keeps them as
+ * cache), found by the `---> <id>` lines of its output and the image's name label.
+ */
+export async function trackLeftLayers(docker: Docker, images: TestImages, output: string, name: string): Promise<void> {
+  for (const [, id] of output.matchAll(/---> ([0-9a-f]{12})\b/g)) {
+    const info = await docker
+      .getImage(id as string)
+      .inspect()
+      .catch(() => null);
+    if (info?.Config.Labels?.['dev.hiveforge.image.name'] === name) images.track(info.Id);
+  }
 }
