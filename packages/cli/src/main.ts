@@ -2,6 +2,7 @@ import { executorNames } from '@hiveforge/agent';
 import { isHiveForgeError } from '@hiveforge/sdk';
 import { Command, InvalidArgumentError } from 'commander';
 import { graphCommand, validateCommand } from './commands/analyze.js';
+import { imagesBuildCommand, imagesListCommand } from './commands/images.js';
 import { type CommandIO, runCommand } from './commands/run.js';
 import { agentCommand, coordinatorCommand } from './commands/services.js';
 
@@ -78,6 +79,22 @@ export function createProgram(io: CommandIO, setCode: (code: number) => void): C
     .argument('[file]', 'the pipeline file, or a directory with hiveforge.ts')
     .option('-f, --format <format>', 'text, mermaid, dot or json', 'text')
     .action(async (file: string | undefined, o) => setCode(await graphCommand({ file, format: o.format }, io)));
+
+  const images = program.command('images').description('build and list the images pipelines describe');
+  images
+    .command('build')
+    .description("build each image of a pipeline on the local Docker engine; prints 'name tag id' per image")
+    .argument('[file]', 'the pipeline file, or a directory with hiveforge.ts')
+    .option('--registry <host:port>', 'pull missing bases from this registry (and push to it with --push)')
+    .option('--push', 'push each image to REGISTRY/hiveforge/<name>:<hash>')
+    .action(async (file: string | undefined, o) =>
+      setCode(await imagesBuildCommand({ file, registry: o.registry, push: o.push }, io)),
+    );
+  images
+    .command('list')
+    .description('list the images on the local Docker engine that image descriptions produced')
+    .option('--json', 'print them as JSON')
+    .action(async (o) => setCode(await imagesListCommand({ json: o.json }, io)));
 
   program
     .command('coordinator')
