@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { repoRoot } from './cli.js';
@@ -20,36 +19,12 @@ export async function imageEngine(): Promise<Docker> {
     throw new Error(`the image tests need a Docker engine (DOCKER_HOST or /var/run/docker.sock): ${String(error)}`);
   }
   const script = join(repoRoot, 'scripts', 'docker-test-images.sh');
-  if (existsSync(script)) {
-    await new Promise<void>((resolve, reject) =>
-      execFile('bash', [script], { timeout: 120_000 }, (error, _out, stderr) =>
-        error ? reject(new Error(`${script} failed: ${stderr || error.message}`)) : resolve(),
-      ),
-    );
-  } else {
-    await importBusybox(docker);
-  }
-  return docker;
-}
-
-/** Until scripts/docker-test-images.sh exists: the same import, done here. */
-async function importBusybox(docker: Docker): Promise<void> {
-  try {
-    await docker.getImage(TEST_BASE).inspect();
-    return;
-  } catch {}
-  const script = `set -euo pipefail
-ROOT="$(mktemp -d)"; trap 'rm -rf "$ROOT"' EXIT
-mkdir -p "$ROOT/bin" "$ROOT/sbin" "$ROOT/usr/bin" "$ROOT/usr/sbin" "$ROOT/etc" "$ROOT/tmp" "$ROOT/root"
-chmod 1777 "$ROOT/tmp"
-cp "$(dpkg -L busybox-static | grep -E '/busybox$' | head -1)" "$ROOT/bin/busybox"
-for a in $("$ROOT/bin/busybox" --list-full); do [ -e "$ROOT/$a" ] || ln -s /bin/busybox "$ROOT/$a"; done
-tar -C "$ROOT" --numeric-owner --owner=0 --group=0 -c . | docker import --change 'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin' --change 'CMD ["/bin/sh"]' - ${TEST_BASE} >/dev/null`;
   await new Promise<void>((resolve, reject) =>
-    execFile('bash', ['-c', script], { timeout: 120_000 }, (error, _out, stderr) =>
-      error ? reject(new Error(`importing ${TEST_BASE} failed: ${stderr || error.message}`)) : resolve(),
+    execFile('bash', [script], { timeout: 120_000 }, (error, _out, stderr) =>
+      error ? reject(new Error(`${script} failed: ${stderr || error.message}`)) : resolve(),
     ),
   );
+  return docker;
 }
 
 /** Images a test made; removed (newest first) when disposed. */
