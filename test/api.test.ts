@@ -261,6 +261,7 @@ describe('the tRPC API: auth, roles and bad input (real HTTP, memory store)', ()
           exitCode: null,
           error: null,
           retried: false,
+          fingerprint: null,
         },
       ]);
       await maintainer.runs.cancel.mutate({ runId: run._id });

@@ -1,13 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Lease } from '@hiveforge/coordinator';
 import { type ArtifactClient, createArtifactClient } from './artifact-client.js';
 import { type CoordinatorClient, createAgentClient, errorCodeOf, isTransportError } from './client.js';
 import { createEndpoints } from './endpoints.js';
 import type { Executor } from './executors/types.js';
 import { hostBasics, passedVariables } from './job-environment.js';
+import { configHash } from './fingerprint.js';
 import { createJobHostPool } from './job-host-pool.js';
 import { type RunningJob, runJob } from './job-runner.js';
+import { createWorkspaceUsage } from './workspace-usage.js';
 import type { PipelineSpec } from '@hiveforge/sdk';
 
 /** Options of an agent. */
@@ -60,6 +63,8 @@ export interface Agent extends AsyncDisposable {
   /** Stops pulling; with `cancel`, also cancels running jobs. Resolves when they are done. */
   stop(options?: { cancel?: boolean }): Promise<void>;
   readonly agentId: string | null;
+  /** The hash of this agent's configuration each attempt's fingerprint carries (see `configHash`). */
+  readonly configHash: string;
   readonly client: CoordinatorClient;
 }
 
@@ -98,6 +103,8 @@ export function createAgent(options: AgentOptions): Agent {
   const hosts = createJobHostPool(options.once ? 1 : capacity, hostBasics());
   const passed = passedVariables(options.passEnv ?? []);
   const bundles = new Map<string, { path: string; spec: PipelineSpec }>();
+  const hash = configHash(options as unknown as Record<string, unknown>);
+  const disk = createWorkspaceUsage({ workspacesDir: join(options.workDir, 'workspaces'), workDir: options.workDir });
 
   const register = async () => {
     for (let i = 0; ; i++) {
@@ -129,7 +136,7 @@ export function createAgent(options: AgentOptions): Agent {
         const leases = [...running]
           .filter(([key]) => !lost.has(key))
           .map(([, r]) => ({ jobId: r.lease.jobId, attempt: r.lease.attempt }));
-        const res = await client.agent.heartbeat.mutate({ leases, disk: null });
+        const res = await client.agent.heartbeat.mutate({ leases, disk: await disk.report() });
         heartbeatMs = res.heartbeatIntervalMs;
         for (const [key, status] of Object.entries(res.leases)) {
           const job = running.get(key);
@@ -190,6 +197,7 @@ export function createAgent(options: AgentOptions): Agent {
           hosts,
           bundles,
           workDir: options.workDir,
+          configHash: hash,
           secrets: options.secrets ?? {},
           passed,
           onOutput: options.onOutput,
@@ -224,6 +232,7 @@ export function createAgent(options: AgentOptions): Agent {
       return agentId;
     },
     client,
+    configHash: hash,
     run() {
       finished ??= (async () => {
         await mkdir(options.workDir, { recursive: true });

@@ -41,6 +41,7 @@ export {
   type ExecutorEntry,
   type ExecutorName,
 } from './executors/index.js';
+export { CONFIG_HASH_EXCLUDED, HIVEFORGE_VERSION, attemptFingerprint, configHash } from './fingerprint.js';
 export { createProcessExecutor, type ProcessExecutorOptions } from './executors/process.js';
 export type {
   ExecOptions,

@@ -2,14 +2,16 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AttemptResult, Lease } from '@hiveforge/coordinator';
-import { type PipelineSpec, isHiveForgeError, structuralDigest } from '@hiveforge/sdk';
+import { DiskQuotaError, type PipelineSpec, isHiveForgeError, structuralDigest } from '@hiveforge/sdk';
 import type { ArtifactClient } from './artifact-client.js';
 import { type CoordinatorClient, errorCodeOf, isTransportError } from './client.js';
 import type { Executor, JobEnvironment } from './executors/types.js';
 import { jobVariables } from './job-environment.js';
+import { attemptFingerprint } from './fingerprint.js';
 import type { JobHostPool } from './job-host-pool.js';
 import type { ExecReply, FromHost, ToHost } from './job-protocol.js';
 import { createLogShipper } from './log-shipper.js';
+import { directorySize, watchDiskQuota } from './workspace-usage.js';
 
 /** Where a job runner keeps bundles and workspaces. */
 export interface JobRunnerDeps {
@@ -23,6 +25,8 @@ export interface JobRunnerDeps {
   /** Bundles already on disk, by version id. */
   bundles: Map<string, { path: string; spec: PipelineSpec }>;
   workDir: string;
+  /** The agent's configuration hash, for each attempt's fingerprint (see `fingerprint.ts`). */
+  configHash: string;
   /** Secrets this agent can hand to jobs that declare them. */
   secrets: Readonly<Record<string, string>>;
   /** Variables of the agent's environment its configuration passes to jobs. @default {} */
@@ -85,7 +89,9 @@ async function withRetry<T>(call: () => Promise<T>, attempts = 30, signal?: Abor
 export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
   const host: { child: ChildProcess | null } = { child: null };
   const abort = new AbortController();
-  let stopReason: 'cancelled' | 'timeout' | 'shutdown' | 'abandoned' | null = null;
+  let stopReason: 'cancelled' | 'timeout' | 'shutdown' | 'abandoned' | 'quota' | null = null;
+  /** Set when the workspace outgrew the job's `disk` quota (then `stopReason` is `quota`). */
+  let overQuota: DiskQuotaError | null = null;
   const shipper = createLogShipper({
     secrets: Object.values(deps.secrets),
     onText: (text) => deps.onOutput?.(lease, text),
@@ -107,14 +113,10 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
   const execute = async (): Promise<AttemptResult> => {
     const workspace = join(deps.workDir, 'workspaces', `${slug(lease.jobId)}-a${lease.attempt}`);
     let env: JobEnvironment | null = null;
+    let stopWatching: (() => void) | null = null;
     const timer = setTimeout(() => stop('timeout'), lease.spec.timeoutMs);
     const outputs: Record<string, string> = {};
     try {
-      await withRetry(
-        () => deps.client.agent.start.mutate({ jobId: lease.jobId, attempt: lease.attempt }),
-        30,
-        abort.signal,
-      );
       const missing = lease.spec.secrets.filter((s) => !(s in deps.secrets));
       if (missing.length)
         throw Object.assign(
@@ -126,7 +128,21 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
       await rm(workspace, { recursive: true, force: true });
       await mkdir(workspace, { recursive: true });
       const image = lease.spec.image ? (spec.images.find((i) => i.name === lease.spec.image) ?? null) : null;
-      await deps.executor.prepare(image, { signal: abort.signal, onLog: (text) => shipper.write(text) });
+      const prepared = await deps.executor.prepare(image, {
+        signal: abort.signal,
+        onLog: (text) => shipper.write(text),
+      });
+      // Started once the environment is known: the attempt's fingerprint names its image.
+      const fingerprint = attemptFingerprint({
+        executor: deps.executor.name,
+        image: prepared,
+        configHash: deps.configHash,
+      });
+      await withRetry(
+        () => deps.client.agent.start.mutate({ jobId: lease.jobId, attempt: lease.attempt, fingerprint }),
+        30,
+        abort.signal,
+      );
       const secrets = Object.fromEntries(lease.spec.secrets.map((s) => [s, deps.secrets[s] as string]));
       const jobEnv = jobVariables({ lease, passed: deps.passed });
       env = await deps.executor.start({
@@ -142,6 +158,18 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
         user: lease.spec.user ?? null,
       });
       const activeEnv = env;
+      const quotaBytes = lease.spec.diskBytes ?? null;
+      stopWatching =
+        quotaBytes === null
+          ? null
+          : watchDiskQuota({
+              path: workspace,
+              quotaBytes,
+              onExceeded: (error) => {
+                overQuota = error;
+                stop('quota');
+              },
+            });
       const child = deps.hosts.take();
       host.child = child;
       if (stopReason) stop(stopReason);
@@ -264,6 +292,17 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
         } satisfies ToHost);
       });
       if (child.exitCode === null) child.kill('SIGKILL');
+      stopWatching?.();
+      // A job that outgrew its quota between two checks fails all the same.
+      if (!stopReason && quotaBytes !== null) {
+        const { bytes } = await directorySize(workspace);
+        if (bytes > quotaBytes) overQuota = new DiskQuotaError(quotaBytes, bytes);
+      }
+      if (overQuota) {
+        const described = `${overQuota.code}: ${overQuota.message}`;
+        shipper.write(`${described}\n`);
+        return { status: 'failed', exitCode: null, error: described, outputs };
+      }
       if (stopReason === 'timeout') {
         shipper.write(`job timed out after ${lease.spec.timeoutMs} ms\n`);
         return { status: 'timed_out', exitCode: null, error: `timed out after ${lease.spec.timeoutMs} ms`, outputs };
@@ -287,6 +326,7 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
       return { status: stopReason ? 'cancelled' : 'failed', exitCode: null, error: message.slice(0, 16_000), outputs };
     } finally {
       clearTimeout(timer);
+      stopWatching?.();
       await env?.teardown().catch(() => {});
       if (!deps.keepWorkspaces) await rm(workspace, { recursive: true, force: true }).catch(() => {});
     }

@@ -44,6 +44,10 @@ export function createProgram(io: CommandIO, setCode: (code: number) => void): C
     )
     .option('--default-image <image>', 'the image of jobs that declare none, when they run in containers')
     .option('--no-color', 'plain output')
+    .option(
+      '-v, --verbose',
+      "show each job's environment in the summary: executor, image, configuration hash, versions",
+    )
     .action(async (file: string | undefined, o) => {
       setCode(
         await runCommand(
@@ -60,6 +64,7 @@ export function createProgram(io: CommandIO, setCode: (code: number) => void): C
             executor: o.executor,
             defaultImage: o.defaultImage,
             color: o.color === false ? false : undefined,
+            verbose: o.verbose,
           },
           io,
         ),

@@ -34,4 +34,28 @@ describe('terminal output', () => {
       'integration-test  skipped    1        -',
     ]);
   });
+
+  it('adds each job’s environment to the summary when verbose', () => {
+    const fingerprint = {
+      executor: 'docker',
+      imageTag: 'hiveforge/node20:3f2a9c1e',
+      imageId: 'sha256:0123456789abcdef0123',
+      configHash: 'sha256:1ad7c295d23ea402',
+      hiveforgeVersion: '0.1.0',
+      nodeVersion: 'v20.20.2',
+    };
+    const table = renderSummary(
+      createStyle(pipe, false),
+      [
+        { job: 'build', status: 'succeeded', attempt: 1, durationMs: 1_500, fingerprint },
+        { job: 'skip', status: 'skipped', attempt: 1, durationMs: null, fingerprint: null },
+      ],
+      { verbose: true },
+    );
+    expect(table.split('\n')).toEqual([
+      'JOB    STATUS     ATTEMPT  DURATION  EXECUTOR  IMAGE                                     CONFIG                   HIVEFORGE  NODE',
+      'build  succeeded  1        1.5s      docker    hiveforge/node20:3f2a9c1e (0123456789ab)  sha256:1ad7c295d23ea402  0.1.0      v20.20.2',
+      'skip   skipped    1        -         -         -                                         -                        -          -',
+    ]);
+  });
 });

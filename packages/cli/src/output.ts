@@ -54,6 +54,16 @@ export function createPrefixer(style: Style, names: readonly string[]) {
   };
 }
 
+/** Where a row's attempt ran, as its fingerprint records it (see `AttemptFingerprint`). */
+export interface SummaryFingerprint {
+  executor: string;
+  imageTag: string | null;
+  imageId: string | null;
+  configHash: string;
+  hiveforgeVersion: string;
+  nodeVersion: string;
+}
+
 /** A row of the summary table. */
 export interface SummaryRow {
   job: string;
@@ -62,19 +72,35 @@ export interface SummaryRow {
   status: string;
   attempt: number;
   durationMs: number | null;
+  /** Shown with `verbose`; null when the attempt never started. */
+  fingerprint?: SummaryFingerprint | null;
 }
 
+/** How {@link renderSummary} renders. */
+export interface SummaryOptions {
+  /** Adds each job's environment: executor, image, configuration hash, versions. @default false */
+  verbose?: boolean;
+}
+
+/** An image as a cell: its tag and the start of its id. */
+const imageCell = (f: SummaryFingerprint) =>
+  f.imageTag ? `${f.imageTag}${f.imageId ? ` (${f.imageId.replace(/^sha256:/, '').slice(0, 12)})` : ''}` : '-';
+
 /** Renders the closing summary table. */
-export function renderSummary(style: Style, rows: readonly SummaryRow[]): string {
-  const withExecutor = rows.some((r) => r.executor !== undefined);
+export function renderSummary(style: Style, rows: readonly SummaryRow[], options: SummaryOptions = {}): string {
+  const verbose = options.verbose === true;
+  const withExecutor = verbose || rows.some((r) => r.executor !== undefined);
   const header = ['JOB', 'STATUS', 'ATTEMPT', 'DURATION', ...(withExecutor ? ['EXECUTOR'] : [])];
-  const cells = rows.map((r) => [
-    r.job,
-    r.status,
-    String(r.attempt),
-    r.durationMs === null ? '-' : formatDuration(r.durationMs),
-    ...(withExecutor ? [r.executor ?? '-'] : []),
-  ]);
+  if (verbose) header.push('IMAGE', 'CONFIG', 'HIVEFORGE', 'NODE');
+  const cells = rows.map((r) => {
+    const f = r.fingerprint;
+    const row = [r.job, r.status, String(r.attempt), r.durationMs === null ? '-' : formatDuration(r.durationMs)];
+    // Verbose, the executor is the one the attempt reported running in.
+    if (withExecutor) row.push((verbose ? f?.executor : undefined) ?? r.executor ?? '-');
+    if (verbose)
+      row.push(...(f ? [imageCell(f), f.configHash, f.hiveforgeVersion, f.nodeVersion] : Array(4).fill('-')));
+    return row;
+  });
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] as string).length)));
   const pad = (row: string[]) =>
     row

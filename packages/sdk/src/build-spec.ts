@@ -1,3 +1,4 @@
+import { type ByteSize, parseByteSize } from './byte-size.js';
 import { type Duration, parseDuration } from './duration.js';
 import { SdkUsageError } from './errors.js';
 import { type JobResourceOptions, checkCpus, parseMemory } from './resources.js';
@@ -26,6 +27,7 @@ export interface DeclaredJob {
   secrets?: readonly string[];
   timeout?: Duration;
   retries?: number;
+  disk?: ByteSize;
   matrix?: MatrixDefinition;
   if?: JobCondition;
   concurrency?: string;
@@ -94,6 +96,7 @@ export function buildPipelineSpec(declared: DeclaredPipeline): PipelineSpec {
         secrets: [...(job.secrets ?? [])],
         timeoutMs: job.timeout === undefined ? DEFAULT_JOB_TIMEOUT_MS : parseDuration(job.timeout),
         retries: job.retries ?? 0,
+        diskBytes: job.disk === undefined ? null : parseByteSize(job.disk),
         if: resolveCondition(job.if),
         concurrency: job.concurrency ?? null,
         resources: resolveResources(job.name, job.resources),

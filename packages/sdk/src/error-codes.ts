@@ -35,6 +35,8 @@ export const ErrorCodes = {
   jobTimeout: 'HF_JOB_TIMEOUT',
   /** A job was cancelled. */
   jobCancelled: 'HF_JOB_CANCELLED',
+  /** A job's workspace grew past the job's `disk` quota; the job was stopped. */
+  diskQuota: 'HF_DISK_QUOTA',
   /** The named thing does not exist. */
   notFound: 'HF_NOT_FOUND',
   /** Input failed validation at a boundary. */

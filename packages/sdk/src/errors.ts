@@ -100,6 +100,17 @@ export class JobTimeoutError extends HiveForgeError {
   }
 }
 
+/** A job's workspace grew past its `disk` quota; the job was stopped. */
+export class DiskQuotaError extends HiveForgeError {
+  readonly code = ErrorCodes.diskQuota;
+  constructor(
+    readonly quotaBytes: number,
+    readonly usedBytes: number,
+  ) {
+    super(`workspace exceeded its disk quota of ${formatBytes(quotaBytes)} (used ${formatBytes(usedBytes)})`);
+  }
+}
+
 /** A job was cancelled. */
 export class JobCancelledError extends HiveForgeError {
   readonly code = ErrorCodes.jobCancelled;

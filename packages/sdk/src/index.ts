@@ -23,6 +23,7 @@ export {
 } from './build-spec.js';
 export type { JobContext, JobLogger, JobOutputs, Shell, ShOptions, ShResult, TriggerInfo } from './context.js';
 export { nextCronTime, parseCron, type CronParseResult, type CronSchedule } from './cron.js';
+export { parseByteSize, type ByteSize } from './byte-size.js';
 export { formatDuration, parseDuration, type Duration } from './duration.js';
 export { ErrorCodes, type ErrorCode } from './error-codes.js';
 export {
@@ -30,6 +31,7 @@ export {
   BadInputError,
   ConfigError,
   ConflictError,
+  DiskQuotaError,
   ExecError,
   ExecutorUnavailableError,
   FencedError,

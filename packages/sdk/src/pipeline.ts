@@ -1,5 +1,6 @@
 import { type DeclaredJob, buildPipelineSpec } from './build-spec.js';
 import type { JobContext } from './context.js';
+import type { ByteSize } from './byte-size.js';
 import type { Duration } from './duration.js';
 import { SdkUsageError } from './errors.js';
 import type { ImageRef } from './image.js';
@@ -33,6 +34,12 @@ export interface JobOptions<M extends MatrixDefinition | undefined = undefined> 
   timeout?: Duration;
   /** Extra attempts after a failure. Agent loss is always retried. @default 0 */
   retries?: number;
+  /**
+   * The workspace quota: the job fails (`HF_DISK_QUOTA`) and its commands are stopped once its
+   * workspace grows past it. The agent checks about every second. @default no quota
+   * @example disk: '1Gi'
+   */
+  disk?: ByteSize;
   /** Run one instance per combination. */
   matrix?: M;
   /** Run only on matching branches and events; otherwise the job is skipped. */
@@ -169,6 +176,7 @@ export function describePipeline(p: Pipeline): PipelineSpec {
       secrets: o.secrets,
       timeout: o.timeout,
       retries: o.retries,
+      disk: o.disk,
       matrix: o.matrix,
       if: o.if,
       concurrency: o.concurrency,

@@ -87,6 +87,8 @@ export const JobSpecSchema = z.object({
   secrets: z.array(z.string()),
   timeoutMs: z.number().int().positive(),
   retries: z.number().int().min(0).max(10),
+  /** The workspace quota in bytes: the job fails once its workspace grows past it. Null: none. */
+  diskBytes: z.number().int().positive().nullable().default(null),
   if: JobConditionSpecSchema.nullable(),
   concurrency: z.string().nullable(),
   /** Limits of the job's container; null (and each null field) is unlimited. */

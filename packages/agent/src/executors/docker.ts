@@ -10,7 +10,7 @@ import {
 } from '@hiveforge/sdk';
 import Docker from 'dockerode';
 import { insideWorkspace, packPath, unpackInto } from '../archive.js';
-import type { ImageBuilder } from '../images/types.js';
+import type { ImageBuilder, PreparedImage } from '../images/types.js';
 import type { ExecOptions, Executor, JobEnvironment, PrepareOptions, StartOptions } from './types.js';
 
 /** Labels every job container carries, so one agent recognises its own. */
@@ -83,27 +83,27 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
     options.user ?? (process.getuid && process.getgid ? `${process.getuid()}:${process.getgid()}` : undefined);
   const workdirHash = workDirLabel(options.workDir);
   /** Prepared images by description tag (the content hash). */
-  const prepared = new Map<string, Promise<string>>();
+  const prepared = new Map<string, Promise<PreparedImage>>();
 
-  const imageOf = (image: ImageSpec | null, prepare?: PrepareOptions): Promise<string> => {
+  const imageOf = (image: ImageSpec | null, prepare?: PrepareOptions): Promise<PreparedImage> => {
     if (!image) return defaultImage();
     let ready = prepared.get(image.tag);
     if (!ready) {
-      ready = options.images.ensure(image, { signal: prepare?.signal, onLog: prepare?.onLog }).then((p) => p.id);
+      ready = options.images.ensure(image, { signal: prepare?.signal, onLog: prepare?.onLog });
       prepared.set(image.tag, ready);
       ready.catch(() => prepared.delete(image.tag));
     }
     return ready;
   };
 
-  const defaultImage = async (): Promise<string> => {
+  const defaultImage = async (): Promise<PreparedImage> => {
     const name = options.defaultImage;
     if (!name)
       throw new ConfigError(
         'the job declares no image and this agent has no default image: set --default-image, or give the job an image()',
       );
     try {
-      return (await docker.getImage(name).inspect()).Id;
+      return { tag: name, id: (await docker.getImage(name).inspect()).Id };
     } catch (error) {
       if (statusOf(error) === 404)
         throw new ConfigError(`the default image ${name} is not on this Docker engine: pull or import it first`);
@@ -113,11 +113,9 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
 
   return {
     name: 'docker',
-    async prepare(image, prepare) {
-      await imageOf(image, prepare);
-    },
+    prepare: (image, prepare) => imageOf(image, prepare),
     async start(start: StartOptions): Promise<JobEnvironment> {
-      const imageId = await imageOf(start.image);
+      const imageId = (await imageOf(start.image)).id;
       const resources = start.resources ?? null;
       const memory = resources?.memoryBytes ?? null;
       const labels: Record<string, string> = {

@@ -31,6 +31,7 @@ export function createProcessExecutor(options: ProcessExecutorOptions = {}): Exe
         prepare?.onLog?.(
           `warning: the process executor runs this job on the host; its image ${image.name} (${image.from}) is not used\n`,
         );
+      return null;
     },
     async start(start: StartOptions): Promise<JobEnvironment> {
       const children = new Set<ReturnType<typeof spawn>>();

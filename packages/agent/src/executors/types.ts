@@ -1,4 +1,5 @@
 import type { ImageSpec } from '@hiveforge/sdk';
+import type { PreparedImage } from '../images/types.js';
 
 /** Options of one command run in a job environment. */
 export interface ExecOptions {
@@ -75,8 +76,12 @@ export interface PrepareOptions {
  */
 export interface Executor {
   readonly name: string;
-  /** Makes the image available (built or pulled) before a job starts. */
-  prepare(image: ImageSpec | null, options?: PrepareOptions): Promise<void>;
+  /**
+   * Makes the image available (built or pulled) before a job starts; resolves with the image the
+   * job will run in (its tag and the engine's id, for the attempt's fingerprint), or null when
+   * the job runs on the host.
+   */
+  prepare(image: ImageSpec | null, options?: PrepareOptions): Promise<PreparedImage | null>;
   start(options: StartOptions): Promise<JobEnvironment>;
   /**
    * Removes the environments an earlier life of this agent left behind (it was killed before

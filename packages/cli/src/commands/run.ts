@@ -42,6 +42,8 @@ export interface RunCommandOptions {
   /** The image of jobs that declare none, when jobs run in containers. */
   defaultImage?: string;
   color?: boolean;
+  /** Adds each job's environment (its attempt's fingerprint) to the summary. @default false */
+  verbose?: boolean;
 }
 
 export interface CommandIO {
@@ -249,7 +251,9 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
         status: j.state,
         attempt: j.attempt,
         durationMs: j.startedAt && j.finishedAt ? j.finishedAt - j.startedAt : null,
+        fingerprint: j.fingerprint,
       })),
+      { verbose: options.verbose },
     )}\n`,
   );
   const paint = status === 'succeeded' ? out.green : out.red;

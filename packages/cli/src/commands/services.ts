@@ -97,6 +97,8 @@ export async function agentCommand(
       else io.stderr.write(`${(event.error as Error)?.message ?? String(event.error)}\n`);
     },
   });
+  // The same configuration prints the same hash on every host: attempts record it.
+  io.stdout.write(`config hash ${agent.configHash}\n`);
   const off = onSignals((count) => {
     if (count === 1) {
       io.stdout.write('draining: no new jobs; running jobs finish (signal again to cancel them)\n');

@@ -22,7 +22,7 @@ function specOf(result: AnalysisResult): PipelineSpec {
 }
 
 const GOOD = [
-  ['basic', 'needs by reference and name, env, retries, timeout, secrets, concurrency, plain blocks'],
+  ['basic', 'needs by reference and name, env, retries, timeout, disk, secrets, concurrency, plain blocks'],
   ['local-imports', 'consts imported from local files through re-exports, spreads, destructuring, namespace import'],
   ['matrix', 'matrices, needs on a matrix job and on one instance'],
   ['triggers-object', 'triggers written as an object, manual inputs, job conditions'],
@@ -39,6 +39,12 @@ describe('analyzer on good pipelines', () => {
     expect(result.diagnostics).toEqual([]);
     const module = (await import(`./__fixtures__/good/${name}.ts`)) as { default: Pipeline };
     expect(withoutSources(specOf(result))).toEqual(describePipeline(module.default));
+  });
+
+  it('reads a disk quota as bytes, and no quota as null', () => {
+    const spec = specOf(analyzer.analyze({ root: fixtures, entry: 'good/basic.ts' }));
+    const disk = Object.fromEntries(spec.jobs.map((j) => [j.name, j.diskBytes]));
+    expect(disk).toEqual({ build: null, lint: 2 * 1024 ** 3, test: null, deploy: null });
   });
 
   it('records the position of the pipeline( and every job( call, relative to the root', () => {

@@ -75,12 +75,19 @@ const CASES: Record<string, Expected> = {
     column: 27,
     mentions: ["job 'build' › retries", 'integer from 0 to 10', 'the string "two"'],
   },
+  'invalid-disk': {
+    code: C.analysisInvalidValue,
+    line: 4,
+    column: 24,
+    mentions: ["job 'build' › disk", '"10 megs" is not a valid size'],
+    hint: ["'512Mi'"],
+  },
   'unknown-option': {
     code: C.analysisInvalidValue,
     line: 4,
     column: 37,
     mentions: ["job 'build' has no option `retry`", 'Did you mean `retries`?'],
-    hint: ['needs, image, labels, env, secrets, timeout, retries, matrix, if, concurrency'],
+    hint: ['needs, image, labels, env, secrets, timeout, retries, disk, matrix, if, concurrency'],
   },
   'unknown-trigger-key': {
     code: C.analysisInvalidValue,

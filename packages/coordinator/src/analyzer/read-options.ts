@@ -1,4 +1,5 @@
 import {
+  type ByteSize,
   type DeclaredJob,
   type Duration,
   ErrorCodes,
@@ -14,6 +15,7 @@ import {
   type Triggers,
   expandMatrix,
   instanceName,
+  parseByteSize,
   parseCron,
   parseDuration,
   resolveImage,
@@ -36,6 +38,7 @@ export const OptionKeys = {
     'secrets',
     'timeout',
     'retries',
+    'disk',
     'matrix',
     'if',
     'concurrency',
@@ -265,6 +268,9 @@ export class OptionReader {
           break;
         case 'retries':
           d.retries = this.integer(v, l, 0, 10, 'Retries are extra attempts after a failure: an integer from 0 to 10.');
+          break;
+        case 'disk':
+          d.disk = this.byteSize(v, l);
           break;
         case 'matrix':
           d.matrix = this.matrix(v, l, job.name);
@@ -652,6 +658,27 @@ export class OptionReader {
       return undefined;
     }
     return value.value as Duration;
+  }
+
+  private byteSize(value: StaticValue, label: string): ByteSize | undefined {
+    if (value.kind === 'unknown') return undefined;
+    const hint = "Write a number of bytes or a size like '512Mi' or '10Gi'.";
+    if (value.kind !== 'string' && value.kind !== 'number') {
+      this.invalid(value, `${label} must be a size, got ${describeValue(value)}`, hint);
+      return undefined;
+    }
+    let bytes: number;
+    try {
+      bytes = parseByteSize(value.value);
+    } catch {
+      this.invalid(value, `${label}: ${JSON.stringify(value.value)} is not a valid size`, hint);
+      return undefined;
+    }
+    if (bytes <= 0) {
+      this.invalid(value, `${label} must be larger than zero, got ${JSON.stringify(value.value)}`, hint);
+      return undefined;
+    }
+    return value.value as ByteSize;
   }
 
   private name(value: StaticValue, kind: 'pipeline' | 'job' | 'image'): string | undefined {

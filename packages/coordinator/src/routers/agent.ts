@@ -42,6 +42,16 @@ const LogBatchSchema = z
     path: ['chunks'],
   });
 
+/** The environment an attempt starts in (see `AttemptFingerprint`). */
+const FingerprintSchema = z.object({
+  executor: z.string().min(1).max(100),
+  imageTag: z.string().min(1).max(500).nullable(),
+  imageId: z.string().min(1).max(200).nullable(),
+  configHash: z.string().min(1).max(200),
+  hiveforgeVersion: z.string().min(1).max(100),
+  nodeVersion: z.string().min(1).max(100),
+});
+
 const PullSchema = z.object({
   requestId: z.string().min(8).max(100),
   waitMs: z.number().int().min(0).max(60_000).optional(),
@@ -109,10 +119,13 @@ const agentCall = <S extends z.ZodType, R>(
 export const agentCalls = {
   pull: agentCall(PullSchema, pullNext),
 
-  start: agentCall(z.object({ jobId: Id, attempt: Attempt }), async (ctx, input) => {
-    await ctx.scheduler.start(ctx.agent._id, input.jobId, input.attempt);
-    return { ok: true as const };
-  }),
+  start: agentCall(
+    z.object({ jobId: Id, attempt: Attempt, fingerprint: FingerprintSchema.nullable().default(null) }),
+    async (ctx, input) => {
+      await ctx.scheduler.start(ctx.agent._id, input.jobId, input.attempt, input.fingerprint);
+      return { ok: true as const };
+    },
+  ),
 
   heartbeat: agentCall(
     z.object({

@@ -54,7 +54,15 @@ export const runsRouter = router({
     .query(async ({ ctx, input }) => {
       const run = await ctx.store.getRun(input.runId);
       if (!run) throw new NotFoundError(`no run '${input.runId}'`);
-      return { run, jobs: await ctx.store.listJobs(input.runId) };
+      const jobs = await ctx.store.listJobs(input.runId);
+      // The fingerprint of the job's current attempt: null while that attempt has not started.
+      return {
+        run,
+        jobs: jobs.map((job) => ({
+          ...job,
+          fingerprint: job.fingerprint?.attempt === job.attempt ? job.fingerprint : null,
+        })),
+      };
     }),
 
   /** Every attempt of one job of a run: agent, lease and end times, status, cause, exit code. */

@@ -1,8 +1,9 @@
 import { NotFoundError } from '@hiveforge/sdk';
-import { AttemptCause, JobState } from '../store/types.js';
+import { AttemptCause, type AttemptFingerprint, JobState } from '../store/types.js';
 import type { SchedulerContext } from './context.js';
 import { type AttemptEnd, causeOf, stateOf } from './dag.js';
 import { DecisionIds } from './decision-ids.js';
+import type { AttemptStart } from './dispatcher.js';
 
 /** One attempt of a job, as its decisions record it. */
 export interface AttemptRecord {
@@ -22,10 +23,12 @@ export interface AttemptRecord {
   error: string | null;
   /** True when the job went on as the next attempt. */
   retried: boolean;
+  /** The environment the attempt started in, as its agent reported it; null until it started. */
+  fingerprint: AttemptFingerprint | null;
 }
 
 /**
- * The attempts of a job, oldest first, from their lease and attempt-end decisions: the job record
+ * The attempts of a job, oldest first, from their lease, start and attempt-end decisions: the job record
  * holds only its current attempt, the decisions hold every one. Reads by `_id` only.
  */
 export async function listAttempts(ctx: SchedulerContext, jobId: string): Promise<AttemptRecord[]> {
@@ -34,8 +37,9 @@ export async function listAttempts(ctx: SchedulerContext, jobId: string): Promis
   const numbers = Array.from({ length: job.attempt }, (_, i) => i + 1);
   return Promise.all(
     numbers.map(async (attempt): Promise<AttemptRecord> => {
-      const [lease, end] = await Promise.all([
+      const [lease, start, end] = await Promise.all([
         ctx.store.getDecision<{ agentId: string | null; cancelled?: boolean }>(DecisionIds.lease(jobId, attempt)),
+        ctx.store.getDecision<AttemptStart>(DecisionIds.attemptStart(jobId, attempt)),
         ctx.store.getDecision<AttemptEnd>(DecisionIds.attemptEnd(jobId, attempt)),
       ]);
       const leased = lease && !lease.data.cancelled ? lease : null;
@@ -51,6 +55,7 @@ export async function listAttempts(ctx: SchedulerContext, jobId: string): Promis
         exitCode: end?.data.result.exitCode ?? null,
         error: end?.data.result.error ?? null,
         retried: end?.data.retry ?? false,
+        fingerprint: start?.data.fingerprint ?? null,
       };
     }),
   );

@@ -9,6 +9,11 @@ export const DecisionIds = {
   jobResolve: (jobId: string) => `job:${jobId}/resolve`,
   /** Attempt `a` of a job was leased to an agent. */
   lease: (jobId: string, attempt: number) => `job:${jobId}/attempt:${attempt}/lease`,
+  /**
+   * Attempt `a` started, with the environment its agent reported (an `AttemptStart`): the first
+   * start recorded wins, a resent start changes nothing.
+   */
+  attemptStart: (jobId: string, attempt: number) => `job:${jobId}/attempt:${attempt}/start`,
   /** How attempt `a` ended: completed, lost or cancelled. At most one of them. */
   attemptEnd: (jobId: string, attempt: number) => `job:${jobId}/attempt:${attempt}/end`,
   /** The run a trigger with this request id created, as a `RunCreation`. */

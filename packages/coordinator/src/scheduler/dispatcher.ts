@@ -1,6 +1,7 @@
 import { FencedError, type JobSpec, NotFoundError } from '@hiveforge/sdk';
 import {
   type AgentRecord,
+  type AttemptFingerprint,
   type Decision,
   type JobRecord,
   JobState,
@@ -316,15 +317,39 @@ function checkCurrentAttempt(
   return job;
 }
 
-/** Marks a leased job as running. */
-export async function startJob(ctx: SchedulerContext, agentId: string, jobId: string, attempt: number): Promise<void> {
+/** What the start decision of an attempt holds. */
+export interface AttemptStart {
+  agentId: string;
+  fingerprint: AttemptFingerprint;
+}
+
+/**
+ * Marks a leased job as running. With a fingerprint, records it twice, written at once: on the
+ * job, for the current attempt (what `runs.get` shows), and as the attempt's start decision, for
+ * the history (`runs.attempts`), since the job record holds only its current attempt.
+ */
+export async function startJob(
+  ctx: SchedulerContext,
+  agentId: string,
+  jobId: string,
+  attempt: number,
+  fingerprint: AttemptFingerprint | null = null,
+): Promise<void> {
   const job = await requireCurrentAttempt(ctx, agentId, jobId, attempt);
+  const recorded = fingerprint
+    ? ctx.store.decide<AttemptStart>(DecisionIds.attemptStart(jobId, attempt), { agentId, fingerprint })
+    : null;
   if (job.state === JobState.leased) {
-    const patch = { state: JobState.running, startedAt: ctx.now() };
+    const patch = {
+      state: JobState.running,
+      startedAt: ctx.now(),
+      ...(fingerprint ? { fingerprint: { ...fingerprint, attempt } } : {}),
+    };
     if (await ctx.store.updateJob(jobId, patch, { attempt, states: [JobState.leased] }))
       ctx.leased.started(jobId, attempt, patch);
     notifyRun(ctx.store, job.runId);
   }
+  await recorded;
 }
 
 /** What a heartbeat tells the agent about one of its leases. */

@@ -7,7 +7,7 @@ import { attemptKey } from './decision-ids.js';
  * such an attempt by the agent that leased it needs no read of the job first.
  *
  * Safe because of what may change a leased attempt's job: only its start (leased -> running,
- * with `startedAt`, applied here too when this coordinator records it) and the end of the
+ * with `startedAt` and its fingerprint, applied here too when this coordinator records it) and the end of the
  * attempt, which is a decision. A completion decides the attempt's end; if another end won (a
  * lost lease, a cancellation), the job is read again to apply that one, as without the cache.
  * A coordinator that starts empty, or a completion sent to another coordinator, reads the job.
@@ -24,7 +24,7 @@ export class LeasedJobs {
   }
 
   /** Records the attempt's start, as this coordinator recorded it on the job. */
-  started(jobId: string, attempt: number, patch: Pick<JobRecord, 'state' | 'startedAt'>): void {
+  started(jobId: string, attempt: number, patch: Pick<JobRecord, 'state' | 'startedAt' | 'fingerprint'>): void {
     const key = attemptKey(jobId, attempt);
     const job = this.#jobs.get(key);
     if (job) this.#jobs.set(key, { ...job, ...patch });

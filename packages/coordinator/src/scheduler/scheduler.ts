@@ -1,5 +1,5 @@
 import { NotFoundError, type PipelineSpec } from '@hiveforge/sdk';
-import type { AgentRecord, JobRecord, RunRecord, Store } from '../store/types.js';
+import type { AgentRecord, AttemptFingerprint, JobRecord, RunRecord, Store } from '../store/types.js';
 import { type AttemptRecord, listAttempts } from './attempts.js';
 import { LocalClaims } from './claims.js';
 import { LeasedJobs } from './leased-jobs.js';
@@ -47,7 +47,8 @@ export interface Scheduler {
     requestId: string,
     options: { waitMs: number; signal?: AbortSignal; firstSending?: boolean },
   ): Promise<Lease | null>;
-  start(agentId: string, jobId: string, attempt: number): Promise<void>;
+  /** Marks a leased attempt as running, with the environment its agent reported. */
+  start(agentId: string, jobId: string, attempt: number, fingerprint?: AttemptFingerprint | null): Promise<void>;
   heartbeat(
     agentId: string,
     leases: readonly { jobId: string; attempt: number }[],
@@ -126,7 +127,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     },
     attempts: (jobId) => listAttempts(ctx, jobId),
     requireCurrentAttempt: (agentId, jobId, attempt) => requireCurrentAttempt(ctx, agentId, jobId, attempt),
-    start: (agentId, jobId, attempt) => startJob(ctx, agentId, jobId, attempt),
+    start: (agentId, jobId, attempt, fingerprint) => startJob(ctx, agentId, jobId, attempt, fingerprint ?? null),
     heartbeat: (agentId, leases) => renewLeases(ctx, agentId, leases),
     complete: (agentId, input, next) => completeJob(ctx, agentId, input, next),
     async sweep() {

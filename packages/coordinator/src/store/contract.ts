@@ -43,6 +43,7 @@ export function makeJobSpec(name: string, overrides: Partial<JobSpec> = {}): Job
     secrets: [],
     timeoutMs: 60_000,
     retries: 0,
+    diskBytes: null,
     if: null,
     concurrency: null,
     resources: null,

@@ -130,6 +130,25 @@ export const AttemptCause = {
 } as const;
 export type AttemptCause = (typeof AttemptCause)[keyof typeof AttemptCause];
 
+/**
+ * Where and with what an attempt ran, as its agent reported it when the attempt started (see
+ * docs/concepts.md, "Each attempt's environment"): enough to tell two attempts' environments apart.
+ */
+export interface AttemptFingerprint {
+  /** The executor's name: `process`, `docker`, `kubernetes`. */
+  executor: string;
+  /** The image tag the job ran in; null when it ran on the host (the process executor). */
+  imageTag: string | null;
+  /** The engine's id of that image (`sha256:…`); null without an image. */
+  imageId: string | null;
+  /** A hash of the agent's configuration without secrets, name and per-host paths. */
+  configHash: string;
+  /** The agent's HiveForge version. */
+  hiveforgeVersion: string;
+  /** The agent's Node.js version (`v22.…`). */
+  nodeVersion: string;
+}
+
 export interface JobRecord {
   _id: string;
   runId: string;
@@ -157,6 +176,11 @@ export interface JobRecord {
   outputs: Record<string, string>;
   /** Attempts that ended because their agent was lost. */
   lostAttempts: number;
+  /**
+   * The environment of the attempt that last started, with its number; absent or null until one
+   * starts with a fingerprint (a later attempt that has not started yet leaves its predecessor's).
+   */
+  fingerprint?: (AttemptFingerprint & { attempt: number }) | null;
 }
 
 export interface LogChunkRecord {

@@ -4,7 +4,7 @@ export default pipeline('basic', () => {
   const build = job('build', { labels: ['linux'], env: { NODE_ENV: 'production', WORKERS: 4, CI: true } }, async (ctx) => {
     await ctx.sh`npm run build`;
   });
-  const lint = job('lint', async (ctx) => {
+  const lint = job('lint', { disk: '2Gi' }, async (ctx) => {
     await ctx.sh`npm run lint`;
   });
   job(
