@@ -125,4 +125,17 @@ describe('hiveforge images (CLI subprocess, real engine)', () => {
     expect(r.code).toBe(2);
     expect(r.stderr.trimEnd().split('\n').at(-1)).toBe('error HF_CONFIG: push needs a registry to push to');
   });
+
+  it('no engine answering is a one-line HF_EXECUTOR_UNAVAILABLE error', async () => {
+    await using dir = await project(pipelineSource('x', 'true'));
+    const env = { DOCKER_HOST: `unix://${join(dir.dir, 'no-engine.sock')}` };
+    for (const args of [
+      ['images', 'list'],
+      ['images', 'build'],
+    ]) {
+      const r = await runCli(args, { cwd: dir.dir, env });
+      expect(r.code).toBe(2);
+      expect(r.stderr.trimEnd().split('\n').at(-1)).toMatch(/^error HF_EXECUTOR_UNAVAILABLE: docker: .*ENOENT/);
+    }
+  });
 });

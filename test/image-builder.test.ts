@@ -141,4 +141,44 @@ describe('image builder on the real engine', () => {
     // The base is not a description's image.
     expect(listed.some((i) => i.tag === TEST_BASE)).toBe(false);
   });
+
+  it('a cancelled ensure stops its build; a caller still waiting on a shared build keeps it going', async () => {
+    await using images = testImages(docker);
+    const builder = createImageBuilder({ docker });
+    const slow = resolveImage('slow', { from: TEST_BASE, steps: [`sleep 30 # ${images.nonce}`] });
+    images.track(slow.tag);
+    const controller = new AbortController();
+    let log = '';
+    const started = Date.now();
+    const ensured = builder
+      .ensure(slow, {
+        signal: controller.signal,
+        onLog: (t) => {
+          log += t;
+          if (/sleep 30[\s\S]*Running in/.test(log)) controller.abort(new Error('job cancelled'));
+        },
+      })
+      .catch((e: unknown) => e);
+    expect(await ensured).toMatchObject({ message: 'job cancelled' });
+    expect(Date.now() - started).toBeLessThan(15_000);
+    await trackLeftLayers(docker, images, log, 'slow');
+    // The engine stops the step and removes its container once the build's client is gone.
+    const deadline = Date.now() + 15_000;
+    const running = async () =>
+      (await docker.listContainers({ all: true })).filter((c) => c.Command.includes(images.nonce));
+    while ((await running()).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(await running()).toEqual([]);
+    await expect(docker.getImage(slow.tag).inspect()).rejects.toMatchObject({ statusCode: 404 });
+
+    const shared = resolveImage('shared-cancel', { from: TEST_BASE, steps: [`sleep 2 # ${images.nonce}`] });
+    images.track(shared.tag);
+    const quitter = new AbortController();
+    const first = builder.ensure(shared, { signal: quitter.signal }).catch((e: unknown) => e);
+    const second = builder.ensure(shared);
+    await new Promise((r) => setTimeout(r, 500));
+    quitter.abort(new Error('first job cancelled'));
+    expect(await first).toMatchObject({ message: 'first job cancelled' });
+    const prepared = await second;
+    expect((await docker.getImage(shared.tag).inspect()).Id).toBe(prepared.id);
+  });
 });

@@ -1,4 +1,10 @@
-import { ConfigError, ImageBuildError, type ImageSpec } from '@hiveforge/sdk';
+import {
+  ConfigError,
+  ExecutorUnavailableError,
+  ImageBuildError,
+  type ImageSpec,
+  isHiveForgeError,
+} from '@hiveforge/sdk';
 import Docker from 'dockerode';
 import { BASE_ARG, buildContext, IMAGE_LABEL, IMAGE_NAME_LABEL } from './dockerfile.js';
 import { createTail, type EngineMessage, engineMessages, messageError, messageText } from './engine-progress.js';
@@ -44,6 +50,19 @@ function statusOf(error: unknown): number | undefined {
   return typeof status === 'number' ? status : undefined;
 }
 
+/**
+ * What a failed engine call means: no HTTP status is an engine that did not answer (retryable,
+ * not the description's fault); a status is the engine's refusal, reported as `what` failing.
+ */
+function engineFailure(error: unknown, what: string): string {
+  if (isHiveForgeError(error)) throw error;
+  const message = (error instanceof Error ? error.message : String(error)).trim().split('\n')[0] ?? '';
+  if (statusOf(error) === undefined) {
+    throw new ExecutorUnavailableError(`docker: the engine did not answer (${what}): ${message}`, { cause: error });
+  }
+  return message;
+}
+
 /** Parses the builder's options; a bad registry or `push` without a registry is a ConfigError. */
 export function resolveImageBuilderConfig(options: ImageBuilderOptions): ResolvedImageBuilderConfig {
   const registry = options.registry?.trim() || null;
@@ -75,7 +94,9 @@ export function createImageBuilder(options: ImageBuilderOptions = {}): ImageBuil
       return await docker.getImage(reference).inspect();
     } catch (error) {
       if (statusOf(error) === 404) return null;
-      throw error;
+      throw new ExecutorUnavailableError(`docker: inspecting ${reference}: ${engineFailure(error, 'inspect')}`, {
+        cause: error,
+      });
     }
   }
 
@@ -117,7 +138,7 @@ export function createImageBuilder(options: ImageBuilderOptions = {}): ImageBuil
       failure = await follow(stream, log, tail);
     } catch (error) {
       signal.throwIfAborted();
-      failure = error instanceof Error ? error.message : String(error);
+      failure = engineFailure(error, `pulling ${source}`);
     }
     if (failure !== undefined) {
       throw new ImageBuildError({
@@ -156,7 +177,7 @@ export function createImageBuilder(options: ImageBuilderOptions = {}): ImageBuil
       failure = await follow(stream, log, tail);
     } catch (error) {
       signal.throwIfAborted();
-      failure = error instanceof Error ? error.message : String(error);
+      failure = engineFailure(error, 'building');
     }
     signal.throwIfAborted();
     const built = failure === undefined ? await inspect(spec.tag) : null;
@@ -184,7 +205,7 @@ export function createImageBuilder(options: ImageBuilderOptions = {}): ImageBuil
       failure = await follow(stream, log, tail);
     } catch (error) {
       signal.throwIfAborted();
-      failure = error instanceof Error ? error.message : String(error);
+      failure = engineFailure(error, `pushing ${remote}:${tag}`);
     }
     if (failure !== undefined) {
       throw new ImageBuildError({
@@ -254,7 +275,12 @@ export function createImageBuilder(options: ImageBuilderOptions = {}): ImageBuil
     },
 
     async list() {
-      const images = await docker.listImages({ filters: { label: [IMAGE_LABEL] } });
+      let images: Docker.ImageInfo[];
+      try {
+        images = await docker.listImages({ filters: { label: [IMAGE_LABEL] } });
+      } catch (error) {
+        throw new ExecutorUnavailableError(`docker: listing images: ${engineFailure(error, 'list')}`, { cause: error });
+      }
       const result: BuiltImage[] = [];
       for (const image of images) {
         const name = image.Labels?.[IMAGE_NAME_LABEL];
