@@ -109,7 +109,7 @@ describe('hiveforge images (CLI subprocess, real engine)', () => {
     await using images = testImages(docker);
     await using dir = await project(pipelineSource(images.nonce, 'echo step-output-$NONCE; exit 3'));
     const r = await runCli(['images', 'build'], { cwd: dir.dir });
-    await trackLeftLayers(docker, images, r.stderr, 'tools');
+    await trackLeftLayers(docker, images, 'tools');
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain(`step-output-${images.nonce}`);
@@ -120,20 +120,24 @@ describe('hiveforge images (CLI subprocess, real engine)', () => {
   });
 
   it('--push without --registry is a one-line HF_CONFIG error', async () => {
-    await using dir = await project(pipelineSource('x', 'true'));
+    await using images = testImages(docker);
+    await using dir = await project(pipelineSource(images.nonce, 'true'));
     const r = await runCli(['images', 'build', '--push'], { cwd: dir.dir });
+    for (const name of ['tools', 'plain']) await trackLeftLayers(docker, images, name);
     expect(r.code).toBe(2);
     expect(r.stderr.trimEnd().split('\n').at(-1)).toBe('error HF_CONFIG: push needs a registry to push to');
   });
 
   it('no engine answering is a one-line HF_EXECUTOR_UNAVAILABLE error', async () => {
-    await using dir = await project(pipelineSource('x', 'true'));
+    await using images = testImages(docker);
+    await using dir = await project(pipelineSource(images.nonce, 'true'));
     const env = { DOCKER_HOST: `unix://${join(dir.dir, 'no-engine.sock')}` };
     for (const args of [
       ['images', 'list'],
       ['images', 'build'],
     ]) {
       const r = await runCli(args, { cwd: dir.dir, env });
+      for (const name of ['tools', 'plain']) await trackLeftLayers(docker, images, name);
       expect(r.code).toBe(2);
       expect(r.stderr.trimEnd().split('\n').at(-1)).toMatch(/^error HF_EXECUTOR_UNAVAILABLE: docker: .*ENOENT/);
     }

@@ -87,15 +87,12 @@ export async function tagEvents(docker: Docker, tag: string, sinceMs: number): P
 }
 
 /**
- * Tracks the intermediate images a failed build of image `name` left (the engine keeps them as
- * cache), found by the `---> <id>` lines of its output and the image's name label.
+ * Tracks the images a failed or cancelled build of image `name` left (the engine keeps finished
+ * steps as cache): those whose description label holds this test's nonce.
  */
-export async function trackLeftLayers(docker: Docker, images: TestImages, output: string, name: string): Promise<void> {
-  for (const [, id] of output.matchAll(/---> ([0-9a-f]{12})\b/g)) {
-    const info = await docker
-      .getImage(id as string)
-      .inspect()
-      .catch(() => null);
-    if (info?.Config.Labels?.['dev.hiveforge.image.name'] === name) images.track(info.Id);
+export async function trackLeftLayers(docker: Docker, images: TestImages, name: string): Promise<void> {
+  const left = await docker.listImages({ all: true, filters: { label: [`dev.hiveforge.image.name=${name}`] } });
+  for (const image of left.sort((a, b) => a.Created - b.Created)) {
+    if (image.Labels?.['dev.hiveforge.image']?.includes(images.nonce)) images.track(image.Id);
   }
 }
