@@ -51,6 +51,7 @@ export type AgentEvent =
   | { type: 'registered'; agentId: string }
   /** Environments an earlier life of this agent left (it was killed) were removed. */
   | { type: 'reaped'; count: number }
+  | { type: 'deregistered'; agentId: string }
   | { type: 'leased'; lease: Lease }
   | { type: 'finished'; lease: Lease; status: string | null }
   | { type: 'lost'; lease: Lease }
@@ -58,7 +59,10 @@ export type AgentEvent =
 
 /** A running agent. */
 export interface Agent extends AsyncDisposable {
-  /** Registers and pulls until stopped (or after one job with `once`). */
+  /**
+   * Registers and pulls until stopped (or after one job with `once`), then deregisters: the
+   * coordinator marks the agent gone at once, and its token stops working.
+   */
   run(): Promise<void>;
   /** Stops pulling; with `cancel`, also cancels running jobs. Resolves when they are done. */
   stop(options?: { cancel?: boolean }): Promise<void>;
@@ -67,6 +71,9 @@ export interface Agent extends AsyncDisposable {
   readonly configHash: string;
   readonly client: CoordinatorClient;
 }
+
+/** How long an agent that stops waits for its deregistration to be answered. */
+const DEREGISTER_TIMEOUT_MS = 5_000;
 
 /** Waits `ms`, or less when `signal` aborts; its abort listener goes when the wait ends. */
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -105,6 +112,31 @@ export function createAgent(options: AgentOptions): Agent {
   const bundles = new Map<string, { path: string; spec: PipelineSpec }>();
   const hash = configHash(options as unknown as Record<string, unknown>);
   const disk = createWorkspaceUsage({ workspacesDir: join(options.workDir, 'workspaces'), workDir: options.workDir });
+
+  /** The registration under way, which every slot refused at once waits for. */
+  let registering: Promise<void> | null = null;
+  /**
+   * Registers again after `stale` was refused (the agent was marked gone): once, however many
+   * slots were refused, and not at all when another slot has registered since.
+   */
+  const reRegister = (stale: string | undefined): Promise<void> => {
+    if (token !== stale) return Promise.resolve();
+    registering ??= register().finally(() => {
+      registering = null;
+    });
+    return registering;
+  };
+
+  /** Tells the coordinators this agent leaves, so it is gone at once rather than after a silence. */
+  const deregister = async () => {
+    if (token === undefined || agentId === null) return;
+    try {
+      await client.agent.deregister.mutate(undefined, { signal: AbortSignal.timeout(DEREGISTER_TIMEOUT_MS) });
+      emit({ type: 'deregistered', agentId });
+    } catch (error) {
+      emit({ type: 'error', error });
+    }
+  };
 
   const register = async () => {
     for (let i = 0; ; i++) {
@@ -160,6 +192,7 @@ export function createAgent(options: AgentOptions): Agent {
       const requestId = randomUUID();
       let lease: Lease | null = null;
       for (let i = 0; !stopping.signal.aborted; i++) {
+        const used = token;
         try {
           const res = await client.agent.pull.mutate(
             // A resend (after an error or a lost reply) gets the lease decided for the first.
@@ -174,7 +207,9 @@ export function createAgent(options: AgentOptions): Agent {
             errorCodeOf(error) === 'HF_UNAUTHENTICATED' ||
             (error as { data?: { httpStatus?: number } }).data?.httpStatus === 401
           ) {
-            await register();
+            // The token was refused (the agent was marked gone): say why, and register anew.
+            emit({ type: 'error', error });
+            await reRegister(used);
             continue;
           }
           emit({ type: 'error', error });
@@ -245,6 +280,7 @@ export function createAgent(options: AgentOptions): Agent {
         stopping.abort();
         hosts.close();
         await heartbeats;
+        await deregister();
       })();
       return finished;
     },

@@ -30,6 +30,7 @@ const CoordinatorFileSchema = z
     scheduleInterval: DurationText,
     eventRetention: DurationText,
     agentCacheTtl: DurationText,
+    agentGoneAfter: DurationText,
   })
   .partial()
   .strict();
@@ -71,6 +72,8 @@ export interface ResolvedCoordinatorConfig {
   scheduleIntervalMs: number;
   eventRetentionMs: number;
   agentCacheTtlMs: number;
+  /** An agent not heard from for this long is marked gone (its token then refused). */
+  agentGoneAfterMs: number;
 }
 
 /** The agent's effective configuration. */
@@ -185,6 +188,11 @@ export function resolveCoordinatorConfig(
       '--agent-cache-ttl',
       pick(flags.agentCacheTtl, env.HIVEFORGE_AGENT_CACHE_TTL),
       file.agentCacheTtl ?? 1_000,
+    ),
+    agentGoneAfterMs: duration(
+      '--agent-gone-after',
+      pick(flags.agentGoneAfter, env.HIVEFORGE_AGENT_GONE_AFTER),
+      file.agentGoneAfter ?? 300_000,
     ),
   };
 }

@@ -112,7 +112,7 @@ export function createProgram(io: CommandIO, setCode: (code: number) => void): C
     .option('--mongodb-database <name>', 'database name (default hiveforge)')
     .option('--artifacts-dir <dir>', 'where the memory store keeps artifacts (default: a temporary directory)')
     .option('--agent-secret <secret>', 'the secret agents register with')
-    .option('--admin-token <token>', 'an admin API token to accept (stored hashed)')
+    .option('--admin-token <token>', 'the bootstrap admin API token (stored hashed; a new one replaces the old)')
     .option('--heartbeat-interval <duration>', 'how often agents heartbeat (default 2s)')
     .option('--lease-ttl <duration>', 'a lease not renewed this long is lost (default 6s)')
     .option('--sweep-interval <duration>', 'how often to sweep expired leases (default 1s)')
@@ -123,6 +123,10 @@ export function createProgram(io: CommandIO, setCode: (code: number) => void): C
       "how long an agent's record is kept for its requests; others' suspends reach this coordinator that late (default 1s)",
     )
     .option('--pull-wait <duration>', 'the longest a pull waits (default 20s)')
+    .option(
+      '--agent-gone-after <duration>',
+      'an agent not heard from this long is marked gone and its token refused (default 5m)',
+    )
     .action(async (o) => setCode(await coordinatorCommand(o, io)));
 
   program

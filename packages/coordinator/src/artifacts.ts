@@ -12,7 +12,7 @@ import {
 } from '@hiveforge/sdk';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import * as tar from 'tar';
-import { type AgentTokenCache, resolveCaller } from './auth.js';
+import { type AgentTokenCache, type TokenMemo, resolveCaller } from './auth.js';
 import { answerJson, readLimitedBody } from './body-limits.js';
 import type { Scheduler } from './scheduler/scheduler.js';
 import type { Store } from './store/types.js';
@@ -73,15 +73,20 @@ function fail(req: IncomingMessage, res: ServerResponse, error: unknown) {
  * `PUT /api/artifacts/:runId?name=&jobId=&attempt=` (agents, fenced by attempt) and
  * `GET /api/artifacts/:runId?name=` (agents and viewers). Archives are gzipped tar.
  */
-export function createArtifactsHandler(deps: { store: Store; scheduler: Scheduler; agents?: AgentTokenCache }) {
+export function createArtifactsHandler(deps: {
+  store: Store;
+  scheduler: Scheduler;
+  agents?: AgentTokenCache;
+  tokens?: TokenMemo;
+}) {
   return async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
     try {
       const runId = decodeURIComponent(url.pathname.slice('/api/artifacts/'.length));
       const name = url.searchParams.get('name') ?? '';
       if (!runId || !NAME.test(name))
         throw new BadInputError('artifact requests need a run id and a name of letters, digits, "_", ".", "-"');
-      const caller = await resolveCaller(deps.store, req.headers.authorization, deps.agents);
-      if (caller.kind === 'anonymous') throw new UnauthenticatedError('missing or invalid token');
+      const caller = await resolveCaller(deps.store, req.headers.authorization, deps);
+      if (caller.kind === 'anonymous') throw new UnauthenticatedError(caller.refused ?? 'missing or invalid token');
       const id = `${runId}/${name}`;
       if (req.method === 'PUT') {
         if (caller.kind !== 'agent') throw new ForbiddenError('only agents upload artifacts');

@@ -40,4 +40,11 @@ export { createScheduler, type Scheduler } from './scheduler/scheduler.js';
 export { createCoordinator, type Coordinator, type CoordinatorOptions } from './server.js';
 export { createMemoryStore, type MemoryStore, type MemoryStoreOptions } from './store/memory.js';
 export * from './store/types.js';
-export { createUserToken } from './tokens.js';
+export {
+  BOOTSTRAP_ADMIN_TOKEN_ID,
+  createUserToken,
+  issueUserToken,
+  putBootstrapAdminToken,
+  type IssuedToken,
+  type UserTokenOptions,
+} from './tokens.js';

@@ -1,7 +1,7 @@
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
-import { type Duration, isHiveForgeError, parseDuration } from '@hiveforge/sdk';
+import { ConfigError, type Duration, isHiveForgeError, parseDuration } from '@hiveforge/sdk';
 import { getTRPCErrorFromUnknown, getTRPCErrorShape } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { type Analyzer, createAnalyzer } from './analyzer/index.js';
@@ -9,8 +9,9 @@ import { createArtifactsHandler } from './artifacts.js';
 import { BODY_LIMITS, answerJson, bodyLimitOf, declaredLength, tooLarge } from './body-limits.js';
 import { abortWhenGone, createDirectCalls } from './direct-calls.js';
 import { createMetrics } from './metrics.js';
-import { type Caller, createAgentTokenCache, resolveCaller } from './auth.js';
+import { type Caller, createAgentTokenCache, createTokenMemo, resolveCaller } from './auth.js';
 import { appRouter } from './routers/app.js';
+import { createAgentSweeper } from './scheduler/agent-sweeper.js';
 import type { SchedulerOptions } from './scheduler/config.js';
 import { type Scheduler, createScheduler } from './scheduler/scheduler.js';
 import type { Store } from './store/types.js';
@@ -36,6 +37,13 @@ export interface CoordinatorOptions {
    */
   agentCacheTtl?: Duration;
   /**
+   * An agent not heard from (no heartbeat) for this long is marked `gone` by whichever
+   * coordinator notices first, and its token is refused from then on. At least two heartbeat
+   * intervals.
+   * @default '5m'
+   */
+  agentGoneAfter?: Duration;
+  /**
    * Run the schedule ticker, which fires the cron triggers of deployed pipelines. `hiveforge
    * run` turns it off: a local run runs what it was asked to, once.
    * @default true
@@ -58,7 +66,7 @@ export interface Coordinator extends AsyncDisposable {
 
 /**
  * Starts a coordinator: the tRPC API under `/trpc`, artifacts under `/api/artifacts`, health
- * under `/healthz` and `/readyz`, the lease sweeper and the schedule ticker.
+ * under `/healthz` and `/readyz`, the lease sweeper, the agent sweeper and the schedule ticker.
  * @example
  * await using coordinator = await createCoordinator({ store: createMemoryStore(), agentSecret: 's3cret' });
  */
@@ -68,6 +76,20 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
   const metrics = createMetrics();
   const analyzer = options.analyzer ?? createAnalyzer();
   const agents = createAgentTokenCache({ ttlMs: parseDuration(options.agentCacheTtl ?? '1s') });
+  const tokens = createTokenMemo();
+  const agentGoneAfterMs = parseDuration(options.agentGoneAfter ?? '5m');
+  if (agentGoneAfterMs < 2 * scheduler.config.heartbeatIntervalMs) {
+    throw new ConfigError(
+      `agentGoneAfter (${agentGoneAfterMs} ms) must be at least two heartbeat intervals (${2 * scheduler.config.heartbeatIntervalMs} ms)`,
+    );
+  }
+  const agentSweeper = createAgentSweeper({
+    store,
+    goneAfterMs: agentGoneAfterMs,
+    onGone: (agent) => agents.forget(agent._id),
+  });
+  /** The caller of a request, from its `authorization` header. */
+  const callerOf = (authorization: string | undefined) => resolveCaller(store, authorization, { agents, tokens });
   const contextOf = (caller: Caller, signal: AbortSignal): CoordinatorContext => ({
     store,
     scheduler,
@@ -75,6 +97,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     agentSecret: options.agentSecret,
     caller,
     agents,
+    tokens,
     metrics,
     signal,
   });
@@ -93,8 +116,8 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
         const paramToken = info.connectionParams?.token;
         const caller =
           req.headers.authorization === undefined && paramToken
-            ? await resolveCaller(store, `Bearer ${paramToken}`, agents)
-            : (callers.get(req) ?? (await resolveCaller(store, req.headers.authorization, agents)));
+            ? await callerOf(`Bearer ${paramToken}`)
+            : (callers.get(req) ?? (await callerOf(req.headers.authorization)));
         return contextOf(caller, abortWhenGone(res));
       },
     });
@@ -104,7 +127,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     user: trpcHandler(BODY_LIMITS.user),
   };
   const trpc = (req: IncomingMessage, res: ServerResponse, path: string) => {
-    resolveCaller(store, req.headers.authorization, agents).then(
+    callerOf(req.headers.authorization).then(
       (caller) => {
         const limit = bodyLimitOf(caller);
         if ((declaredLength(req) ?? 0) > limit) {
@@ -125,10 +148,9 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
   const config = appRouter._def._config;
   const direct = createDirectCalls({
     maxBodySize: BODY_LIMITS.agent,
-    createContext: async (req, _res, signal) =>
-      contextOf(await resolveCaller(store, req.headers.authorization, agents), signal),
+    createContext: async (req, _res, signal) => contextOf(await callerOf(req.headers.authorization), signal),
   });
-  const artifacts = createArtifactsHandler({ store, scheduler, agents });
+  const artifacts = createArtifactsHandler({ store, scheduler, agents, tokens });
   const server = createServer((req, res) => {
     // Agent calls carry no query string (a batch does): their path is the URL as sent, with
     // nothing to parse. Everything else under /trpc/ goes to the tRPC handler.
@@ -176,6 +198,20 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
   }, scheduler.config.sweepIntervalMs);
   sweeper.unref();
 
+  // Every coordinator looks for silent agents; the gone decision makes one of them mark each.
+  let sweepingAgents = false;
+  const agentSweeps = setInterval(() => {
+    if (sweepingAgents) return;
+    sweepingAgents = true;
+    agentSweeper
+      .sweep()
+      .catch((error) => options.onError?.(error))
+      .finally(() => {
+        sweepingAgents = false;
+      });
+  }, agentSweeper.intervalMs);
+  agentSweeps.unref();
+
   // Every coordinator ticks schedules; the tick decisions make each fire once across them all.
   let ticking = false;
   const tick = () => {
@@ -195,6 +231,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
   const close = () => {
     closed ??= (async () => {
       clearInterval(sweeper);
+      clearInterval(agentSweeps);
       if (ticker) clearInterval(ticker);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

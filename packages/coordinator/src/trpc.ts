@@ -1,7 +1,7 @@
-import { ErrorCodes, type HiveForgeError, isHiveForgeError } from '@hiveforge/sdk';
+import { ErrorCodes, type HiveForgeError, UnauthenticatedError, isHiveForgeError } from '@hiveforge/sdk';
 import { TRPCError, initTRPC } from '@trpc/server';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
-import { type AgentTokenCache, type Caller, roleAllows } from './auth.js';
+import { type AgentTokenCache, type Caller, type TokenMemo, roleAllows } from './auth.js';
 import type { Scheduler } from './scheduler/scheduler.js';
 import type { Role, Store } from './store/types.js';
 import type { Analyzer } from './analyzer/index.js';
@@ -15,6 +15,8 @@ export interface CoordinatorContext {
   caller: Caller;
   /** The agent records this coordinator keeps for agent tokens (see `AgentTokenCache`). */
   agents: AgentTokenCache;
+  /** What this coordinator remembers of the tokens it saw (see `TokenMemo`). */
+  tokens: TokenMemo;
   /** The shared secret agents register with. */
   agentSecret: string;
   metrics: Metrics;
@@ -96,12 +98,10 @@ export const publicProcedure = t.procedure.use(mapErrors);
 
 /** The calling agent; a user or anonymous caller gets the error every agent procedure gives. */
 export function agentOf(caller: Caller) {
-  if (caller.kind !== 'agent') {
-    throw new TRPCError({
-      code: caller.kind === 'anonymous' ? 'UNAUTHORIZED' : 'FORBIDDEN',
-      message: 'this procedure needs an agent token',
-    });
-  }
+  if (caller.kind === 'anonymous')
+    throw toTRPCError(new UnauthenticatedError(caller.refused ?? 'this procedure needs an agent token'));
+  if (caller.kind !== 'agent')
+    throw new TRPCError({ code: 'FORBIDDEN', message: 'this procedure needs an agent token' });
   return caller.agent;
 }
 
@@ -116,7 +116,7 @@ export const agentProcedure = t.procedure.use(async ({ ctx, next }) =>
 export const userProcedure = (role: Role) =>
   publicProcedure.use(({ ctx, next }) => {
     if (ctx.caller.kind === 'anonymous')
-      throw new TRPCError({ code: 'UNAUTHORIZED', message: 'missing or invalid API token' });
+      throw toTRPCError(new UnauthenticatedError(ctx.caller.refused ?? 'missing or invalid API token'));
     if (ctx.caller.kind !== 'user')
       throw new TRPCError({ code: 'FORBIDDEN', message: 'agent tokens cannot call user procedures' });
     if (!roleAllows(ctx.caller.role, role)) {

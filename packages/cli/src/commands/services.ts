@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { createAgent, createExecutor } from '@hiveforge/agent';
-import { type Store, createCoordinator, createMemoryStore, hashToken } from '@hiveforge/coordinator';
+import { type Store, createCoordinator, createMemoryStore, putBootstrapAdminToken } from '@hiveforge/coordinator';
 import {
   type ResolvedAgentConfig,
   type ResolvedCoordinatorConfig,
@@ -36,8 +36,12 @@ export async function coordinatorCommand(flags: Record<string, string | undefine
   const config = resolveCoordinatorConfig(flags);
   io.stdout.write(`hiveforge coordinator ${JSON.stringify(redact(config))}\n`);
   const store = await openStore(config);
-  if (config.adminToken)
-    await store.putToken({ _id: hashToken(config.adminToken), name: 'admin', role: 'admin', createdAt: Date.now() });
+  if (config.adminToken) {
+    // Stored under one fixed id: a new admin token replaces the one before, which stops working.
+    const admin = await putBootstrapAdminToken(store, config.adminToken);
+    if (admin.revokedAt !== null)
+      io.stderr.write('the admin token was revoked (tokens.revoke); start with a new --admin-token to have one\n');
+  }
   const coordinator = await createCoordinator({
     store,
     agentSecret: config.agentSecret,
@@ -52,6 +56,7 @@ export async function coordinatorCommand(flags: Record<string, string | undefine
       eventRetention: config.eventRetentionMs,
     },
     agentCacheTtl: config.agentCacheTtlMs,
+    agentGoneAfter: config.agentGoneAfterMs,
     onError: (error) => io.stderr.write(`background task failed: ${(error as Error).message}\n`),
   });
   io.stdout.write(`listening on ${coordinator.url}\n`);
@@ -89,6 +94,7 @@ export async function agentCommand(
       if (event.type === 'registered') io.stdout.write(`registered as ${event.agentId}\n`);
       else if (event.type === 'reaped')
         io.stdout.write(`removed ${event.count} job environment(s) an earlier run of this agent left\n`);
+      else if (event.type === 'deregistered') io.stdout.write(`deregistered ${event.agentId}\n`);
       else if (event.type === 'leased') io.stdout.write(`leased ${event.lease.jobId} attempt ${event.lease.attempt}\n`);
       else if (event.type === 'finished')
         io.stdout.write(`finished ${event.lease.jobId} attempt ${event.lease.attempt}: ${event.status ?? 'fenced'}\n`);

@@ -3,6 +3,7 @@ import { ForbiddenError, NotFoundError, UnauthenticatedError } from '@hiveforge/
 import { z } from 'zod';
 import { hashToken, newToken, secretsEqual } from '../auth.js';
 import { recordEvent } from '../event-log.js';
+import { markAgentGone } from '../scheduler/agent-sweeper.js';
 import { DecisionIds, jobIdOf } from '../scheduler/decision-ids.js';
 import { notifyRun } from '../scheduler/context.js';
 import { type AgentRecord, JobState } from '../store/types.js';
@@ -184,6 +185,16 @@ export const agentCalls = {
       );
     },
   ),
+
+  /**
+   * The calling agent leaves (it exits after `--once`, or on SIGTERM): it is gone at once, and
+   * its token is refused from then on (by other coordinators within their agent cache's TTL).
+   */
+  deregister: agentCall(z.object({}).optional(), async (ctx) => {
+    await markAgentGone(ctx.store, ctx.agent, { at: Date.now(), reason: 'deregistered' });
+    ctx.agents.forget(ctx.agent._id);
+    return { agentId: ctx.agent._id, state: 'gone' as const };
+  }),
 };
 
 /** The agent protocol: register, pull, heartbeat, ship logs, complete. */
@@ -227,6 +238,9 @@ export const agentRouter = router({
   complete: agentProcedure
     .input(agentCalls.complete.input)
     .mutation(({ ctx, input }) => agentCalls.complete.run(ctx, input)),
+  deregister: agentProcedure
+    .input(agentCalls.deregister.input)
+    .mutation(({ ctx, input }) => agentCalls.deregister.run(ctx, input)),
 
   bundle: agentProcedure.input(z.object({ versionId: Id })).query(async ({ ctx, input }) => {
     const version = await ctx.store.getPipelineVersion(input.versionId);

@@ -1,27 +1,33 @@
-import { NotFoundError } from '@hiveforge/sdk';
+import { ConflictError, NotFoundError } from '@hiveforge/sdk';
 import { z } from 'zod';
 import { recordEvent } from '../event-log.js';
 import { type CoordinatorContext, router, userProcedure } from '../trpc.js';
 
 const AgentId = z.object({ agentId: z.string().min(1).max(200) });
 
-/** Seeing and steering agents: suspended and draining agents get no new jobs. */
+/**
+ * Seeing and steering agents: suspended and draining agents get no new jobs; gone agents (they
+ * deregistered or went silent) can be removed.
+ */
 export const agentsRouter = router({
-  list: userProcedure('viewer').query(async ({ ctx }) => {
-    const agents = await ctx.store.listAgents();
-    return Promise.all(
-      agents
-        .filter((a) => a.state !== 'gone')
-        .map(async ({ tokenHash: _hidden, ...agent }) => ({
-          ...agent,
-          jobs: (await ctx.store.findJobsOfAgent(agent._id)).map((j) => ({
-            jobId: j._id,
-            attempt: j.attempt,
-            state: j.state,
+  /** The agents that are not gone; with `includeGone`, the gone ones too. */
+  list: userProcedure('viewer')
+    .input(z.object({ includeGone: z.boolean().default(false) }).optional())
+    .query(async ({ ctx, input }) => {
+      const agents = await ctx.store.listAgents();
+      return Promise.all(
+        agents
+          .filter((a) => input?.includeGone || a.state !== 'gone')
+          .map(async ({ tokenHash: _hidden, ...agent }) => ({
+            ...agent,
+            jobs: (await ctx.store.findJobsOfAgent(agent._id)).map((j) => ({
+              jobId: j._id,
+              attempt: j.attempt,
+              state: j.state,
+            })),
           })),
-        })),
-    );
-  }),
+      );
+    }),
 
   suspend: userProcedure('maintainer')
     .input(AgentId)
@@ -34,6 +40,18 @@ export const agentsRouter = router({
   resume: userProcedure('maintainer')
     .input(AgentId)
     .mutation(async ({ ctx, input }) => setState(ctx, input.agentId, 'active')),
+
+  /** Deletes a gone agent's record. An agent that is not gone is drained or suspended instead. */
+  remove: userProcedure('maintainer')
+    .input(AgentId)
+    .mutation(async ({ ctx, input }) => {
+      if (await ctx.store.removeGoneAgent(input.agentId)) return { agentId: input.agentId, removed: true as const };
+      const agent = await ctx.store.getAgent(input.agentId);
+      if (!agent) throw new NotFoundError(`no agent '${input.agentId}'`);
+      throw new ConflictError(
+        `agent '${input.agentId}' is ${agent.state}, not gone: only gone agents can be removed (drain or stop it first)`,
+      );
+    }),
 });
 
 async function setState(

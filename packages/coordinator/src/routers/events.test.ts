@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createAnalyzer } from '../analyzer/index.js';
 import { eventTimePrefix, newEventId, parseEventCursor, timeOfEventId } from '../event-log.js';
-import { createAgentTokenCache } from '../auth.js';
+import { createAgentTokenCache, createTokenMemo } from '../auth.js';
 import { createMetrics } from '../metrics.js';
 import { createScheduler } from '../scheduler/scheduler.js';
 import { createMemoryStore } from '../store/memory.js';
@@ -25,6 +25,7 @@ function callerOn(store: Store, signal: AbortSignal) {
     analyzer: createAnalyzer(),
     caller: { kind: 'user', name: 'vic', role: 'viewer' },
     agents: createAgentTokenCache({ ttlMs: 0 }),
+    tokens: createTokenMemo(),
     agentSecret: 'a-registration-secret-for-tests',
     metrics: createMetrics(),
     signal,

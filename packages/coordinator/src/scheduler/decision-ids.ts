@@ -38,6 +38,8 @@ export const DecisionIds = {
    */
   schedulesSynced: (pipeline: string, versionId: string, headAt: number) =>
     `pipeline:${pipeline}/head:${headAt}:${versionId}/schedules-synced`,
+  /** An agent became gone (it deregistered, or went silent): an agent is gone once, for good. */
+  agentGone: (agentId: string) => `agent:${agentId}/gone`,
 } as const;
 
 /** The id of a run. */

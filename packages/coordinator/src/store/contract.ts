@@ -1,5 +1,6 @@
 import { API_VERSION, type JobSpec, type PipelineSpec } from '@hiveforge/sdk';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describeAccessContract } from './contract-access.js';
 import type {
   AgentRecord,
   EventRecord,
@@ -492,7 +493,7 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
       expect((await store.getArtifact('r/empty'))?.data.length).toBe(0);
     });
 
-    it('agents are found by token hash; tokens by hash', async () => {
+    it('agents are found by token hash', async () => {
       await store.putAgent({
         _id: 'ag',
         name: 'n',
@@ -516,8 +517,6 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
       await store.putAgent({ ...((await store.getAgent('ag')) as AgentRecord), tokenHash: 'h4' });
       expect(await store.getAgentByTokenHash('h3')).toBeNull();
       expect((await store.getAgentByTokenHash('h4'))?._id).toBe('ag');
-      await store.putToken({ _id: 'th', name: 'ci', role: 'viewer', createdAt: 0 });
-      expect((await store.getToken('th'))?.role).toBe('viewer');
     });
 
     it('schedules: written whole, listed by id, found when due, moved on only from the expected time', async () => {
@@ -586,6 +585,8 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
       expect((await store.listEvents({ limit: 10 })).map((e) => e._id)[0]).toBe('000000000000020-0001-aaaaaaaa');
       expect(await store.deleteEventsBefore('000000000000020')).toBe(0);
     });
+
+    describeAccessContract(() => store);
 
     it('reports how it delivers wake-ups', () => {
       expect(['local', 'polling', 'change-stream']).toContain(store.wakeupMode());

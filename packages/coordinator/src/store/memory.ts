@@ -216,6 +216,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   /** Agent ids by token hash (see `getAgentByTokenHash`). */
   const agentsByTokenHash = new Map<string, string>();
   const tokens = new Map<string, TokenRecord>();
+  /** When each token (by hash) was last used (see `touchToken`). */
+  const tokenUses = new Map<string, number>();
   const schedules = new Map<string, ScheduleRecord>();
   /** Events in `_id` order. */
   const eventLog: EventRecord[] = [];
@@ -479,13 +481,44 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     async listAgents() {
       return [...agents.values()].map(share);
     },
+    async findSilentAgents(before, limit) {
+      return [...agents.values()]
+        .filter((a) => a.state !== 'gone' && a.lastHeartbeatAt < before)
+        .sort((a, b) => a.lastHeartbeatAt - b.lastHeartbeatAt || (a._id < b._id ? -1 : 1))
+        .slice(0, limit)
+        .map(share);
+    },
+    async removeGoneAgent(id) {
+      const a = agents.get(id);
+      if (a?.state !== 'gone') return false;
+      agents.delete(id);
+      if (agentsByTokenHash.get(a.tokenHash) === id) agentsByTokenHash.delete(a.tokenHash);
+      return true;
+    },
 
     async putToken(token) {
+      for (const [hash, other] of tokens) if (other.id === token.id && hash !== token._id) tokens.delete(hash);
       tokens.set(token._id, own(token));
     },
     async getToken(hash) {
       const t = tokens.get(hash);
       return t ? share(t) : null;
+    },
+    async listTokens() {
+      return [...tokens.values()]
+        .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+        .map(({ _id, ...token }) => ({ ...token, lastUsedAt: tokenUses.get(_id) ?? null }));
+    },
+    async revokeToken(id, at) {
+      const found = [...tokens.values()].find((t) => t.id === id);
+      if (!found) return null;
+      const token = found.revokedAt === null ? patched(found, { revokedAt: at }) : found;
+      tokens.set(token._id, token);
+      const { _id, ...summary } = token;
+      return { ...summary, lastUsedAt: tokenUses.get(_id) ?? null };
+    },
+    async touchToken(hash, at) {
+      if (at > (tokenUses.get(hash) ?? Number.NEGATIVE_INFINITY)) tokenUses.set(hash, at);
     },
 
     // ---- schedules and events ----

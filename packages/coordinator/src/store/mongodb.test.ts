@@ -1022,7 +1022,15 @@ describe('MongoDB store on FerretDB', () => {
     const client = new MongoClient(ferretUri(), { writeConcern: { w: 'majority' }, retryWrites: true });
     try {
       const store = await createMongoStore({ uri: 'unused', dbName, client });
-      await store.putToken({ _id: 'h', name: 'ci', role: 'admin', createdAt: 0 });
+      await store.putToken({
+        _id: 'h',
+        id: 'tok_1',
+        name: 'ci',
+        role: 'admin',
+        createdAt: 0,
+        expiresAt: null,
+        revokedAt: null,
+      });
       await store.close();
       expect(await client.db(dbName).collection('tokens').countDocuments({})).toBe(1);
       await client.db(dbName).dropDatabase();

@@ -29,6 +29,7 @@ import {
 import { rotated } from './queued-order.js';
 import { type GroupCommitOptions, type ItemOutcome, createGroupCommit } from './group-commit.js';
 import { createPerKeyQueue } from './per-key-queue.js';
+import { backfillTokenIds, createMongoTokens } from './mongodb-tokens.js';
 import type {
   AgentRecord,
   ArtifactRecord,
@@ -48,7 +49,6 @@ import type {
   RunRecord,
   ScheduleRecord,
   Store,
-  TokenRecord,
   WakeupMode,
 } from './types.js';
 import { firstDuplicate, labelsFit } from './types.js';
@@ -648,6 +648,7 @@ async function ensureIndexes(db: Db): Promise<void> {
     [Collections.logChunks, { jobId: 1, attempt: 1, seq: 1 }],
     [Collections.pipelineHistory, { pipeline: 1, createdAt: -1, _id: -1 }],
     [Collections.agents, { tokenHash: 1 }, { unique: true }],
+    [Collections.agents, { state: 1, lastHeartbeatAt: 1 }],
     [Collections.artifacts, { runId: 1 }],
     [Collections.schedules, { enabled: 1, nextFireAt: 1 }],
     [Collections.schedules, { pipeline: 1 }],
@@ -736,6 +737,7 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
     await client.connect();
     await ensureIndexes(db);
     await backfillPipelineHistory(db);
+    await backfillTokenIds(db);
     const info = await db.command({ buildInfo: 1 });
     idOnlyFilters = typeof info.ferretdbVersion === 'string';
     retireByUpdate =
@@ -763,7 +765,6 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
   const logChunks = db.collection<StoredDoc>(Collections.logChunks);
   const artifactMeta = db.collection<ArtifactDoc>(Collections.artifacts);
   const agents = db.collection<StoredDoc>(Collections.agents);
-  const tokens = db.collection<StoredDoc>(Collections.tokens);
   const schedules = db.collection<StoredDoc>(Collections.schedules);
   const eventLog = db.collection<StoredDoc>(Collections.events);
   // Decisions, events and hints are written by many calls at once under load: each goes with
@@ -1848,16 +1849,23 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
         return docs.map((doc) => decode<AgentRecord>(doc));
       });
     },
-
-    putToken(token) {
-      return call('putToken', () => upsert(tokens, token));
-    },
-    getToken(hash) {
-      return call('getToken', async () => {
-        const doc = await tokens.findOne({ _id: hash });
-        return doc ? decode<TokenRecord>(doc) : null;
+    findSilentAgents(before, limit) {
+      return call('findSilentAgents', async () => {
+        const docs = await agents
+          .find({ state: { $ne: 'gone' }, lastHeartbeatAt: { $lt: before } })
+          .sort({ lastHeartbeatAt: 1, _id: 1 })
+          .limit(limit)
+          .toArray();
+        return docs.map((doc) => decode<AgentRecord>(doc));
       });
     },
+    removeGoneAgent(id) {
+      return call(`removeGoneAgent ${id}`, async () => {
+        return (await agents.deleteOne({ _id: id, state: 'gone' })).deletedCount === 1;
+      });
+    },
+
+    ...createMongoTokens(db, call),
 
     // ---- schedules and events ----
 

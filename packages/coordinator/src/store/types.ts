@@ -220,7 +220,11 @@ export function firstDuplicate(ids: Iterable<string>): string | undefined {
 export const labelsFit = (required: readonly string[], offered: readonly string[]): boolean =>
   required.every((label) => offered.includes(label));
 
-/** Agent states an operator controls. `gone` agents deregistered. */
+/**
+ * Agent states. An operator sets `active`, `suspended` and `draining`; an agent is `gone` once it
+ * deregistered or was not heard from for the coordinator's `agentGoneAfter`. A gone agent's token
+ * is refused, and it never comes back: an agent that returns registers as a new one.
+ */
 export const AgentState = { active: 'active', suspended: 'suspended', draining: 'draining', gone: 'gone' } as const;
 export type AgentState = (typeof AgentState)[keyof typeof AgentState];
 
@@ -234,19 +238,37 @@ export interface AgentRecord {
   registeredAt: number;
   lastHeartbeatAt: number;
   disk: { workspaceBytes: number; freeBytes: number } | null;
+  /** When it became `gone`; absent or null while it is not. */
+  goneAt?: number | null;
 }
 
 /** Roles of user API tokens, from most to least powerful. */
 export const Role = { admin: 'admin', maintainer: 'maintainer', viewer: 'viewer' } as const;
 export type Role = (typeof Role)[keyof typeof Role];
 
+/**
+ * A user API token. Requests find it by its hash (`_id`, the one filter every MongoDB-wire server
+ * serves from an index); people name it by its `id`.
+ */
 export interface TokenRecord {
   /** The SHA-256 of the token: tokens are never stored in clear. */
   _id: string;
+  /**
+   * The token's public id (`tok_…`, or `bootstrap-admin` for the coordinator's `--admin-token`):
+   * what lists show and `tokens.revoke` takes. One token per id.
+   */
+  id: string;
   name: string;
   role: Role;
   createdAt: number;
+  /** When it stops being accepted (epoch ms); null: never. */
+  expiresAt: number | null;
+  /** When it was revoked (epoch ms); null while it is not. */
+  revokedAt: number | null;
 }
+
+/** A token as lists show it: never its hash, and when it was last used (null: never yet). */
+export type TokenSummary = Omit<TokenRecord, '_id'> & { lastUsedAt: number | null };
 
 /** Fields of a job that may change after it is created. */
 export type JobPatch = Partial<Omit<JobRecord, '_id' | 'runId' | 'name' | 'spec'>>;
@@ -432,9 +454,30 @@ export interface Store {
   getAgentByTokenHash(hash: string): Promise<AgentRecord | null>;
   updateAgent(id: string, patch: Partial<Omit<AgentRecord, '_id'>>): Promise<void>;
   listAgents(): Promise<AgentRecord[]>;
+  /** Agents not `gone` whose last heartbeat is before `before`, the longest silent first, at most `limit`. */
+  findSilentAgents(before: number, limit: number): Promise<AgentRecord[]>;
+  /** Deletes an agent if it is `gone`; returns whether it did (false when it is unknown or not gone). */
+  removeGoneAgent(id: string): Promise<boolean>;
 
+  /**
+   * Stores a token by its hash (insert or replace). Any other token with the same `id` is
+   * deleted: a token stored under a fixed id (the bootstrap admin token) replaces the one before.
+   */
   putToken(token: TokenRecord): Promise<void>;
   getToken(hash: string): Promise<TokenRecord | null>;
+  /** Every token, oldest first (by `createdAt`, then `id`), with when each was last used. */
+  listTokens(): Promise<TokenSummary[]>;
+  /**
+   * Marks the token with this `id` revoked at `at`, unless it is already (the first revocation's
+   * time stays); returns the token as it is now, or null when no token has this id.
+   */
+  revokeToken(id: string, at: number): Promise<TokenSummary | null>;
+  /**
+   * Records that a token was used at `at` (a later time is kept over an earlier one). Kept apart
+   * from the token's record, so that a use written while the token is revoked never undoes the
+   * revocation, and `getToken` need not return it.
+   */
+  touchToken(hash: string, at: number): Promise<void>;
 
   // ---- schedules and events ----
 
