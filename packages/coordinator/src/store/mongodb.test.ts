@@ -1039,6 +1039,26 @@ describe('MongoDB store on FerretDB', () => {
     }
   });
 
+  it('tokens stored before they had ids get one at start, and keep working', async () => {
+    const uri = ferretUri();
+    const dbName = freshDbName();
+    const db = adminOf(uri).db(dbName);
+    try {
+      await db
+        .collection<{ _id: string }>('tokens')
+        .insertOne({ _id: 'legacy-hash', name: 'old', role: 'admin', createdAt: 5 });
+      const store = await createMongoStore({ uri, dbName });
+      const token = await store.getToken('legacy-hash');
+      expect(token).toMatchObject({ _id: 'legacy-hash', name: 'old', role: 'admin', expiresAt: null, revokedAt: null });
+      expect(token?.id).toMatch(/^tok_[0-9a-f]{16}$/);
+      expect((await store.listTokens()).map((t) => t.id)).toEqual([token?.id]);
+      expect(await store.revokeToken(token?.id as string, 9)).toMatchObject({ name: 'old', revokedAt: 9 });
+      await store.close();
+    } finally {
+      await db.dropDatabase();
+    }
+  });
+
   it('a closed store rejects operations as unavailable and ignores notify', async () => {
     const store = await freshStore(ferretUri());
     await store.close();
