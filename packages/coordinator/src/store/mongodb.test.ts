@@ -1045,7 +1045,7 @@ describe('MongoDB store on FerretDB', () => {
     const db = adminOf(uri).db(dbName);
     try {
       await db
-        .collection<{ _id: string }>('tokens')
+        .collection<{ _id: string; name: string; role: string; createdAt: number }>('tokens')
         .insertOne({ _id: 'legacy-hash', name: 'old', role: 'admin', createdAt: 5 });
       const store = await createMongoStore({ uri, dbName });
       const token = await store.getToken('legacy-hash');
