@@ -473,7 +473,9 @@ export interface Store {
    */
   revokeToken(id: string, at: number): Promise<TokenSummary | null>;
   /**
-   * Records that a token was used at `at` (a later time is kept over an earlier one). Kept apart
+   * Records that a token was used at `at`: a later time is kept over an earlier one written
+   * before it (of two written at the same moment, a server that updates by read-then-replace,
+   * FerretDB, may keep either: last uses are minutes apart, not milliseconds). Kept apart
    * from the token's record, so that a use written while the token is revoked never undoes the
    * revocation, and `getToken` need not return it.
    */
