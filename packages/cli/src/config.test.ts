@@ -54,4 +54,31 @@ describe('agent configuration', () => {
     expect(() => resolveAgentConfig({ ...base, passEnv: ['1BAD'] }, {})).toThrow(/--pass-env 1BAD/);
     expect(() => resolveAgentConfig({ ...base, passEnv: ['A=B'] }, {})).toThrow(/HF_CONFIG|variable name/);
   });
+
+  it('takes the executor and the default image from flags, then the environment, then the file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hf-config-'));
+    try {
+      const file = join(dir, 'agent.json');
+      await writeFile(file, JSON.stringify({ executor: 'docker', defaultImage: 'debian:bookworm' }));
+      expect(resolveAgentConfig(base, {})).toMatchObject({ executor: 'process', defaultImage: null });
+      expect(resolveAgentConfig({ ...base, config: file }, {})).toMatchObject({
+        executor: 'docker',
+        defaultImage: 'debian:bookworm',
+      });
+      const env = { HIVEFORGE_EXECUTOR: 'process', HIVEFORGE_DEFAULT_IMAGE: 'alpine:3' };
+      expect(resolveAgentConfig({ ...base, config: file }, env)).toMatchObject({
+        executor: 'process',
+        defaultImage: 'alpine:3',
+      });
+      expect(resolveAgentConfig({ ...base, config: file, executor: 'docker' }, env).executor).toBe('docker');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses an executor no one registered, naming the ones there are', () => {
+    expect(() => resolveAgentConfig({ ...base, executor: 'kubernetes' }, {})).toThrow(
+      '--executor must be one of process, docker, not kubernetes',
+    );
+  });
 });

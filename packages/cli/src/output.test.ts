@@ -58,4 +58,16 @@ describe('terminal output', () => {
       'skip   skipped    1        -         -         -                                         -                        -          -',
     ]);
   });
+
+  it('says which executor ran each job when the rows carry it', () => {
+    const table = renderSummary(createStyle(pipe, false), [
+      { job: 'build', executor: 'docker:node20', status: 'succeeded', attempt: 1, durationMs: 1_500 },
+      { job: 'lint', executor: 'process', status: 'failed', attempt: 2, durationMs: 200 },
+    ]);
+    expect(table.split('\n')).toEqual([
+      'JOB    STATUS     ATTEMPT  DURATION  EXECUTOR',
+      'build  succeeded  1        1.5s      docker:node20',
+      'lint   failed     2        200ms     process',
+    ]);
+  });
 });
