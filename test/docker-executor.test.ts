@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -58,10 +58,18 @@ describe.runIf(engine)('the docker executor, end to end (real engine, CLI subpro
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'hf-docker-e2e-'));
   });
+  const workDirs: string[] = [];
   afterAll(async () => {
+    // Whatever a failed test left: its assertions have spoken, the engine is left clean.
+    const left = workDirs.flatMap(containersOf);
+    if (left.length) execFileSync('docker', ['rm', '-f', ...left]);
     if (dir) await rm(dir, { recursive: true, force: true });
   });
-  const workDirOf = async (name: string) => mkdtemp(join(dir, `${name}-`));
+  const workDirOf = async (name: string) => {
+    const workDir = await mkdtemp(join(dir, `${name}-`));
+    workDirs.push(workDir);
+    return workDir;
+  };
 
   it("runs jobs in their image's containers: os-release, image ENV, files the agent's, an artifact between two jobs, exit codes", async () => {
     const workDir = await workDirOf('pipeline');

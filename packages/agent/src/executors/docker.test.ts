@@ -61,10 +61,12 @@ describe.runIf(engine)('docker executor (real engine)', () => {
   }, 120_000);
   afterAll(async () => {
     await Promise.all(envs.map((e) => e.teardown().catch(() => {})));
-    if (workDir) {
-      expect(await containersOf(workDir)).toEqual([]);
-      await rm(workDir, { recursive: true, force: true });
-    }
+    if (!workDir) return;
+    const left = await containersOf(workDir);
+    // Leave the engine clean even when teardown is what failed; then say so.
+    await Promise.all(left.map((c) => docker.getContainer(c.Id).remove({ force: true })));
+    await rm(workDir, { recursive: true, force: true });
+    expect(left).toEqual([]);
   });
 
   it("runs commands in the image's container: its os-release, its ENV, the job's env, separate streams, the exit code", async () => {
@@ -129,6 +131,16 @@ describe.runIf(engine)('docker executor (real engine)', () => {
     const { exitCode } = await run;
     expect(exitCode).not.toBe(0);
     expect(Date.now() - started).toBeLessThan(5_000);
+    // SIGTERM first, so a command can clean up; SIGKILL only after the grace period.
+    const polite = new AbortController();
+    const out = text();
+    const trapped = env.exec("trap 'echo got-term; exit 5' TERM; sleep 30 & wait", {
+      signal: polite.signal,
+      onStdout: out.on,
+    });
+    setTimeout(() => polite.abort(), 300);
+    expect((await trapped).exitCode).toBe(5);
+    expect(out.get()).toBe('got-term\n');
     const before = (await containersOf(workDir)).length;
     await env.teardown();
     await env.teardown();
