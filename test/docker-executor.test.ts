@@ -162,11 +162,14 @@ describe.runIf(engine)('the docker executor, end to end (real engine, CLI subpro
     expect(containersOf(cancelled)).toEqual([]);
   });
 
-  it("an agent SIGKILLed mid-job: its next start removes the container it left, and the job's retry succeeds", async () => {
+  /** A coordinator (memory store) with the `slow` pipeline deployed, and how to start a docker agent on it. */
+  const slowCluster = async (workDir: string) => {
     const agentSecret = randomBytes(16).toString('hex');
     const adminToken = `hfu_${randomBytes(16).toString('hex')}`;
-    await using coordinator = await startCoordinatorProcess({ agentSecret, adminToken });
-    const workDir = await workDirOf('agent');
+    const coordinator = await startCoordinatorProcess({ agentSecret, adminToken });
+    const client = createUserClient(coordinator.url, adminToken);
+    const pkg = await packagePipeline(join(repoRoot, 'test/fixtures/slow/hiveforge.ts'));
+    const deployed = await client.pipelines.deploy.mutate({ entry: pkg.entry, files: pkg.files, bundle: pkg.bundle });
     const agentOptions = {
       urls: [coordinator.url],
       agentSecret,
@@ -174,26 +177,54 @@ describe.runIf(engine)('the docker executor, end to end (real engine, CLI subpro
       workDir,
       args: ['--executor', 'docker', '--default-image', TEST_IMAGE],
     };
-    await using first = await startAgentProcess(agentOptions);
-    const client = createUserClient(coordinator.url, adminToken);
-    const pkg = await packagePipeline(join(repoRoot, 'test/fixtures/slow/hiveforge.ts'));
-    const deployed = await client.pipelines.deploy.mutate({ entry: pkg.entry, files: pkg.files, bundle: pkg.bundle });
-    const run = await client.runs.trigger.mutate({ pipeline: deployed.pipeline });
+    return {
+      coordinator,
+      client,
+      trigger: () => client.runs.trigger.mutate({ pipeline: deployed.pipeline }),
+      startAgent: () => startAgentProcess(agentOptions),
+      /** Resolves once the job's container is there. */
+      async containerUp() {
+        const deadline = Date.now() + 15_000;
+        while (containersOf(workDir).length === 0 && Date.now() < deadline) await sleep(100);
+        return containersOf(workDir);
+      },
+      [Symbol.asyncDispose]: () => coordinator.kill('SIGKILL'),
+    };
+  };
+
+  it("an agent SIGKILLed mid-job: its next start removes the container it left, and the job's retry succeeds", async () => {
+    const workDir = await workDirOf('agent');
+    await using cluster = await slowCluster(workDir);
+    await using first = await cluster.startAgent();
+    const run = await cluster.trigger();
     await first.waitFor(/leased .*slow attempt 1/);
-    const deadline = Date.now() + 15_000;
-    while (containersOf(workDir).length === 0 && Date.now() < deadline) await sleep(100);
+    expect(await cluster.containerUp()).toHaveLength(1);
     await first.kill('SIGKILL');
     const left = containersOf(workDir);
     expect(left).toHaveLength(1);
 
-    await using second = await startAgentProcess(agentOptions);
+    await using second = await cluster.startAgent();
     expect(second.output()).toMatch(/removed 1 job environment\(s\) an earlier run of this agent left/);
     expect(containersOf(workDir)).not.toContain(left[0]);
     await second.waitFor(/finished .*slow attempt 2: succeeded/, 40_000);
-    const { jobs } = await client.runs.get.query({ runId: run._id });
+    const { jobs } = await cluster.client.runs.get.query({ runId: run._id });
     expect(jobs[0]).toMatchObject({ state: 'succeeded', attempt: 2 });
     await second.kill('SIGTERM');
     expect(containersOf(workDir)).toEqual([]);
+  });
+
+  it("an agent's SIGTERM mid-job drains: the job finishes in its container, which is removed before the agent exits", async () => {
+    const workDir = await workDirOf('drain');
+    await using cluster = await slowCluster(workDir);
+    await using agent = await cluster.startAgent();
+    const run = await cluster.trigger();
+    await agent.waitFor(/leased .*slow attempt 1/);
+    expect(await cluster.containerUp()).toHaveLength(1);
+    await agent.kill('SIGTERM');
+    expect(agent.output()).toMatch(/finished .*slow attempt 1: succeeded/);
+    expect(containersOf(workDir)).toEqual([]);
+    const { jobs } = await cluster.client.runs.get.query({ runId: run._id });
+    expect(jobs[0]).toMatchObject({ state: 'succeeded', attempt: 1 });
   });
 
   it('examples/hello runs in containers of the default image', async () => {
