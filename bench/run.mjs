@@ -2,6 +2,7 @@
 import { benchAnalyze, reportAnalyze } from './analyze.mjs';
 import { benchDispatch, reportDispatch } from './dispatch.mjs';
 import { benchHistory, reportHistory } from './history.mjs';
+import { benchLogPaging, reportLogPaging } from './log-paging.mjs';
 import { benchScheduling, reportScheduling } from './scheduling.mjs';
 
 const only = process.argv[2];
@@ -9,3 +10,4 @@ if (!only || only === 'analyze') console.log(`${reportAnalyze(await benchAnalyze
 if (!only || only === 'scheduling') console.log(`${reportScheduling(await benchScheduling())}\n`);
 if (!only || only === 'dispatch') console.log(`${reportDispatch(await benchDispatch())}\n`);
 if (!only || only === 'history') console.log(`${reportHistory(await benchHistory())}\n`);
+if (!only || only === 'log-paging') console.log(`${reportLogPaging(await benchLogPaging())}\n`);

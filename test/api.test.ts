@@ -18,6 +18,7 @@ import { EventSource } from 'eventsource';
 import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from './helpers/cli.js';
+import { jobLog } from './helpers/job-log.js';
 
 const SECRET = 'a-registration-secret-for-tests';
 
@@ -331,7 +332,7 @@ describe('the tRPC API: auth, roles and bad input (real HTTP, memory store)', ()
       expect(
         await a1.agent.logs.mutate({ jobId: lease.jobId, attempt: 1, chunks: [{ seq: 1, offset: 5, text: long }] }),
       ).toEqual({ accepted: 1 });
-      const stored = await viewer.runs.logs.query({ runId: run._id, job: lease.name });
+      const stored = await jobLog(viewer, { runId: run._id, job: lease.name });
       expect(stored.map((c) => c.text).join('')).toBe(`once\n${long}`);
       // Bodies the server cannot inflate, or will not: refused, nothing stored.
       const send = (body: Buffer, encoding: string) =>

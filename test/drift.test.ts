@@ -6,6 +6,7 @@ import { createCoordinator, createMemoryStore, createUserToken } from '@hiveforg
 import { createUserClient, packagePipeline } from 'hiveforge';
 import { afterEach, describe, expect, it } from 'vitest';
 import { repoRoot } from './helpers/cli.js';
+import { jobLog } from './helpers/job-log.js';
 
 describe('job mode checks the bundle against the stored spec', () => {
   let cleanup: (() => Promise<void>)[] = [];
@@ -49,7 +50,7 @@ describe('job mode checks the bundle against the stored spec', () => {
     expect(jobs[0]?.error).toMatch(/^HF_SPEC_DRIFT: .*differ from the stored spec/);
     expect(jobs[0]?.error).toMatch(/retries=0/);
     expect(jobs[0]?.error).toMatch(/retries=2/);
-    const logs = await client.runs.logs.query({ runId: run._id, job: 'build' });
+    const logs = await jobLog(client, { runId: run._id, job: 'build' });
     expect(logs.map((l) => l.text).join('')).not.toMatch(/built/);
   });
 });

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from './helpers/cli.js';
 import { type FerretDB, startFerretDB } from './helpers/ferretdb.js';
 import { type ServiceProcess, startAgentProcess, startCoordinatorProcess } from './helpers/services.js';
+import { jobLog } from './helpers/job-log.js';
 
 const agentSecret = randomBytes(16).toString('hex');
 const adminToken = `hfu_${randomBytes(16).toString('hex')}`;
@@ -159,7 +160,7 @@ describe('stateless coordinators on a MongoDB-wire server (FerretDB), real proce
     // Kill it once its first log line is stored, so that the line is there to look for below.
     const shipped = Date.now() + 15_000;
     const logsOf = async () =>
-      (await client.runs.logs.query({ runId: run._id, job: 'slow' })).map((l) => `${l.attempt}:${l.text}`).join('');
+      (await jobLog(client, { runId: run._id, job: 'slow' })).map((l) => `${l.attempt}:${l.text}`).join('');
     while (!/1:SLOW attempt 1/.test(await logsOf()) && Date.now() < shipped) await sleep(100);
     await first.kill('SIGKILL');
     const killedAt = Date.now();
@@ -228,7 +229,7 @@ describe('stateless coordinators on a MongoDB-wire server (FerretDB), real proce
     ).toBe('HF_FENCED');
     expect(final.status).toBe('succeeded');
     expect(jobs[0]).toMatchObject({ state: 'succeeded', attempt: 2 });
-    const logs = await client.runs.logs.query({ runId: run._id, job: 'slow' });
+    const logs = await jobLog(client, { runId: run._id, job: 'slow' });
     expect(logs.map((l) => l.text).join('')).not.toMatch(/late/);
   }, 90_000);
 });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createUserClient, packagePipeline } from 'hiveforge';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from './helpers/cli.js';
+import { jobLog } from './helpers/job-log.js';
 import { startAgentProcess, startCoordinatorProcess } from './helpers/services.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -42,7 +43,7 @@ describe('the job environment (coordinator and agent processes)', () => {
       await sleep(100);
     }
     expect((await client.runs.get.query({ runId: run._id })).run.status).toBe('succeeded');
-    const log = (await client.runs.logs.query({ runId: run._id, job: 'env' })).map((c) => c.text).join('');
+    const log = (await jobLog(client, { runId: run._id, job: 'env' })).map((c) => c.text).join('');
 
     const expected = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'CI', 'KEEP_ME', 'FROM_PIPELINE', 'HIVEFORGE'].concat(
       ['PIPELINE', 'RUN_ID', 'JOB', 'ATTEMPT'].map((n) => `HIVEFORGE_${n}`),

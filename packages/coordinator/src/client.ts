@@ -13,6 +13,7 @@
  */
 import { type TRPCClient, createTRPCClient, httpLink, httpSubscriptionLink, splitLink } from '@trpc/client';
 import type { EventSourceLike } from '@trpc/server/unstable-core-do-not-import';
+import type { inferRouterOutputs } from '@trpc/server';
 import type { AppRouter } from './routers/app.js';
 
 /** A typed client of one coordinator (or a load balancer in front of several). */
@@ -62,4 +63,30 @@ export function createHiveForgeClient(options: HiveForgeClientOptions): HiveForg
 export function hiveforgeErrorCode(error: unknown): string | null {
   const data = (error as { data?: { hiveforgeCode?: unknown } } | null)?.data;
   return typeof data?.hiveforgeCode === 'string' ? data.hiveforgeCode : null;
+}
+
+/** One chunk of a job's log, as `runs.logs` returns it. */
+export type LogChunk = inferRouterOutputs<AppRouter>['runs']['logs']['chunks'][number];
+
+/**
+ * Reads a job's log (or one attempt's) page by page, as `runs.logs` serves it, yielding each
+ * page's chunks: a log of any size is read a page (at most `maxBytes`, default 1 MiB) at a time.
+ * Ends once the job has ended and its log is read, or, for a job still running, when the pages
+ * have caught up with what it has shipped so far.
+ * @example
+ * for await (const chunks of readJobLog(hf, { runId: 'web/42', job: 'build' }))
+ *   for (const chunk of chunks) process.stdout.write(chunk.text);
+ */
+export async function* readJobLog(
+  client: HiveForgeClient,
+  input: { runId: string; job: string; attempt?: number; maxBytes?: number },
+  signal?: AbortSignal,
+): AsyncGenerator<LogChunk[]> {
+  let cursor: string | undefined;
+  for (;;) {
+    const page = await client.runs.logs.query({ ...input, cursor }, { signal });
+    if (page.chunks.length > 0) yield page.chunks;
+    if (page.complete || page.chunks.length === 0) return;
+    cursor = page.next ?? undefined;
+  }
 }

@@ -41,20 +41,33 @@ function decode(cursor: string | undefined): Cursor {
 }
 
 /**
- * Everything that happened in a run since `cursor`. Cursors hold positions, not server state,
- * so a watcher can resume on any coordinator. Logs of a job come before its state change.
+ * The most log text one batch of a run's events carries, in bytes (plus at most one chunk, the
+ * one that reaches it): a watcher of a run with huge logs gets them a batch at a time.
+ */
+export const WATCH_BATCH_BYTES = 1024 * 1024;
+
+/** The most log chunks one batch reads of one job. */
+const CHUNKS_PER_JOB = 1_000;
+
+/**
+ * What happened in a run since `cursor`, up to {@link WATCH_BATCH_BYTES} of logs: `more` says the
+ * batch stopped there and the next one follows at once. Cursors hold positions, not server state,
+ * so a watcher can resume on any coordinator. Logs of a job come before its state change, and the
+ * run's end after everything.
  */
 export async function readRunEvents(
   store: Store,
   runId: string,
   cursor: string | undefined,
-): Promise<{ events: RunEvent[]; cursor: string; done: boolean } | null> {
+): Promise<{ events: RunEvent[]; cursor: string; done: boolean; more: boolean } | null> {
   const c = decode(cursor);
   const run = await store.getRun(runId);
   if (!run) return null;
   const jobs = await store.listJobs(runId);
   const logEvents: RunEvent[] = [];
   const jobEvents: RunEvent[] = [];
+  let budget = WATCH_BATCH_BYTES;
+  let more = false;
   for (const job of jobs) {
     const key = `${job.state}:${job.attempt}`;
     // New logs can only come from a job that is running, or that changed since the cursor
@@ -65,12 +78,26 @@ export async function readRunEvents(
     const mayHaveLogs =
       (active || changed) && (job.attempt > 1 || !['waiting', 'queued', 'skipped'].includes(job.state));
     if (mayHaveLogs) {
+      if (budget <= 0) {
+        // Its logs and its state change wait for the next batch, in that order.
+        more = true;
+        continue;
+      }
       const after = c.logs[job.name];
-      const chunks = await store.readLogChunks(job._id, after ? { attempt: after[0], seq: after[1] } : undefined);
-      for (const chunk of chunks)
+      const chunks = await store.readLogChunks(job._id, after ? { attempt: after[0], seq: after[1] } : undefined, {
+        chunks: CHUNKS_PER_JOB,
+        bytes: budget,
+      });
+      for (const chunk of chunks) {
         logEvents.push({ type: 'log', job: job.name, attempt: chunk.attempt, seq: chunk.seq, text: chunk.text });
+        budget -= Buffer.byteLength(chunk.text);
+      }
       const last = chunks.at(-1);
       if (last) c.logs[job.name] = [last.attempt, last.seq];
+      if (budget <= 0 || chunks.length === CHUNKS_PER_JOB) {
+        more = true;
+        continue;
+      }
     }
     if (changed) {
       c.jobs[job.name] = key;
@@ -88,10 +115,12 @@ export async function readRunEvents(
     }
   }
   const events = [...logEvents, ...jobEvents];
-  const done = run.status !== 'running' && jobs.every((j) => isTerminal(j.state));
-  if (c.run !== run.status && run.status !== 'running') {
-    events.push({ type: 'run', status: run.status, finishedAt: run.finishedAt });
+  const done = !more && run.status !== 'running' && jobs.every((j) => isTerminal(j.state));
+  if (!more) {
+    if (c.run !== run.status && run.status !== 'running') {
+      events.push({ type: 'run', status: run.status, finishedAt: run.finishedAt });
+    }
+    c.run = run.status;
   }
-  c.run = run.status;
-  return { events, cursor: encode(c), done };
+  return { events, cursor: encode(c), done, more };
 }

@@ -5,9 +5,29 @@ import { readRunEvents } from '../run-watcher.js';
 import { Topics } from '../scheduler/context.js';
 import { DecisionIds, jobIdOf } from '../scheduler/decision-ids.js';
 import { router, userProcedure } from '../trpc.js';
+import { isTerminal } from '../store/types.js';
 import { waitForWakeup } from '../wakeup.js';
 
 const RunId = z.string().min(1).max(300);
+
+/** The pages of `runs.logs`: bytes of text per page (default, least, most) and chunks at most. */
+export const LOG_PAGE = {
+  defaultBytes: 1024 * 1024,
+  minBytes: 64 * 1024,
+  maxBytes: 4 * 1024 * 1024,
+  chunks: 5_000,
+} as const;
+
+/** A position in a job's log, `<attempt>:<seq>`: the last chunk a page returned. */
+const LogCursor = z
+  .string()
+  .regex(/^\d{1,7}:\d{1,15}$/, 'a log cursor is the `next` of a page, `<attempt>:<seq>`')
+  .transform((cursor) => {
+    const [attempt, seq] = cursor.split(':').map(Number) as [number, number];
+    return { attempt, seq };
+  });
+
+const formatLogCursor = (at: { attempt: number; seq: number }) => `${at.attempt}:${at.seq}`;
 
 /** Triggering, reading, watching and cancelling runs. */
 export const runsRouter = router({
@@ -138,19 +158,58 @@ export const runsRouter = router({
         cursor = batch.cursor;
         if (batch.events.length) yield tracked(cursor, batch.events);
         if (batch.done || signal?.aborted) return;
+        if (batch.more) continue;
         await waitForWakeup(ctx.store, Topics.run(input.runId), 500, signal);
       }
     }),
 
+  /**
+   * One page of a job's log: chunks after `cursor`, up to `maxBytes` of text (a page holds at
+   * least one chunk). Pass `next` as the following page's `cursor`; `complete` says the job had
+   * ended and this page reached the end of its log (or of `attempt`'s), so no page after it has
+   * more. Only one page is read from the store, however large the log.
+   */
   logs: userProcedure('viewer')
-    .input(z.object({ runId: RunId, job: z.string().min(1), attempt: z.number().int().positive().optional() }))
+    .input(
+      z.object({
+        runId: RunId,
+        job: z.string().min(1).max(300),
+        attempt: z.number().int().positive().max(1_000_000).optional(),
+        cursor: LogCursor.optional(),
+        maxBytes: z.number().int().min(LOG_PAGE.minBytes).max(LOG_PAGE.maxBytes).default(LOG_PAGE.defaultBytes),
+      }),
+    )
     .query(async ({ ctx, input }) => {
-      const jobId = `${input.runId}/${input.job}`;
+      const jobId = jobIdOf(input.runId, input.job);
       const job = await ctx.store.getJob(jobId);
       if (!job) throw new NotFoundError(`run '${input.runId}' has no job '${input.job}'`);
-      const chunks = await ctx.store.readLogChunks(jobId, undefined, 100_000);
-      return chunks
-        .filter((c) => input.attempt === undefined || c.attempt === input.attempt)
-        .map(({ attempt, seq, text }) => ({ attempt, seq, text }));
+      const from = input.cursor ?? (input.attempt === undefined ? undefined : { attempt: input.attempt, seq: -1 });
+      const read = await ctx.store.readLogChunks(jobId, from, { chunks: LOG_PAGE.chunks, bytes: input.maxBytes });
+      // The store stops at the chunk that reaches the limit: one that passes it starts the next page.
+      let chunks = read;
+      let size = 0;
+      for (const [i, chunk] of read.entries()) {
+        size += Buffer.byteLength(chunk.text);
+        if (size > input.maxBytes && i > 0) {
+          chunks = read.slice(0, i);
+          break;
+        }
+      }
+      const more = chunks.length < read.length || size >= input.maxBytes || read.length === LOG_PAGE.chunks;
+      let attemptEnded = false;
+      if (input.attempt !== undefined) {
+        const past = chunks.findIndex((c) => c.attempt > (input.attempt as number));
+        if (past >= 0) {
+          chunks = chunks.slice(0, past);
+          attemptEnded = true;
+        }
+      }
+      const last = chunks.at(-1);
+      const ended = isTerminal(job.state) || (input.attempt !== undefined && job.attempt > input.attempt);
+      return {
+        chunks: chunks.map(({ attempt, seq, offset, text }) => ({ attempt, seq, offset, text })),
+        next: last ? formatLogCursor(last) : input.cursor ? formatLogCursor(input.cursor) : null,
+        complete: ended && (attemptEnded || !more),
+      };
     }),
 });

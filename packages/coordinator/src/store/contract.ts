@@ -342,6 +342,39 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
       expect((await store.readLogChunks('big', { attempt: 1, seq: 3 }, 1)).map((c) => c.text)).toEqual([texts[4]]);
     });
 
+    it('a byte-limited read of log chunks stops at the chunk that reaches the limit', async () => {
+      // 40 chunks of 1000 bytes (the 'é' is two), over two attempts.
+      const texts = Array.from({ length: 40 }, (_, i) => `${String(i).padStart(2, '0')}é${'x'.repeat(996)}`);
+      const chunks = texts.map((text, i) => ({
+        ...makeLogChunk('paged', i % 20, text),
+        _id: `paged#${1 + Math.floor(i / 20)}#${i % 20}`,
+        attempt: 1 + Math.floor(i / 20),
+      }));
+      expect(await store.appendLogChunks(chunks)).toBe(40);
+      const page = await store.readLogChunks('paged', undefined, { bytes: 4_500 });
+      expect(page.map((c) => c.text)).toEqual(texts.slice(0, 5));
+      expect((await store.readLogChunks('paged', undefined, { bytes: 4_000 })).length).toBe(4);
+      // From a position, across attempts, with a chunk limit too.
+      const across = await store.readLogChunks('paged', { attempt: 1, seq: 18 }, { bytes: 10_000, chunks: 3 });
+      expect(across.map((c) => [c.attempt, c.seq])).toEqual([
+        [1, 19],
+        [2, 0],
+        [2, 1],
+      ]);
+      // Following pages reads every chunk once, in order.
+      const all: string[] = [];
+      let after: { attempt: number; seq: number } | undefined;
+      for (;;) {
+        const next = await store.readLogChunks('paged', after, { bytes: 3_000, chunks: 100 });
+        if (next.length === 0) break;
+        expect(next.length).toBeLessThanOrEqual(3);
+        all.push(...next.map((c) => c.text));
+        const last = next.at(-1) as { attempt: number; seq: number };
+        after = { attempt: last.attempt, seq: last.seq };
+      }
+      expect(all).toEqual(texts);
+    });
+
     it('a pipeline lists its versions newest first, once each, page by page', async () => {
       const version = (id: string, pipeline: string, createdAt: number, jobs: string[]) => ({
         _id: id,

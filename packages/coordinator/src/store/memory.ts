@@ -420,11 +420,21 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       return added;
     },
     async readLogChunks(jobId, after, limit = 1000) {
-      return (logs.get(jobId) ?? [])
+      const { chunks: max = 1000, bytes = Number.POSITIVE_INFINITY } =
+        typeof limit === 'number' ? { chunks: limit } : limit;
+      const found = (logs.get(jobId) ?? [])
         .filter((c) => !after || c.attempt > after.attempt || (c.attempt === after.attempt && c.seq > after.seq))
         .sort((a, b) => a.attempt - b.attempt || a.seq - b.seq)
-        .slice(0, limit)
-        .map(share);
+        .slice(0, Math.max(0, Math.floor(max)));
+      if (bytes === Number.POSITIVE_INFINITY) return found.map(share);
+      const read: LogChunkRecord[] = [];
+      let size = 0;
+      for (const chunk of found) {
+        read.push(share(chunk));
+        size += Buffer.byteLength(chunk.text);
+        if (size >= bytes) break;
+      }
+      return read;
     },
 
     async putArtifact(meta, data) {
