@@ -3,6 +3,7 @@ import { benchAnalyze, reportAnalyze } from './analyze.mjs';
 import { benchDispatch, reportDispatch } from './dispatch.mjs';
 import { benchHistory, reportHistory } from './history.mjs';
 import { benchLogPaging, reportLogPaging } from './log-paging.mjs';
+import { benchMasking, reportMasking } from './masking.mjs';
 import { benchScheduling, reportScheduling } from './scheduling.mjs';
 
 const only = process.argv[2];
@@ -11,3 +12,4 @@ if (!only || only === 'scheduling') console.log(`${reportScheduling(await benchS
 if (!only || only === 'dispatch') console.log(`${reportDispatch(await benchDispatch())}\n`);
 if (!only || only === 'history') console.log(`${reportHistory(await benchHistory())}\n`);
 if (!only || only === 'log-paging') console.log(`${reportLogPaging(await benchLogPaging())}\n`);
+if (!only || only === 'masking') console.log(`${reportMasking(await benchMasking())}\n`);

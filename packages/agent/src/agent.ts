@@ -11,6 +11,7 @@ import { configHash } from './fingerprint.js';
 import { createJobHostPool } from './job-host-pool.js';
 import { type RunningJob, runJob } from './job-runner.js';
 import { createWorkspaceUsage } from './workspace-usage.js';
+import type { OnLogLimit } from './log-shipper.js';
 import type { PipelineSpec } from '@hiveforge/sdk';
 
 /** Options of an agent. */
@@ -45,6 +46,10 @@ export interface AgentOptions {
    * nothing else of it reaches a job. @default []
    */
   passEnv?: readonly string[];
+  /** The most bytes of a job's log (see log-shipper.ts). @default 64 MiB */
+  logLimitBytes?: number;
+  /** Past the log limit, the log ends with a truncation line (`truncate`) or the job fails. @default 'truncate' */
+  onLogLimit?: OnLogLimit;
 }
 
 export type AgentEvent =
@@ -235,6 +240,9 @@ export function createAgent(options: AgentOptions): Agent {
           configHash: hash,
           secrets: options.secrets ?? {},
           passed,
+          credentials: token ? [options.registrationSecret, token] : [options.registrationSecret],
+          logLimitBytes: options.logLimitBytes,
+          onLogLimit: options.onLogLimit,
           onOutput: options.onOutput,
           keepWorkspaces: options.keepWorkspaces,
         },

@@ -60,4 +60,14 @@ export {
 export { BASE_ARG, buildContext, IMAGE_LABEL, IMAGE_NAME_LABEL, renderDockerfile } from './images/dockerfile.js';
 export type { BuiltImage, EnsureImageOptions, ImageBuilder, PreparedImage } from './images/types.js';
 export { runJob, type JobRunnerDeps, type RunningJob } from './job-runner.js';
-export { createLogShipper, type LogShipper, type LogShipperOptions } from './log-shipper.js';
+export {
+  DEFAULT_LOG_LIMIT_BYTES,
+  createLogShipper,
+  splitUtf8,
+  type LogChunk,
+  type LogShipper,
+  type LogShipperOptions,
+  type OnLogLimit,
+} from './log-shipper.js';
+export { hostBasics, jobVariables, passedVariables, type EnvVars, type JobVariablesInput } from './job-environment.js';
+export { MASK, createMasker, maskResult, maskedForms, type Masker, type MaskStream } from './masking.js';

@@ -10,8 +10,10 @@ import { jobVariables } from './job-environment.js';
 import { attemptFingerprint } from './fingerprint.js';
 import type { JobHostPool } from './job-host-pool.js';
 import type { ExecReply, FromHost, ToHost } from './job-protocol.js';
-import { createLogShipper } from './log-shipper.js';
 import { directorySize, watchDiskQuota } from './workspace-usage.js';
+import { createOutputTail } from './output-tail.js';
+import { type OnLogLimit, createLogShipper, failedByLog } from './log-shipper.js';
+import { createMasker, maskResult } from './masking.js';
 
 /** Where a job runner keeps bundles and workspaces. */
 export interface JobRunnerDeps {
@@ -35,6 +37,12 @@ export interface JobRunnerDeps {
   onOutput?: (lease: Lease, text: string) => void;
   /** Keep workspaces after jobs finish (for debugging). @default false */
   keepWorkspaces?: boolean;
+  /** The agent's own credentials (registration secret, token): masked in all a job sends back. */
+  credentials?: readonly string[];
+  /** The most bytes of a job's log. @default 64 MiB */
+  logLimitBytes?: number;
+  /** What a job past its log limit does. @default 'truncate' */
+  onLogLimit?: OnLogLimit;
   /** After a cancel, how long the job may take to stop before it is killed. @default 10000 */
   cancelGraceMs?: number;
 }
@@ -92,8 +100,14 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
   let stopReason: 'cancelled' | 'timeout' | 'shutdown' | 'abandoned' | 'quota' | null = null;
   /** Set when the workspace outgrew the job's `disk` quota (then `stopReason` is `quota`). */
   let overQuota: DiskQuotaError | null = null;
+  // Everything that leaves the job goes through one masker: its log, its error, its outputs.
+  const masker = createMasker([...Object.values(deps.secrets), ...(deps.credentials ?? [])]);
   const shipper = createLogShipper({
-    secrets: Object.values(deps.secrets),
+    masker,
+    limitBytes: deps.logLimitBytes,
+    onLimit: deps.onLogLimit,
+    // The log cannot be shipped (refused, or past the limit with `fail`): the job stops and fails.
+    onFailure: () => stop('cancelled'),
     onText: (text) => deps.onOutput?.(lease, text),
     send: async (chunks) => {
       await deps.client.agent.logs.mutate({ jobId: lease.jobId, attempt: lease.attempt, chunks });
@@ -173,8 +187,8 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
       const child = deps.hosts.take();
       host.child = child;
       if (stopReason) stop(stopReason);
-      child.stdout?.on('data', (d: Buffer) => shipper.write(d.toString()));
-      child.stderr?.on('data', (d: Buffer) => shipper.write(d.toString()));
+      if (child.stdout) shipper.attach(child.stdout);
+      if (child.stderr) shipper.attach(child.stderr);
       const reply = (id: number, work: Promise<unknown>) =>
         work.then(
           (value) => child.connected && child.send({ type: 'reply', id, ok: true, value } satisfies ToHost),
@@ -200,9 +214,8 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
               break;
             case 'exec': {
               if (!message.quiet) shipper.write(`$ ${message.command}\n`);
-              let stdout = '';
-              let stderr = '';
-              const keep = (prev: string, chunk: Buffer) => (prev + chunk.toString()).slice(-1_048_576);
+              const [stdout, stderr] = [createOutputTail(), createOutputTail()];
+              const [logOut, logErr] = [shipper.writer(), shipper.writer()];
               reply(
                 message.id,
                 activeEnv
@@ -211,15 +224,15 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
                     env: message.env,
                     signal: abort.signal,
                     onStdout: (c) => {
-                      stdout = keep(stdout, c);
-                      shipper.write(c.toString());
+                      stdout.push(c);
+                      return logOut(c);
                     },
                     onStderr: (c) => {
-                      stderr = keep(stderr, c);
-                      shipper.write(c.toString());
+                      stderr.push(c);
+                      return logErr(c);
                     },
                   })
-                  .then(({ exitCode }): ExecReply => ({ exitCode, stdout, stderr })),
+                  .then(({ exitCode }): ExecReply => ({ exitCode, stdout: stdout.text(), stderr: stderr.text() })),
               );
               break;
             }
@@ -334,8 +347,12 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
 
   const executed = (async () => {
     const result = await execute();
-    await shipper.close().catch(() => {});
-    return result;
+    // A log that could not be shipped fails the job, loudly, with its code.
+    const unshipped = await shipper.close().then(
+      () => null,
+      (error: Error & { code?: string }) => error,
+    );
+    return maskResult(masker, unshipped ? failedByLog(result, unshipped) : result);
   })();
   const done = (async (): Promise<AttemptResult | null> => {
     const result = await executed;

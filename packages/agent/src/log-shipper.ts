@@ -1,102 +1,318 @@
+import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import { LogLimitError, isHiveForgeError } from '@hiveforge/sdk';
 import { errorCodeOf, isTransportError } from './client.js';
+import { type Masker, createMasker } from './masking.js';
+
+/** One log chunk: its place in the job's log by sequence number and byte offset. */
+export interface LogChunk {
+  seq: number;
+  offset: number;
+  text: string;
+}
 
 /** Sends one batch of log chunks; resolves when the coordinator has it. */
-export type SendLogBatch = (chunks: { seq: number; offset: number; text: string }[]) => Promise<void>;
+export type SendLogBatch = (chunks: LogChunk[]) => Promise<void>;
+
+/** The default most bytes of a job's log: 64 MiB. */
+export const DEFAULT_LOG_LIMIT_BYTES = 64 * 1_048_576;
+
+/** What a job past its log limit does: its log ends with a truncation line, or it fails. */
+export type OnLogLimit = 'truncate' | 'fail';
 
 export interface LogShipperOptions {
   send: SendLogBatch;
-  /** Values replaced by `***` before anything leaves the agent. */
+  /** Values masked (in all their forms, see masking.ts) before anything leaves the agent. */
   secrets?: readonly string[];
-  /** Called with every masked line, for local display. */
+  /** The masker to use instead of one made from `secrets`. */
+  masker?: Masker;
+  /** Called with every masked piece of text, for local display. */
   onText?: (text: string) => void;
+  /**
+   * Called once when the log cannot be shipped: the coordinator refused a batch, or the job
+   * passed its log limit with `onLimit: 'fail'`. The job should be stopped and fail with it.
+   */
+  onFailure?: (error: Error) => void;
   /** @default 100 */
   flushIntervalMs?: number;
-  /** @default 64 KiB */
+  /** Most UTF-8 bytes of one chunk. @default 64 KiB */
   chunkBytes?: number;
+  /** Most UTF-8 bytes of one batch (the coordinator refuses more than 1 MiB). @default 512 KiB */
+  batchBytes?: number;
+  /** Most bytes of the job's whole log, the truncation line included. @default 64 MiB */
+  limitBytes?: number;
+  /** @default 'truncate' */
+  onLimit?: OnLogLimit;
+  /**
+   * Bytes waiting to be sent above which writers are asked to wait (`write` returns false,
+   * `drained()` resolves once half of it is sent): the agent's memory stays bounded whatever a
+   * job prints. @default 4 MiB
+   */
+  highWaterBytes?: number;
 }
 
 /** Buffers a job's output, masks secrets, and ships it in ordered, idempotent batches. */
 export interface LogShipper {
-  write(text: string): void;
-  /** Sends everything written so far. */
+  /** Adds text; false when the caller should wait for `drained()` before writing more. */
+  write(text: string): boolean;
+  /**
+   * A writer of raw output bytes (a command's stdout, say) that decodes UTF-8 across chunks.
+   * It returns a promise when the caller should stop reading until it settles.
+   */
+  writer(): (chunk: Buffer) => Promise<void> | undefined;
+  /** Reads a stream into the log, pausing it while too much waits to be sent. */
+  attach(stream: Readable): void;
+  /** Resolves when the bytes waiting to be sent are below half the high-water mark. */
+  drained(): Promise<void>;
+  /** Sends everything written so far; rejects with the failure once there is one. */
   flush(): Promise<void>;
-  /** Flushes and stops the timer. */
+  /** Flushes and stops the timer; rejects with the failure (a refused batch, the limit) if any. */
   close(): Promise<void>;
   /** True once the coordinator fenced this attempt: further output is dropped. */
   readonly fenced: boolean;
+  /** Why the log could not be shipped, once it could not. */
+  readonly failure: Error | null;
+  /** Bytes of the job's log shipped or queued so far. */
+  readonly bytes: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Creates a log shipper. Chunks carry sequence and byte offset, so a resend is dropped server-side. */
+const MiB = 1_048_576;
+const formatBytes = (n: number) => (n % MiB === 0 ? `${n / MiB} MiB` : `${n} bytes`);
+
+/** The line a log ends with when its job printed past the limit. */
+export const truncationLine = (limitBytes: number) =>
+  `\n[hiveforge] the job's log reached its limit of ${formatBytes(limitBytes)}: later output is dropped\n`;
+
+const encoder = new TextEncoder();
+let scratch = new Uint8Array(0);
+
+/**
+ * Splits `text` into pieces of at most `maxBytes` UTF-8 bytes, never inside a character (a
+ * surrogate pair counts as one). `maxBytes` must be at least 4, the longest character. Pieces are
+ * slices of `text`; `encodeInto` measures them natively, into one reused buffer.
+ */
+export function splitUtf8(text: string, maxBytes: number): string[] {
+  return sizedPieces(text, maxBytes).map((p) => p.text);
+}
+
+/** {@link splitUtf8}, with each piece's size in bytes. */
+function sizedPieces(text: string, maxBytes: number): { text: string; bytes: number }[] {
+  // At most 3 bytes a code unit: a short text fits; one with more units than bytes allowed cannot.
+  if (text.length <= maxBytes) {
+    const bytes = Buffer.byteLength(text);
+    if (bytes <= maxBytes) return [{ text, bytes }];
+  }
+  if (scratch.length < maxBytes) scratch = new Uint8Array(maxBytes);
+  const into = scratch.subarray(0, maxBytes);
+  const pieces: { text: string; bytes: number }[] = [];
+  for (let start = 0; start < text.length; ) {
+    // Encodes only whole characters that fit: `read` is where this piece ends.
+    const { read, written } = encoder.encodeInto(text.slice(start, start + maxBytes), into);
+    pieces.push({ text: text.slice(start, start + read), bytes: written });
+    start += read;
+  }
+  return pieces;
+}
+
+/** The longest prefix of `text` of at most `maxBytes` UTF-8 bytes. */
+function utf8Prefix(text: string, maxBytes: number): string {
+  if (maxBytes <= 0) return '';
+  return splitUtf8(text, Math.max(4, maxBytes))[0]?.slice(0, maxBytes) ?? '';
+}
+
+/**
+ * Creates a log shipper. Chunks carry sequence and byte offset, so a resend is dropped
+ * server-side; chunks and batches are sized in UTF-8 bytes, as the coordinator counts them.
+ */
 export function createLogShipper(options: LogShipperOptions): LogShipper {
-  const secrets = (options.secrets ?? []).filter((s) => s.length >= 3).sort((a, b) => b.length - a.length);
-  const mask = (text: string) => secrets.reduce((t, s) => t.replaceAll(s, '***'), text);
-  const chunkBytes = options.chunkBytes ?? 65_536;
+  const masker = options.masker ?? createMasker(options.secrets ?? []);
+  const masking = masker.stream();
+  const chunkBytes = Math.max(4, options.chunkBytes ?? 65_536);
+  const batchBytes = Math.max(chunkBytes, options.batchBytes ?? 524_288);
+  const limitBytes = options.limitBytes ?? DEFAULT_LOG_LIMIT_BYTES;
+  const onLimit = options.onLimit ?? 'truncate';
+  const highWater = options.highWaterBytes ?? 4 * MiB;
+  const truncation = truncationLine(limitBytes);
+  /** Output bytes the job may have: the rest of the limit is kept for the truncation line. */
+  const outputLimit = Math.max(0, limitBytes - Buffer.byteLength(truncation));
+
+  /** Masked text not yet cut into chunks: only complete lines are cut, unless it grows large. */
   let partial = '';
-  let queue: string[] = [];
+  const chunks: LogChunk[] = [];
+  /** The UTF-8 size of each chunk of `chunks`. */
+  const sizes: number[] = [];
+  let waitingBytes = 0;
   let seq = 0;
   let offset = 0;
   let fenced = false;
-  let sending: Promise<void> = Promise.resolve();
+  let limited = false;
+  let failure: Error | null = null;
+  let pumping: Promise<void> | null = null;
+  let drainWaiters: (() => void)[] = [];
 
-  const takeLines = (all: boolean) => {
-    const cut = all ? partial.length : partial.lastIndexOf('\n') + 1;
-    if (cut <= 0) return;
-    const text = mask(partial.slice(0, cut));
-    partial = partial.slice(cut);
-    options.onText?.(text);
-    queue.push(text);
+  const fail = (error: Error) => {
+    if (failure) return;
+    failure = error;
+    chunks.length = 0;
+    sizes.length = 0;
+    waitingBytes = 0;
+    releaseWriters();
+    options.onFailure?.(error);
   };
 
-  const sendQueued = async () => {
-    if (queue.length === 0 || fenced) {
-      queue = [];
-      return;
+  const releaseWriters = () => {
+    const waiters = drainWaiters;
+    drainWaiters = [];
+    for (const w of waiters) w();
+  };
+
+  /** Queues masked text as chunks, keeping the log within its limit. */
+  const enqueue = (masked: string) => {
+    if (!masked || limited) return;
+    let pieces = sizedPieces(masked, chunkBytes);
+    let text = masked;
+    if (offset + pieces.reduce((n, p) => n + p.bytes, 0) > outputLimit) {
+      limited = true;
+      text = utf8Prefix(text, outputLimit - offset);
+      if (onLimit === 'fail') {
+        text += `\n[hiveforge] the job's log reached its limit of ${formatBytes(limitBytes)}: the job fails\n`;
+        text = utf8Prefix(text, limitBytes - offset);
+      } else {
+        text += truncation;
+      }
+      pieces = sizedPieces(text, chunkBytes);
     }
-    const text = queue.join('');
-    queue = [];
-    const chunks: { seq: number; offset: number; text: string }[] = [];
-    for (let i = 0; i < text.length; i += chunkBytes) {
-      const piece = text.slice(i, i + chunkBytes);
-      chunks.push({ seq: seq++, offset, text: piece });
-      offset += Buffer.byteLength(piece);
+    options.onText?.(text);
+    for (const piece of pieces) {
+      chunks.push({ seq: seq++, offset, text: piece.text });
+      sizes.push(piece.bytes);
+      offset += piece.bytes;
+      waitingBytes += piece.bytes;
     }
-    for (let i = 0; i < chunks.length; i += 16) {
-      const batch = chunks.slice(i, i + 16);
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await options.send(batch);
-          break;
-        } catch (error) {
-          if (errorCodeOf(error) === 'HF_FENCED') {
-            fenced = true;
-            return;
-          }
-          if (!isTransportError(error) || attempt >= 8) throw error;
-          await sleep(Math.min(2_000, 50 * 2 ** attempt));
+    if (limited && onLimit === 'fail')
+      // Ship what fits first: the job's log then says why it failed.
+      void pump().then(() =>
+        fail(new LogLimitError(`the job's log passed its limit of ${formatBytes(limitBytes)}`, limitBytes)),
+      );
+  };
+
+  const takeLines = (all: boolean) => {
+    const cut = all || partial.length > chunkBytes ? partial.length : partial.lastIndexOf('\n') + 1;
+    if (cut <= 0) return;
+    const text = partial.slice(0, cut);
+    partial = partial.slice(cut);
+    enqueue(text);
+  };
+
+  const sendBatch = async (batch: LogChunk[]) => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await options.send(batch);
+        return;
+      } catch (error) {
+        if (errorCodeOf(error) === 'HF_FENCED') {
+          fenced = true;
+          return;
         }
+        if (!isTransportError(error) || attempt >= 30) throw error;
+        await sleep(Math.min(2_000, 50 * 2 ** attempt));
       }
     }
   };
 
-  const flush = () => {
+  /** Sends queued chunks in batches, one batch at a time, until none are left. */
+  const pump = (): Promise<void> => {
+    pumping ??= (async () => {
+      try {
+        while (chunks.length > 0 && !fenced && !failure) {
+          let size = 0;
+          let n = 0;
+          while (n < chunks.length && n < 256) {
+            const next = sizes[n] as number;
+            if (n > 0 && size + next > batchBytes) break;
+            size += next;
+            n++;
+          }
+          const batch = chunks.slice(0, n);
+          try {
+            await sendBatch(batch);
+          } catch (error) {
+            fail(asFailure(error));
+            return;
+          }
+          chunks.splice(0, n);
+          sizes.splice(0, n);
+          waitingBytes -= size;
+          if (waitingBytes <= highWater / 2) releaseWriters();
+        }
+        if (fenced) {
+          chunks.length = 0;
+          sizes.length = 0;
+          waitingBytes = 0;
+          releaseWriters();
+        }
+      } finally {
+        pumping = null;
+      }
+    })();
+    return pumping;
+  };
+
+  const overHighWater = () => waitingBytes + partial.length > highWater;
+
+  const dropping = () => fenced || failure !== null || limited;
+
+  const write = (text: string): boolean => {
+    if (dropping()) return true;
+    partial += masking.push(text);
+    if (partial.length >= chunkBytes) {
+      takeLines(false);
+      void pump();
+    }
+    return !overHighWater();
+  };
+
+  const drained = () =>
+    !overHighWater() || dropping()
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          drainWaiters.push(resolve);
+          void pump();
+        });
+
+  const flush = async () => {
+    partial += masking.end();
     takeLines(true);
-    sending = sending.then(sendQueued, sendQueued);
-    return sending;
+    await pump();
+    if (pumping) await pumping;
+    if (failure) throw failure;
   };
 
   const timer = setInterval(() => {
     takeLines(false);
-    if (queue.length) sending = sending.then(sendQueued, sendQueued).catch(() => {});
+    if (chunks.length) void pump();
   }, options.flushIntervalMs ?? 100);
   timer.unref();
 
   return {
-    write(text) {
-      partial += text;
-      if (partial.length > chunkBytes) takeLines(false);
+    write,
+    writer() {
+      const decoder = new StringDecoder('utf8');
+      // Past the limit (or once shipping stopped) output is dropped without being decoded.
+      return (chunk) => (dropping() || write(decoder.write(chunk)) ? undefined : drained());
     },
+    attach(stream) {
+      const decoder = new StringDecoder('utf8');
+      stream.on('data', (chunk: Buffer) => {
+        if (dropping() || write(decoder.write(chunk))) return;
+        stream.pause();
+        void drained().then(() => stream.resume());
+      });
+      stream.on('end', () => write(decoder.end()));
+    },
+    drained,
     flush,
     async close() {
       clearInterval(timer);
@@ -105,5 +321,30 @@ export function createLogShipper(options: LogShipperOptions): LogShipper {
     get fenced() {
       return fenced;
     },
+    get failure() {
+      return failure;
+    },
+    get bytes() {
+      return offset;
+    },
   };
+}
+
+/** A refusal as the job's failure: a HiveForge error keeps its code; others say what they were. */
+function asFailure(error: unknown): Error {
+  if (isHiveForgeError(error)) return error;
+  const code = errorCodeOf(error);
+  const message = (error as Error)?.message ?? String(error);
+  return Object.assign(new Error(`the coordinator refused the job's log: ${message}`), {
+    code: code ?? 'HF_COORDINATOR_UNAVAILABLE',
+  });
+}
+
+/** A job's result once its log could not be shipped: failed, with the failure's code and message. */
+export function failedByLog<R extends { status: string; error: string | null }>(
+  result: R,
+  failure: Error & { code?: string },
+): R {
+  const described = failure.code ? `${failure.code}: ${failure.message}` : failure.message;
+  return { ...result, status: 'failed', error: described.slice(0, 16_000) };
 }

@@ -13,6 +13,36 @@ const DurationText = z.union([z.number().nonnegative(), z.string().min(1)]).tran
   }
 });
 
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1_024,
+  kb: 1_000,
+  kib: 1_024,
+  m: 1_048_576,
+  mb: 1_000_000,
+  mib: 1_048_576,
+  g: 1_073_741_824,
+  gb: 1_000_000_000,
+  gib: 1_073_741_824,
+};
+
+/**
+ * Parses a size in bytes: a whole number of bytes, or a number with a unit (`KiB`, `MiB`, `GiB`,
+ * `KB`, `MB`, `GB`; `K`, `M`, `G` are binary).
+ * @example parseSize('64MiB') // 67108864
+ */
+export function parseSize(name: string, value: string | number): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(String(value));
+  const unit = SIZE_UNITS[(m?.[2] ?? '').toLowerCase()];
+  const bytes = m && unit !== undefined ? Math.floor(Number(m[1]) * unit) : Number.NaN;
+  if (!Number.isSafeInteger(bytes) || bytes < 1)
+    throw new ConfigError(`${name}: "${value}" is not a size (use 1048576, 512KiB, 64MiB, 1GiB)`);
+  return bytes;
+}
+
+const SizeText = z.union([z.number().int().positive(), z.string().min(1)]);
+
 const CoordinatorFileSchema = z
   .object({
     host: z.string(),
@@ -31,6 +61,7 @@ const CoordinatorFileSchema = z
     eventRetention: DurationText,
     agentCacheTtl: DurationText,
     agentGoneAfter: DurationText,
+    logLimit: SizeText,
   })
   .partial()
   .strict();
@@ -47,6 +78,8 @@ const AgentFileSchema = z
     passEnv: z.array(z.string()),
     executor: z.string().min(1),
     defaultImage: z.string().min(1),
+    logLimit: SizeText,
+    onLogLimit: z.enum(['truncate', 'fail']),
   })
   .partial()
   .strict();
@@ -74,6 +107,8 @@ export interface ResolvedCoordinatorConfig {
   agentCacheTtlMs: number;
   /** An agent not heard from for this long is marked gone (its token then refused). */
   agentGoneAfterMs: number;
+  /** The most log bytes a job attempt may store; chunks past it are refused. */
+  logLimitBytes: number;
 }
 
 /** The agent's effective configuration. */
@@ -91,6 +126,10 @@ export interface ResolvedAgentConfig {
   executor: ExecutorName;
   /** The image of jobs that declare none, for executors that run images. @default null */
   defaultImage: string | null;
+  /** The most log bytes a job may print before its log is cut (or the job fails). */
+  logLimitBytes: number;
+  /** What a job past its log limit does: its log ends with a truncation line, or it fails. */
+  onLogLimit: 'truncate' | 'fail';
 }
 
 function readConfigFile<T extends z.ZodType>(schema: T, path: string | undefined): z.infer<T> {
@@ -194,7 +233,21 @@ export function resolveCoordinatorConfig(
       pick(flags.agentGoneAfter, env.HIVEFORGE_AGENT_GONE_AFTER),
       file.agentGoneAfter ?? 300_000,
     ),
+    logLimitBytes: parseSize(
+      '--log-limit',
+      pick(flags.logLimit, env.HIVEFORGE_LOG_LIMIT, file.logLimit?.toString()) ?? DEFAULT_LOG_LIMIT,
+    ),
   };
+}
+
+/** The default log limit of a job, on agents and coordinators: 64 MiB. */
+export const DEFAULT_LOG_LIMIT = 64 * 1_048_576;
+
+/** `--on-log-limit`: `truncate` (the default) or `fail`. */
+export function parseOnLogLimit(value: string): 'truncate' | 'fail' {
+  if (value !== 'truncate' && value !== 'fail')
+    throw new ConfigError(`--on-log-limit must be truncate or fail, not ${value}`);
+  return value;
 }
 
 /**
@@ -256,6 +309,14 @@ export function resolveAgentConfig(
     workDir: pick(flags.workDir as string | undefined, env.HIVEFORGE_WORK_DIR, file.workDir) ?? '/tmp/hiveforge-agent',
     once: Boolean(
       pick(flags.once as boolean | undefined, env.HIVEFORGE_ONCE === '1' ? true : undefined, file.once) ?? false,
+    ),
+    logLimitBytes: parseSize(
+      '--log-limit',
+      pick(flags.logLimit as string | undefined, env.HIVEFORGE_LOG_LIMIT, file.logLimit?.toString()) ??
+        DEFAULT_LOG_LIMIT,
+    ),
+    onLogLimit: parseOnLogLimit(
+      pick(flags.onLogLimit as string | undefined, env.HIVEFORGE_ON_LOG_LIMIT, file.onLogLimit) ?? 'truncate',
     ),
     passEnv: parsePassEnv(
       (flags.passEnv as string[] | undefined) ??

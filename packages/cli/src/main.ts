@@ -43,6 +43,8 @@ export function createProgram(io: CommandIO, setCode: (code: number) => void): C
       'auto',
     )
     .option('--default-image <image>', 'the image of jobs that declare none, when they run in containers')
+    .option('--log-limit <size>', "the most a job's log may hold, e.g. 64MiB (default 64MiB)")
+    .option('--on-log-limit <action>', 'past the log limit: truncate the log (default) or fail the job')
     .option('--no-color', 'plain output')
     .option(
       '-v, --verbose',
@@ -63,6 +65,8 @@ export function createProgram(io: CommandIO, setCode: (code: number) => void): C
             passEnv: o.passEnv,
             executor: o.executor,
             defaultImage: o.defaultImage,
+            logLimit: o.logLimit,
+            onLogLimit: o.onLogLimit,
             color: o.color === false ? false : undefined,
             verbose: o.verbose,
           },
@@ -127,6 +131,7 @@ export function createProgram(io: CommandIO, setCode: (code: number) => void): C
       '--agent-gone-after <duration>',
       'an agent not heard from this long is marked gone and its token refused (default 5m)',
     )
+    .option('--log-limit <size>', 'the most log a job attempt may store; past it chunks are refused (default 64MiB)')
     .action(async (o) => setCode(await coordinatorCommand(o, io)));
 
   program
@@ -143,6 +148,8 @@ export function createProgram(io: CommandIO, setCode: (code: number) => void): C
     .option('--pass-env <name>', "pass this variable of the agent's environment to jobs (repeatable)", collect)
     .option('--executor <name>', `where jobs run: ${executorNames.join(' or ')} (default process)`)
     .option('--default-image <image>', 'the image of jobs that declare none, for the docker executor')
+    .option('--log-limit <size>', "the most a job's log may hold, e.g. 64MiB (default 64MiB)")
+    .option('--on-log-limit <action>', 'past the log limit: truncate the log (default) or fail the job')
     .action(async (o) => setCode(await agentCommand(o, io)));
 
   return program;

@@ -51,6 +51,8 @@ export const ErrorCodes = {
   fenced: 'HF_FENCED',
   /** A state transition that the current state does not allow. */
   conflict: 'HF_CONFLICT',
+  /** A job's log went past its limit (the agent's, or the coordinator's for any job). */
+  logLimit: 'HF_LOG_LIMIT',
   /** An artifact archive or path is unsafe or malformed. */
   artifactInvalid: 'HF_ARTIFACT_INVALID',
   /** The store could not be reached or refused a write. */

@@ -146,6 +146,17 @@ export class ArtifactInvalidError extends HiveForgeError {
   readonly code = ErrorCodes.artifactInvalid;
 }
 
+/** A job's log went past its limit: the coordinator refuses the chunks, or the agent fails the job. */
+export class LogLimitError extends HiveForgeError {
+  readonly code = ErrorCodes.logLimit;
+  constructor(
+    message: string,
+    readonly limitBytes: number,
+  ) {
+    super(message);
+  }
+}
+
 /** The store could not be reached or refused a write. */
 export class StoreUnavailableError extends HiveForgeError {
   readonly code = ErrorCodes.storeUnavailable;

@@ -42,6 +42,7 @@ export {
   isHiveForgeError,
   JobCancelledError,
   JobTimeoutError,
+  LogLimitError,
   NotFoundError,
   OutOfMemoryError,
   SdkUsageError,

@@ -215,9 +215,10 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
 
       const memoryKilled = async (): Promise<boolean> => {
         let out = '';
-        await run([SHELL, '-c', OOM_COUNT], { user: '0:0', cwd: '/', onStdout: (c) => (out += c.toString()) }).catch(
-          () => {},
-        );
+        const onStdout = (c: Buffer) => {
+          out += c.toString();
+        };
+        await run([SHELL, '-c', OOM_COUNT], { user: '0:0', cwd: '/', onStdout }).catch(() => {});
         const count = Number.parseInt(out.trim(), 10);
         if (Number.isFinite(count) && count > oomKills) {
           oomKills = count;

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { packPath, unpackInto, insideWorkspace } from '../archive.js';
 import { hostBasics } from '../job-environment.js';
 import type { ExecOptions, Executor, JobEnvironment, StartOptions } from './types.js';
@@ -59,8 +60,8 @@ export function createProcessExecutor(options: ProcessExecutorOptions = {}): Exe
             };
             if (exec.signal?.aborted) onAbort();
             exec.signal?.addEventListener('abort', onAbort, { once: true });
-            child.stdout?.on('data', (d: Buffer) => exec.onStdout?.(d));
-            child.stderr?.on('data', (d: Buffer) => exec.onStderr?.(d));
+            forward(child.stdout, exec.onStdout);
+            forward(child.stderr, exec.onStderr);
             child.on('error', (error) => {
               children.delete(child);
               reject(error);
@@ -85,6 +86,17 @@ export function createProcessExecutor(options: ProcessExecutorOptions = {}): Exe
       };
     },
   };
+}
+
+/** Passes a stream's chunks on, pausing it while the receiver asks to wait (backpressure). */
+function forward(stream: Readable | null, receive: ExecOptions['onStdout']): void {
+  stream?.on('data', (chunk: Buffer) => {
+    const wait = receive?.(chunk);
+    if (!wait) return;
+    stream.pause();
+    const resume = () => stream.resume();
+    wait.then(resume, resume);
+  });
 }
 
 const SIGNALS: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };

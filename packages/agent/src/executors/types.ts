@@ -9,8 +9,13 @@ export interface ExecOptions {
   env?: Readonly<Record<string, string>>;
   /** Aborting stops the command: interrupt, a grace period, then kill. */
   signal?: AbortSignal;
-  onStdout?: (chunk: Buffer) => void;
-  onStderr?: (chunk: Buffer) => void;
+  /**
+   * Receives the command's output. A returned promise asks for backpressure: the executor stops
+   * reading that stream until it settles, so a command printing faster than its log ships waits.
+   */
+  onStdout?: (chunk: Buffer) => void | Promise<void>;
+  /** Receives the command's error output, as `onStdout`. */
+  onStderr?: (chunk: Buffer) => void | Promise<void>;
 }
 
 /** A started job environment: where a job's commands run. */

@@ -11,7 +11,7 @@ import {
 } from '@hiveforge/coordinator';
 import { ConfigError, ExecutorUnavailableError, type PipelineSpec, TriggerEvent, formatDuration } from '@hiveforge/sdk';
 import { packagePipeline } from '../bundle.js';
-import { parsePassEnv } from '../config.js';
+import { DEFAULT_LOG_LIMIT, parseOnLogLimit, parsePassEnv, parseSize } from '../config.js';
 import { resolveEntry } from '../entry.js';
 import { gitInfo } from '../git.js';
 import { type Style, createPrefixer, createStyle, renderSummary } from '../output.js';
@@ -41,6 +41,10 @@ export interface RunCommandOptions {
   executor?: string;
   /** The image of jobs that declare none, when jobs run in containers. */
   defaultImage?: string;
+  /** The most log bytes a job may print (a size: `64MiB`). @default 64 MiB */
+  logLimit?: string;
+  /** What a job past its log limit does. @default 'truncate' */
+  onLogLimit?: string;
   color?: boolean;
   /** Adds each job's environment (its attempt's fingerprint) to the summary. @default false */
   verbose?: boolean;
@@ -109,12 +113,19 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
   const event = options.event ?? 'local';
   if (!(event in TriggerEvent)) throw new ConfigError(`--event must be one of ${Object.keys(TriggerEvent).join(', ')}`);
 
+  const logLimitBytes = options.logLimit === undefined ? DEFAULT_LOG_LIMIT : parseSize('--log-limit', options.logLimit);
   const pkg = await packagePipeline(entry);
   const store = createMemoryStore();
   // Declared before the coordinator, so disposed after it: removes the artifacts' temporary files.
   await using _store = { [Symbol.asyncDispose]: () => store.close() };
   const agentSecret = randomBytes(24).toString('base64url');
-  await using coordinator = await createCoordinator({ store, agentSecret, schedules: false });
+  await using coordinator = await createCoordinator({
+    store,
+    agentSecret,
+    schedules: false,
+    // The embedded coordinator stores what its agent's limit lets through.
+    scheduler: { logLimitBytes },
+  });
   const token = await createUserToken(store, { name: 'local', role: 'admin' });
   const client = createUserClient(coordinator.url, token);
 
@@ -155,6 +166,8 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
     executor: createExecutor(executorName, config),
     secrets,
     passEnv: parsePassEnv(options.passEnv ?? []),
+    logLimitBytes,
+    onLogLimit: parseOnLogLimit(options.onLogLimit ?? 'truncate'),
     keepWorkspaces: options.keepWorkspaces,
     pullWaitMs: 5_000,
   });

@@ -54,6 +54,7 @@ export async function coordinatorCommand(flags: Record<string, string | undefine
       pullWait: config.pullWaitMs,
       scheduleInterval: config.scheduleIntervalMs,
       eventRetention: config.eventRetentionMs,
+      logLimitBytes: config.logLimitBytes,
     },
     agentCacheTtl: config.agentCacheTtlMs,
     agentGoneAfter: config.agentGoneAfterMs,
@@ -90,6 +91,8 @@ export async function agentCommand(
     once: config.once,
     passEnv: config.passEnv,
     executor: createExecutor(config.executor, { workDir: config.workDir, defaultImage: config.defaultImage }),
+    logLimitBytes: config.logLimitBytes,
+    onLogLimit: config.onLogLimit,
     onEvent: (event) => {
       if (event.type === 'registered') io.stdout.write(`registered as ${event.agentId}\n`);
       else if (event.type === 'reaped')

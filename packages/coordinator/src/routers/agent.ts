@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ForbiddenError, NotFoundError, UnauthenticatedError } from '@hiveforge/sdk';
+import { ForbiddenError, LogLimitError, NotFoundError, UnauthenticatedError } from '@hiveforge/sdk';
 import { z } from 'zod';
 import { hashToken, newToken, secretsEqual } from '../auth.js';
 import { recordEvent } from '../event-log.js';
@@ -9,7 +9,10 @@ import { notifyRun } from '../scheduler/context.js';
 import { type AgentRecord, JobState } from '../store/types.js';
 import { type CoordinatorContext, agentProcedure, publicProcedure, router } from '../trpc.js';
 
-/** Limits of one log batch: larger batches are refused, not truncated. */
+/**
+ * Limits of one log batch, in UTF-8 bytes: larger batches are refused, not truncated. (A job's
+ * whole log is bounded by the scheduler's `logLimitBytes`.)
+ */
 export const LOG_LIMITS = { chunksPerBatch: 256, bytesPerBatch: 1_048_576, bytesPerChunk: 262_144 } as const;
 
 const Name = z.string().min(1).max(200);
@@ -32,7 +35,13 @@ const LogBatchSchema = z
         z.object({
           seq: z.number().int().nonnegative(),
           offset: z.number().int().nonnegative(),
-          text: z.string().max(LOG_LIMITS.bytesPerChunk),
+          // Characters are at most as many as bytes: this cheap check comes before the bytes'.
+          text: z
+            .string()
+            .max(LOG_LIMITS.bytesPerChunk)
+            .refine((t) => Buffer.byteLength(t) <= LOG_LIMITS.bytesPerChunk, {
+              message: `a log chunk may carry at most ${LOG_LIMITS.bytesPerChunk} bytes`,
+            }),
         }),
       )
       .min(1)
@@ -52,6 +61,20 @@ const FingerprintSchema = z.object({
   hiveforgeVersion: z.string().min(1).max(100),
   nodeVersion: z.string().min(1).max(100),
 });
+
+/**
+ * Refuses chunks that end past the job's log limit, by their byte offsets: an agent that does not
+ * keep to its own limit still cannot store an unbounded log.
+ */
+function checkLogLimit(chunks: readonly { offset: number; text: string }[], limitBytes: number): void {
+  for (const c of chunks) {
+    if (c.offset + Buffer.byteLength(c.text) > limitBytes)
+      throw new LogLimitError(
+        `the job's log would pass the coordinator's limit of ${limitBytes} bytes (a chunk at offset ${c.offset}); later output is refused`,
+        limitBytes,
+      );
+  }
+}
 
 const PullSchema = z.object({
   requestId: z.string().min(8).max(100),
@@ -151,6 +174,7 @@ export const agentCalls = {
   ),
 
   logs: agentCall(LogBatchSchema, async (ctx, input) => {
+    checkLogLimit(input.chunks, ctx.scheduler.config.logLimitBytes);
     const job = await ctx.scheduler.requireCurrentAttempt(ctx.agent._id, input.jobId, input.attempt);
     const now = Date.now();
     const accepted = await ctx.store.appendLogChunks(

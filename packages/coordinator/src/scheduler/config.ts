@@ -1,6 +1,9 @@
 import { type Duration, parseDuration } from '@hiveforge/sdk';
 
-/** Timing of the scheduler. */
+/** The default most log bytes a job attempt may store: 64 MiB. */
+export const DEFAULT_LOG_LIMIT_BYTES = 64 * 1_048_576;
+
+/** Timing of the scheduler, and the limits it keeps jobs to. */
 export interface SchedulerOptions {
   /** How often agents heartbeat. @default '2s' */
   heartbeatInterval?: Duration;
@@ -19,6 +22,11 @@ export interface SchedulerOptions {
   scheduleInterval?: Duration;
   /** Events older than this are deleted from the events collection. @default '7d' */
   eventRetention?: Duration;
+  /**
+   * The most log bytes one job attempt may store: chunks past it are refused (`HF_LOG_LIMIT`),
+   * whatever the agent does. @default 64 MiB
+   */
+  logLimitBytes?: number;
 }
 
 export interface ResolvedSchedulerConfig {
@@ -29,6 +37,7 @@ export interface ResolvedSchedulerConfig {
   maxLostAttempts: number;
   scheduleIntervalMs: number;
   eventRetentionMs: number;
+  logLimitBytes: number;
 }
 
 /** Resolves scheduler options to milliseconds with defaults. */
@@ -41,5 +50,6 @@ export function resolveSchedulerConfig(options: SchedulerOptions = {}): Resolved
     maxLostAttempts: options.maxLostAttempts ?? 3,
     scheduleIntervalMs: parseDuration(options.scheduleInterval ?? '5s'),
     eventRetentionMs: parseDuration(options.eventRetention ?? '7d'),
+    logLimitBytes: options.logLimitBytes ?? DEFAULT_LOG_LIMIT_BYTES,
   };
 }
