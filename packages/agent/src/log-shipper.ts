@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { LogLimitError, isHiveForgeError } from '@hiveforge/sdk';
+import { LogLimitError, formatBytes, isHiveForgeError } from '@hiveforge/sdk';
 import { errorCodeOf, isTransportError } from './client.js';
 import { type Masker, createMasker } from './masking.js';
 
@@ -79,7 +79,6 @@ export interface LogShipper {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const MiB = 1_048_576;
-const formatBytes = (n: number) => (n % MiB === 0 ? `${n / MiB} MiB` : `${n} bytes`);
 
 /** The line a log ends with when its job printed past the limit. */
 export const truncationLine = (limitBytes: number) =>

@@ -82,3 +82,16 @@ describe('agent configuration', () => {
     );
   });
 });
+
+describe('sizes', () => {
+  it('reads bytes and binary units, and refuses anything else', async () => {
+    const { parseSize } = await import('./config.js');
+    expect(parseSize('--log-limit', '1048576')).toBe(1_048_576);
+    expect(parseSize('--log-limit', '64MiB')).toBe(64 * 1_048_576);
+    expect(parseSize('--log-limit', '64Mi')).toBe(64 * 1_048_576);
+    expect(parseSize('--log-limit', '512k')).toBe(512 * 1_024);
+    expect(parseSize('--log-limit', '1GB')).toBe(1_073_741_824);
+    expect(() => parseSize('--log-limit', '64 furlongs')).toThrow(/--log-limit: "64 furlongs" is not a size/);
+    expect(() => parseSize('--log-limit', '0')).toThrow(/not a size/);
+  });
+});

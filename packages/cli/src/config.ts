@@ -17,19 +17,22 @@ const SIZE_UNITS: Record<string, number> = {
   '': 1,
   b: 1,
   k: 1_024,
-  kb: 1_000,
+  kb: 1_024,
   kib: 1_024,
+  ki: 1_024,
   m: 1_048_576,
-  mb: 1_000_000,
+  mb: 1_048_576,
   mib: 1_048_576,
+  mi: 1_048_576,
   g: 1_073_741_824,
-  gb: 1_000_000_000,
+  gb: 1_073_741_824,
   gib: 1_073_741_824,
+  gi: 1_073_741_824,
 };
 
 /**
- * Parses a size in bytes: a whole number of bytes, or a number with a unit (`KiB`, `MiB`, `GiB`,
- * `KB`, `MB`, `GB`; `K`, `M`, `G` are binary).
+ * Parses a size in bytes: a whole number of bytes, or a number with a unit (`K`, `M`, `G`, with or
+ * without `i`/`B`: every unit a power of 1024, as memory and disk sizes are read).
  * @example parseSize('64MiB') // 67108864
  */
 export function parseSize(name: string, value: string | number): number {
@@ -37,7 +40,7 @@ export function parseSize(name: string, value: string | number): number {
   const unit = SIZE_UNITS[(m?.[2] ?? '').toLowerCase()];
   const bytes = m && unit !== undefined ? Math.floor(Number(m[1]) * unit) : Number.NaN;
   if (!Number.isSafeInteger(bytes) || bytes < 1)
-    throw new ConfigError(`${name}: "${value}" is not a size (use 1048576, 512KiB, 64MiB, 1GiB)`);
+    throw new ConfigError(`${name}: "${value}" is not a size (use 1048576, 512KiB, 64Mi, 1GiB)`);
   return bytes;
 }
 
