@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createUserClient, packagePipeline } from 'hiveforge';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from './helpers/cli.js';
+import { jobLog } from './helpers/job-log.js';
 import { type ServiceProcess, startAgentProcess, startCoordinatorProcess } from './helpers/services.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -46,7 +47,7 @@ async function startLogCluster(options: { coordinatorArgs?: string[]; agentArgs?
         await sleep(200);
       }
       const { jobs } = await client.runs.get.query({ runId: run._id });
-      const chunks = await client.runs.logs.query({ runId: run._id, job });
+      const chunks = await jobLog(client, { runId: run._id, job });
       return { job: jobs[0], log: chunks.map((c) => c.text).join(''), runId: run._id };
     };
     return { client, agent, runJob, [Symbol.asyncDispose]: dispose };

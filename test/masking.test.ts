@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createUserClient, packagePipeline } from 'hiveforge';
 import { describe, expect, it } from 'vitest';
 import { repoRoot, runCli } from './helpers/cli.js';
+import { jobLog } from './helpers/job-log.js';
 import { startAgentProcess, startCoordinatorProcess } from './helpers/services.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -65,7 +66,7 @@ describe('masking, end to end', () => {
     }
     const got = await client.runs.get.query({ runId: run._id });
     const attempts = await client.runs.attempts.query({ runId: run._id, job: 'credentials' });
-    const log = (await client.runs.logs.query({ runId: run._id, job: 'credentials' })).map((c) => c.text).join('');
+    const log = (await jobLog(client, { runId: run._id, job: 'credentials' })).map((c) => c.text).join('');
     expect(got.jobs[0]?.state).toBe('failed');
     expect(got.jobs[0]?.error).toMatch(/failing with \*\*\*/);
     expect(attempts[0]?.error).toMatch(/failing with \*\*\*/);
