@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { readRunEvents } from '../run-watcher.js';
 import { Topics } from '../scheduler/context.js';
 import { DecisionIds, jobIdOf } from '../scheduler/decision-ids.js';
+import { RunInputsSchema } from '../scheduler/run-inputs.js';
 import { router, userProcedure } from '../trpc.js';
 import { isTerminal } from '../store/types.js';
 import { waitForWakeup } from '../wakeup.js';
@@ -39,8 +40,8 @@ export const runsRouter = router({
         branch: z.string().max(255).nullable().default(null),
         commit: z.string().max(100).nullable().default(null),
         repository: z.string().max(2_000).nullable().default(null),
-        inputs: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
-        only: z.array(z.string().min(1)).max(1000).optional(),
+        inputs: RunInputsSchema.default({}),
+        only: z.array(z.string().min(1).max(300)).max(1000).optional(),
         /**
          * Makes the trigger safe to send again: a trigger with a request id used before for the
          * pipeline returns the run the first one created (finishing it if its coordinator died

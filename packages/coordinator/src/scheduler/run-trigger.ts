@@ -93,6 +93,7 @@ export async function triggerRunOnce(ctx: SchedulerContext, input: TriggerRunInp
   // the jobs again, from the decided creation).
   const inputs = resolveRunInputs(spec, input.trigger.inputs);
   if (input.only?.length) selectJobs(spec, input.only);
+  checkTriggerSize({ ...input.trigger, inputs });
 
   let number = (await store.lastRunNumber(input.pipeline)) + 1;
   for (;;) {
@@ -115,6 +116,59 @@ export async function triggerRunOnce(ctx: SchedulerContext, input: TriggerRunInp
   // created (by both), and the other's run number stays unused.
   const { decision } = await store.decide(input.key, creation);
   return createRun(ctx, sameTrigger(decision.data, input, input.key), { resume: true });
+}
+
+/**
+ * The most a run's trigger (branch, commit, repository, actor and inputs) may take as JSON: far
+ * below a MongoDB document's 16 MiB, so that storing the run cannot fail for its size after its
+ * jobs are stored.
+ */
+export const MAX_TRIGGER_BYTES = 512 * 1024;
+
+/** Refuses a trigger too large to store, before anything is written. */
+function checkTriggerSize(trigger: RunTrigger): void {
+  const bytes = Buffer.byteLength(JSON.stringify(trigger));
+  if (bytes > MAX_TRIGGER_BYTES) {
+    throw new BadInputError(`the trigger takes ${bytes} bytes; at most ${MAX_TRIGGER_BYTES} are stored with a run`, [
+      { path: 'trigger', message: 'too large' },
+    ]);
+  }
+}
+
+/** Whether a run is stored (false when the store cannot say). */
+const stored = (ctx: SchedulerContext, runId: string) =>
+  ctx.store.getRun(runId).then(
+    (run) => run !== null,
+    () => false,
+  );
+
+/**
+ * Takes the jobs of a run that could not be stored out of the queue, as `cancelRun` would: each
+ * queued job's first lease and each waiting job's resolution is decided as cancelled (so no pull
+ * can lease it, nothing can queue it), then the job is marked cancelled. Best effort: the store
+ * just failed, and may fail again (pulls do not lease a job whose run they cannot read).
+ */
+async function retireJobs(ctx: SchedulerContext, jobs: readonly JobRecord[]): Promise<void> {
+  const { store } = ctx;
+  const cancelled = { state: JobState.cancelled, finishedAt: ctx.now(), cause: AttemptCause.cancelled };
+  try {
+    for (const job of jobs) {
+      if (job.state === JobState.queued) {
+        const { won } = await store.decide(DecisionIds.lease(job._id, job.attempt), {
+          agentId: null,
+          requestId: null,
+          cancelled: true,
+        });
+        if (won) await store.updateJob(job._id, cancelled, { attempt: job.attempt, states: [JobState.queued] });
+      } else if (job.state === JobState.waiting) {
+        const { won } = await store.decide(DecisionIds.jobResolve(job._id), { outcome: 'cancelled' });
+        if (won) await store.updateJob(job._id, cancelled, { states: [JobState.waiting] });
+      }
+    }
+    store.notify(Topics.queue);
+  } catch {
+    // The store's first error is the one the trigger reports.
+  }
 }
 
 /**
@@ -200,7 +254,9 @@ async function createRun(
         lostAttempts: 0,
       };
     });
-  // Jobs first: a run document is only ever visible with all its jobs.
+  // Jobs first: a run document is only ever visible with all its jobs. Everything that could
+  // make the run's insert fail for what it holds was checked before the first write
+  // (`checkTriggerSize`); what is left is the store failing between the two.
   await store.insertJobs(jobs, { keepExisting: resume });
   let created = true;
   try {
@@ -208,8 +264,13 @@ async function createRun(
   } catch (error) {
     // Another coordinator creating the same run stored it first: it is the same run, and that
     // coordinator reports it.
-    if (!(resume && error instanceof ConflictError)) throw error;
-    created = false;
+    if (resume && error instanceof ConflictError) created = false;
+    else if (!(await stored(ctx, run._id))) {
+      // A trigger without a key is not sent again to finish the run: its jobs must not stay
+      // queued for a run that does not exist. (With a key, sending it again finishes the run.)
+      if (!resume) await retireJobs(ctx, jobs);
+      throw error;
+    }
   }
   rememberRun(ctx, run, spec);
   store.notify(Topics.queue);
