@@ -215,7 +215,14 @@ describe('tokens and agents coming and going, coordinator and agent processes on
         const a = procs.track(await coordinator(db, adminToken, '3s'));
         const admin = client(a.url, adminToken);
         const agent = procs.track(
-          await startAgentProcess({ urls: [a.url], agentSecret, name: 'sleepy', workDir: join(workDir, db.dbName) }),
+          // Three slots, each pulling with the token: refused together, they register once.
+          await startAgentProcess({
+            urls: [a.url],
+            agentSecret,
+            name: 'sleepy',
+            workDir: join(workDir, db.dbName),
+            capacity: 3,
+          }),
         );
         const firstId = await agentIdOf(agent);
         // Frozen (not killed): it stops heartbeating, is marked gone, and then wakes up.
@@ -231,6 +238,9 @@ describe('tokens and agents coming and going, coordinator and agent processes on
         );
         expect(secondId).not.toBe(firstId);
         expect(agent.output()).toMatch(/agent 'agent-[0-9a-f-]+' is gone and its token no longer accepted/);
+        // Its pulls and heartbeats go on with the new token, and it registered once more only.
+        await sleep(2_500);
+        expect(agent.output().match(/registered as agent-/g)).toHaveLength(2);
         const live = await admin.agents.list.query();
         expect(live.map((x) => x.name)).toEqual(['sleepy']);
         expect(live[0]?._id).toBe(secondId);
