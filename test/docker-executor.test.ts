@@ -243,5 +243,13 @@ describe.runIf(engine)('the docker executor, end to end (real engine, CLI subpro
         new RegExp(`^${job}\\s+succeeded\\s+1\\s+\\S+\\s+docker:hiveforge-test/busybox:1$`, 'm'),
       );
     expect(containersOf(workDir)).toEqual([]);
+
+    // Without a default image, jobs that declare none cannot run in containers: said before any runs.
+    const bare = await runCli(['run', 'examples/hello', '--executor', 'docker', '--work-dir', workDir]);
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toBe(
+      'error HF_CONFIG: the docker executor runs jobs in images, and prepare, left, right, report declare none: give --default-image IMAGE, or --executor process\n',
+    );
+    expect(bare.stdout).not.toMatch(/succeeded|failed/);
   });
 });

@@ -140,7 +140,7 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
           WorkingDir: mount,
           Labels: labels,
           HostConfig: {
-            Binds: [`${start.hostWorkspace}:${mount}`],
+            Mounts: [{ Type: 'bind', Source: start.hostWorkspace, Target: mount }],
             NetworkMode: 'bridge',
             ...(memory !== null ? { Memory: memory, MemorySwap: memory } : {}),
             ...(resources?.cpus ? { NanoCpus: Math.round(resources.cpus * 1e9) } : {}),

@@ -157,6 +157,11 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
   const specs = deployed.spec.jobs.filter((j) => names.includes(j.name));
   const executorName = await pickExecutor(options.executor ?? 'auto', config, specs);
   const runsImages = executors[executorName].runsImages;
+  const imageless = specs.filter((j) => j.image === null).map((j) => j.name);
+  if (runsImages && config.defaultImage === null && imageless.length > 0)
+    throw new ConfigError(
+      `the ${executorName} executor runs jobs in images, and ${imageless.join(', ')} declare${imageless.length === 1 ? 's' : ''} none: give --default-image IMAGE, or --executor process`,
+    );
   const agent = createAgent({
     url: coordinator.url,
     registrationSecret: agentSecret,
