@@ -20,7 +20,7 @@
  * @module
  */
 export { createAgent, type Agent, type AgentEvent, type AgentOptions } from './agent.js';
-export { insideWorkspace, packPath, unpackInto } from './archive.js';
+export { insideWorkspace, packPath, resolveInWorkspace, unpackInto } from './archive.js';
 export { createArtifactClient, type ArtifactClient } from './artifact-client.js';
 export { createEndpoints, type Endpoints } from './endpoints.js';
 export { createAgentClient, errorCodeOf, isTransportError, type CoordinatorClient } from './client.js';
