@@ -122,6 +122,36 @@ describe.runIf(engine)('docker executor (real engine)', () => {
     });
   });
 
+  it('waits while the receiver of the output asks to (backpressure), and loses nothing', async () => {
+    const { env } = await start();
+    let received = 0;
+    let duringWait = 0;
+    let mostDuringWait = 0;
+    let pending = false;
+    const { exitCode } = await env.exec('head -c 4000000 /dev/zero', {
+      onStdout: (chunk) => {
+        received += chunk.length;
+        if (pending) {
+          duringWait += chunk.length;
+          mostDuringWait = Math.max(mostDuringWait, duringWait);
+          return;
+        }
+        pending = true;
+        duringWait = 0;
+        return new Promise<void>((resolve) =>
+          setTimeout(() => {
+            pending = false;
+            resolve();
+          }, 20),
+        );
+      },
+    });
+    expect(exitCode).toBe(0);
+    expect(received).toBe(4_000_000);
+    // While a wait is pending only what was already on its way arrives, not the rest of the output.
+    expect(mostDuringWait).toBeLessThan(512 * 1024);
+  });
+
   it('an abort stops a running command; teardown removes the container', async () => {
     const { env } = await start();
     const abort = new AbortController();
@@ -201,6 +231,14 @@ describe.runIf(engine)('docker executor (real engine)', () => {
     // The container runs the image the builder tagged with the description's content hash.
     const built = (await docker.getImage(tools.tag).inspect()).Id;
     expect((await containersOf(workDir)).map((c) => c.ImageID)).toContain(built);
+
+    // Removed from the engine after it was prepared (an image prune): the next job makes it again.
+    await env.teardown();
+    await docker.getImage(tools.tag).remove({ force: true });
+    const { env: again } = await start({ image: tools });
+    const rebuilt = text();
+    await again.exec('cat /etc/built', { onStdout: rebuilt.on });
+    expect(rebuilt.get()).toBe('from-a-step\n');
   });
 
   it('a job without image runs in the default image; without one configured it is a clear config error', async () => {

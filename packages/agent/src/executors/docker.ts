@@ -115,7 +115,6 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
     name: 'docker',
     prepare: (image, prepare) => imageOf(image, prepare),
     async start(start: StartOptions): Promise<JobEnvironment> {
-      const imageId = (await imageOf(start.image)).id;
       const resources = start.resources ?? null;
       const memory = resources?.memoryBytes ?? null;
       const labels: Record<string, string> = {
@@ -125,11 +124,10 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
       if (start.agentId) labels[ContainerLabels.agent] = start.agentId;
       if (start.runId) labels[ContainerLabels.run] = start.runId;
       if (start.attempt !== undefined) labels[ContainerLabels.attempt] = String(start.attempt);
-      let container: Docker.Container;
-      try {
-        // No Env here: the job's environment and secrets go to each exec, so `docker inspect`
-        // of a job container shows none of them.
-        container = await docker.createContainer({
+      // No Env here: the job's environment and secrets go to each exec, so `docker inspect` of a
+      // job container shows none of them.
+      const create = async (imageId: string) =>
+        docker.createContainer({
           Image: imageId,
           // The container's first process: a shell reading a stdin that is never written nor
           // closed, so it waits until the container is removed. Commands come through exec.
@@ -145,6 +143,14 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
             ...(memory !== null ? { Memory: memory, MemorySwap: memory } : {}),
             ...(resources?.cpus ? { NanoCpus: Math.round(resources.cpus * 1e9) } : {}),
           },
+        });
+      let container: Docker.Container;
+      try {
+        container = await create((await imageOf(start.image)).id).catch(async (error) => {
+          // The image was removed from the engine since it was prepared: make it again, once.
+          if (statusOf(error) !== 404 || !start.image) throw error;
+          prepared.delete(start.image.tag);
+          return create((await imageOf(start.image)).id);
         });
       } catch (error) {
         throw engineError(`creating the job's container from ${start.image?.tag ?? options.defaultImage}`, error);
@@ -177,11 +183,28 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
           AttachStderr: true,
         });
         const stream = await created.start({ hijack: true, stdin: false });
+        // The socket flows into `gate`, which demuxStream reads: pausing the socket while a
+        // receiver asks to wait (backpressure) stops the command's output at the engine, with at
+        // most the gate's buffer still on its way.
+        const gate = new PassThrough();
         const stdout = new PassThrough();
         const stderr = new PassThrough();
-        stdout.on('data', (c: Buffer) => exec.onStdout?.(c));
-        stderr.on('data', (c: Buffer) => exec.onStderr?.(c));
-        docker.modem.demuxStream(stream, stdout, stderr);
+        let waiting = 0;
+        const receive = (to: ExecOptions['onStdout']) => (chunk: Buffer) => {
+          const wait = to?.(chunk);
+          if (!wait) return;
+          waiting++;
+          stream.pause();
+          const settled = () => {
+            if (--waiting === 0) stream.resume();
+          };
+          wait.then(settled, settled);
+        };
+        stdout.on('data', receive(exec.onStdout));
+        stderr.on('data', receive(exec.onStderr));
+        stream.pipe(gate);
+        stream.on('close', () => gate.end());
+        docker.modem.demuxStream(gate, stdout, stderr);
         let killTimer: NodeJS.Timeout | undefined;
         const onAbort = () => {
           // Docker has no "kill an exec": signal every process of the container but its idle
@@ -192,9 +215,9 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
         if (exec.signal?.aborted) onAbort();
         exec.signal?.addEventListener('abort', onAbort, { once: true });
         try {
+          // The gate ends once demuxStream has read all the command's output.
           await new Promise<void>((resolve, reject) => {
-            stream.on('end', resolve);
-            stream.on('close', resolve);
+            gate.on('end', resolve);
             stream.on('error', reject);
           });
           // The stream can end a moment before the engine records the exit code.
