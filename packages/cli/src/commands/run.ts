@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chooseExecutor, createAgent, createExecutor, executors, isExecutorName } from '@hiveforge/agent';
+import {
+  chooseExecutor,
+  createAgent,
+  createExecutor,
+  executorNames,
+  executors,
+  isExecutorName,
+} from '@hiveforge/agent';
 import {
   type RunEvent,
   createCoordinator,
@@ -93,7 +100,7 @@ async function pickExecutor(
     throw new ConfigError(`--executor must be auto or one of ${Object.keys(executors).join(', ')}, not ${requested}`);
   if (executors[requested].runsImages && !(await executors[requested].available(config)))
     throw new ExecutorUnavailableError(
-      `--executor ${requested}: its engine does not answer (for docker: is dockerd running, is DOCKER_HOST right?)`,
+      `--executor ${requested}: its engine does not answer (is it running, and is its address right, e.g. DOCKER_HOST?)`,
     );
   return requested;
 }
@@ -186,10 +193,11 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
     `${out.bold(`▸ ${run.pipeline}`)} run ${run._id}: ${names.length} job${names.length === 1 ? '' : 's'}, ${where}, concurrency ${concurrency}\n`,
   );
   if (!runsImages) {
+    const imageExecutors = executorNames.filter((n) => executors[n].runsImages).join(' or ');
     for (const job of specs.filter((j) => j.image !== null)) {
       const image = deployed.spec.images.find((i) => i.name === job.image);
       io.stderr.write(
-        `${out.yellow('warning:')} job '${job.name}' declares the image ${job.image}${image ? ` (${image.from})` : ''} but runs on the host with the ${executorName} executor: the image is not used (use --executor docker)\n`,
+        `${out.yellow('warning:')} job '${job.name}' declares the image ${job.image}${image ? ` (${image.from})` : ''} but runs on the host with the ${executorName} executor: the image is not used (use --executor ${imageExecutors})\n`,
       );
     }
   }
