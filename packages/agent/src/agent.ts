@@ -163,9 +163,18 @@ export function createAgent(options: AgentOptions): Agent {
     }
   };
 
+  // Aborted once the agent is stopping and runs no job: the heartbeat loop's sleep ends then,
+  // not a heartbeat interval later (which held up `stop()`, and `hiveforge run`'s exit, by up
+  // to one interval when the last jobs completed during a sleep begun while they ran).
+  const drained = new AbortController();
+  const checkDrained = () => {
+    if (stopping.signal.aborted && running.size === 0) drained.abort();
+  };
+  stopping.signal.addEventListener('abort', checkDrained);
+
   const heartbeatLoop = async () => {
     while (!stopping.signal.aborted || running.size > 0) {
-      await sleep(heartbeatMs, running.size > 0 ? undefined : stopping.signal);
+      await sleep(heartbeatMs, drained.signal);
       if (running.size === 0 && stopping.signal.aborted) break;
       try {
         // A lease declared lost stays lost: it is not renewed again (nor reported again) while
@@ -258,6 +267,7 @@ export function createAgent(options: AgentOptions): Agent {
           running.delete(key);
           lost.delete(key);
           emit({ type: 'finished', lease, status: result?.status ?? null });
+          checkDrained();
         });
       if (options.once) {
         await completed;

@@ -218,6 +218,8 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
   process.on('SIGINT', onSigint);
 
   const started = Date.now();
+  /** When the run was seen to end: its duration is not the agent's shutdown. */
+  let ended: number | null = null;
   let cursor: string | undefined;
   let status = 'running';
   const attempts = new Map<string, number>();
@@ -259,7 +261,10 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
           status = event.status;
         }
       }
-      if (batch.done) break;
+      if (batch.done) {
+        ended = Date.now();
+        break;
+      }
     }
   } finally {
     process.off('SIGINT', onSigint);
@@ -283,7 +288,7 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
     )}\n`,
   );
   const paint = status === 'succeeded' ? out.green : out.red;
-  io.stdout.write(`${paint(`run ${run._id} ${status}`)} in ${formatDuration(Date.now() - started)}\n`);
+  io.stdout.write(`${paint(`run ${run._id} ${status}`)} in ${formatDuration((ended ?? Date.now()) - started)}\n`);
   if (!options.keepWorkspaces) await rm(join(workDir, 'bundles'), { recursive: true, force: true }).catch(() => {});
   return status === 'succeeded' ? 0 : status === 'cancelled' ? 130 : 1;
 }
