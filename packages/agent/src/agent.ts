@@ -112,7 +112,7 @@ export function createAgent(options: AgentOptions): Agent {
   let finished: Promise<void> | null = null;
   let pulledOnce = false;
   const emit = (event: AgentEvent) => options.onEvent?.(event);
-  const hosts = createJobHostPool(options.once ? 1 : capacity, hostBasics());
+  const hosts = createJobHostPool(options.once ? 1 : capacity + 1, hostBasics());
   const passed = passedVariables(options.passEnv ?? []);
   const bundles = new Map<string, { path: string; spec: PipelineSpec }>();
   const hash = configHash(options as unknown as Record<string, unknown>);

@@ -3,8 +3,11 @@ import { type EnvVars, hostBasics } from './job-environment.js';
 
 /**
  * Keeps job host processes started ahead of need: starting Node and loading the SDK takes tens
- * of milliseconds, which would otherwise sit between a lease and its job's first command. Each
- * process runs one job and exits; taking one starts its replacement.
+ * of milliseconds (hundreds on a busy machine), which would otherwise sit between a lease and
+ * its job's first command. Each process runs one job and exits; taking one starts its
+ * replacement. A host says when it has loaded (`ready`), and `take` prefers the ready ones: the
+ * agent keeps one more idle host than its capacity, so that in a chain of short jobs each host
+ * has two jobs' time to start (bench/executor.mjs).
  */
 export interface JobHostPool {
   /** A started job host, ready for its `run` message. */
@@ -14,6 +17,9 @@ export interface JobHostPool {
 }
 
 const HOST = new URL('./job-host.js', import.meta.url);
+
+/** Hosts that said they are ready. */
+const readyHosts = new WeakSet<ChildProcess>();
 
 function start(env: Readonly<EnvVars>): ChildProcess {
   // The host runs user code: it starts from the clean job environment, never the agent's own
@@ -26,6 +32,14 @@ function start(env: Readonly<EnvVars>): ChildProcess {
   // An idle host must not keep the agent alive, nor die unnoticed.
   child.unref();
   child.on('error', () => {});
+  const onMessage = (message: { type?: string }) => {
+    if (message?.type !== 'ready') return;
+    readyHosts.add(child);
+    child.off('message', onMessage);
+  };
+  child.on('message', onMessage);
+  // The IPC channel must not keep the agent alive either while the host is idle.
+  child.channel?.unref();
   return child;
 }
 
@@ -41,10 +55,13 @@ export function createJobHostPool(size = 1, env: Readonly<EnvVars> = hostBasics(
   };
   return {
     take() {
-      let child = idle.shift();
-      while (child && (child.exitCode !== null || child.signalCode !== null || !child.connected)) child = idle.shift();
+      const alive = (c: ChildProcess) => c.exitCode === null && c.signalCode === null && c.connected;
+      for (const dead of idle.filter((c) => !alive(c))) idle.splice(idle.indexOf(dead), 1);
+      const index = Math.max(0, idle.findIndex((c) => readyHosts.has(c)));
+      const [child] = idle.splice(index, 1);
       const taken = child ?? start(env);
       taken.ref();
+      taken.channel?.ref();
       setImmediate(refill);
       return taken;
     },

@@ -174,3 +174,5 @@ process.on('message', (message: ToHost) => {
 });
 
 process.on('disconnect', () => process.exit(1));
+// Loaded: the pool gives a ready host before one still starting.
+send({ type: 'ready' });

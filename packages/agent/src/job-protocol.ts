@@ -35,6 +35,8 @@ export type HostRequest =
 /** Messages from the job host to the agent. */
 export type FromHost =
   | HostRequest
+  /** Sent once, when the host has loaded its modules and waits for its job. */
+  | { type: 'ready' }
   | { type: 'log'; text: string }
   | { type: 'output'; key: string; value: string }
   | { type: 'done'; ok: true }
