@@ -5,15 +5,17 @@
  */
 import { pathToFileURL } from 'node:url';
 import type { JobContext, JobLogger, Pipeline, Shell, ShOptions, ShResult } from '@hiveforge/sdk';
+// The runtime entry, without the SDK's schemas: loading zod was most of a host's start.
 import {
   ExecError,
   SpecDriftError,
-  describePipeline,
+  assemblePipelineSpec,
+  declaredPipelineOf,
   isHiveForgeError,
   isPipeline,
   renderCommand,
   structuralDigest,
-} from '@hiveforge/sdk';
+} from '@hiveforge/sdk/runtime';
 import type { ExecReply, FromHost, HostRequest, RunMessage, ToHost } from './job-protocol.js';
 
 const send = (message: FromHost) => process.send?.(message);
@@ -84,7 +86,7 @@ async function run(message: RunMessage): Promise<void> {
   const p = mod.default;
   if (!isPipeline(p))
     throw new SpecDriftError('the bundle has no default-exported pipeline', ['default export missing']);
-  const digest = structuralDigest(describePipeline(p));
+  const digest = structuralDigest(assemblePipelineSpec(declaredPipelineOf(p)));
   const expected = new Set(message.expectedDigest);
   const actual = new Set(digest);
   const differences = [

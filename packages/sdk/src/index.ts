@@ -64,8 +64,9 @@ export {
   type ImageRef,
 } from './image.js';
 export { expandMatrix, instanceName, type MatrixCombination, type MatrixDefinition } from './matrix.js';
+export { describePipeline } from './describe-pipeline.js';
 export {
-  describePipeline,
+  declaredPipelineOf,
   isPipeline,
   job,
   pipeline,

@@ -1,4 +1,4 @@
-import { type DeclaredJob, buildPipelineSpec } from './build-spec.js';
+import type { DeclaredJob, DeclaredPipeline } from './assemble-spec.js';
 import type { JobContext } from './context.js';
 import type { ByteSize } from './byte-size.js';
 import type { Duration } from './duration.js';
@@ -7,7 +7,6 @@ import type { ImageRef } from './image.js';
 import type { MatrixDefinition } from './matrix.js';
 import { JOB_NAME_PATTERN } from './constants.js';
 import type { JobResourceOptions } from './resources.js';
-import type { PipelineSpec } from './spec.js';
 import type { JobCondition, Triggers } from './triggers.js';
 
 /** The values of one matrix instance, typed from the matrix literal. */
@@ -163,8 +162,8 @@ export function isPipeline(value: unknown): value is Pipeline {
   );
 }
 
-/** The spec of a pipeline collected at run time: what the analyzer would produce, without source positions. */
-export function describePipeline(p: Pipeline): PipelineSpec {
+/** A pipeline collected at run time as declared data: what `describePipeline` builds its spec from. */
+export function declaredPipelineOf(p: Pipeline): DeclaredPipeline {
   const jobs: DeclaredJob[] = p.jobs.map((j) => {
     const o = j.options;
     return {
@@ -184,11 +183,11 @@ export function describePipeline(p: Pipeline): PipelineSpec {
       user: o.user,
     };
   });
-  return buildPipelineSpec({
+  return {
     name: p.name,
     on: p.options.on,
     strictImages: p.options.strictImages,
     env: p.options.env,
     jobs,
-  });
+  };
 }
