@@ -1,6 +1,7 @@
 // `npm run bench`: every benchmark, each reported beside a baseline measured in the same run.
 import { benchAnalyze, reportAnalyze } from './analyze.mjs';
 import { benchDispatch, reportDispatch } from './dispatch.mjs';
+import { benchExecutor, reportExecutor } from './executor.mjs';
 import { benchHistory, reportHistory } from './history.mjs';
 import { benchLogPaging, reportLogPaging } from './log-paging.mjs';
 import { benchMasking, reportMasking } from './masking.mjs';
@@ -13,3 +14,4 @@ if (!only || only === 'dispatch') console.log(`${reportDispatch(await benchDispa
 if (!only || only === 'history') console.log(`${reportHistory(await benchHistory())}\n`);
 if (!only || only === 'log-paging') console.log(`${reportLogPaging(await benchLogPaging())}\n`);
 if (!only || only === 'masking') console.log(`${reportMasking(await benchMasking())}\n`);
+if (!only || only === 'executor') console.log(`${reportExecutor(await benchExecutor())}\n`);
