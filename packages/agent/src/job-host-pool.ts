@@ -57,7 +57,10 @@ export function createJobHostPool(size = 1, env: Readonly<EnvVars> = hostBasics(
     take() {
       const alive = (c: ChildProcess) => c.exitCode === null && c.signalCode === null && c.connected;
       for (const dead of idle.filter((c) => !alive(c))) idle.splice(idle.indexOf(dead), 1);
-      const index = Math.max(0, idle.findIndex((c) => readyHosts.has(c)));
+      const index = Math.max(
+        0,
+        idle.findIndex((c) => readyHosts.has(c)),
+      );
       const [child] = idle.splice(index, 1);
       const taken = child ?? start(env);
       taken.ref();
