@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { type ExecutorName, executorNames, isExecutorName } from '@hiveforge/agent';
-import { ConfigError, formatIssues, parseDuration } from '@hiveforge/sdk';
+import { ConfigError, formatIssues, parseByteSize, parseDuration } from '@hiveforge/sdk';
 import { z } from 'zod';
 
 const DurationText = z.union([z.number().nonnegative(), z.string().min(1)]).transform((v, ctx) => {
@@ -13,32 +13,18 @@ const DurationText = z.union([z.number().nonnegative(), z.string().min(1)]).tran
   }
 });
 
-const SIZE_UNITS: Record<string, number> = {
-  '': 1,
-  b: 1,
-  k: 1_024,
-  kb: 1_024,
-  kib: 1_024,
-  ki: 1_024,
-  m: 1_048_576,
-  mb: 1_048_576,
-  mib: 1_048_576,
-  mi: 1_048_576,
-  g: 1_073_741_824,
-  gb: 1_073_741_824,
-  gib: 1_073_741_824,
-  gi: 1_073_741_824,
-};
-
 /**
- * Parses a size in bytes: a whole number of bytes, or a number with a unit (`K`, `M`, `G`, with or
- * without `i`/`B`: every unit a power of 1024, as memory and disk sizes are read).
- * @example parseSize('64MiB') // 67108864
+ * Parses a size in bytes for a flag: a whole number of bytes, or a number with a binary unit
+ * (the SDK's `parseByteSize`: `64Mi`, `64MiB`, `512k`, `1G`, every unit a power of 1024).
+ * @example parseSize('--log-limit', '64MiB') // 67108864
  */
 export function parseSize(name: string, value: string | number): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(String(value));
-  const unit = SIZE_UNITS[(m?.[2] ?? '').toLowerCase()];
-  const bytes = m && unit !== undefined ? Math.floor(Number(m[1]) * unit) : Number.NaN;
+  let bytes: number;
+  try {
+    bytes = parseByteSize(value);
+  } catch {
+    bytes = Number.NaN;
+  }
   if (!Number.isSafeInteger(bytes) || bytes < 1)
     throw new ConfigError(`${name}: "${value}" is not a size (use 1048576, 512KiB, 64Mi, 1GiB)`);
   return bytes;
