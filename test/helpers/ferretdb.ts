@@ -25,10 +25,20 @@ export interface FerretDB extends AsyncDisposable {
   readonly port: number;
   /** The temporary directory holding the SQLite files; removed by `stop()`. */
   readonly dataDir: string;
-  /** The server's process id. */
+  /** The server's process id (a new one after {@link FerretDB.restart}). */
   readonly pid: number;
   /** What the binary's `--version` reports. */
   readonly build: FerretDBBuild;
+  /**
+   * Kills the server with SIGKILL, as a crash would, and keeps its data directory: the files
+   * are as the dead process left them. Resolves once the process has exited.
+   */
+  kill(): Promise<void>;
+  /**
+   * Starts the server again on the same data directory and port (after {@link FerretDB.kill})
+   * and waits until it answers `ping`; clients that connected before reconnect to it.
+   */
+  restart(): Promise<void>;
   /** Stops the server and removes its data. Safe to call more than once. */
   stop(): Promise<void>;
 }
@@ -217,33 +227,69 @@ export async function startFerretDB(options: FerretDBOptions = {}): Promise<Ferr
       '--telemetry=disable',
       '--log-level=warn',
     ];
-    const output = tail();
-    const child = spawn(bin, args, { cwd: dataDir, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout?.on('data', (chunk: Buffer) => output.push(chunk));
-    child.stderr?.on('data', (chunk: Buffer) => output.push(chunk));
-    const spawned = new Promise<void>((resolve, reject) => {
-      child.once('spawn', resolve);
-      child.once('error', reject);
-    });
+    let output = tail();
+    let child: ChildProcess | undefined;
+    /** Starts the process on this port and data directory and waits until it answers. */
+    const launch = async () => {
+      output = tail();
+      const started = spawn(bin, args, { cwd: dataDir, stdio: ['ignore', 'pipe', 'pipe'] });
+      child = started;
+      const out = output;
+      started.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
+      started.stderr?.on('data', (chunk: Buffer) => out.push(chunk));
+      await new Promise<void>((resolve, reject) => {
+        started.once('spawn', resolve);
+        started.once('error', reject);
+      });
+      await waitUntilReady(uri, started, timeoutMs);
+      if (!started.pid) throw new Error('ferretdb has no pid');
+    };
     // If the test process exits without stopping the server, do not leave it running.
-    const killOnExit = () => child.kill('SIGKILL');
+    const killOnExit = () => child?.kill('SIGKILL');
     process.once('exit', killOnExit);
 
     let stopping: Promise<void> | undefined;
     const stop = () => {
       stopping ??= (async () => {
         process.off('exit', killOnExit);
-        await stopProcess(child);
+        if (child) await stopProcess(child);
         await rm(dataDir, { recursive: true, force: true, maxRetries: 3 });
       })();
       return stopping;
     };
+    const kill = async () => {
+      if (!child || exited(child)) return;
+      child.kill('SIGKILL');
+      await waitForExit(child, 10_000);
+    };
+    const restart = async () => {
+      if (stopping) throw new Error('ferretdb was stopped; its data is gone');
+      if (child && !exited(child)) throw new Error('ferretdb is running; kill() it before restart()');
+      try {
+        await launch();
+      } catch (error) {
+        throw new Error(
+          `could not restart ${bin} ${args.join(' ')}: ${error instanceof Error ? error.message : String(error)}\n${output.text}`,
+          { cause: error },
+        );
+      }
+    };
 
     try {
-      await spawned;
-      await waitUntilReady(uri, child, timeoutMs);
-      if (!child.pid) throw new Error('ferretdb has no pid');
-      return { uri, port, dataDir, pid: child.pid, build, stop, [Symbol.asyncDispose]: stop };
+      await launch();
+      return {
+        uri,
+        port,
+        dataDir,
+        get pid() {
+          return child?.pid as number;
+        },
+        build,
+        kill,
+        restart,
+        stop,
+        [Symbol.asyncDispose]: stop,
+      };
     } catch (error) {
       await stop();
       lastError = new Error(

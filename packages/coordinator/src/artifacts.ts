@@ -8,7 +8,6 @@ import {
   type HiveForgeError,
   NotFoundError,
   UnauthenticatedError,
-  isHiveForgeError,
 } from '@hiveforge/sdk';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import * as tar from 'tar';
@@ -16,7 +15,7 @@ import { type AgentTokenCache, type TokenMemo, resolveCaller } from './auth.js';
 import { answerJson, readLimitedBody } from './body-limits.js';
 import type { Scheduler } from './scheduler/scheduler.js';
 import type { Store } from './store/types.js';
-import { toTRPCError } from './trpc.js';
+import { hiveForgeErrorOf, toTRPCError } from './trpc.js';
 
 /** The largest artifact archive accepted, in bytes. @default 256 MiB */
 export const MAX_ARTIFACT_BYTES = 256 * 1024 * 1024;
@@ -58,7 +57,7 @@ export async function checkArchive(data: Buffer): Promise<string[]> {
 }
 
 function fail(req: IncomingMessage, res: ServerResponse, error: unknown) {
-  const hf = isHiveForgeError(error) ? (error as HiveForgeError) : null;
+  const hf: HiveForgeError | null = hiveForgeErrorOf(error);
   // The same mapping as the tRPC API's, so an error has one status wherever it is answered. A
   // body refused before it was read (a bad token, a stale attempt) is dropped unread.
   answerJson(

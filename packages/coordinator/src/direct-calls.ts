@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import { isHiveForgeError } from '@hiveforge/sdk';
 import { TRPCError, getTRPCErrorFromUnknown, getTRPCErrorShape } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import type { ZodType } from 'zod';
@@ -9,7 +8,7 @@ import { answerJson, bodyLimitOf, declaredLength, readLimitedBody, tooLarge } fr
 import { type AgentCall, agentCalls } from './routers/agent.js';
 import { appRouter } from './routers/app.js';
 import type { AgentRecord } from './store/types.js';
-import { type CoordinatorContext, agentOf, toTRPCError } from './trpc.js';
+import { type CoordinatorContext, agentOf, hiveForgeErrorOf, toTRPCError } from './trpc.js';
 
 /** Any agent call: `run` is declared as a method, so a call of a narrower input fits. */
 type AnyAgentCall = AgentCall<ZodType, unknown>;
@@ -27,8 +26,9 @@ const DIRECT_CALLS: ReadonlyMap<string, AnyAgentCall> = new Map(
 /**
  * Runs an agent call as its tRPC procedure (`agentProcedure`, then the input parser, then the
  * resolver) would, without tRPC's middleware chain: the input is parsed (a schema error is a
- * `BAD_REQUEST` caused by it), then the call runs, and a HiveForgeError it throws becomes its
- * tRPC error (`toTRPCError`). The caller was checked to be an agent before the body was read.
+ * `BAD_REQUEST` caused by it), then the call runs, and a HiveForgeError it throws (or a raw store
+ * error's, `hiveForgeErrorOf`) becomes its tRPC error (`toTRPCError`). The caller was checked to
+ * be an agent before the body was read.
  */
 async function runAgentCall(call: AnyAgentCall, ctx: CoordinatorContext, agent: AgentRecord, input: unknown) {
   let parsed: unknown;
@@ -40,7 +40,8 @@ async function runAgentCall(call: AnyAgentCall, ctx: CoordinatorContext, agent: 
   try {
     return await call.run({ ...ctx, agent }, parsed);
   } catch (error) {
-    throw isHiveForgeError(error) ? toTRPCError(error) : error;
+    const hf = hiveForgeErrorOf(error);
+    throw hf ? toTRPCError(hf) : error;
   }
 }
 
@@ -155,7 +156,9 @@ export function createDirectCalls(options: DirectCallsOptions) {
       } catch (cause) {
         const error = getTRPCErrorFromUnknown(cause);
         const shape = getTRPCErrorShape({ config, error, type: 'mutation', path, input, ctx });
-        answerJson(req, res, getHTTPStatusCodeFromError(error), { error: shape });
+        // The formatter's status: it maps errors raised before the call's own mapping too.
+        const status = (shape as { data?: { httpStatus?: unknown } }).data?.httpStatus;
+        answerJson(req, res, typeof status === 'number' ? status : getHTTPStatusCodeFromError(error), { error: shape });
       }
     })();
     return true;

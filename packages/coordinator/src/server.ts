@@ -10,6 +10,7 @@ import { BODY_LIMITS, answerJson, bodyLimitOf, declaredLength, tooLarge } from '
 import { abortWhenGone, createDirectCalls } from './direct-calls.js';
 import { createMetrics } from './metrics.js';
 import { type Caller, createAgentTokenCache, createTokenMemo, resolveCaller } from './auth.js';
+import { createReadiness } from './readiness.js';
 import { appRouter } from './routers/app.js';
 import { createAgentSweeper } from './scheduler/agent-sweeper.js';
 import type { SchedulerOptions } from './scheduler/config.js';
@@ -151,6 +152,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     createContext: async (req, _res, signal) => contextOf(await callerOf(req.headers.authorization), signal),
   });
   const artifacts = createArtifactsHandler({ store, scheduler, agents, tokens });
+  const readiness = createReadiness({ store });
   const server = createServer((req, res) => {
     // Agent calls carry no query string (a batch does): their path is the URL as sent, with
     // nothing to parse. Everything else under /trpc/ goes to the tRPC handler.
@@ -168,10 +170,14 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     }
     if (url.pathname === '/healthz') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
     if (url.pathname === '/readyz') {
-      store.getPipeline('__readyz__').then(
-        () => res.writeHead(200, { 'content-type': 'text/plain' }).end('ready\n'),
-        () => res.writeHead(503, { 'content-type': 'text/plain' }).end('store unreachable\n'),
-      );
+      // Answers within a second whatever the store does (see createReadiness).
+      void readiness
+        .check()
+        .then((r) =>
+          r.ready
+            ? res.writeHead(200, { 'content-type': 'text/plain' }).end('ready\n')
+            : res.writeHead(503, { 'content-type': 'text/plain' }).end(`not ready: ${r.reason}\n`),
+        );
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');

@@ -1,11 +1,13 @@
 import { ErrorCodes, type HiveForgeError, UnauthenticatedError, isHiveForgeError } from '@hiveforge/sdk';
 import { TRPCError, initTRPC } from '@trpc/server';
-import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
+import { getHTTPStatusCodeFromError } from '@trpc/server/http';
+import { TRPC_ERROR_CODES_BY_KEY, type TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import { type AgentTokenCache, type Caller, type TokenMemo, roleAllows } from './auth.js';
 import type { Scheduler } from './scheduler/scheduler.js';
 import type { Role, Store } from './store/types.js';
 import type { Analyzer } from './analyzer/index.js';
 import type { Metrics } from './metrics.js';
+import { storeUnavailableOf } from './store/mongodb-driver-errors.js';
 
 /** What every procedure sees. */
 export interface CoordinatorContext {
@@ -63,18 +65,32 @@ const HF_CODES_OF_TRPC: Partial<Record<TRPC_ERROR_CODE_KEY, string>> = {
   FORBIDDEN: ErrorCodes.forbidden,
 };
 
+/**
+ * The HiveForgeError an error stands for: the error itself, or for a raw store driver error that
+ * escaped its store (a closed connection, a failed server selection), the retryable
+ * `StoreUnavailableError` it means (see `store/mongodb-driver-errors.ts`). Null for anything else.
+ */
+export function hiveForgeErrorOf(error: unknown): HiveForgeError | null {
+  return isHiveForgeError(error) ? error : storeUnavailableOf(error);
+}
+
 const t = initTRPC.context<CoordinatorContext>().create({
   errorFormatter({ shape, error }) {
     const cause = error.cause as unknown;
-    const hf = isHiveForgeError(cause) ? cause : null;
+    const hf = hiveForgeErrorOf(cause);
     const zodIssues =
       error.code === 'BAD_REQUEST' && cause && typeof cause === 'object' && 'issues' in cause
         ? (cause as { issues: unknown }).issues
         : undefined;
+    // An error that reached tRPC unmapped (raised while the context was built, or a raw store
+    // error) gets its HiveForgeError's status: a store outage is a 503 the agent retries, not a 500.
+    const mapped = hf && error.code === 'INTERNAL_SERVER_ERROR' ? toTRPCError(hf) : null;
     return {
       ...shape,
+      ...(mapped ? { message: mapped.message, code: TRPC_ERROR_CODES_BY_KEY[mapped.code] } : {}),
       data: {
         ...shape.data,
+        ...(mapped ? { code: mapped.code, httpStatus: getHTTPStatusCodeFromError(mapped) } : {}),
         stack: undefined,
         hiveforgeCode: hf?.code ?? HF_CODES_OF_TRPC[error.code] ?? null,
         retryable: hf?.retryable ?? false,
@@ -88,7 +104,9 @@ export const router = t.router;
 
 /** A procedure's result, with a HiveForgeError it failed with turned into its tRPC error. */
 function mapError<R extends { ok: boolean; error?: { cause?: unknown } }>(result: R): R {
-  if (!result.ok && isHiveForgeError(result.error?.cause)) throw toTRPCError(result.error.cause);
+  if (result.ok) return result;
+  const hf = hiveForgeErrorOf(result.error?.cause);
+  if (hf) throw toTRPCError(hf);
   return result;
 }
 

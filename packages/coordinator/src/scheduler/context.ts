@@ -5,6 +5,7 @@ import type { ResolvedSchedulerConfig } from './config.js';
 import type { FreshReads } from './fresh-reads.js';
 import type { LeasedJobs } from './leased-jobs.js';
 import type { RunProgress } from './run-progress.js';
+import type { LeaseGrace } from './lease-grace.js';
 
 /** What every scheduler step needs: the store, the timing and a clock. */
 export interface SchedulerContext {
@@ -36,6 +37,8 @@ export interface SchedulerContext {
   leased: LeasedJobs;
   /** Leases won here, which show that their runs go on (see `RunProgress`). */
   progress: RunProgress;
+  /** Keeps the sweeper from declaring leases lost because of a store outage (see `LeaseGrace`). */
+  leaseGrace: LeaseGrace;
 }
 
 /**

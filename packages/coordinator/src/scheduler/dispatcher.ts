@@ -451,9 +451,20 @@ async function recordCompletion(
   return won ? { duplicate: false } : check(end);
 }
 
-/** Declares the expired leases lost, once, whichever coordinator gets there first. */
+/**
+ * Declares the expired leases lost, once, whichever coordinator gets there first; none while
+ * this coordinator's store reads fail or stall, nor for a lease TTL after (see `LeaseGrace`).
+ */
 export async function sweepExpiredLeases(ctx: SchedulerContext): Promise<number> {
-  const expired = await ctx.store.findExpiredLeases(ctx.now(), 256);
+  const askedAt = ctx.now();
+  let expired: JobRecord[];
+  try {
+    expired = await ctx.store.findExpiredLeases(askedAt, 256);
+  } catch (error) {
+    ctx.leaseGrace.failed(ctx.now());
+    throw error;
+  }
+  if (expired.length > 0 && !ctx.leaseGrace.allowsLoss(askedAt, ctx.now())) return 0;
   let declared = 0;
   for (const job of expired) {
     const { won } = await endAttempt(ctx, job, 'lost', LOST, job.agentId);

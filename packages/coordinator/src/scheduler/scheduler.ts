@@ -22,6 +22,7 @@ import { cancelRun } from './run-cancel.js';
 import { RunProgress } from './run-progress.js';
 import { type TriggerRunInput, triggerRun } from './run-trigger.js';
 import { createFreshReads } from './fresh-reads.js';
+import { createLeaseGrace } from './lease-grace.js';
 import { createScheduleTickerState, tickSchedules } from './schedule-ticker.js';
 import { syncHead, syncSchedules } from './schedules.js';
 
@@ -85,9 +86,10 @@ const preciseNow = () => performance.timeOrigin + performance.now();
 /** Creates a scheduler over a store. */
 export function createScheduler(deps: SchedulerDeps): Scheduler {
   const { store } = deps;
+  const config = resolveSchedulerConfig(deps.options);
   const ctx: SchedulerContext = {
     store,
-    config: resolveSchedulerConfig(deps.options),
+    config,
     now: deps.now ?? preciseNow,
     specs: new Map(),
     origins: new Map(),
@@ -97,6 +99,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     claims: new LocalClaims(deps.now ?? preciseNow),
     leased: new LeasedJobs(),
     progress: new RunProgress(),
+    leaseGrace: createLeaseGrace({ graceMs: config.leaseTtlMs, stallMs: config.heartbeatIntervalMs }),
   };
   let sweeps = 0;
   const ticker = createScheduleTickerState();

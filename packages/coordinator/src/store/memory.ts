@@ -606,6 +606,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     get artifactsDir() {
       return artifactsDir;
     },
+    async ping() {},
     async close() {
       closed = true;
       events.removeAllListeners();

@@ -15,17 +15,12 @@ import {
   type OptionalUnlessRequiredId,
   MongoBulkWriteError,
   MongoClient,
-  MongoClientClosedError,
   MongoError,
-  MongoNetworkError,
-  MongoNotConnectedError,
-  MongoServerSelectionError,
-  MongoTopologyClosedError,
-  MongoWriteConcernError,
   ObjectId,
   ReadConcern,
   type WriteConcernSettings,
 } from 'mongodb';
+import { isMongoBusy, isMongoUnavailable } from './mongodb-driver-errors.js';
 import { rotated } from './queued-order.js';
 import { type GroupCommitOptions, type ItemOutcome, createGroupCommit } from './group-commit.js';
 import { createPerKeyQueue } from './per-key-queue.js';
@@ -216,15 +211,6 @@ const WINNER_READ_DELAYS_MS = [5, 10, 20, 50, 100, 200, 400, 800, 1_600];
 const DUPLICATE_KEY = 11000;
 /** Delays before trying an operation again that a busy server refused without doing it. */
 const BUSY_RETRY_DELAYS_MS = [2, 5, 10, 20, 40, 80, 160, 320, 640];
-const isBusy = (error: unknown): boolean =>
-  /database is locked|SQLITE_BUSY/i.test((error as Error | null)?.message ?? '');
-/**
- * Server error codes that mean "no usable primary right now": HostUnreachable, HostNotFound,
- * NetworkTimeout, ShutdownInProgress, WriteConcernFailed, PrimarySteppedDown,
- * SocketException, NotWritablePrimary, InterruptedAtShutdown, InterruptedDueToReplStateChange,
- * NotPrimaryNoSecondaryOk, NotPrimaryOrSecondary.
- */
-const UNAVAILABLE_CODES = new Set([6, 7, 89, 91, 64, 189, 9001, 10107, 11600, 11602, 13435, 13436]);
 
 const MAJORITY: WriteConcernSettings = { w: 'majority' };
 const READ_MAJORITY = new ReadConcern('majority');
@@ -449,24 +435,6 @@ function insertGroup<D extends Document>(collection: Collection<D>, options: Gro
   }, options);
 }
 
-/** True when the error means the store cannot be reached or has no writable majority now. */
-function isUnavailable(error: unknown): boolean {
-  if (
-    error instanceof MongoNetworkError ||
-    error instanceof MongoServerSelectionError ||
-    error instanceof MongoNotConnectedError ||
-    error instanceof MongoTopologyClosedError ||
-    error instanceof MongoClientClosedError ||
-    error instanceof MongoWriteConcernError
-  ) {
-    return true;
-  }
-  if (!(error instanceof MongoError)) return false;
-  if (error.hasErrorLabel('RetryableWriteError') || error.hasErrorLabel('ResetPool')) return true;
-  if (error instanceof MongoBulkWriteError && error.result?.getWriteConcernError()) return true;
-  return typeof error.code === 'number' && UNAVAILABLE_CODES.has(error.code);
-}
-
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /** The URI with its password hidden, for messages. */
@@ -667,9 +635,9 @@ async function ensureIndexes(db: Db): Promise<void> {
   } catch (error) {
     // FerretDB has no TTL indexes (and an operator may have changed the TTL): the pollers'
     // periodic delete removes old wake-ups either way, so an index on `at` is all that's needed.
-    if (isUnavailable(error)) throw error;
+    if (isMongoUnavailable(error)) throw error;
     await wakeups.createIndex({ at: 1 }).catch((second: unknown) => {
-      if (isUnavailable(second)) throw second;
+      if (isMongoUnavailable(second)) throw second;
     });
   }
 }
@@ -752,7 +720,7 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
         : options.retireHintsBy === 'update';
   } catch (error) {
     if (ownsClient) await client.close().catch(() => undefined);
-    if (isUnavailable(error)) {
+    if (isMongoUnavailable(error)) {
       throw new StoreUnavailableError(`cannot reach MongoDB at ${where}: ${messageOf(error)}`, { cause: error });
     }
     throw error;
@@ -825,7 +793,7 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
       } catch (error) {
         // A busy server (FerretDB's SQLite answers "database is locked" under write contention)
         // did nothing: the same operation is safe to try again.
-        if (!isBusy(error)) throw error;
+        if (!isMongoBusy(error)) throw error;
         if (attempt >= BUSY_RETRY_DELAYS_MS.length) {
           throw new StoreUnavailableError(`MongoDB at ${where} is busy (${what}): ${messageOf(error)}`, {
             cause: error,
@@ -841,7 +809,7 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
       return await operation();
     } catch (error) {
       if (isHiveForgeError(error)) throw error;
-      if (isUnavailable(error)) {
+      if (isMongoUnavailable(error)) {
         throw new StoreUnavailableError(`MongoDB at ${where} is unavailable (${what}): ${messageOf(error)}`, {
           cause: error,
         });
@@ -1990,6 +1958,9 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
       return () => {
         events.off(topic, listener);
       };
+    },
+    async ping() {
+      await call('ping', () => db.command({ ping: 1 }));
     },
     async close() {
       if (closed) return;

@@ -534,5 +534,11 @@ export interface Store {
   /** Calls `listener` when `topic` is notified; returns the unsubscribe function. */
   subscribe(topic: string, listener: () => void): () => void;
 
+  /**
+   * One cheap round trip to the store (MongoDB's `ping`), for readiness checks: resolves when
+   * the store answers, rejects with a `StoreUnavailableError` when it cannot be reached.
+   */
+  ping(): Promise<void>;
+
   close(): Promise<void>;
 }

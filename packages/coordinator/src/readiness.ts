@@ -1,0 +1,63 @@
+import type { Store } from './store/types.js';
+
+/** Options of {@link createReadiness}. */
+export interface ReadinessOptions {
+  store: Store;
+  /**
+   * How long a check waits for the store's `ping`; past that the coordinator is not ready.
+   * Below a second, so that `/readyz` answers within one whatever the store does.
+   * @default 750
+   */
+  timeoutMs?: number;
+}
+
+/** What a readiness check found: ready, or not with a short reason (no addresses, no secrets). */
+export type ReadinessResult = { ready: true } | { ready: false; reason: string };
+
+/** Answers whether this coordinator can serve requests now (for `/readyz`). */
+export interface Readiness {
+  check(): Promise<ReadinessResult>;
+}
+
+/**
+ * Creates the readiness check of `/readyz`: the coordinator is ready when its store answers a
+ * `ping` within `timeoutMs`. A check never waits longer: during a store outage a ping can wait
+ * for the driver's server selection (30 s by default), so the check answers "not ready" at its
+ * deadline and leaves the ping running. Checks made while a ping is on its way share it, so a
+ * load balancer polling a coordinator whose store is gone does not pile up pings.
+ */
+export function createReadiness(options: ReadinessOptions): Readiness {
+  const timeoutMs = options.timeoutMs ?? 750;
+  let inflight: Promise<ReadinessResult> | null = null;
+  const ping = (): Promise<ReadinessResult> => {
+    inflight ??= options.store
+      .ping()
+      .then(
+        (): ReadinessResult => ({ ready: true }),
+        (error: unknown): ReadinessResult => ({
+          ready: false,
+          reason: `store unreachable (${(error as { code?: unknown })?.code ?? (error as Error)?.name ?? 'error'})`,
+        }),
+      )
+      .finally(() => {
+        inflight = null;
+      });
+    return inflight;
+  };
+  return {
+    async check() {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<ReadinessResult>((resolve) => {
+        timer = setTimeout(
+          () => resolve({ ready: false, reason: `store did not answer a ping within ${timeoutMs} ms` }),
+          timeoutMs,
+        );
+      });
+      try {
+        return await Promise.race([ping(), late]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}
