@@ -3,12 +3,13 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Lease } from '@hiveforge/coordinator';
 import { type ArtifactClient, createArtifactClient } from './artifact-client.js';
-import { type CoordinatorClient, createAgentClient, errorCodeOf, isTransportError } from './client.js';
+import { type CoordinatorClient, createAgentClient, errorCodeOf } from './client.js';
 import { createEndpoints } from './endpoints.js';
 import type { Executor } from './executors/types.js';
 import { hostBasics, passedVariables } from './job-environment.js';
 import { configHash } from './fingerprint.js';
 import { createJobHostPool } from './job-host-pool.js';
+import { isRetryable } from './retry.js';
 import { type RunningJob, runJob } from './job-runner.js';
 import { createWorkspaceUsage } from './workspace-usage.js';
 import type { OnLogLimit } from './log-shipper.js';
@@ -41,6 +42,17 @@ export interface AgentOptions {
   keepWorkspaces?: boolean;
   /** How long a pull waits on the coordinator for work. @default the server's maximum */
   pullWaitMs?: number;
+  /**
+   * How long a call to the coordinator may take (a pull: its wait on top) before it fails as
+   * timed out and is tried again. @default 30000
+   */
+  callTimeoutMs?: number;
+  /**
+   * How long each call of a job (start, logs, artifacts, outputs, completion) is tried again
+   * while the coordinator or its store cannot answer: an outage shorter than this fails no job.
+   * @default 120000
+   */
+  retryForMs?: number;
   /**
    * Names of variables of the agent's own environment that jobs get (see job-environment.ts);
    * nothing else of it reaches a job. @default []
@@ -101,7 +113,7 @@ export function createAgent(options: AgentOptions): Agent {
   let token: string | undefined;
   let agentId: string | null = null;
   const endpoints = createEndpoints(typeof options.url === 'string' ? [options.url] : options.url);
-  const client = createAgentClient({ url: endpoints, token: () => token });
+  const client = createAgentClient({ url: endpoints, token: () => token, timeoutMs: options.callTimeoutMs });
   const artifacts: ArtifactClient = createArtifactClient({ url: endpoints, token: () => token });
   const capacity = options.capacity ?? 1;
   const running = new Map<string, RunningJob>();
@@ -157,7 +169,7 @@ export function createAgent(options: AgentOptions): Agent {
         emit({ type: 'registered', agentId });
         return;
       } catch (error) {
-        if (!isTransportError(error) || stopping.signal.aborted) throw error;
+        if (!isRetryable(error) || stopping.signal.aborted) throw error;
         await sleep(Math.min(5_000, 200 * 2 ** i), stopping.signal);
       }
     }
@@ -173,8 +185,12 @@ export function createAgent(options: AgentOptions): Agent {
   stopping.signal.addEventListener('abort', checkDrained);
 
   const heartbeatLoop = async () => {
+    let sentAt = Date.now();
     while (!stopping.signal.aborted || running.size > 0) {
-      await sleep(heartbeatMs, drained.signal);
+      // Every interval from the last one's start, not from its answer: a slow heartbeat (a busy
+      // store) must not stretch the time between renewals towards the lease TTL.
+      await sleep(Math.max(0, sentAt + heartbeatMs - Date.now()), drained.signal);
+      sentAt = Date.now();
       if (running.size === 0 && stopping.signal.aborted) break;
       try {
         // A lease declared lost stays lost: it is not renewed again (nor reported again) while
@@ -254,6 +270,7 @@ export function createAgent(options: AgentOptions): Agent {
           onLogLimit: options.onLogLimit,
           onOutput: options.onOutput,
           keepWorkspaces: options.keepWorkspaces,
+          retryForMs: options.retryForMs,
         },
         lease,
       );

@@ -3,7 +3,8 @@ import { gunzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TRPCClientError } from '@trpc/client';
-import { createAgentClient, errorCodeOf, isTransportError } from './client.js';
+import { createAgentClient, errorCodeOf } from './client.js';
+import { isRetryable } from './retry.js';
 
 /**
  * The agent client's link against a real HTTP server on loopback that answers in tRPC's wire
@@ -104,11 +105,11 @@ describe('the agent client transport (a real HTTP server speaking the tRPC wire 
     const error = await client.agent.complete.mutate({ jobId: 'j', attempt: 1, result: ok }).catch((e: unknown) => e);
     expect(error).toMatchObject({ message: 'attempt 1 already ended', data: { httpStatus: 409 } });
     expect(errorCodeOf(error)).toBe('HF_FENCED');
-    expect(isTransportError(error)).toBe(false);
+    expect(isRetryable(error)).toBe(false);
     expect(seen[0]?.authorization).toBeNull();
   });
 
-  it('a refused connection is a transport error; an aborted call rejects', async () => {
+  it('a refused connection is retryable; an aborted call rejects', async () => {
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
@@ -116,7 +117,7 @@ describe('the agent client transport (a real HTTP server speaking the tRPC wire 
     const refused = await createAgentClient({ url: `http://127.0.0.1:${port}` })
       .agent.pull.mutate({ requestId: 'request-2' })
       .catch((e: unknown) => e);
-    expect(isTransportError(refused)).toBe(true);
+    expect(isRetryable(refused)).toBe(true);
     expect(errorCodeOf(refused)).toBeNull();
     const abort = new AbortController();
     const hanging = createAgentClient({ url }).agent.start.mutate({ jobId: 'j', attempt: 1 }, { signal: abort.signal });

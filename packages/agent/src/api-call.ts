@@ -12,6 +12,31 @@ export interface ApiCallOptions {
   fetch: JsonFetch;
   /** Headers of every call (the agent's token). */
   headers: () => Record<string, string>;
+  /**
+   * How long a call may take before it fails as timed out (a retryable error). A pull, and a
+   * completion that pulls the next job, get their wait on top.
+   * @default DEFAULT_CALL_TIMEOUT_MS (30 s)
+   */
+  timeoutMs?: number;
+}
+
+/** How long an agent call may take, beyond a pull's wait, by default. */
+export const DEFAULT_CALL_TIMEOUT_MS = 30_000;
+
+/** The longest wait a pull may ask for (the API's limit): a pull without `waitMs` may wait this long. */
+export const MAX_PULL_WAIT_MS = 60_000;
+
+/** How long a pull of `waitMs` (none: the coordinator's own) may wait for work. */
+const waitOf = (waitMs: unknown) => (typeof waitMs === 'number' && waitMs >= 0 ? waitMs : MAX_PULL_WAIT_MS);
+
+/** The deadline of one call: the timeout, plus the wait of a call that long-polls for work. */
+function timeoutOf(path: string, input: unknown, timeoutMs: number): number {
+  if (path === 'agent.pull') return timeoutMs + waitOf((input as { waitMs?: unknown } | null)?.waitMs);
+  if (path === 'agent.complete') {
+    const next = (input as { next?: { waitMs?: unknown } | null } | null)?.next;
+    if (next != null) return timeoutMs + waitOf(next.waitMs);
+  }
+  return timeoutMs;
 }
 
 /** Log batches larger than this go gzip-compressed (`content-encoding: gzip`). */
@@ -40,6 +65,7 @@ export type ApiCall = (
  * `data.hiveforgeCode`), a transport failure has no `data`.
  */
 export function createApiCall(options: ApiCallOptions): ApiCall {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
   return async (type, path, input, signal) => {
     const json = input === undefined ? undefined : JSON.stringify(input);
     const target =
@@ -55,12 +81,24 @@ export function createApiCall(options: ApiCallOptions): ApiCall {
       const body = type === 'query' ? undefined : compress ? await gzipAsync(json as string) : json;
       response = await options.endpoints.fetch(
         target,
-        { method: type === 'query' ? 'GET' : 'POST', headers, body, signal },
+        {
+          method: type === 'query' ? 'GET' : 'POST',
+          headers,
+          body,
+          signal,
+          timeoutMs: timeoutOf(path, input, timeoutMs),
+        },
         options.fetch,
       );
-      reply = (await response.json()) as Reply;
     } catch (cause) {
       throw TRPCClientError.from(cause instanceof Error ? cause : new Error(String(cause)));
+    }
+    try {
+      reply = (await response.json()) as Reply;
+    } catch {
+      // Not the API's answer (a proxy's error page): its status is all there is to go by.
+      const message = `the coordinator answered ${response.status} without an API reply`;
+      throw TRPCClientError.from({ error: { message, code: -32603, data: { httpStatus: response.status } } });
     }
     if ('error' in reply) throw TRPCClientError.from(reply, { meta: { response } });
     return reply.result.data;

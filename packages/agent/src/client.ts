@@ -11,11 +11,15 @@ export type CoordinatorClient = TRPCClient<AppRouter>;
 
 /**
  * Creates an unbatched client: an agent's long-polling pull must not hold back its heartbeats.
+ * Every call has a deadline (`timeoutMs`, plus the wait of a pull); a call past it fails as a
+ * retryable timeout (see `isRetryable`).
  * @example const client = createAgentClient({ url: 'http://127.0.0.1:7700', token });
  */
 export function createAgentClient(options: {
   url: string | Endpoints;
   token?: () => string | undefined;
+  /** How long a call may take before it fails as timed out. @default DEFAULT_CALL_TIMEOUT_MS (30 s) */
+  timeoutMs?: number;
 }): CoordinatorClient {
   const endpoints = typeof options.url === 'string' ? createEndpoints([options.url]) : options.url;
   sharedFetch ??= createJsonFetch();
@@ -23,6 +27,7 @@ export function createAgentClient(options: {
     createApiCall({
       endpoints,
       fetch: sharedFetch,
+      timeoutMs: options.timeoutMs,
       headers: (): Record<string, string> => {
         const token = options.token?.();
         return token ? { authorization: `Bearer ${token}` } : {};
@@ -35,13 +40,4 @@ export function createAgentClient(options: {
 export function errorCodeOf(error: unknown): string | null {
   const data = (error as { data?: { hiveforgeCode?: unknown } } | null)?.data;
   return typeof data?.hiveforgeCode === 'string' ? data.hiveforgeCode : null;
-}
-
-/** True when a call failed before the coordinator could answer: worth retrying. */
-export function isTransportError(error: unknown): boolean {
-  const e = error as { data?: { httpStatus?: number }; cause?: unknown; message?: string } | null;
-  if (!e) return false;
-  const status = e.data?.httpStatus;
-  if (status === undefined) return true;
-  return status === 502 || status === 503 || status === 504;
 }

@@ -16,6 +16,11 @@ export interface JsonRequestInit {
   headers?: Record<string, string>;
   body?: string | Buffer | null;
   signal?: AbortSignal | null;
+  /**
+   * Fails the request with a `TimeoutError` (code `ETIMEDOUT`) when its whole answer has not
+   * arrived this many milliseconds after it was sent. @default no limit
+   */
+  timeoutMs?: number;
 }
 
 /** A fetch for API calls with string bodies. */
@@ -23,6 +28,10 @@ export type JsonFetch = (url: string, init?: JsonRequestInit) => Promise<JsonRes
 
 const abortError = (signal: AbortSignal): Error =>
   signal.reason instanceof Error ? signal.reason : new DOMException('This operation was aborted', 'AbortError');
+
+/** The error of a request that ran past its `timeoutMs`. */
+const timeoutError = (url: string, ms: number): Error =>
+  Object.assign(new Error(`no answer from ${url} within ${ms} ms`), { name: 'TimeoutError', code: 'ETIMEDOUT' });
 
 /**
  * Creates a fetch for API calls over `node:http` with keep-alive connections. Every job costs an
@@ -81,8 +90,12 @@ export function createJsonFetch(): JsonFetch & { close(): void } {
       const req = transport.request({ ...target, method: init.method ?? 'GET', headers, agent }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', reject);
+        res.on('error', (error) => {
+          clearTimeout(deadline);
+          reject(error);
+        });
         res.on('end', () => {
+          clearTimeout(deadline);
           signal?.removeEventListener('abort', onAbort);
           const text = Buffer.concat(chunks).toString('utf8');
           const status = res.statusCode ?? 0;
@@ -108,7 +121,12 @@ export function createJsonFetch(): JsonFetch & { close(): void } {
       });
       const onAbort = () => req.destroy(abortError(signal as AbortSignal));
       signal?.addEventListener('abort', onAbort, { once: true });
+      const deadline =
+        init.timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => req.destroy(timeoutError(url, init.timeoutMs as number)), init.timeoutMs);
       req.on('error', (error) => {
+        clearTimeout(deadline);
         signal?.removeEventListener('abort', onAbort);
         reject(error);
       });

@@ -23,7 +23,7 @@ export { createAgent, type Agent, type AgentEvent, type AgentOptions } from './a
 export { insideWorkspace, packPath, resolveInWorkspace, unpackInto } from './archive.js';
 export { createArtifactClient, type ArtifactClient } from './artifact-client.js';
 export { createEndpoints, type Endpoints } from './endpoints.js';
-export { createAgentClient, errorCodeOf, isTransportError, type CoordinatorClient } from './client.js';
+export { createAgentClient, errorCodeOf, type CoordinatorClient } from './client.js';
 export {
   ContainerLabels,
   createDockerExecutor,
@@ -42,6 +42,7 @@ export {
   type ExecutorName,
 } from './executors/index.js';
 export { CONFIG_HASH_EXCLUDED, HIVEFORGE_VERSION, attemptFingerprint, configHash } from './fingerprint.js';
+export { DEFAULT_RETRY_FOR_MS, isRetryable, retryDelayMs, withRetry, type RetryOptions } from './retry.js';
 export { createProcessExecutor, type ProcessExecutorOptions } from './executors/process.js';
 export type {
   ExecOptions,

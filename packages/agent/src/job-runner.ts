@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { AttemptResult, Lease } from '@hiveforge/coordinator';
 import { DiskQuotaError, type PipelineSpec, isHiveForgeError, structuralDigest } from '@hiveforge/sdk';
 import type { ArtifactClient } from './artifact-client.js';
-import { type CoordinatorClient, errorCodeOf, isTransportError } from './client.js';
+import { type CoordinatorClient, errorCodeOf } from './client.js';
 import type { Executor, JobEnvironment } from './executors/types.js';
 import { jobVariables } from './job-environment.js';
 import { attemptFingerprint } from './fingerprint.js';
@@ -14,6 +14,7 @@ import { directorySize, watchDiskQuota } from './workspace-usage.js';
 import { createOutputTail } from './output-tail.js';
 import { type OnLogLimit, createLogShipper, failedByLog } from './log-shipper.js';
 import { createMasker, maskResult } from './masking.js';
+import { withRetry } from './retry.js';
 
 /** Where a job runner keeps bundles and workspaces. */
 export interface JobRunnerDeps {
@@ -45,6 +46,11 @@ export interface JobRunnerDeps {
   onLogLimit?: OnLogLimit;
   /** After a cancel, how long the job may take to stop before it is killed. @default 10000 */
   cancelGraceMs?: number;
+  /**
+   * How long each of the job's calls to the coordinator is tried again while it cannot answer
+   * (see `withRetry`). @default DEFAULT_RETRY_FOR_MS (120 s)
+   */
+  retryForMs?: number;
 }
 
 /** A job being run. `cancel` is safe to call twice. */
@@ -59,7 +65,6 @@ export interface RunningJob {
   readonly done: Promise<AttemptResult | null>;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const slug = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, 120);
 
 /** Bundles are content-addressed by version id, so one download serves every job of a version. */
@@ -76,18 +81,6 @@ async function loadBundle(deps: JobRunnerDeps, versionId: string): Promise<{ pat
   const entry = { path, spec: spec as PipelineSpec };
   deps.bundles.set(versionId, entry);
   return entry;
-}
-
-/** Retries a call while the coordinator cannot be reached; anything else is final. */
-async function withRetry<T>(call: () => Promise<T>, attempts = 30, signal?: AbortSignal): Promise<T> {
-  for (let i = 0; ; i++) {
-    try {
-      return await call();
-    } catch (error) {
-      if (!isTransportError(error) || i >= attempts || signal?.aborted) throw error;
-      await sleep(Math.min(2_000, 100 * 2 ** i));
-    }
-  }
 }
 
 /**
@@ -112,8 +105,12 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
     send: async (chunks) => {
       await deps.client.agent.logs.mutate({ jobId: lease.jobId, attempt: lease.attempt, chunks });
     },
+    retryForMs: deps.retryForMs,
   });
   const grace = deps.cancelGraceMs ?? 10_000;
+  /** Every call of the job to the coordinator goes through this: an outage shorter than the budget fails nothing. */
+  const retry = <T>(call: () => Promise<T>, signal?: AbortSignal) =>
+    withRetry(call, { forMs: deps.retryForMs, signal });
 
   const stop = (reason: NonNullable<typeof stopReason>) => {
     if (stopReason) return;
@@ -137,7 +134,7 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
           new Error(`this agent has no value for the secret(s) ${missing.join(', ')} the job declares`),
           { code: 'HF_CONFIG' },
         );
-      const bundle = await withRetry(() => loadBundle(deps, lease.versionId), 30, abort.signal);
+      const bundle = await retry(() => loadBundle(deps, lease.versionId), abort.signal);
       const spec = bundle.spec;
       await rm(workspace, { recursive: true, force: true });
       await mkdir(workspace, { recursive: true });
@@ -152,9 +149,8 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
         image: prepared,
         configHash: deps.configHash,
       });
-      await withRetry(
+      await retry(
         () => deps.client.agent.start.mutate({ jobId: lease.jobId, attempt: lease.attempt, fingerprint }),
-        30,
         abort.signal,
       );
       const secrets = Object.fromEntries(lease.spec.secrets.map((s) => [s, deps.secrets[s] as string]));
@@ -240,7 +236,7 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
               reply(
                 message.id,
                 activeEnv.copyOut(message.path).then((archive) =>
-                  withRetry(() =>
+                  retry(() =>
                     deps.artifacts.upload({
                       runId: lease.runId,
                       name: message.name,
@@ -255,13 +251,16 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
             case 'download':
               reply(
                 message.id,
-                withRetry(() => deps.artifacts.download({ runId: lease.runId, name: message.name })).then((archive) =>
+                retry(() => deps.artifacts.download({ runId: lease.runId, name: message.name })).then((archive) =>
                   activeEnv.copyIn(archive, message.path),
                 ),
               );
               break;
             case 'outputs':
-              reply(message.id, deps.client.agent.outputs.query({ runId: lease.runId, job: message.job }));
+              reply(
+                message.id,
+                retry(() => deps.client.agent.outputs.query({ runId: lease.runId, job: message.job })),
+              );
               break;
             case 'done':
               resolve(message);
@@ -358,10 +357,7 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
     const result = await executed;
     if (stopReason === 'abandoned' || shipper.fenced) return null;
     try {
-      await withRetry(
-        () => deps.client.agent.complete.mutate({ jobId: lease.jobId, attempt: lease.attempt, result }),
-        60,
-      );
+      await retry(() => deps.client.agent.complete.mutate({ jobId: lease.jobId, attempt: lease.attempt, result }));
     } catch (error) {
       if (errorCodeOf(error) === 'HF_FENCED') return null;
       throw error;

@@ -1,8 +1,9 @@
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { LogLimitError, formatBytes, isHiveForgeError } from '@hiveforge/sdk';
-import { errorCodeOf, isTransportError } from './client.js';
+import { errorCodeOf } from './client.js';
 import { type Masker, createMasker } from './masking.js';
+import { withRetry } from './retry.js';
 
 /** One log chunk: its place in the job's log by sequence number and byte offset. */
 export interface LogChunk {
@@ -49,6 +50,8 @@ export interface LogShipperOptions {
    * job prints. @default 4 MiB
    */
   highWaterBytes?: number;
+  /** How long a batch is sent again while the coordinator cannot take it (see `withRetry`). @default 120 s */
+  retryForMs?: number;
 }
 
 /** Buffers a job's output, masks secrets, and ships it in ordered, idempotent batches. */
@@ -75,8 +78,6 @@ export interface LogShipper {
   /** Bytes of the job's log shipped or queued so far. */
   readonly bytes: number;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const MiB = 1_048_576;
 
@@ -206,18 +207,14 @@ export function createLogShipper(options: LogShipperOptions): LogShipper {
   };
 
   const sendBatch = async (batch: LogChunk[]) => {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await options.send(batch);
+    try {
+      await withRetry(() => options.send(batch), { forMs: options.retryForMs, initialDelayMs: 50 });
+    } catch (error) {
+      if (errorCodeOf(error) === 'HF_FENCED') {
+        fenced = true;
         return;
-      } catch (error) {
-        if (errorCodeOf(error) === 'HF_FENCED') {
-          fenced = true;
-          return;
-        }
-        if (!isTransportError(error) || attempt >= 30) throw error;
-        await sleep(Math.min(2_000, 50 * 2 ** attempt));
       }
+      throw error;
     }
   };
 

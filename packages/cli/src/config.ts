@@ -69,6 +69,8 @@ const AgentFileSchema = z
     defaultImage: z.string().min(1),
     logLimit: SizeText,
     onLogLimit: z.enum(['truncate', 'fail']),
+    callTimeout: DurationText,
+    retryFor: DurationText,
   })
   .partial()
   .strict();
@@ -119,6 +121,10 @@ export interface ResolvedAgentConfig {
   logLimitBytes: number;
   /** What a job past its log limit does: its log ends with a truncation line, or it fails. */
   onLogLimit: 'truncate' | 'fail';
+  /** How long a call to a coordinator may take (a pull: its wait on top). */
+  callTimeoutMs: number;
+  /** How long a job's calls are tried again while the coordinator or its store cannot answer. */
+  retryForMs: number;
 }
 
 function readConfigFile<T extends z.ZodType>(schema: T, path: string | undefined): z.infer<T> {
@@ -315,6 +321,16 @@ export function resolveAgentConfig(
     executor,
     defaultImage:
       pick(flags.defaultImage as string | undefined, env.HIVEFORGE_DEFAULT_IMAGE, file.defaultImage) ?? null,
+    callTimeoutMs: duration(
+      '--call-timeout',
+      pick(flags.callTimeout as string | undefined, env.HIVEFORGE_CALL_TIMEOUT),
+      file.callTimeout ?? 30_000,
+    ),
+    retryForMs: duration(
+      '--retry-for',
+      pick(flags.retryFor as string | undefined, env.HIVEFORGE_RETRY_FOR),
+      file.retryFor ?? 120_000,
+    ),
   };
 }
 

@@ -150,6 +150,8 @@ export function createProgram(io: CommandIO, setCode: (code: number) => void): C
     .option('--default-image <image>', 'the image of jobs that declare none, for the docker executor')
     .option('--log-limit <size>', "the most a job's log may hold, e.g. 64MiB (default 64MiB)")
     .option('--on-log-limit <action>', 'past the log limit: truncate the log (default) or fail the job')
+    .option('--call-timeout <duration>', 'how long a call to a coordinator may take (default 30s)')
+    .option('--retry-for <duration>', "how long a job's calls are retried while the store is out (default 2m)")
     .action(async (o) => setCode(await agentCommand(o, io)));
 
   return program;

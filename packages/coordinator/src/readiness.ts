@@ -1,5 +1,8 @@
 import type { Store } from './store/types.js';
 
+/** How long checks share one unsettled ping before they send another. */
+const REPING_AFTER_MS = 5_000;
+
 /** Options of {@link createReadiness}. */
 export interface ReadinessOptions {
   store: Store;
@@ -23,14 +26,19 @@ export interface Readiness {
  * Creates the readiness check of `/readyz`: the coordinator is ready when its store answers a
  * `ping` within `timeoutMs`. A check never waits longer: during a store outage a ping can wait
  * for the driver's server selection (30 s by default), so the check answers "not ready" at its
- * deadline and leaves the ping running. Checks made while a ping is on its way share it, so a
- * load balancer polling a coordinator whose store is gone does not pile up pings.
+ * deadline and leaves the ping running. Checks made while a ping is on its way share it (for up
+ * to 5 s), so a load balancer polling a coordinator whose store is gone does not pile up pings.
  */
 export function createReadiness(options: ReadinessOptions): Readiness {
   const timeoutMs = options.timeoutMs ?? 750;
   let inflight: Promise<ReadinessResult> | null = null;
+  let sentAt = 0;
   const ping = (): Promise<ReadinessResult> => {
-    inflight ??= options.store
+    // A ping that has not settled for a while is left behind (a store's ping settles, but a
+    // check must not depend on it): at most one new ping every `REPING_AFTER_MS`.
+    if (inflight && Date.now() - sentAt < REPING_AFTER_MS) return inflight;
+    sentAt = Date.now();
+    const sent: Promise<ReadinessResult> = options.store
       .ping()
       .then(
         (): ReadinessResult => ({ ready: true }),
@@ -40,9 +48,10 @@ export function createReadiness(options: ReadinessOptions): Readiness {
         }),
       )
       .finally(() => {
-        inflight = null;
+        if (inflight === sent) inflight = null;
       });
-    return inflight;
+    inflight = sent;
+    return sent;
   };
   return {
     async check() {

@@ -165,6 +165,14 @@ export class StoreUnavailableError extends HiveForgeError {
   }
 }
 
+/** No coordinator answered: refused, reset, timed out, or a 502/503/504 from a proxy before it. */
+export class CoordinatorUnavailableError extends HiveForgeError {
+  readonly code = ErrorCodes.coordinatorUnavailable;
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { ...options, retryable: true });
+  }
+}
+
 /** A configuration file, flag or environment variable is invalid. */
 export class ConfigError extends HiveForgeError {
   readonly code = ErrorCodes.config;

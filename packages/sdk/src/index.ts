@@ -49,6 +49,7 @@ export {
   SpecDriftError,
   SpecInvalidError,
   StoreUnavailableError,
+  CoordinatorUnavailableError,
   UnauthenticatedError,
   formatBytes,
   type SourceLocation,

@@ -93,6 +93,8 @@ export async function agentCommand(
     executor: createExecutor(config.executor, { workDir: config.workDir, defaultImage: config.defaultImage }),
     logLimitBytes: config.logLimitBytes,
     onLogLimit: config.onLogLimit,
+    callTimeoutMs: config.callTimeoutMs,
+    retryForMs: config.retryForMs,
     onEvent: (event) => {
       if (event.type === 'registered') io.stdout.write(`registered as ${event.agentId}\n`);
       else if (event.type === 'reaped')

@@ -236,8 +236,10 @@ async function tryLease(ctx: SchedulerContext, agent: AgentRecord, requestId: st
     const mine = decision.data.agentId === agent._id && decision.data.requestId === requestId;
     if (!mine) {
       ctx.claims.lostRace();
-      // A coordinator may have won this lease and died before recording it on the job.
-      if (ctx.now() - decision.at > ctx.config.leaseTtlMs) {
+      // A coordinator may have won this lease and died before recording it on the job (or its
+      // pull failed with the store: not while the store is coming back, see `LeaseGrace`).
+      const now = ctx.now();
+      if (now - decision.at > ctx.config.leaseTtlMs && ctx.leaseGrace.settled(now)) {
         const fresh = await store.getJob(job._id);
         if (fresh?.state === JobState.queued && fresh.attempt === job.attempt)
           await endAttempt(ctx, fresh, 'lost', LOST, null);
@@ -362,26 +364,33 @@ export async function renewLeases(
   leases: readonly { jobId: string; attempt: number }[],
 ): Promise<Record<string, LeaseStatus>> {
   const out: Record<string, LeaseStatus> = {};
-  for (const { jobId, attempt } of leases) {
-    // The attempt's end decision too: an end decided but not applied yet (its coordinator died,
-    // or on a server without atomic guards the lease's update landed after it) still reaches
-    // the agent on this heartbeat, and is applied.
-    const [job, ended] = await readAttempt(ctx, jobId, attempt);
-    const key = attemptKey(jobId, attempt);
-    if (ended) {
-      await applyAttemptEnd(ctx, jobId, attempt, ended.data);
-      out[key] = ended.data.kind === 'cancelled' ? 'cancel' : 'lost';
-    } else if (!job || job.attempt !== attempt || job.agentId !== agentId) {
-      out[key] = 'lost';
-    } else if (job.state === JobState.cancelled) {
-      out[key] = 'cancel';
-    } else if (job.state !== JobState.leased && job.state !== JobState.running) {
-      out[key] = 'lost';
-    } else {
-      const renewed = await ctx.store.renewLease(jobId, attempt, ctx.now() + ctx.config.leaseTtlMs);
-      out[key] = renewed ? 'ok' : 'lost';
-    }
-  }
+  // All at once: a heartbeat that renews its leases one after the other takes as long as all
+  // their round trips, and a lease it reaches late may expire meanwhile.
+  await Promise.all(
+    leases.map(async ({ jobId, attempt }) => {
+      // The attempt's end decision too: an end decided but not applied yet (its coordinator died,
+      // or on a server without atomic guards the lease's update landed after it) still reaches
+      // the agent on this heartbeat, and is applied.
+      const [job, ended] = await readAttempt(ctx, jobId, attempt);
+      const key = attemptKey(jobId, attempt);
+      if (ended) {
+        // Applied without holding up the answer: applying resolves the run, which on a busy run
+        // (a fan-out whose jobs keep finishing) can take seconds, while the agent's other leases
+        // wait for this heartbeat to be renewed. A failed apply is repaired by the sweeper.
+        void applyAttemptEnd(ctx, jobId, attempt, ended.data).catch(() => {});
+        out[key] = ended.data.kind === 'cancelled' ? 'cancel' : 'lost';
+      } else if (!job || job.attempt !== attempt || job.agentId !== agentId) {
+        out[key] = 'lost';
+      } else if (job.state === JobState.cancelled) {
+        out[key] = 'cancel';
+      } else if (job.state !== JobState.leased && job.state !== JobState.running) {
+        out[key] = 'lost';
+      } else {
+        const renewed = await ctx.store.renewLease(jobId, attempt, ctx.now() + ctx.config.leaseTtlMs);
+        out[key] = renewed ? 'ok' : 'lost';
+      }
+    }),
+  );
   return out;
 }
 
@@ -453,18 +462,12 @@ async function recordCompletion(
 
 /**
  * Declares the expired leases lost, once, whichever coordinator gets there first; none while
- * this coordinator's store reads fail or stall, nor for a lease TTL after (see `LeaseGrace`).
+ * this coordinator's sweeps see the store fail or stall, nor for a lease TTL after (see
+ * `LeaseGrace`: `ctx.store` is the watched store of the sweeps).
  */
 export async function sweepExpiredLeases(ctx: SchedulerContext): Promise<number> {
-  const askedAt = ctx.now();
-  let expired: JobRecord[];
-  try {
-    expired = await ctx.store.findExpiredLeases(askedAt, 256);
-  } catch (error) {
-    ctx.leaseGrace.failed(ctx.now());
-    throw error;
-  }
-  if (expired.length > 0 && !ctx.leaseGrace.allowsLoss(askedAt, ctx.now())) return 0;
+  const expired = await ctx.store.findExpiredLeases(ctx.now(), 256);
+  if (expired.length > 0 && !ctx.leaseGrace.settled(ctx.now())) return 0;
   let declared = 0;
   for (const job of expired) {
     const { won } = await endAttempt(ctx, job, 'lost', LOST, job.agentId);

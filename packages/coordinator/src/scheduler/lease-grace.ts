@@ -3,49 +3,84 @@
  *
  * While the store is down, no agent can renew a lease: every heartbeat fails or waits. When the
  * store is back, every lease whose expiry fell in the outage looks expired, although its agent
- * is alive and renews it with its next heartbeat, a heartbeat interval later. Declaring them lost
- * then would start a second attempt of every running job.
+ * is alive and renews it with its next heartbeat. Declaring them lost then would start a second
+ * attempt of every running job.
  *
- * So a coordinator whose own sweep could not read the store (an error), or read it slowly (longer
- * than a heartbeat interval, time in which heartbeats could not land either), declares no lease
- * lost until the store has answered its sweeps for one whole lease TTL again. Agents that kept
- * heartbeating renew their leases in that time; the lease of an agent that died during the
- * outage is declared lost one lease TTL after the store is back.
+ * So a coordinator whose sweeps saw the store fail, or answer slowly (one call slower than
+ * `stallMs`: heartbeats could not land in time either), declares no lease lost until the store
+ * has answered its sweeps for one whole lease TTL again. Agents that kept heartbeating renew
+ * their leases in that time; the lease of an agent that died during the outage is declared lost
+ * one lease TTL after the store is back.
  *
- * Each coordinator judges by its own sweeps, which run every sweep interval, so each sees any
- * outage longer than that. (A coordinator started after an outage saw none; nor does this cover
- * outages of more than `leaseTtl` that agents ride out longer than their retry budget: see
- * docs/operations.md.)
+ * The same holds for a lease decided but never recorded on its job (its pull failed with the
+ * store): a pull that finds it older than a lease TTL declares it lost only when the store has
+ * answered for a lease TTL, so that the agent's resent pull can still pick it up.
+ *
+ * Each coordinator judges by the store calls of its own sweeps, which run every sweep interval,
+ * so each sees any outage longer than that. What it does not cover: a coordinator started after
+ * an outage saw none, and an outage longer than the agents' retry budget fails their calls
+ * anyway (see docs/operations.md).
  */
 export interface LeaseGrace {
-  /** A sweep's read of expired leases failed at `at`. */
-  failed(at: number): void;
   /**
-   * A sweep's read of expired leases, sent at `askedAt`, answered at `answeredAt`: may the
-   * leases it found be declared lost now?
+   * The store as the sweeper uses it: its calls that fail, or answer later than `stallMs`,
+   * count as trouble. (Not for hot paths: each call is timed.)
    */
-  allowsLoss(askedAt: number, answeredAt: number): boolean;
+  watch<S extends object>(store: S): S;
+  /** Whether the store has answered without trouble for the whole grace period before `at`. */
+  settled(at: number): boolean;
 }
 
 /** Options of {@link createLeaseGrace}. */
 export interface LeaseGraceOptions {
   /** How long the store must have answered before leases may be lost again: the lease TTL. */
   graceMs: number;
-  /** A read slower than this counts as trouble: the heartbeat interval. */
+  /** A store call slower than this counts as trouble. */
   stallMs: number;
+  now: () => number;
 }
+
+/**
+ * How slow a store call must be to count as trouble, for a lease TTL and heartbeat interval:
+ * half the time a lease has left for its renewal after a heartbeat interval, at least one
+ * interval (2 s for the defaults, 6 s and 2 s).
+ */
+export const stallMsOf = (leaseTtlMs: number, heartbeatIntervalMs: number): number =>
+  Math.max(heartbeatIntervalMs, (leaseTtlMs - heartbeatIntervalMs) / 2);
 
 /** Creates the outage rule of one coordinator's lease sweeper (see {@link LeaseGrace}). */
 export function createLeaseGrace(options: LeaseGraceOptions): LeaseGrace {
-  /** When the store last failed or stalled a sweep's read, as seen here. */
+  const { now } = options;
+  /** When the store last failed or stalled a sweep's call, as seen here. */
   let troubleAt = Number.NEGATIVE_INFINITY;
+  const trouble = () => {
+    troubleAt = Math.max(troubleAt, now());
+  };
+  const timed = (askedAt: number, result: unknown): unknown => {
+    if (!(result instanceof Promise)) return result;
+    return result.then(
+      (value) => {
+        if (now() - askedAt > options.stallMs) trouble();
+        return value;
+      },
+      (error: unknown) => {
+        trouble();
+        throw error;
+      },
+    );
+  };
   return {
-    failed(at) {
-      troubleAt = Math.max(troubleAt, at);
+    watch(store) {
+      return new Proxy(store, {
+        get(target, key, receiver) {
+          const value = Reflect.get(target, key, receiver);
+          if (typeof value !== 'function') return value;
+          return (...args: unknown[]) => timed(now(), Reflect.apply(value, target, args));
+        },
+      });
     },
-    allowsLoss(askedAt, answeredAt) {
-      if (answeredAt - askedAt > options.stallMs) troubleAt = Math.max(troubleAt, answeredAt);
-      return answeredAt - troubleAt >= options.graceMs;
+    settled(at) {
+      return at - troubleAt >= options.graceMs;
     },
   };
 }

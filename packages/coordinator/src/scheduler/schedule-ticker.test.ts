@@ -12,6 +12,7 @@ import { scheduleIdOf } from './schedules.js';
 import { LocalClaims } from './claims.js';
 import { createFreshReads } from './fresh-reads.js';
 import { LeasedJobs } from './leased-jobs.js';
+import { createLeaseGrace } from './lease-grace.js';
 import { RunProgress } from './run-progress.js';
 
 const at = (iso: string) => Date.parse(iso);
@@ -333,6 +334,7 @@ describe('schedules on the memory store (injected clock)', () => {
       claims: new LocalClaims(() => now),
       leased: new LeasedJobs(),
       progress: new RunProgress(),
+      leaseGrace: createLeaseGrace({ graceMs: 0, stallMs: 0, now: () => now }),
     };
     expect(await fireSchedule(ctx, schedule, now)).toBe(false);
     expect(await store.listRuns({ limit: 10 })).toEqual([]);

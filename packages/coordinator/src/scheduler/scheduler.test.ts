@@ -1,6 +1,6 @@
 import { API_VERSION, FencedError, type JobSpec, type PipelineSpec } from '@hiveforge/sdk';
 import { MongoClient } from 'mongodb';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { ferretDBForSuite } from '../../../../test/helpers/ferretdb-suite.js';
 import { makeJob, makeJobSpec } from '../store/contract.js';
 import { createMemoryStore } from '../store/memory.js';
@@ -353,8 +353,11 @@ describe('scheduler on the memory store', () => {
         { jobId: second!.jobId, attempt: 1 },
       ]),
     ).toEqual({ [`${first!.jobId}#1`]: 'cancel', [`${second!.jobId}#1`]: 'lost' });
-    expect((await store.getJob(first!.jobId))?.state).toBe('cancelled');
-    expect((await store.getJob(second!.jobId))?.state).toBe('failed');
+    // Applied after the answer, which does not wait for it.
+    await vi.waitFor(async () => {
+      expect((await store.getJob(first!.jobId))?.state).toBe('cancelled');
+      expect((await store.getJob(second!.jobId))?.state).toBe('failed');
+    });
   });
   it('one coordinator leases the oldest job first, pull after pull', async () => {
     await deploy(['a', 'b', 'c', 'd', 'e', 'f'].map((name) => job(name)));

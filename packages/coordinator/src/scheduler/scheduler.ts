@@ -22,7 +22,7 @@ import { cancelRun } from './run-cancel.js';
 import { RunProgress } from './run-progress.js';
 import { type TriggerRunInput, triggerRun } from './run-trigger.js';
 import { createFreshReads } from './fresh-reads.js';
-import { createLeaseGrace } from './lease-grace.js';
+import { createLeaseGrace, stallMsOf } from './lease-grace.js';
 import { createScheduleTickerState, tickSchedules } from './schedule-ticker.js';
 import { syncHead, syncSchedules } from './schedules.js';
 
@@ -99,8 +99,14 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     claims: new LocalClaims(deps.now ?? preciseNow),
     leased: new LeasedJobs(),
     progress: new RunProgress(),
-    leaseGrace: createLeaseGrace({ graceMs: config.leaseTtlMs, stallMs: config.heartbeatIntervalMs }),
+    leaseGrace: createLeaseGrace({
+      graceMs: config.leaseTtlMs,
+      stallMs: stallMsOf(config.leaseTtlMs, config.heartbeatIntervalMs),
+      now: deps.now ?? preciseNow,
+    }),
   };
+  // Sweeps go through a store that notes its failures and stalls (see `LeaseGrace`).
+  const sweepCtx: SchedulerContext = { ...ctx, store: ctx.leaseGrace.watch(store) };
   let sweeps = 0;
   const ticker = createScheduleTickerState();
   return {
@@ -134,17 +140,17 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     heartbeat: (agentId, leases) => renewLeases(ctx, agentId, leases),
     complete: (agentId, input, next) => completeJob(ctx, agentId, input, next),
     async sweep() {
-      const lost = await sweepExpiredLeases(ctx);
+      const lost = await sweepExpiredLeases(sweepCtx);
       // Repairing runs reads every job of every running run: do it only every few sweeps. It
       // is needed only when a coordinator died between a decision and its projection. A run
       // this coordinator read whole (or created) within the last repair period is left to the
       // next pass: each running run is repaired by each coordinator at least every two periods.
       if (sweeps++ % REPAIR_EVERY_SWEEPS === 0) {
         const period = REPAIR_EVERY_SWEEPS * ctx.config.sweepIntervalMs;
-        for (const run of await ctx.store.listRuns({ status: 'running', limit: 100 })) {
+        for (const run of await sweepCtx.store.listRuns({ status: 'running', limit: 100 })) {
           const seenAt = ctx.blockers.get(run._id)?.seenAt;
           if (seenAt !== undefined && ctx.now() - seenAt < period) continue;
-          await resolveRun(ctx, run._id);
+          await resolveRun(sweepCtx, run._id);
         }
       }
       return { lost };
