@@ -3,6 +3,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { makeJobSpec } from '../store/contract.js';
 import { createMemoryStore } from '../store/memory.js';
 import type { AgentRecord, Store } from '../store/types.js';
+import { createLeaseGrace } from './lease-grace.js';
 import { type Scheduler, createScheduler } from './scheduler.js';
 
 const agent: AgentRecord = {
@@ -98,5 +99,25 @@ describe('the lease sweeper declares no lease lost because of a store outage', (
   it('without an outage an expired lease is lost at the first sweep after it expired', async () => {
     now += 5_001;
     expect((await scheduler.sweep()).lost).toBe(1);
+  });
+});
+
+describe('createLeaseGrace', () => {
+  it('a sweep that waits out an outage on something else is trouble while it runs and for a grace period after', async () => {
+    let now = 0;
+    const grace = createLeaseGrace({ graceMs: 5_000, stallMs: 2_000, now: () => now });
+    expect(grace.settled(now)).toBe(true);
+    let finish = () => {};
+    const sweep = grace.observe(() => new Promise<void>((resolve) => (finish = resolve)));
+    now = 1_000;
+    expect(grace.settled(now)).toBe(true);
+    now = 11_000;
+    expect(grace.settled(now)).toBe(false);
+    finish();
+    await sweep;
+    now = 15_000;
+    expect(grace.settled(now)).toBe(false);
+    now = 16_000;
+    expect(grace.settled(now)).toBe(true);
   });
 });

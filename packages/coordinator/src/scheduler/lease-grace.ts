@@ -6,9 +6,9 @@
  * is alive and renews it with its next heartbeat. Declaring them lost then would start a second
  * attempt of every running job.
  *
- * So a coordinator whose sweeps saw the store fail, or answer slowly (one call slower than
- * `stallMs`: heartbeats could not land in time either), declares no lease lost until the store
- * has answered its sweeps for one whole lease TTL again. Agents that kept heartbeating renew
+ * So a coordinator whose sweeps saw the store fail, or answer slowly (a call, or a whole sweep,
+ * slower than `stallMs`: heartbeats could not land in time either), declares no lease lost until
+ * the store has answered its sweeps for one whole lease TTL again. Agents that kept heartbeating renew
  * their leases in that time; the lease of an agent that died during the outage is declared lost
  * one lease TTL after the store is back.
  *
@@ -27,6 +27,11 @@ export interface LeaseGrace {
    * count as trouble. (Not for hot paths: each call is timed.)
    */
   watch<S extends object>(store: S): S;
+  /**
+   * Runs one sweep: one that fails, or takes longer than `stallMs` (it waited on a store call
+   * made elsewhere, a resolution under way), counts as trouble too.
+   */
+  observe<T>(sweep: () => Promise<T>): Promise<T>;
   /** Whether the store has answered without trouble for the whole grace period before `at`. */
   settled(at: number): boolean;
 }
@@ -53,6 +58,8 @@ export function createLeaseGrace(options: LeaseGraceOptions): LeaseGrace {
   const { now } = options;
   /** When the store last failed or stalled a sweep's call, as seen here. */
   let troubleAt = Number.NEGATIVE_INFINITY;
+  /** When the sweep under way started, if one is. */
+  let sweepingSince: number | null = null;
   const trouble = () => {
     troubleAt = Math.max(troubleAt, now());
   };
@@ -79,7 +86,18 @@ export function createLeaseGrace(options: LeaseGraceOptions): LeaseGrace {
         },
       });
     },
+    observe(sweep) {
+      const startedAt = now();
+      sweepingSince = startedAt;
+      const done = () => {
+        if (sweepingSince === startedAt) sweepingSince = null;
+      };
+      const result = timed(startedAt, sweep()) as ReturnType<typeof sweep>;
+      return result.finally(done) as ReturnType<typeof sweep>;
+    },
     settled(at) {
+      // A sweep under way for longer than a stall is trouble already, before it ends.
+      if (sweepingSince !== null && at - sweepingSince > options.stallMs) return false;
       return at - troubleAt >= options.graceMs;
     },
   };

@@ -109,6 +109,23 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   const sweepCtx: SchedulerContext = { ...ctx, store: ctx.leaseGrace.watch(store) };
   let sweeps = 0;
   const ticker = createScheduleTickerState();
+  /** One sweep (see `Scheduler.sweep`), through the store the lease grace watches. */
+  const sweep = async () => {
+    const lost = await sweepExpiredLeases(sweepCtx);
+    // Repairing runs reads every job of every running run: do it only every few sweeps. It
+    // is needed only when a coordinator died between a decision and its projection. A run
+    // this coordinator read whole (or created) within the last repair period is left to the
+    // next pass: each running run is repaired by each coordinator at least every two periods.
+    if (sweeps++ % REPAIR_EVERY_SWEEPS === 0) {
+      const period = REPAIR_EVERY_SWEEPS * ctx.config.sweepIntervalMs;
+      for (const run of await sweepCtx.store.listRuns({ status: 'running', limit: 100 })) {
+        const seenAt = ctx.blockers.get(run._id)?.seenAt;
+        if (seenAt !== undefined && ctx.now() - seenAt < period) continue;
+        await resolveRun(sweepCtx, run._id);
+      }
+    }
+    return { lost };
+  };
   return {
     config: ctx.config,
     triggerRun: (input) => triggerRun(ctx, input),
@@ -139,22 +156,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     start: (agentId, jobId, attempt, fingerprint) => startJob(ctx, agentId, jobId, attempt, fingerprint ?? null),
     heartbeat: (agentId, leases) => renewLeases(ctx, agentId, leases),
     complete: (agentId, input, next) => completeJob(ctx, agentId, input, next),
-    async sweep() {
-      const lost = await sweepExpiredLeases(sweepCtx);
-      // Repairing runs reads every job of every running run: do it only every few sweeps. It
-      // is needed only when a coordinator died between a decision and its projection. A run
-      // this coordinator read whole (or created) within the last repair period is left to the
-      // next pass: each running run is repaired by each coordinator at least every two periods.
-      if (sweeps++ % REPAIR_EVERY_SWEEPS === 0) {
-        const period = REPAIR_EVERY_SWEEPS * ctx.config.sweepIntervalMs;
-        for (const run of await sweepCtx.store.listRuns({ status: 'running', limit: 100 })) {
-          const seenAt = ctx.blockers.get(run._id)?.seenAt;
-          if (seenAt !== undefined && ctx.now() - seenAt < period) continue;
-          await resolveRun(sweepCtx, run._id);
-        }
-      }
-      return { lost };
-    },
+    sweep: () => ctx.leaseGrace.observe(sweep),
     async syncSchedules(pipeline, versionId, { headAt, spec: known } = {}) {
       if (known) rememberSpec(ctx, versionId, known);
       const spec = await specOf(ctx, versionId);
