@@ -1,34 +1,15 @@
 import { NotFoundError, TriggerEvent } from '@hiveforge/sdk';
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
+import { LOG_PAGE, LogCursor, readLogPage } from '../log-page.js';
 import { readRunEvents } from '../run-watcher.js';
 import { Topics } from '../scheduler/context.js';
 import { DecisionIds, jobIdOf } from '../scheduler/decision-ids.js';
 import { RunInputsSchema } from '../scheduler/run-inputs.js';
 import { router, userProcedure } from '../trpc.js';
-import { isTerminal } from '../store/types.js';
 import { waitForWakeup } from '../wakeup.js';
 
 const RunId = z.string().min(1).max(300);
-
-/** The pages of `runs.logs`: bytes of text per page (default, least, most) and chunks at most. */
-export const LOG_PAGE = {
-  defaultBytes: 1024 * 1024,
-  minBytes: 64 * 1024,
-  maxBytes: 4 * 1024 * 1024,
-  chunks: 5_000,
-} as const;
-
-/** A position in a job's log, `<attempt>:<seq>`: the last chunk a page returned. */
-const LogCursor = z
-  .string()
-  .regex(/^\d{1,7}:\d{1,15}$/, 'a log cursor is the `next` of a page, `<attempt>:<seq>`')
-  .transform((cursor) => {
-    const [attempt, seq] = cursor.split(':').map(Number) as [number, number];
-    return { attempt, seq };
-  });
-
-const formatLogCursor = (at: { attempt: number; seq: number }) => `${at.attempt}:${at.seq}`;
 
 /** Triggering, reading, watching and cancelling runs. */
 export const runsRouter = router({
@@ -181,36 +162,8 @@ export const runsRouter = router({
       }),
     )
     .query(async ({ ctx, input }) => {
-      const jobId = jobIdOf(input.runId, input.job);
-      const job = await ctx.store.getJob(jobId);
+      const job = await ctx.store.getJob(jobIdOf(input.runId, input.job));
       if (!job) throw new NotFoundError(`run '${input.runId}' has no job '${input.job}'`);
-      const from = input.cursor ?? (input.attempt === undefined ? undefined : { attempt: input.attempt, seq: -1 });
-      const read = await ctx.store.readLogChunks(jobId, from, { chunks: LOG_PAGE.chunks, bytes: input.maxBytes });
-      // The store stops at the chunk that reaches the limit: one that passes it starts the next page.
-      let chunks = read;
-      let size = 0;
-      for (const [i, chunk] of read.entries()) {
-        size += Buffer.byteLength(chunk.text);
-        if (size > input.maxBytes && i > 0) {
-          chunks = read.slice(0, i);
-          break;
-        }
-      }
-      const more = chunks.length < read.length || size >= input.maxBytes || read.length === LOG_PAGE.chunks;
-      let attemptEnded = false;
-      if (input.attempt !== undefined) {
-        const past = chunks.findIndex((c) => c.attempt > (input.attempt as number));
-        if (past >= 0) {
-          chunks = chunks.slice(0, past);
-          attemptEnded = true;
-        }
-      }
-      const last = chunks.at(-1);
-      const ended = isTerminal(job.state) || (input.attempt !== undefined && job.attempt > input.attempt);
-      return {
-        chunks: chunks.map(({ attempt, seq, offset, text }) => ({ attempt, seq, offset, text })),
-        next: last ? formatLogCursor(last) : input.cursor ? formatLogCursor(input.cursor) : null,
-        complete: ended && (attemptEnded || !more),
-      };
+      return readLogPage(ctx.store, job, input);
     }),
 });
