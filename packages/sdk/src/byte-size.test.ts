@@ -22,5 +22,9 @@ describe('byte sizes', () => {
   it('a quota message reads in binary units', () => {
     expect(formatBytes(10 * 1024 * 1024)).toBe('10 MiB');
     expect(formatBytes(Math.round(12.34 * 1024 * 1024))).toBe('12.3 MiB');
+    expect(formatBytes(6_815_744)).toBe('6.5 MiB');
+    expect(formatBytes(1536)).toBe('1.5 KiB');
+    expect(formatBytes(64 * 1024 * 1024)).toBe('64 MiB');
+    expect(formatBytes(500)).toBe('500 bytes');
   });
 });

@@ -236,23 +236,19 @@ export class OutOfMemoryError extends HiveForgeError {
   }
 }
 
-/** `67108864` → `64 MiB`: binary units, as memory limits are written. */
+/**
+ * A size in the largest binary unit it reaches, whole when exact, else to one decimal:
+ * `67108864` → `64 MiB`, `6815744` → `6.5 MiB`, `500` → `500 bytes`.
+ */
 export function formatBytes(bytes: number): string {
   const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
   let value = bytes;
   let unit = 0;
-  while (value >= 1024 && unit < units.length - 1 && value % 1024 === 0) {
+  while (value >= 1024 && unit < units.length - 1) {
     value /= 1024;
     unit++;
   }
-  if (unit === 0 && value >= 1024) {
-    while (value >= 1024 && unit < units.length - 1) {
-      value /= 1024;
-      unit++;
-    }
-    return `${value.toFixed(1)} ${units[unit]}`;
-  }
-  return `${value} ${units[unit]}`;
+  return `${Number.isInteger(value) ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
 /** True when `error` is a HiveForgeError (also across bundled copies of the SDK). */
