@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { API_VERSION, type JobSpec, type PipelineSpec, StoreUnavailableError } from '@hiveforge/sdk';
 import { describe, expect, it } from 'vitest';
-import { makeJobSpec } from '../store/contract.js';
+import { makeJob, makeJobSpec } from '../store/contract.js';
 import { createMemoryStore } from '../store/memory.js';
 import type { AgentRecord, RunRecord, Store } from '../store/types.js';
+import { ORPHAN_GRACE_MS } from './run-trigger.js';
 import { createScheduler } from './scheduler.js';
 
 const spec = (jobs: JobSpec[]): PipelineSpec => ({
@@ -80,6 +81,24 @@ describe('creating a run', () => {
     expect(run._id).toBe('p/1');
     expect((await store.countQueuedJobs()).map((d) => d.count)).toEqual([2]);
     expect((await scheduler.pull(agent, randomUUID(), { waitMs: 0 }))?.runId).toBe('p/1');
+  });
+
+  it("a sweep's repair retires queued jobs whose run was never stored, once they are old enough", async () => {
+    const store = createMemoryStore();
+    await deploy(store);
+    let now = 1_000_000_000;
+    const scheduler = createScheduler({ store, now: () => now });
+    const kept = await scheduler.triggerRun({ pipeline: 'p', trigger });
+    // What a coordinator that died between a trigger's two writes leaves: jobs, no run.
+    await store.insertJobs([makeJob('p/9', 'build', { readyAt: now }), makeJob('p/9', 'test', { state: 'waiting' })]);
+    expect((await store.countQueuedJobs()).map((d) => d.count)).toEqual([3]);
+    await scheduler.sweep();
+    expect((await store.getJob('p/9/build'))?.state).toBe('queued');
+    now += ORPHAN_GRACE_MS + 1;
+    for (let i = 0; i < 10; i++) await scheduler.sweep();
+    expect((await store.getJob('p/9/build'))?.state).toBe('cancelled');
+    expect((await store.listJobs(kept._id)).map((j) => j.state).sort()).toEqual(['queued', 'queued', 'waiting']);
+    expect((await store.countQueuedJobs()).map((d) => d.count)).toEqual([2]);
   });
 
   it('inputs too large to store are refused before anything is written', async () => {

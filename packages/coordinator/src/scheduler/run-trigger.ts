@@ -143,10 +143,11 @@ const stored = (ctx: SchedulerContext, runId: string) =>
   );
 
 /**
- * Takes the jobs of a run that could not be stored out of the queue, as `cancelRun` would: each
+ * Takes the jobs of a run that was not stored out of the queue, as `cancelRun` would: each
  * queued job's first lease and each waiting job's resolution is decided as cancelled (so no pull
- * can lease it, nothing can queue it), then the job is marked cancelled. Best effort: the store
- * just failed, and may fail again (pulls do not lease a job whose run they cannot read).
+ * can lease it, nothing can queue it), then the job is marked cancelled. Best effort: after a
+ * failed trigger the store may fail again; pulls do not lease a job whose run they cannot read,
+ * and the sweeps' repair retires what is left (`retireOrphanedJobs`).
  */
 async function retireJobs(ctx: SchedulerContext, jobs: readonly JobRecord[]): Promise<void> {
   const { store } = ctx;
@@ -169,6 +170,34 @@ async function retireJobs(ctx: SchedulerContext, jobs: readonly JobRecord[]): Pr
   } catch {
     // The store's first error is the one the trigger reports.
   }
+}
+
+/**
+ * How long a queued job may wait for its run's record before a sweep takes it for the job of a
+ * trigger that died between storing the jobs and the run (see {@link retireOrphanedJobs}).
+ */
+export const ORPHAN_GRACE_MS = 10 * 60_000;
+
+/** How many of the oldest queued jobs one repair looks at. */
+const ORPHAN_SCAN = 50;
+
+/**
+ * Takes out of the queue the jobs of runs that were never stored: a coordinator that died
+ * between a trigger's two writes left them queued, and no pull can lease them. Only jobs ready
+ * for longer than {@link ORPHAN_GRACE_MS} are looked at, among the oldest queued; their run is
+ * read from the store. Returns how many it retired.
+ */
+export async function retireOrphanedJobs(ctx: SchedulerContext): Promise<number> {
+  const cutoff = ctx.now() - ORPHAN_GRACE_MS;
+  const old = (await ctx.store.findQueuedJobs(ORPHAN_SCAN)).filter((j) => j.readyAt !== null && j.readyAt < cutoff);
+  const orphans: JobRecord[] = [];
+  const stored = new Map<string, boolean>();
+  for (const job of old) {
+    if (!stored.has(job.runId)) stored.set(job.runId, (await ctx.store.getRun(job.runId)) !== null);
+    if (!stored.get(job.runId)) orphans.push(job);
+  }
+  if (orphans.length > 0) await retireJobs(ctx, orphans);
+  return orphans.length;
 }
 
 /**

@@ -20,7 +20,7 @@ import {
 import { watchTopic } from '../wakeup.js';
 import { cancelRun } from './run-cancel.js';
 import { RunProgress } from './run-progress.js';
-import { type TriggerRunInput, triggerRun } from './run-trigger.js';
+import { type TriggerRunInput, retireOrphanedJobs, triggerRun } from './run-trigger.js';
 import { createFreshReads } from './fresh-reads.js';
 import { createLeaseGrace, stallMsOf } from './lease-grace.js';
 import { createScheduleTickerState, tickSchedules } from './schedule-ticker.js';
@@ -123,6 +123,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
         if (seenAt !== undefined && ctx.now() - seenAt < period) continue;
         await resolveRun(sweepCtx, run._id);
       }
+      await retireOrphanedJobs(sweepCtx);
     }
     return { lost };
   };
