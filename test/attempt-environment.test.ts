@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,6 +8,7 @@ import { createCoordinator, createMemoryStore, createUserToken } from '@hiveforg
 import { createUserClient, packagePipeline } from 'hiveforge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, runCli } from './helpers/cli.js';
+import { dockerForTests } from './helpers/docker.js';
 import { startAgentProcess } from './helpers/services.js';
 
 const fixture = join(repoRoot, 'test/fixtures/environment');
@@ -107,4 +109,42 @@ describe("each attempt's environment on record, and the agents' disk (real proce
     // Stopped at the next check, not after its 20 s sleep.
     expect(Date.now() - started).toBeLessThan(15_000);
   }, 30_000);
+});
+
+const engine = await dockerForTests();
+
+describe.runIf(engine)("each attempt's environment through the docker executor (real engine)", () => {
+  it('hiveforge run --verbose shows the image tag and id each job ran in', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hf-environment-docker-'));
+    try {
+      const r = await runCli(
+        [
+          'run',
+          join(repoRoot, 'test/fixtures/docker'),
+          '--job',
+          'make',
+          '--executor',
+          'docker',
+          '--verbose',
+          '--work-dir',
+          dir,
+        ],
+        { timeoutMs: 90_000 },
+      );
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const row = r.stdout.split('\n').find((l) => /^make\s+succeeded/.test(l));
+      const [, tag, shortId] = row?.match(/\sdocker\s+(\S+) \(([0-9a-f]{12})\)\s+sha256:[0-9a-f]{16}\s/) ?? [];
+      expect(tag, row).toBeTruthy();
+      // The id is the engine's own for that tag.
+      const id = execFileSync('docker', ['image', 'inspect', '-f', '{{.Id}}', tag as string], { encoding: 'utf8' });
+      expect(
+        id
+          .trim()
+          .replace(/^sha256:/, '')
+          .slice(0, 12),
+      ).toBe(shortId);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
