@@ -34,13 +34,13 @@ describe("each attempt's environment on record, and the agents' disk (real proce
       scheduler: { heartbeatInterval: '200ms', pullWait: '1s' },
     });
     const client = createUserClient(coordinator.url, await createUserToken(store, { name: 'root', role: 'admin' }));
-    const start = (name: string, labels?: string) =>
+    const start = (name: string, args?: string[]) =>
       startAgentProcess({
         urls: [coordinator.url],
         agentSecret,
         name,
         workDir: join(dir, name),
-        ...(labels ? { args: ['--labels', labels] } : {}),
+        ...(args ? { args } : {}),
       });
     await using first = await start('first');
     await using second = await start('second');
@@ -48,9 +48,11 @@ describe("each attempt's environment on record, and the agents' disk (real proce
     const hash = await hashOf(first);
     expect(await hashOf(second)).toBe(hash);
     {
-      // A configuration that differs in what counts (the labels) has another hash.
-      await using other = await start('other', 'gpu');
+      // A configuration that differs in what counts (the labels, the default image) has another hash.
+      await using other = await start('other', ['--labels', 'gpu']);
       expect(await hashOf(other)).not.toBe(hash);
+      await using imaged = await start('imaged', ['--default-image', 'hiveforge-test/busybox:1']);
+      expect(await hashOf(imaged)).not.toBe(hash);
     }
 
     const pkg = await packagePipeline(join(fixture, 'hiveforge.ts'));

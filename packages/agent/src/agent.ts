@@ -40,6 +40,12 @@ export interface AgentOptions {
   onEvent?: (event: AgentEvent) => void;
   /** @default false */
   keepWorkspaces?: boolean;
+  /**
+   * The hash of the configuration the agent was started from, recorded in each attempt's
+   * fingerprint: a caller that resolves a configuration (the CLI) hashes all of it with
+   * `configHash`. @default `configHash` of these options (the executor by its name only)
+   */
+  configHash?: string;
   /** How long a pull waits on the coordinator for work. @default the server's maximum */
   pullWaitMs?: number;
   /**
@@ -127,7 +133,7 @@ export function createAgent(options: AgentOptions): Agent {
   const hosts = createJobHostPool(options.once ? 1 : capacity + 1, hostBasics());
   const passed = passedVariables(options.passEnv ?? []);
   const bundles = new Map<string, { path: string; spec: PipelineSpec }>();
-  const hash = configHash(options as unknown as Record<string, unknown>);
+  const hash = options.configHash ?? configHash(options as unknown as Record<string, unknown>);
   const disk = createWorkspaceUsage({ workspacesDir: join(options.workDir, 'workspaces'), workDir: options.workDir });
 
   /** The registration under way, which every slot refused at once waits for. */

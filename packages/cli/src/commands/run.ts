@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   chooseExecutor,
+  configHash,
   createAgent,
   createExecutor,
   executorNames,
@@ -182,6 +183,15 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
     onLogLimit: parseOnLogLimit(options.onLogLimit ?? 'truncate'),
     keepWorkspaces: options.keepWorkspaces,
     pullWaitMs: 5_000,
+    configHash: configHash({
+      executor: executorName,
+      defaultImage: config.defaultImage,
+      capacity: concurrency,
+      secrets,
+      passEnv: options.passEnv ?? [],
+      logLimitBytes,
+      onLogLimit: options.onLogLimit ?? 'truncate',
+    }),
   });
   const agentDone = agent.run();
 

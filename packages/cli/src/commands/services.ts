@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { createAgent, createExecutor } from '@hiveforge/agent';
+import { configHash, createAgent, createExecutor } from '@hiveforge/agent';
 import { type Store, createCoordinator, createMemoryStore, putBootstrapAdminToken } from '@hiveforge/coordinator';
 import {
   type ResolvedAgentConfig,
@@ -95,6 +95,8 @@ export async function agentCommand(
     onLogLimit: config.onLogLimit,
     callTimeoutMs: config.callTimeoutMs,
     retryForMs: config.retryForMs,
+    // All of the effective configuration counts, the default image too (see `configHash`).
+    configHash: configHash(config as unknown as Record<string, unknown>),
     onEvent: (event) => {
       if (event.type === 'registered') io.stdout.write(`registered as ${event.agentId}\n`);
       else if (event.type === 'reaped')
