@@ -341,6 +341,9 @@ export async function startJob(
   const recorded = fingerprint
     ? ctx.store.decide<AttemptStart>(DecisionIds.attemptStart(jobId, attempt), { agentId, fingerprint })
     : null;
+  // Awaited last: should the update fail first (the store went away), its failure must not
+  // leave this one unhandled, which would end the process.
+  recorded?.catch(() => {});
   if (job.state === JobState.leased) {
     const patch = {
       state: JobState.running,
