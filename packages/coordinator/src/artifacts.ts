@@ -13,6 +13,7 @@ import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import * as tar from 'tar';
 import { type AgentTokenCache, type TokenMemo, resolveCaller } from './auth.js';
 import { answerJson, readLimitedBody } from './body-limits.js';
+import { requireLeaseInRun } from './scheduler/lease-in-run.js';
 import type { Scheduler } from './scheduler/scheduler.js';
 import type { Store } from './store/types.js';
 import { hiveForgeErrorOf, toTRPCError } from './trpc.js';
@@ -70,7 +71,8 @@ function fail(req: IncomingMessage, res: ServerResponse, error: unknown) {
 
 /**
  * `PUT /api/artifacts/:runId?name=&jobId=&attempt=` (agents, fenced by attempt) and
- * `GET /api/artifacts/:runId?name=` (agents and viewers). Archives are gzipped tar.
+ * `GET /api/artifacts/:runId?name=` (viewers, and agents holding a current lease in the run).
+ * Archives are gzipped tar.
  */
 export function createArtifactsHandler(deps: {
   store: Store;
@@ -112,6 +114,10 @@ export function createArtifactsHandler(deps: {
         return;
       }
       if (req.method === 'GET') {
+        // Agents read a run's artifacts only while they run one of its jobs; every user token
+        // (viewer and up) reads them all.
+        if (caller.kind === 'agent')
+          await requireLeaseInRun(deps.store, { agentId: caller.agent._id, runId, what: 'artifacts' });
         const artifact = await deps.store.getArtifact(id);
         if (!artifact) throw new NotFoundError(`run '${runId}' has no artifact '${name}'`);
         res.writeHead(200, {

@@ -88,8 +88,8 @@ describe('a store outage reaches callers as a retryable 503 HF_STORE_UNAVAILABLE
     expect(((await query.json()) as { error: { data: unknown } }).error.data).toMatchObject(unavailable);
     faulty.heal();
 
-    // The artifacts handler.
-    faulty.fail('getArtifact', closed);
+    // The artifacts handler (an agent's download first reads the jobs it holds).
+    faulty.fail('findJobsOfAgent', closed);
     const artifact = await fetch(`${url}/api/artifacts/p%2F1?name=dist`, {
       headers: { authorization: `Bearer ${token}` },
     });

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { ForbiddenError, LogLimitError, NotFoundError, UnauthenticatedError } from '@hiveforge/sdk';
+import { LogLimitError, NotFoundError, UnauthenticatedError } from '@hiveforge/sdk';
 import { z } from 'zod';
 import { hashToken, newToken, secretsEqual } from '../auth.js';
 import { recordEvent } from '../event-log.js';
 import { markAgentGone } from '../scheduler/agent-sweeper.js';
-import { DecisionIds, jobIdOf } from '../scheduler/decision-ids.js';
+import { jobIdOf } from '../scheduler/decision-ids.js';
+import { requireLeaseInRun } from '../scheduler/lease-in-run.js';
 import { notifyRun } from '../scheduler/context.js';
-import { type AgentRecord, JobState } from '../store/types.js';
+import type { AgentRecord } from '../store/types.js';
 import { type CoordinatorContext, agentProcedure, publicProcedure, router } from '../trpc.js';
 
 /**
@@ -103,22 +104,6 @@ async function pullNext(ctx: AgentCallContext, input: z.infer<typeof PullSchema>
   });
   if (lease?.readyAt != null && lease.leasedAt != null) ctx.metrics.observeDispatch(lease.leasedAt - lease.readyAt);
   return { lease, agentState: agent.state };
-}
-
-/**
- * Checks that the calling agent holds a current lease (leased or running, its attempt not ended)
- * of a job of `runId`; otherwise the call is forbidden.
- */
-async function requireLeaseInRun(ctx: AgentCallContext, runId: string): Promise<void> {
-  const held = (await ctx.store.findJobsOfAgent(ctx.agent._id)).filter(
-    (job) => job.runId === runId && (job.state === JobState.leased || job.state === JobState.running),
-  );
-  for (const job of held) {
-    if (!(await ctx.store.getDecision(DecisionIds.attemptEnd(job._id, job.attempt)))) return;
-  }
-  throw new ForbiddenError(
-    `agent '${ctx.agent._id}' holds no lease in run '${runId}'; it may read only its own runs' outputs`,
-  );
 }
 
 /** What an agent call sees: the request's context and the calling agent. */
@@ -278,7 +263,7 @@ export const agentRouter = router({
    * outputs.
    */
   outputs: agentProcedure.input(z.object({ runId: Id, job: Name })).query(async ({ ctx, input }) => {
-    await requireLeaseInRun(ctx, input.runId);
+    await requireLeaseInRun(ctx.store, { agentId: ctx.agent._id, runId: input.runId, what: 'outputs' });
     const job = await ctx.store.getJob(jobIdOf(input.runId, input.job));
     if (!job) throw new NotFoundError(`run '${input.runId}' has no job '${input.job}'`);
     return job.outputs;
