@@ -142,6 +142,7 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
       const prepared = await deps.executor.prepare(image, {
         signal: abort.signal,
         onLog: (text) => shipper.write(text),
+        strict: spec.strictImages,
       });
       // Started once the environment is known: the attempt's fingerprint names its image.
       const fingerprint = attemptFingerprint({
@@ -330,8 +331,9 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
       return { status: 'failed', exitCode: outcome.error.exitCode, error: described.slice(0, 16_000), outputs };
     } catch (error) {
       if (stopReason === 'abandoned') return { status: 'failed', exitCode: null, error: 'abandoned', outputs };
-      const message =
-        isHiveForgeError(error) || (error as { code?: string }).code
+      const message = isHiveForgeError(error)
+        ? `${error.code}: ${error.message}`
+        : (error as { code?: string }).code
           ? (error as Error).message
           : String((error as Error).stack ?? error);
       shipper.write(`${message}\n`);

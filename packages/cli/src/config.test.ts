@@ -81,6 +81,43 @@ describe('agent configuration', () => {
       '--executor must be one of process, docker, not kubernetes',
     );
   });
+
+  it('takes the image registry and push from flags, then the environment, then the file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hf-config-'));
+    try {
+      const file = join(dir, 'agent.json');
+      await writeFile(file, JSON.stringify({ registry: 'file.example:5000', push: true }));
+      expect(resolveAgentConfig(base, {})).toMatchObject({ registry: null, push: false });
+      expect(resolveAgentConfig({ ...base, config: file }, {})).toMatchObject({
+        registry: 'file.example:5000',
+        push: true,
+      });
+      const env = { HIVEFORGE_REGISTRY: '127.0.0.1:5001', HIVEFORGE_PUSH_IMAGES: '0' };
+      expect(resolveAgentConfig({ ...base, config: file }, env)).toMatchObject({
+        registry: '127.0.0.1:5001',
+        push: false,
+      });
+      expect(resolveAgentConfig({ ...base, config: file, registry: 'localhost:5002', push: true }, env)).toMatchObject({
+        registry: 'localhost:5002',
+        push: true,
+      });
+      expect(resolveAgentConfig(base, { HIVEFORGE_REGISTRY: 'r:1', HIVEFORGE_PUSH_IMAGES: 'true' }).push).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses --push without a registry, a registry that is not host:port, and a push variable that is not yes or no', () => {
+    expect(() => resolveAgentConfig({ ...base, push: true }, {})).toThrow(
+      '--push needs --registry (or HIVEFORGE_REGISTRY): the registry images are pushed to',
+    );
+    expect(() => resolveAgentConfig({ ...base, registry: 'http://r:5000' }, {})).toThrow(
+      /--registry: registry must be host or host:port/,
+    );
+    expect(() => resolveAgentConfig({ ...base, registry: 'r:1' }, { HIVEFORGE_PUSH_IMAGES: 'yes' })).toThrow(
+      'HIVEFORGE_PUSH_IMAGES must be 1, true, 0 or false, not "yes"',
+    );
+  });
 });
 
 describe('sizes', () => {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { type ExecutorName, executorNames, isExecutorName } from '@hiveforge/agent';
+import { type ExecutorName, executorNames, isExecutorName, resolveImageBuilderConfig } from '@hiveforge/agent';
 import { ConfigError, formatIssues, parseByteSize, parseDuration } from '@hiveforge/sdk';
 import { z } from 'zod';
 
@@ -67,6 +67,8 @@ const AgentFileSchema = z
     passEnv: z.array(z.string()),
     executor: z.string().min(1),
     defaultImage: z.string().min(1),
+    registry: z.string().min(1),
+    push: z.boolean(),
     logLimit: SizeText,
     onLogLimit: z.enum(['truncate', 'fail']),
     callTimeout: DurationText,
@@ -117,6 +119,13 @@ export interface ResolvedAgentConfig {
   executor: ExecutorName;
   /** The image of jobs that declare none, for executors that run images. @default null */
   defaultImage: string | null;
+  /**
+   * A registry (`host:port`) images' bases are pulled from when the engine lacks them, and built
+   * images are pushed to with `push`, for executors that build images. @default null
+   */
+  registry: string | null;
+  /** Push each image the agent builds to `registry` (`REGISTRY/hiveforge/<name>:<hash>`). @default false */
+  push: boolean;
   /** The most log bytes a job may print before its log is cut (or the job fails). */
   logLimitBytes: number;
   /** What a job past its log limit does: its log ends with a truncation line, or it fails. */
@@ -260,6 +269,25 @@ export function parsePassEnv(names: readonly string[]): string[] {
   return out;
 }
 
+/** A yes/no environment variable: `1`/`true` or `0`/`false`; unset or empty is undefined. */
+function envFlag(name: string, value: string | undefined): boolean | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (value === '1' || value === 'true') return true;
+  if (value === '0' || value === 'false') return false;
+  throw new ConfigError(`${name} must be 1, true, 0 or false, not ${JSON.stringify(value)}`);
+}
+
+/** `--registry` and `--push`: a registry is host or host:port; pushing needs one. */
+function imageRegistry(registry: string | null, push: boolean): { registry: string | null; push: boolean } {
+  if (push && registry === null)
+    throw new ConfigError('--push needs --registry (or HIVEFORGE_REGISTRY): the registry images are pushed to');
+  try {
+    return resolveImageBuilderConfig({ ...(registry === null ? {} : { registry }), push });
+  } catch (error) {
+    throw new ConfigError(`--registry: ${(error as Error).message}`);
+  }
+}
+
 /** Resolves the agent's configuration: defaults, config file, environment, flags. */
 export function resolveAgentConfig(
   flags: Record<string, string | string[] | boolean | undefined>,
@@ -321,6 +349,11 @@ export function resolveAgentConfig(
     executor,
     defaultImage:
       pick(flags.defaultImage as string | undefined, env.HIVEFORGE_DEFAULT_IMAGE, file.defaultImage) ?? null,
+    ...imageRegistry(
+      pick(flags.registry as string | undefined, env.HIVEFORGE_REGISTRY, file.registry) ?? null,
+      pick(flags.push as boolean | undefined, envFlag('HIVEFORGE_PUSH_IMAGES', env.HIVEFORGE_PUSH_IMAGES), file.push) ??
+        false,
+    ),
     callTimeoutMs: duration(
       '--call-timeout',
       pick(flags.callTimeout as string | undefined, env.HIVEFORGE_CALL_TIMEOUT),

@@ -148,6 +148,8 @@ export function createProgram(io: CommandIO, setCode: (code: number) => void): C
     .option('--pass-env <name>', "pass this variable of the agent's environment to jobs (repeatable)", collect)
     .option('--executor <name>', `where jobs run: ${executorNames.join(' or ')} (default process)`)
     .option('--default-image <image>', 'the image of jobs that declare none, for the docker executor')
+    .option('--registry <host:port>', "pull images' missing bases from this registry (and push to it with --push)")
+    .option('--push', 'push each image the agent builds to REGISTRY/hiveforge/<name>:<hash>')
     .option('--log-limit <size>', "the most a job's log may hold, e.g. 64MiB (default 64MiB)")
     .option('--on-log-limit <action>', 'past the log limit: truncate the log (default) or fail the job')
     .option('--call-timeout <duration>', 'how long a call to a coordinator may take (default 30s)')

@@ -82,19 +82,12 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
   const defaultUser =
     options.user ?? (process.getuid && process.getgid ? `${process.getuid()}:${process.getgid()}` : undefined);
   const workdirHash = workDirLabel(options.workDir);
-  /** Prepared images by description tag (the content hash). */
-  const prepared = new Map<string, Promise<PreparedImage>>();
-
-  const imageOf = (image: ImageSpec | null, prepare?: PrepareOptions): Promise<PreparedImage> => {
-    if (!image) return defaultImage();
-    let ready = prepared.get(image.tag);
-    if (!ready) {
-      ready = options.images.ensure(image, { signal: prepare?.signal, onLog: prepare?.onLog });
-      prepared.set(image.tag, ready);
-      ready.catch(() => prepared.delete(image.tag));
-    }
-    return ready;
-  };
+  // No cache of its own: the builder shares one build per tag among its callers, each with its
+  // own log and cancellation, and finds a built image with one inspect.
+  const imageOf = (image: ImageSpec | null, prepare?: PrepareOptions): Promise<PreparedImage> =>
+    image
+      ? options.images.ensure(image, { signal: prepare?.signal, onLog: prepare?.onLog, strict: prepare?.strict })
+      : defaultImage();
 
   const defaultImage = async (): Promise<PreparedImage> => {
     const name = options.defaultImage;
@@ -149,7 +142,6 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
         container = await create((await imageOf(start.image)).id).catch(async (error) => {
           // The image was removed from the engine since it was prepared: make it again, once.
           if (statusOf(error) !== 404 || !start.image) throw error;
-          prepared.delete(start.image.tag);
           return create((await imageOf(start.image)).id);
         });
       } catch (error) {

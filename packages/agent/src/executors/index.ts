@@ -11,6 +11,14 @@ export interface ExecutorConfig {
   workDir: string;
   /** The image of jobs that declare none, where the executor runs images. @default null */
   defaultImage?: string | null;
+  /**
+   * A registry (`host:port`) that images' bases are pulled from when the engine lacks them, and
+   * that built images are pushed to with `push`, where the executor builds images.
+   * @default null (bases come from their own registries; nothing is pushed)
+   */
+  registry?: string | null;
+  /** Push each image the executor builds (or finds) to `registry`. @default false */
+  push?: boolean;
   /** Options of the process executor. */
   process?: ProcessExecutorOptions;
   /** Options of the Docker executor beyond the shared ones. */
@@ -41,7 +49,9 @@ export const executors = {
       return createDockerExecutor({
         ...config.docker,
         docker,
-        images: config.docker?.images ?? createImageBuilder({ docker }),
+        images:
+          config.docker?.images ??
+          createImageBuilder({ docker, registry: config.registry ?? undefined, push: config.push ?? false }),
         workDir: config.workDir,
         defaultImage: config.defaultImage ?? null,
       });

@@ -72,6 +72,11 @@ export interface PrepareOptions {
   signal?: AbortSignal;
   /** Receives the output of an image build or pull, for the job's log. */
   onLog?: (text: string) => void;
+  /**
+   * Refuse an image whose base is not pinned by digest (the pipeline's `strictImages`) with an
+   * `ImageBuildError`, instead of a warning in the log. @default false
+   */
+  strict?: boolean;
 }
 
 /**

@@ -90,7 +90,12 @@ export async function agentCommand(
     workDir: config.workDir,
     once: config.once,
     passEnv: config.passEnv,
-    executor: createExecutor(config.executor, { workDir: config.workDir, defaultImage: config.defaultImage }),
+    executor: createExecutor(config.executor, {
+      workDir: config.workDir,
+      defaultImage: config.defaultImage,
+      registry: config.registry,
+      push: config.push,
+    }),
     logLimitBytes: config.logLimitBytes,
     onLogLimit: config.onLogLimit,
     callTimeoutMs: config.callTimeoutMs,
