@@ -338,13 +338,8 @@ export async function startJob(
   fingerprint: AttemptFingerprint | null = null,
 ): Promise<void> {
   const job = await requireCurrentAttempt(ctx, agentId, jobId, attempt);
-  const recorded = fingerprint
-    ? ctx.store.decide<AttemptStart>(DecisionIds.attemptStart(jobId, attempt), { agentId, fingerprint })
-    : null;
-  // Awaited last: should the update fail first (the store went away), its failure must not
-  // leave this one unhandled, which would end the process.
-  recorded?.catch(() => {});
-  if (job.state === JobState.leased) {
+  const markRunning = async () => {
+    if (job.state !== JobState.leased) return;
     const patch = {
       state: JobState.running,
       startedAt: ctx.now(),
@@ -353,8 +348,15 @@ export async function startJob(
     if (await ctx.store.updateJob(jobId, patch, { attempt, states: [JobState.leased] }))
       ctx.leased.started(jobId, attempt, patch);
     notifyRun(ctx.store, job.runId);
-  }
-  await recorded;
+  };
+  // Both writes are awaited together, so that when one fails (a store outage) the other's
+  // failure is handled too, never left to reject unobserved.
+  await Promise.all([
+    fingerprint
+      ? ctx.store.decide<AttemptStart>(DecisionIds.attemptStart(jobId, attempt), { agentId, fingerprint })
+      : null,
+    markRunning(),
+  ]);
 }
 
 /** What a heartbeat tells the agent about one of its leases. */

@@ -83,6 +83,47 @@ describe('scheduler on the memory store', () => {
     await store.putAgent(b);
   });
 
+  it("a start whose store fails mid-way rejects once, with both of its writes' failures handled", async () => {
+    await deploy([job('build')]);
+    await scheduler.triggerRun({ pipeline: 'p', trigger });
+    const lease = await pull(a);
+    // The store goes away during the start: the job's update fails at once, the start decision
+    // a moment later.
+    const failing = new Proxy(store, {
+      get: (target, property, receiver) =>
+        property === 'updateJob'
+          ? async () => {
+              throw new Error('the store is gone');
+            }
+          : property === 'decide'
+            ? async (id: string, data: object) => {
+                if (!id.endsWith('/start')) return target.decide(id, data);
+                await new Promise((r) => setTimeout(r, 20));
+                throw new Error('the store is gone too');
+              }
+            : Reflect.get(target, property, receiver),
+    });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const other = createScheduler({ store: failing, now: () => now });
+      const fingerprint = {
+        executor: 'process',
+        imageTag: null,
+        imageId: null,
+        configHash: 'sha256:0',
+        hiveforgeVersion: '0.1.0',
+        nodeVersion: 'v20',
+      };
+      await expect(other.start('agent-a', lease?.jobId ?? '', 1, fingerprint)).rejects.toThrow(/store is gone/);
+      await new Promise((r) => setTimeout(r, 60));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('a trigger sent again with its key gets the run the first created, finishing it if that coordinator died', async () => {
     await deploy([job('build'), job('test', { needs: ['build'] }), job('lint')]);
     const key = DecisionIds.triggerRequest('p', 'req-1');
