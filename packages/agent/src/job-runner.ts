@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -75,7 +76,8 @@ async function loadBundle(deps: JobRunnerDeps, versionId: string): Promise<{ pat
   const path = join(dir, `${slug(versionId)}.mjs`);
   const { bundle, spec } = await deps.client.agent.bundle.query({ versionId });
   await mkdir(dir, { recursive: true });
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  // Two jobs of a new version may download it in the same millisecond: each writes its own file.
+  const tmp = `${path}.${process.pid}.${randomUUID()}.tmp`;
   await writeFile(tmp, bundle);
   await rename(tmp, path);
   const entry = { path, spec: spec as PipelineSpec };
