@@ -1,7 +1,8 @@
 import { executorNames } from '@hiveforge/agent';
-import { isHiveForgeError } from '@hiveforge/sdk';
 import { Command, InvalidArgumentError } from 'commander';
+import { commandErrorOf, errorLine } from './cluster-client.js';
 import { graphCommand, validateCommand } from './commands/analyze.js';
+import { registerClusterCommands } from './commands/cluster.js';
 import { imagesBuildCommand, imagesListCommand } from './commands/images.js';
 import { type CommandIO, runCommand } from './commands/run.js';
 import { agentCommand, coordinatorCommand } from './commands/services.js';
@@ -18,6 +19,7 @@ export function createProgram(io: CommandIO, setCode: (code: number) => void): C
   const program = new Command('hiveforge')
     .description('HiveForge: pipelines as TypeScript code, run locally or on a cluster')
     .version('0.1.0')
+    .option('--debug', 'print the stack of an error after its one line')
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .exitOverride();
 
@@ -156,10 +158,14 @@ export function createProgram(io: CommandIO, setCode: (code: number) => void): C
     .option('--retry-for <duration>', "how long a job's calls are retried while the store is out (default 2m)")
     .action(async (o) => setCode(await agentCommand(o, io)));
 
+  registerClusterCommands(program, io, setCode);
   return program;
 }
 
-/** Runs the CLI; resolves with the process exit code. Input mistakes print a message, not a stack. */
+/**
+ * Runs the CLI; resolves with the process exit code. Every error is one line,
+ * `error HF_CODE: message`, and exit code 2; `--debug` adds its stack.
+ */
 export async function main(
   argv: readonly string[],
   io: CommandIO = { stdout: process.stdout, stderr: process.stderr },
@@ -174,10 +180,7 @@ export async function main(
   } catch (error) {
     const e = error as { code?: string; exitCode?: number; message?: string };
     if (typeof e.code === 'string' && e.code.startsWith('commander.')) return e.exitCode ?? 2;
-    if (isHiveForgeError(error)) {
-      io.stderr.write(`error ${e.code}: ${e.message}\n`);
-      return 2;
-    }
-    throw error;
+    io.stderr.write(errorLine(commandErrorOf(error), argv.includes('--debug')));
+    return 2;
   }
 }

@@ -67,6 +67,8 @@ export const ErrorCodes = {
   executorUnavailable: 'HF_EXECUTOR_UNAVAILABLE',
   /** A job's command was killed because the job went over its memory limit. */
   outOfMemory: 'HF_OUT_OF_MEMORY',
+  /** An unexpected failure (a fault, not an input mistake): the CLI prints it in one line; `--debug` shows its stack. */
+  internal: 'HF_INTERNAL',
 } as const;
 
 /** One of the stable error codes in {@link ErrorCodes}. */

@@ -6,14 +6,22 @@ import { resolveEntry } from '../entry.js';
 import { createStyle } from '../output.js';
 import type { CommandIO } from './run.js';
 
-function analyzeFile(file: string | undefined): AnalysisResult {
+/** Analyzes the pipeline file a command names (see `resolveEntry`), as `validate` does. */
+export function analyzeFile(file: string | undefined): AnalysisResult {
   const entry = resolveEntry(file);
   const root = projectRoot(entry);
   return analyzePipeline({ entry: relative(root, entry).split(sep).join('/'), root });
 }
 
-function printDiagnostics(result: AnalysisResult, io: CommandIO): void {
+/** Prints diagnostics as `validate` does: one `file:line:column` line each, on stderr. */
+export function printDiagnostics(result: Pick<AnalysisResult, 'diagnostics'>, io: CommandIO): void {
   for (const d of result.diagnostics) io.stderr.write(`${formatDiagnostic(d)}\n`);
+}
+
+/** Prints failed analysis's diagnostics and its closing count, as `validate` does. */
+export function printAnalysisErrors(result: Pick<AnalysisResult, 'diagnostics'>, io: CommandIO): void {
+  printDiagnostics(result, io);
+  io.stderr.write(`${result.diagnostics.filter((d) => d.severity === 'error').length} error(s)\n`);
 }
 
 /** `hiveforge validate`: static analysis only; exit 1 when there are errors. */
@@ -25,12 +33,12 @@ export async function validateCommand(options: { file?: string; json?: boolean }
     );
     return result.ok ? 0 : 1;
   }
-  printDiagnostics(result, io);
   const style = createStyle(io.stdout);
   if (!result.ok) {
-    io.stderr.write(`${result.diagnostics.filter((d) => d.severity === 'error').length} error(s)\n`);
+    printAnalysisErrors(result, io);
     return 1;
   }
+  printDiagnostics(result, io);
   const { spec } = result;
   io.stdout.write(
     `${style.green('✓')} pipeline '${spec.name}': ${spec.jobs.length} job${spec.jobs.length === 1 ? '' : 's'}, ${spec.images.length} image${spec.images.length === 1 ? '' : 's'}\n`,

@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto';
+import { BadInputError, type InputSpec, type PipelineSpec } from '@hiveforge/sdk';
+import { withCluster } from '../cluster-client.js';
+import { exitCodeOfRun, followRun } from '../run-follower.js';
+import type { CommandIO } from './run.js';
+
+/** Options of `hiveforge trigger`. */
+export interface TriggerCommandOptions {
+  pipeline: string;
+  branch?: string;
+  commit?: string;
+  /** `name=value`, each typed by the pipeline's declared inputs. */
+  input?: string[];
+  /** Follow the run to its end and exit with its status. */
+  follow?: boolean;
+  /** Print the run record as JSON (without `follow`). */
+  json?: boolean;
+}
+
+type InputValue = string | number | boolean;
+
+const describeInput = (name: string, def: InputSpec) =>
+  `${name} (${def.type === 'choice' ? `one of ${def.options.join('|')}` : def.type}${def.required && def.default === null ? ', required' : ''}${def.default !== null ? `, default ${def.default}` : ''})`;
+
+/** The declared inputs, for an error that names them. */
+const declaredList = (spec: PipelineSpec) => {
+  const inputs = Object.entries(spec.triggers.manual?.inputs ?? {});
+  return inputs.length
+    ? `its inputs: ${inputs.map(([n, d]) => describeInput(n, d)).join(', ')}`
+    : 'it declares no inputs';
+};
+
+/**
+ * Types `name=value` pairs by the pipeline's declared manual inputs (numbers, booleans as
+ * true/false, choices among their options) and checks that every required input is given.
+ * A mistake is one BadInputError that lists the declared inputs.
+ */
+export function parseTriggerInputs(spec: PipelineSpec, pairs: readonly string[]): Record<string, InputValue> {
+  const declared = spec.triggers.manual?.inputs ?? {};
+  const inputs: Record<string, InputValue> = {};
+  const problems: string[] = [];
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) {
+      problems.push(`--input ${pair}: expected name=value`);
+      continue;
+    }
+    const name = pair.slice(0, eq);
+    const text = pair.slice(eq + 1);
+    const def = declared[name];
+    if (!def) {
+      problems.push(`pipeline '${spec.name}' has no input '${name}'`);
+      continue;
+    }
+    if (def.type === 'number') {
+      const n = Number(text);
+      if (text.trim() === '' || !Number.isFinite(n)) problems.push(`input '${name}' must be a number, not '${text}'`);
+      else inputs[name] = n;
+    } else if (def.type === 'boolean') {
+      if (text === 'true' || text === 'false') inputs[name] = text === 'true';
+      else problems.push(`input '${name}' must be true or false, not '${text}'`);
+    } else if (def.type === 'choice' && !def.options.includes(text)) {
+      problems.push(`input '${name}' must be one of ${def.options.join(', ')}, not '${text}'`);
+    } else {
+      inputs[name] = text;
+    }
+  }
+  for (const [name, def] of Object.entries(declared))
+    if (def.required && def.default === null && !(name in inputs) && !problems.some((p) => p.includes(`'${name}'`)))
+      problems.push(`input '${name}' is required`);
+  if (problems.length)
+    throw new BadInputError(
+      `${problems.join('; ')}: ${declaredList(spec)}`,
+      problems.map((message) => ({ path: 'inputs', message })),
+    );
+  return inputs;
+}
+
+/**
+ * `hiveforge trigger PIPELINE`: checks the inputs against the pipeline's declared ones, starts a
+ * manual run of its head version, and prints the run's id; `--follow` follows it to its end and
+ * exits with its status (0 succeeded, 1 failed or cancelled).
+ */
+export async function triggerCommand(options: TriggerCommandOptions, io: CommandIO): Promise<number> {
+  return withCluster(async ({ client }) => {
+    const head = await client.pipelines.get.query({ name: options.pipeline });
+    if (!head.spec) throw new BadInputError(`pipeline '${options.pipeline}' has no stored version to run`);
+    const inputs = parseTriggerInputs(head.spec, options.input ?? []);
+    const run = await client.runs.trigger.mutate({
+      pipeline: options.pipeline,
+      event: 'manual',
+      branch: options.branch ?? null,
+      commit: options.commit ?? null,
+      inputs,
+      // A resend after a lost answer returns this run instead of starting a second one.
+      requestId: `cli-${randomUUID()}`,
+    });
+    if (options.json && !options.follow) {
+      io.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
+      return 0;
+    }
+    io.stdout.write(`triggered run ${run._id} (version ${run.versionId})\n`);
+    if (!options.follow) return 0;
+    const status = await followRun(client, run._id, io);
+    io.stdout.write(`run ${run._id} ${status}\n`);
+    return exitCodeOfRun(status);
+  });
+}
