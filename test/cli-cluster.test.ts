@@ -281,8 +281,8 @@ describe('hiveforge from the terminal against a running cluster (coordinator and
     expect(refused.stderr).toMatch(/revoked/);
 
     const short = await cli(['tokens', 'create', 'brief', '--role', 'viewer', '--expires', '1s']);
+    expect(short.code, short.stderr).toBe(0);
     const brief = { ...viewer, HIVEFORGE_TOKEN: short.stdout.trim() };
-    expect((await cli(['runs'], brief)).code).toBe(0);
     await sleep(1_500);
     const expired = await cli(['runs'], brief);
     expectOneErrorLine(expired, 'HF_UNAUTHENTICATED');
