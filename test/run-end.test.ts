@@ -49,7 +49,7 @@ describe('a run ends with its last jobs, however they complete', () => {
       if (batch.done) break;
     }
     const { run: ended, jobs } = await client.runs.get.query({ runId: run._id });
-    expect(ended.status).toBe('succeeded');
+    expect(ended.status, JSON.stringify(jobs.map((j) => [j.name, j.state, j.error]))).toBe('succeeded');
     const lastJob = Math.max(...jobs.map((j) => j.finishedAt ?? Number.POSITIVE_INFINITY));
     expect((ended.finishedAt as number) - lastJob).toBeLessThan(100);
     const stopping = performance.now();
