@@ -1,11 +1,13 @@
 /**
  * `hiveforge`: the command line. `hiveforge run` runs a pipeline on this machine;
- * `validate` and `graph` analyze it statically.
+ * `validate` and `graph` analyze it statically; `login`, `deploy`, `trigger`, `runs`, `status`,
+ * `logs`, `cancel`, `retry`, `agents` and `tokens` use a running cluster.
  *
  * @example
  * ```sh
  * npx hiveforge run examples/hello
  * npx hiveforge graph --format mermaid
+ * npx hiveforge login http://127.0.0.1:7700 --token "$HIVEFORGE_TOKEN" && npx hiveforge trigger web --follow
  * ```
  *
  * @module
