@@ -24,16 +24,20 @@ export interface TopicWatch {
 }
 
 /**
- * Watches `topic` from now on, so that a waiter that looks, finds nothing and then waits does
- * not miss a notification sent while it was looking.
+ * Watches `topic` (or each of several topics) from now on, so that a waiter that looks, finds
+ * nothing and then waits does not miss a notification sent while it was looking.
  */
-export function watchTopic(store: Store, topic: string): TopicWatch {
+export function watchTopic(store: Store, topic: string | readonly string[]): TopicWatch {
   let notified = false;
   let wake: (() => void) | null = null;
-  const unsubscribe = store.subscribe(topic, () => {
+  const onNotify = () => {
     notified = true;
     wake?.();
-  });
+  };
+  const offs = (typeof topic === 'string' ? [topic] : topic).map((t) => store.subscribe(t, onNotify));
+  const unsubscribe = () => {
+    for (const off of offs) off();
+  };
   return {
     wait(ms, signal) {
       if (notified || signal?.aborted) {

@@ -95,12 +95,18 @@ const waitOf = (ctx: AgentCallContext, input: z.infer<typeof PullSchema>) =>
 /** Leases the next job to the calling agent, waiting up to `waitMs` (capped by the coordinator's pull wait). */
 async function pullNext(ctx: AgentCallContext, input: z.infer<typeof PullSchema>) {
   // The caller's record was read from the store for this request, when its token was checked.
-  const agent = ctx.agent;
+  // A pull that waits reads it again when it may be stale (see `Scheduler.pull`).
+  let agent = ctx.agent;
   const waitMs = waitOf(ctx, input);
   const lease = await ctx.scheduler.pull(agent, input.requestId, {
     waitMs,
     signal: ctx.signal,
     firstSending: input.resend === false,
+    onAgent: (fresh) => {
+      // Changed through another coordinator: this one's next request from the agent reads it.
+      if (fresh.state !== agent.state) ctx.agents.forget(agent._id);
+      agent = fresh;
+    },
   });
   if (lease?.readyAt != null && lease.leasedAt != null) ctx.metrics.observeDispatch(lease.leasedAt - lease.readyAt);
   return { lease, agentState: agent.state };

@@ -1,6 +1,7 @@
 import { ConflictError, NotFoundError } from '@hiveforge/sdk';
 import { z } from 'zod';
 import { recordEvent } from '../event-log.js';
+import { Topics } from '../scheduler/context.js';
 import { type CoordinatorContext, router, userProcedure } from '../trpc.js';
 
 const AgentId = z.object({ agentId: z.string().min(1).max(200) });
@@ -62,8 +63,11 @@ async function setState(
   const agent = await store.getAgent(agentId);
   if (!agent || agent.state === 'gone') throw new NotFoundError(`no agent '${agentId}'`);
   await store.updateAgent(agentId, { state });
-  // This coordinator's next request from the agent sees the change (others within their TTL).
+  // This coordinator's next request from the agent sees the change (others within their TTL,
+  // or as soon as a pull of the agent waiting there hears of it).
   agents.forget(agentId);
+  // Pulls waiting for a job, here and in other coordinators, read their agent again.
+  store.notify(Topics.agents);
   if (agent.state !== state) await recordEvent(store, { type: 'agent', agentId, name: agent.name, state });
   return { agentId, state };
 }

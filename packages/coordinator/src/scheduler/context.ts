@@ -135,6 +135,11 @@ export const notifyRun = (store: Store, runId: string): void =>
 export const Topics = {
   /** A job became queued: waiting pulls should look again. */
   queue: 'queue',
+  /**
+   * An agent was suspended, drained or resumed: waiting pulls read their agent's record again
+   * before they lease (one topic for all agents: such changes are rare).
+   */
+  agents: 'agents',
   /** Something changed in a run: watchers should look again. */
   run: (runId: string) => `run:${runId}`,
 } as const;

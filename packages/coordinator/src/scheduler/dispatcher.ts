@@ -141,8 +141,19 @@ export async function leaseJob(
   ctx: SchedulerContext,
   agent: AgentRecord,
   requestId: string,
-  { resent = true }: { resent?: boolean } = {},
+  {
+    resent = true,
+    recheck,
+  }: {
+    resent?: boolean;
+    /**
+     * Reads the agent's record again: called once, before the first lease is tried, by a pull
+     * whose record may be stale. An agent no longer active then leases nothing.
+     */
+    recheck?: () => Promise<AgentRecord>;
+  } = {},
 ): Promise<Lease | null> {
+  let unchecked = recheck;
   const { store, claims } = ctx;
   // Candidates this pull tried, and those other pulls of this coordinator are trying or have
   // just leased, are passed over before the store reads them.
@@ -179,7 +190,13 @@ export async function leaseJob(
     if (queued.length === 0) return null;
     for (const job of queued) {
       tried.add(attemptKey(job._id, job.attempt));
-      if (!labelsFit(job.spec.labels, agent.labels) || !claims.claim(job._id, job.attempt)) continue;
+      if (!labelsFit(job.spec.labels, agent.labels)) continue;
+      if (unchecked) {
+        const current = await unchecked();
+        unchecked = undefined;
+        if (current.state !== 'active') return null;
+      }
+      if (!claims.claim(job._id, job.attempt)) continue;
       let outcome: Leased = { leased: false, decided: false, lease: null };
       try {
         outcome = await tryLease(ctx, agent, requestId, job);

@@ -38,15 +38,22 @@ export interface Scheduler {
   readonly config: ResolvedSchedulerConfig;
   triggerRun(input: TriggerRunInput): Promise<RunRecord>;
   cancelRun(runId: string, actor: string | null): Promise<void>;
-  /** Leases a job, waiting up to `waitMs` for one to become ready. */
   /**
    * Leases a job to `agent`, waiting up to `waitMs` for one. `firstSending` says the request id
-   * was never sent before, so its first look need not check for a lease decided for it.
+   * was never sent before, so its first look need not check for a lease decided for it. A pull
+   * that has waited reads its agent's record again before it leases: an agent drained or
+   * suspended while its pull waited takes no job.
    */
   pull(
     agent: AgentRecord,
     requestId: string,
-    options: { waitMs: number; signal?: AbortSignal; firstSending?: boolean },
+    options: {
+      waitMs: number;
+      signal?: AbortSignal;
+      firstSending?: boolean;
+      /** Called with the agent's record when the pull read it again (see `Topics.agents`). */
+      onAgent?: (agent: AgentRecord) => void;
+    },
   ): Promise<Lease | null>;
   /** Marks a leased attempt as running, with the environment its agent reported. */
   start(agentId: string, jobId: string, attempt: number, fingerprint?: AttemptFingerprint | null): Promise<void>;
@@ -131,25 +138,48 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     config: ctx.config,
     triggerRun: (input) => triggerRun(ctx, input),
     cancelRun: (runId, actor) => cancelRun(ctx, runId, actor),
-    async pull(agent, requestId, { waitMs, signal, firstSending = false }) {
+    async pull(agent, requestId, { waitMs, signal, firstSending = false, onAgent }) {
       const deadline = ctx.now() + waitMs;
       // Watched before the first look: a job queued while a look is under way wakes the wait
-      // that follows it at once, instead of being found only at the next look.
-      const watch = waitMs > 0 ? watchTopic(ctx.store, Topics.queue) : null;
+      // that follows it at once, instead of being found only at the next look. A change of an
+      // agent's state (through any coordinator) wakes it too.
+      const watch = waitMs > 0 ? watchTopic(ctx.store, [Topics.queue, Topics.agents]) : null;
+      let agentsChanged = false;
+      const offAgents = watch ? ctx.store.subscribe(Topics.agents, () => (agentsChanged = true)) : null;
+      // The agent's record as this pull last read it; `fresh` is false once the pull has waited
+      // since (the agent may have been drained or suspended meanwhile).
+      let current = agent;
+      let fresh = true;
+      const reread = async (): Promise<AgentRecord> => {
+        current = (await ctx.store.getAgent(agent._id)) ?? { ...current, state: 'gone' };
+        fresh = true;
+        onAgent?.(current);
+        return current;
+      };
       try {
         // Only the first look of a first sending skips the lookup: while this call waits, the
         // agent may give up on it and resend the request elsewhere.
         for (let look = 0; ; look++) {
-          const lease = await leaseJob(ctx, agent, requestId, { resent: !(firstSending && look === 0) });
+          if (agentsChanged) {
+            agentsChanged = false;
+            await reread();
+          }
+          const lease = await leaseJob(ctx, current, requestId, {
+            resent: !(firstSending && look === 0),
+            // At most one read of the agent per look, and only when a job it could take is found.
+            recheck: fresh ? undefined : reread,
+          });
           if (lease || signal?.aborted) return lease;
           const left = deadline - ctx.now();
           if (left <= 0 || !watch) return null;
           // Wait for a wake-up, but look again at least every second: a job can also become
           // ready in another coordinator whose notification does not reach this one.
           await watch.wait(Math.min(left, 1_000), signal);
+          fresh = false;
         }
       } finally {
         watch?.close();
+        offAgents?.();
       }
     },
     attempts: (jobId) => listAttempts(ctx, jobId),
