@@ -1,6 +1,7 @@
 import { API_VERSION, type JobSpec, type PipelineSpec } from '@hiveforge/sdk';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { describeAccessContract } from './contract-access.js';
+import { describeSecretsContract } from './contract-secrets.js';
 import type {
   AgentRecord,
   EventRecord,
@@ -620,6 +621,7 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
     });
 
     describeAccessContract(() => store);
+    describeSecretsContract(() => store);
 
     it('reports how it delivers wake-ups', () => {
       expect(['local', 'polling', 'change-stream']).toContain(store.wakeupMode());

@@ -25,9 +25,10 @@ import type {
   RunRecord,
   ScheduleRecord,
   Store,
+  SecretRecord,
   TokenRecord,
 } from './types.js';
-import { firstDuplicate, labelsFit } from './types.js';
+import { bySecretOrder, firstDuplicate, labelsFit, secretIdOf } from './types.js';
 
 /** Options of the in-process store. */
 export interface MemoryStoreOptions {
@@ -216,6 +217,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   /** Agent ids by token hash (see `getAgentByTokenHash`). */
   const agentsByTokenHash = new Map<string, string>();
   const tokens = new Map<string, TokenRecord>();
+  const secrets = new Map<string, SecretRecord>();
   /** When each token (by hash) was last used (see `touchToken`). */
   const tokenUses = new Map<string, number>();
   const schedules = new Map<string, ScheduleRecord>();
@@ -529,6 +531,23 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     },
     async touchToken(hash, at) {
       if (at > (tokenUses.get(hash) ?? Number.NEGATIVE_INFINITY)) tokenUses.set(hash, at);
+    },
+
+    async putSecret(secret) {
+      secrets.set(secret._id, own(secret));
+    },
+    async listSecrets() {
+      return [...secrets.values()].sort(bySecretOrder).map(share);
+    },
+    async getSecretsFor(names, pipeline) {
+      const ids = names.flatMap((name) => [secretIdOf(name, pipeline), secretIdOf(name, null)]);
+      return ids.flatMap((id) => {
+        const s = secrets.get(id);
+        return s ? [share(s)] : [];
+      });
+    },
+    async removeSecret(id) {
+      return secrets.delete(id);
     },
 
     // ---- schedules and events ----

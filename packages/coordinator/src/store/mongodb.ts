@@ -24,6 +24,7 @@ import { isMongoBusy, isMongoUnavailable } from './mongodb-driver-errors.js';
 import { rotated } from './queued-order.js';
 import { type GroupCommitOptions, type ItemOutcome, createGroupCommit } from './group-commit.js';
 import { createPerKeyQueue } from './per-key-queue.js';
+import { createMongoSecrets } from './mongodb-secrets.js';
 import { backfillTokenIds, createMongoTokens } from './mongodb-tokens.js';
 import type {
   AgentRecord,
@@ -1869,6 +1870,7 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
     },
 
     ...createMongoTokens(db, call),
+    ...createMongoSecrets(db, call),
 
     // ---- schedules and events ----
 
