@@ -2,7 +2,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { resolveAgentConfig, resolveCoordinatorConfig } from './config.js';
+import { randomBytes } from 'node:crypto';
+import { ConfigError } from '@hiveforge/sdk';
+import { redact, resolveAgentConfig, resolveCoordinatorConfig } from './config.js';
 
 const secret = { agentSecret: 'a-secret-of-16-chars' };
 
@@ -28,6 +30,42 @@ describe('coordinator configuration', () => {
     expect(() =>
       resolveCoordinatorConfig({ ...secret, store: 'mongodb', mongodbUri: 'mongodb://db', artifactsDir: '/x' }, {}),
     ).toThrow(/--artifacts-dir is for the memory store/);
+  });
+  it('takes the secrets key from --secrets-key, --secrets-key-file or HIVEFORGE_SECRETS_KEY, and a previous one', async () => {
+    const [flag, inFile, inEnv, previous] = [0, 1, 2, 3].map(() => randomBytes(32));
+    const dir = await mkdtemp(join(tmpdir(), 'hf-config-'));
+    try {
+      const file = join(dir, 'key');
+      await writeFile(file, `${inFile?.toString('base64')}\n`);
+      const env = { HIVEFORGE_SECRETS_KEY: inEnv?.toString('base64') };
+      const key = (flags: Record<string, string>, e: NodeJS.ProcessEnv = env) =>
+        Buffer.from(resolveCoordinatorConfig({ ...secret, ...flags }, e).secretsKey ?? []);
+      expect(resolveCoordinatorConfig(secret, {}).secretsKey).toBeNull();
+      expect(key({})).toEqual(inEnv);
+      expect(key({ secretsKeyFile: file })).toEqual(inFile);
+      expect(key({ secretsKey: flag?.toString('base64') ?? '' })).toEqual(flag);
+      const rotated = resolveCoordinatorConfig(
+        { ...secret, secretsKey: flag?.toString('base64'), secretsKeyPrevious: previous?.toString('base64') },
+        {},
+      );
+      expect(Buffer.from(rotated.secretsKeyPrevious ?? [])).toEqual(previous);
+      expect(redact(rotated)).toMatchObject({ secretsKey: '***', secretsKeyPrevious: '***' });
+      expect(() => resolveCoordinatorConfig({ ...secret, secretsKeyFile: join(dir, 'none') }, {})).toThrow(ConfigError);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a secrets key that is not 32 bytes of base64, and a previous key alone', () => {
+    expect(() => resolveCoordinatorConfig({ ...secret, secretsKey: randomBytes(16).toString('base64') }, {})).toThrow(
+      /--secrets-key decodes to 16 bytes/,
+    );
+    expect(() => resolveCoordinatorConfig(secret, { HIVEFORGE_SECRETS_KEY: 'not base64!' })).toThrow(
+      /HIVEFORGE_SECRETS_KEY is not base64/,
+    );
+    expect(() =>
+      resolveCoordinatorConfig({ ...secret, secretsKeyPrevious: randomBytes(32).toString('base64') }, {}),
+    ).toThrow(/only decrypts/);
   });
 });
 

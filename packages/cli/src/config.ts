@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { type ExecutorName, executorNames, isExecutorName, resolveImageBuilderConfig } from '@hiveforge/agent';
+import { parseSecretsKey } from '@hiveforge/coordinator';
 import { ConfigError, formatIssues, parseByteSize, parseDuration } from '@hiveforge/sdk';
 import { z } from 'zod';
 
@@ -91,6 +92,10 @@ export interface ResolvedCoordinatorConfig {
   artifactsDir: string | null;
   agentSecret: string;
   adminToken: string | null;
+  /** The 32-byte key that encrypts secrets (`--secrets-key`, its file, or `HIVEFORGE_SECRETS_KEY`); null: none. */
+  secretsKey: Uint8Array | null;
+  /** A previous secrets key that only decrypts (`--secrets-key-previous`); null: none. */
+  secretsKeyPrevious: Uint8Array | null;
   heartbeatIntervalMs: number;
   leaseTtlMs: number;
   sweepIntervalMs: number;
@@ -168,6 +173,36 @@ function duration(name: string, value: string | number | undefined, fallback: nu
 }
 
 /**
+ * The coordinator's secrets keys: `--secrets-key BASE64`, `--secrets-key-file PATH` (a file
+ * holding the base64 key) or `HIVEFORGE_SECRETS_KEY`, the first given in that order; and
+ * `--secrets-key-previous BASE64` (or `HIVEFORGE_SECRETS_KEY_PREVIOUS`), which only decrypts.
+ */
+function resolveSecretsKeys(
+  flags: Record<string, string | undefined>,
+  env: NodeJS.ProcessEnv,
+): { secretsKey: Uint8Array | null; secretsKeyPrevious: Uint8Array | null } {
+  if (flags.secretsKey && flags.secretsKeyFile)
+    throw new ConfigError('give the secrets key once: --secrets-key or --secrets-key-file, not both');
+  let secretsKey: Uint8Array | null = null;
+  if (flags.secretsKey) secretsKey = parseSecretsKey(flags.secretsKey, '--secrets-key');
+  else if (flags.secretsKeyFile) {
+    let text: string;
+    try {
+      text = readFileSync(flags.secretsKeyFile, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`--secrets-key-file ${flags.secretsKeyFile}: ${(error as Error).message}`);
+    }
+    secretsKey = parseSecretsKey(text, `--secrets-key-file ${flags.secretsKeyFile}`);
+  } else if (env.HIVEFORGE_SECRETS_KEY)
+    secretsKey = parseSecretsKey(env.HIVEFORGE_SECRETS_KEY, 'HIVEFORGE_SECRETS_KEY');
+  const previous = pick(flags.secretsKeyPrevious, env.HIVEFORGE_SECRETS_KEY_PREVIOUS);
+  const secretsKeyPrevious = previous ? parseSecretsKey(previous, '--secrets-key-previous') : null;
+  if (secretsKeyPrevious && !secretsKey)
+    throw new ConfigError('--secrets-key-previous only decrypts: give the current key too (--secrets-key)');
+  return { secretsKey, secretsKeyPrevious };
+}
+
+/**
  * Resolves the coordinator's configuration: defaults, then the config file, then the
  * environment (`HIVEFORGE_*`), then flags.
  */
@@ -193,6 +228,7 @@ export function resolveCoordinatorConfig(
   const adminToken = pick(flags.adminToken, env.HIVEFORGE_ADMIN_TOKEN, file.adminToken) ?? null;
   if (adminToken !== null && adminToken.length < 16)
     throw new ConfigError('the admin token must have at least 16 characters');
+  const { secretsKey, secretsKeyPrevious } = resolveSecretsKeys(flags, env);
   const port = Number(pick(flags.port, env.HIVEFORGE_PORT, file.port?.toString()) ?? 7700);
   if (!Number.isInteger(port) || port < 0 || port > 65_535)
     throw new ConfigError(`--port must be 0-65535, not ${port}`);
@@ -205,6 +241,8 @@ export function resolveCoordinatorConfig(
     artifactsDir,
     agentSecret,
     adminToken,
+    secretsKey,
+    secretsKeyPrevious,
     heartbeatIntervalMs: duration(
       '--heartbeat-interval',
       pick(flags.heartbeatInterval, env.HIVEFORGE_HEARTBEAT_INTERVAL),

@@ -48,3 +48,12 @@ export {
   type IssuedToken,
   type UserTokenOptions,
 } from './tokens.js';
+export {
+  type EncryptedSecret,
+  type SecretAddress,
+  type SecretsCipher,
+  type SecretsCipherOptions,
+  SECRETS_KEY_BYTES,
+  createSecretsCipher,
+  parseSecretsKey,
+} from './secrets/cipher.js';

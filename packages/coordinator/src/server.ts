@@ -16,6 +16,7 @@ import { createAgentSweeper } from './scheduler/agent-sweeper.js';
 import type { SchedulerOptions } from './scheduler/config.js';
 import { type Scheduler, createScheduler } from './scheduler/scheduler.js';
 import type { Store } from './store/types.js';
+import { secretsCipherOf } from './secrets/startup.js';
 import { type CoordinatorContext, toTRPCError } from './trpc.js';
 
 /** Options of a coordinator process. */
@@ -51,6 +52,15 @@ export interface CoordinatorOptions {
    */
   schedules?: boolean;
   /**
+   * The 32-byte key that encrypts secret values (AES-256-GCM) and decrypts them for the leases
+   * of the jobs that declare them. It never reaches the store. Without it, `secrets.set` is
+   * refused, and the coordinator refuses to start while the store holds secrets.
+   * @default undefined
+   */
+  secretsKey?: Uint8Array;
+  /** A previous secrets key, used only to decrypt values stored before a rotation. @default undefined */
+  secretsKeyPrevious?: Uint8Array;
+  /**
    * Called when a background sweep or schedule tick fails; it is tried again on the next one.
    */
   onError?: (error: unknown) => void;
@@ -73,6 +83,7 @@ export interface Coordinator extends AsyncDisposable {
  */
 export async function createCoordinator(options: CoordinatorOptions): Promise<Coordinator> {
   const { store } = options;
+  const secrets = await secretsCipherOf(store, options);
   const scheduler = createScheduler({ store, options: options.scheduler });
   const metrics = createMetrics();
   const analyzer = options.analyzer ?? createAnalyzer();
@@ -100,6 +111,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     agents,
     tokens,
     metrics,
+    secrets,
     signal,
   });
   // The caller of each tRPC request, resolved from its header before its body is read.

@@ -7,6 +7,7 @@ import type { Scheduler } from './scheduler/scheduler.js';
 import type { Role, Store } from './store/types.js';
 import type { Analyzer } from './analyzer/index.js';
 import type { Metrics } from './metrics.js';
+import type { SecretsCipher } from './secrets/cipher.js';
 import { storeUnavailableOf } from './store/mongodb-driver-errors.js';
 
 /** What every procedure sees. */
@@ -22,6 +23,8 @@ export interface CoordinatorContext {
   /** The shared secret agents register with. */
   agentSecret: string;
   metrics: Metrics;
+  /** Encrypts and decrypts secret values; null when the coordinator was given no secrets key. */
+  secrets: SecretsCipher | null;
   /** Aborted when the HTTP request goes away. */
   signal: AbortSignal;
 }
@@ -39,6 +42,7 @@ const TRPC_CODES: Record<string, TRPC_ERROR_CODE_KEY> = {
   [ErrorCodes.fenced]: 'CONFLICT',
   [ErrorCodes.conflict]: 'CONFLICT',
   [ErrorCodes.storeUnavailable]: 'SERVICE_UNAVAILABLE',
+  [ErrorCodes.config]: 'PRECONDITION_FAILED',
 };
 
 /** Maps a HiveForgeError to its tRPC error: the one place this mapping lives. */

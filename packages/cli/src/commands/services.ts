@@ -45,6 +45,8 @@ export async function coordinatorCommand(flags: Record<string, string | undefine
   const coordinator = await createCoordinator({
     store,
     agentSecret: config.agentSecret,
+    ...(config.secretsKey ? { secretsKey: config.secretsKey } : {}),
+    ...(config.secretsKeyPrevious ? { secretsKeyPrevious: config.secretsKeyPrevious } : {}),
     host: config.host,
     port: config.port,
     scheduler: {

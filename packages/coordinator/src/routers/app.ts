@@ -5,6 +5,7 @@ import { eventsRouter } from './events.js';
 import { pipelinesRouter } from './pipelines.js';
 import { runsRouter } from './runs.js';
 import { schedulesRouter } from './schedules.js';
+import { secretsRouter } from './secrets.js';
 import { tokensRouter } from './tokens.js';
 
 /** The coordinator's whole tRPC API. */
@@ -15,6 +16,7 @@ export const appRouter = router({
   pipelines: pipelinesRouter,
   runs: runsRouter,
   schedules: schedulesRouter,
+  secrets: secretsRouter,
   tokens: tokensRouter,
 });
 

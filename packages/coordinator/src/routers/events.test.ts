@@ -28,6 +28,7 @@ function callerOn(store: Store, signal: AbortSignal) {
     tokens: createTokenMemo(),
     agentSecret: 'a-registration-secret-for-tests',
     metrics: createMetrics(),
+    secrets: null,
     signal,
   });
 }
