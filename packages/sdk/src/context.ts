@@ -61,8 +61,12 @@ export interface TriggerInfo {
   inputs: Readonly<Record<string, string | number | boolean>>;
 }
 
-/** The typed context every job body and action receives. */
-export interface JobContext<M = Record<string, never>> {
+/**
+ * The typed context every job body and action receives. `M` is the instance's matrix values;
+ * `S` the names of the secrets the job declares (`job()` infers it from `secrets`, so reading
+ * an undeclared one is a type error). The default `S` (any name) is what actions accept.
+ */
+export interface JobContext<M = Record<string, never>, S extends string = string> {
   readonly job: {
     readonly name: string;
     readonly declaredName: string;
@@ -73,8 +77,11 @@ export interface JobContext<M = Record<string, never>> {
   readonly sh: Shell;
   /** The job's environment: pipeline env, job env, and `HIVEFORGE_*` variables. */
   readonly env: Readonly<Record<string, string>>;
-  /** The secrets the job declared, by name. Values are masked in logs. */
-  readonly secrets: Readonly<Record<string, string>>;
+  /**
+   * The secrets the job declared, by name. Values are masked in logs. Each is a string: the
+   * agent fails a job whose declared secret it has no value for before running its body.
+   */
+  readonly secrets: Readonly<Record<S, string>>;
   /** Absolute path of the job's workspace inside its environment. */
   readonly workspace: string;
   readonly log: JobLogger;

@@ -14,11 +14,22 @@ export type MatrixValues<M> = M extends MatrixDefinition
   ? { readonly [K in keyof M]: M[K][number] }
   : Record<string, never>;
 
-/** A job body: async code that runs on an agent. */
-export type JobBody<M = undefined> = (ctx: JobContext<MatrixValues<M>>) => Promise<void> | void;
+/**
+ * A job body: async code that runs on an agent. `S` is the names of the job's declared secrets.
+ * @default S never: a job without `secrets` reads none
+ */
+export type JobBody<M = undefined, S extends string = never> = (
+  ctx: JobContext<MatrixValues<M>, S>,
+) => Promise<void> | void;
 
-/** Structural options of a job. They are read statically, so write them as literals. */
-export interface JobOptions<M extends MatrixDefinition | undefined = undefined> {
+/**
+ * Structural options of a job. They are read statically, so write them as literals. `S` is the
+ * `secrets` list as written, which types `ctx.secrets`.
+ */
+export interface JobOptions<
+  M extends MatrixDefinition | undefined = undefined,
+  S extends readonly string[] = readonly string[],
+> {
   /** Jobs that must succeed first: job references or names. @default [] */
   needs?: readonly (JobRef | string)[];
   /** The image the job runs in. @default the executor's default environment */
@@ -27,8 +38,8 @@ export interface JobOptions<M extends MatrixDefinition | undefined = undefined> 
   labels?: readonly string[];
   /** Environment variables. @default {} */
   env?: Readonly<Record<string, string | number | boolean>>;
-  /** Names of secrets the job may read through `ctx.secrets`. @default [] */
-  secrets?: readonly string[];
+  /** Names of secrets the job may read through `ctx.secrets` (only these). @default [] */
+  secrets?: S;
   /** Stop the job after this long. @default '60m' */
   timeout?: Duration;
   /** Extra attempts after a failure. Agent loss is always retried. @default 0 */
@@ -69,7 +80,7 @@ export interface JobDefinition {
   readonly kind: 'job';
   readonly name: string;
   readonly options: JobOptions<MatrixDefinition | undefined>;
-  readonly body: JobBody<MatrixDefinition | undefined>;
+  readonly body: JobBody<MatrixDefinition | undefined, string>;
 }
 
 /** Options of a pipeline. */
@@ -130,25 +141,26 @@ export function pipeline(name: string, a: PipelineOptions | (() => void), b?: ()
 
 /**
  * Declares a job inside `pipeline()`. The options are structure (read statically); the body is
- * code that runs on an agent.
+ * code that runs on an agent. `ctx.matrix` is typed from `matrix`, `ctx.secrets` from `secrets`
+ * (reading a secret the job does not declare is a type error).
  * @example job('test', { needs: [build], retries: 1, timeout: '15m' }, async (ctx) => { await ctx.sh`npm test`; });
+ * @example job('deploy', { secrets: ['DEPLOY_TOKEN'] }, async (ctx) => { ctx.secrets.DEPLOY_TOKEN; });
  */
 export function job(name: string, body: JobBody): JobRef;
-export function job<const M extends MatrixDefinition | undefined = undefined>(
-  name: string,
-  options: JobOptions<M>,
-  body: JobBody<M>,
-): JobRef;
+export function job<
+  const M extends MatrixDefinition | undefined = undefined,
+  const S extends readonly string[] = readonly [],
+>(name: string, options: JobOptions<M, S>, body: JobBody<M, S[number]>): JobRef;
 export function job(
   name: string,
   a: JobOptions<MatrixDefinition | undefined> | JobBody,
-  b?: JobBody<MatrixDefinition | undefined>,
+  b?: JobBody<MatrixDefinition | undefined, string>,
 ): JobRef {
   checkName('job', name);
   if (!collecting) throw new SdkUsageError(`job('${name}') must be called inside the function given to pipeline()`);
   const [options, body] = typeof a === 'function' ? [{}, a] : [a, b];
   if (typeof body !== 'function') throw new SdkUsageError(`job('${name}') needs a body function`);
-  collecting.push({ kind: 'job', name, options, body: body as JobBody<MatrixDefinition | undefined> });
+  collecting.push({ kind: 'job', name, options, body: body as JobBody<MatrixDefinition | undefined, string> });
   return { kind: 'job', name };
 }
 

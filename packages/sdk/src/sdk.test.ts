@@ -44,7 +44,7 @@ describe('pipeline and job', () => {
         expectTypeOf(ctx.matrix.os).toEqualTypeOf<'linux' | 'mac'>();
       });
       job('plain', async (ctx) => {
-        expectTypeOf(ctx).toEqualTypeOf<JobContext<Record<string, never>>>();
+        expectTypeOf(ctx).toEqualTypeOf<JobContext<Record<string, never>, never>>();
       });
     });
     expectTypeOf(job).returns.toEqualTypeOf<JobRef>();
