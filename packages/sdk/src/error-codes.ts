@@ -19,6 +19,8 @@ export const ErrorCodes = {
   analysisNoDefaultExport: 'HF_ANALYSIS_NO_DEFAULT_EXPORT',
   /** A value has the wrong type or shape for its position. */
   analysisInvalidValue: 'HF_ANALYSIS_INVALID_VALUE',
+  /** A job body reads `ctx.secrets.NAME` for a NAME the job's `secrets` does not declare. */
+  analysisUndeclaredSecret: 'HF_ANALYSIS_UNDECLARED_SECRET',
   /** A file could not be read or parsed. */
   analysisSource: 'HF_ANALYSIS_SOURCE',
   /** A pipeline failed static analysis; `diagnostics` lists why. */

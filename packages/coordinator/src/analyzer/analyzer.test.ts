@@ -28,6 +28,7 @@ const GOOD = [
   ['triggers-object', 'triggers written as an object, manual inputs, job conditions'],
   ['triggers-helpers', 'trigger helper calls, renamed imports, spread arguments'],
   ['namespace', 'a namespace import of the SDK, images, SDK constants'],
+  ['secrets', "declared secrets read as ctx.secrets.X, ctx.secrets['X'] and through { secrets }"],
   ['images', 'images imported from a local file, satisfies, a build function declared apart, a const default export'],
 ] as const;
 

@@ -6,6 +6,7 @@ import type { Diagnostic } from './diagnostics.js';
 import { checkGraph } from './graph-checks.js';
 import { type JobDeclaration, OptionReader, type PipelineDeclaration } from './read-options.js';
 import { exportsOf, lookup } from './scope.js';
+import { checkSecretReads } from './secret-reads.js';
 import { type SourceFileInfo, SourceHost, normalizeRelative } from './source-host.js';
 import { Evaluator, SDK_MODULE, unwrap } from './static-value.js';
 
@@ -168,7 +169,8 @@ class Analysis {
       const visit = (node: ts.Node): void => {
         if (ts.isCallExpression(node) && this.evaluator.sdkCallee(node, file) === 'job') {
           this.job(node, file, build, jobs);
-          // A job's body is code that runs on agents: it is never analyzed.
+          // A job's body is code that runs on agents: it is not analyzed, except for the
+          // syntactic check of its secret reads (secret-reads.ts).
           return;
         }
         ts.forEachChild(node, visit);
@@ -193,11 +195,19 @@ class Analysis {
       if (name && ts.isStringLiteralLike(name)) this.rejected.add(name.text);
       return;
     }
+    const errorsBefore = this.sink.errors;
     const job = this.reader.readJob(call, file);
     if (!job) return;
     const { line, column } = positionOf(job.at);
     job.declared.source = { file: file.rel, line, column };
     jobs.push(job);
+    const body = call.arguments[call.arguments.length >= 3 ? 2 : 1];
+    // Options that failed to read leave the secrets unknown: checking reads against them would
+    // only repeat the error already reported.
+    const secretsKnown = job.declared.secrets !== undefined || this.sink.errors === errorsBefore;
+    if (body && secretsKnown) {
+      checkSecretReads({ body, file, job: job.name, declared: job.declared.secrets ?? [], sink: this.sink });
+    }
   }
 
   /** Calls to local functions in the build function might declare jobs the analyzer cannot see. */

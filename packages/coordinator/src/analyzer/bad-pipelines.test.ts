@@ -171,6 +171,17 @@ const CASES: Record<string, Expected> = {
     mentions: ["image 'node20' is not pinned by digest", '"node:20-bookworm"'],
     hint: ['node:20-bookworm@sha256:', 'strictImages'],
   },
+  'undeclared-secret': {
+    code: C.analysisUndeclaredSecret,
+    line: 5,
+    column: 92,
+    mentions: [
+      "job 'deploy' reads the secret 'DEPLOY_TOKN'",
+      "it declares 'DEPLOY_TOKEN'",
+      "Did you mean 'DEPLOY_TOKEN'?",
+    ],
+    hint: ["Add 'DEPLOY_TOKN' to the job's secrets", "secrets: ['DEPLOY_TOKEN', 'DEPLOY_TOKN']"],
+  },
   'no-default-export': {
     code: C.analysisNoDefaultExport,
     line: 1,
@@ -229,6 +240,18 @@ describe('analyzer on bad pipelines', () => {
         message: expect.stringContaining('`addTests()` is not analyzed'),
       }),
     ]);
+  });
+
+  it('reports undeclared secret reads through an element access, a cast, a destructured parameter and a job without options', () => {
+    const result = analyzer.analyze({ root: fixtures, entry: 'bad/undeclared-secret-forms.ts' });
+    expect(result.ok).toBe(false);
+    expect(result.diagnostics.map((d) => [d.code, d.line, d.column, d.message.split(',')[0]])).toEqual([
+      [C.analysisUndeclaredSecret, 5, 21, "job 'a' reads the secret 'B'"],
+      [C.analysisUndeclaredSecret, 5, 66, "job 'a' reads the secret 'C'"],
+      [C.analysisUndeclaredSecret, 8, 16, "job 'b' reads the secret 'D'"],
+      [C.analysisUndeclaredSecret, 11, 25, "job 'c' reads the secret 'E'"],
+    ]);
+    expect(result.diagnostics.every((d) => d.severity === 'error')).toBe(true);
   });
 
   it('collects every problem of a file in one pass, in source order', () => {
