@@ -17,10 +17,11 @@ export class ClusterCommandError extends HiveForgeError {
   }
 }
 
-/** What a cluster command talks to: the typed client and the coordinators behind it. */
+/** What a cluster command talks to: the typed client, the coordinators behind it and the token it sends. */
 export interface Cluster {
   client: HiveForgeClient;
   urls: readonly string[];
+  token: string;
 }
 
 /**
@@ -42,7 +43,7 @@ export function createClusterClient(config: LoginConfig): HiveForgeClient {
 /** The cluster of the login (or HIVEFORGE_URL / HIVEFORGE_TOKEN); not logged in is an HF_CONFIG error. */
 export async function connectCluster(env: NodeJS.ProcessEnv = process.env): Promise<Cluster> {
   const login = await resolveLogin(env);
-  return { client: createClusterClient(login), urls: login.urls };
+  return { client: createClusterClient(login), urls: login.urls, token: login.token };
 }
 
 /**

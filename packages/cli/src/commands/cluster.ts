@@ -1,5 +1,6 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { agentActionCommand, agentsListCommand } from './agents.js';
+import { artifactsCommand } from './artifacts.js';
 import { deployCommand } from './deploy.js';
 import { loginCommand } from './login.js';
 import type { CommandIO } from './run.js';
@@ -16,7 +17,7 @@ const integer = (value: string) => {
 
 /**
  * Registers the commands that use a running cluster: login, deploy, trigger, runs, status, logs,
- * cancel, retry, agents, tokens. Each sets the exit code through `setCode`.
+ * cancel, retry, artifacts, agents, tokens. Each sets the exit code through `setCode`.
  */
 export function registerClusterCommands(program: Command, io: CommandIO, setCode: (code: number) => void): void {
   program
@@ -90,6 +91,17 @@ export function registerClusterCommands(program: Command, io: CommandIO, setCode
     .option('-f, --follow', 'follow the new run to its end')
     .option('--json', 'print the new run as JSON (without --follow)')
     .action(async (run: string, o) => setCode(await retryCommand({ run, follow: o.follow, json: o.json }, io)));
+
+  program
+    .command('artifacts')
+    .description("a run's artifacts, or download one and extract it into a directory")
+    .argument('<run>', 'the run id, PIPELINE/NUMBER')
+    .option('--download <name>', 'download this artifact and extract it')
+    .option('--to <dir>', 'where to extract it (created if missing; default: the current directory)')
+    .option('--json', 'print the artifacts (or the downloaded one) as JSON')
+    .action(async (run: string, o) =>
+      setCode(await artifactsCommand({ run, download: o.download, to: o.to, json: o.json }, io)),
+    );
 
   program
     .command('agents')

@@ -75,6 +75,31 @@ export const runsRouter = router({
       return ctx.scheduler.attempts(jobIdOf(input.runId, input.job));
     }),
 
+  /**
+   * A run's artifacts, oldest first: name, size, SHA-256, the job (by name) and attempt that
+   * uploaded it, and when. An unknown run is HF_NOT_FOUND.
+   */
+  artifacts: userProcedure('viewer')
+    .input(z.object({ runId: RunId }))
+    .query(async ({ ctx, input }) => {
+      if (!(await ctx.store.getRun(input.runId))) throw new NotFoundError(`no run '${input.runId}'`);
+      const [artifacts, jobs] = await Promise.all([
+        ctx.store.listArtifacts(input.runId),
+        ctx.store.listJobs(input.runId),
+      ]);
+      const names = new Map(jobs.map((j) => [j._id, j.name]));
+      return artifacts
+        .map((a) => ({
+          name: a.name,
+          size: a.size,
+          sha256: a.sha256,
+          job: a.jobId === null ? null : (names.get(a.jobId) ?? a.jobId),
+          attempt: a.attempt,
+          createdAt: a.createdAt,
+        }))
+        .sort((a, b) => a.createdAt - b.createdAt || a.name.localeCompare(b.name));
+    }),
+
   list: userProcedure('viewer')
     .input(
       z.object({
