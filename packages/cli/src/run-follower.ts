@@ -30,6 +30,9 @@ export async function followRun(
   const names = jobs.map((j) => j.name).filter((n) => options.job === undefined || n === options.job);
   const prefixer = createPrefixer(style, names);
   const write = (line: string) => io.stdout.write(`${line}\n`);
+  // A job no agent can take would otherwise wait without a word.
+  for (const j of jobs)
+    if (j.waiting && names.includes(j.name)) write(`${prefixer.prefix(j.name)} queued: ${j.waiting}`);
   let cursor: string | undefined;
   let status = 'running';
   for (;;) {

@@ -50,6 +50,7 @@ export async function deployCommand(options: DeployCommandOptions, io: CommandIO
       printAnalysisErrors({ diagnostics }, io);
       return 1;
     }
+    for (const w of deployed.agentWarnings) io.stderr.write(`warning: ${w}\n`);
     const diff = diffSpecs(previous?.spec ?? null, deployed.spec);
     const unchanged = previous?.versionId === deployed.versionId;
     if (options.json) {

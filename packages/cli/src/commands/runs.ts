@@ -76,6 +76,7 @@ export async function statusCommand(options: { run: string; json?: boolean }, io
       durationMs: j.startedAt && j.finishedAt ? j.finishedAt - j.startedAt : null,
     }));
     io.stdout.write(`${renderSummary(style, rows)}\n`);
+    for (const j of jobs) if (j.waiting) io.stdout.write(`${style.yellow('waiting:')} ${j.name}: ${j.waiting}\n`);
     return 0;
   });
 }

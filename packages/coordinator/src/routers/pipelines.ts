@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { BadInputError, NotFoundError } from '@hiveforge/sdk';
 import { z } from 'zod';
 import { AnalysisFailedError } from '../analyzer/index.js';
+import { labelWarnings } from '../scheduler/agent-labels.js';
 import { recordEvent } from '../event-log.js';
 import { router, userProcedure } from '../trpc.js';
 
@@ -57,7 +58,9 @@ export const pipelinesRouter = router({
       await ctx.store.setPipelineHead(spec.name, versionId, now);
       await ctx.scheduler.syncSchedules(spec.name, versionId, { headAt: now, spec });
       await recordEvent(ctx.store, { type: 'pipeline', pipeline: spec.name, versionId }, now);
-      return { pipeline: spec.name, versionId, spec, warnings: result.diagnostics };
+      // Jobs no registered agent could take (not an error: such an agent may register later).
+      const agentWarnings = labelWarnings(spec.jobs, await ctx.store.listAgents());
+      return { pipeline: spec.name, versionId, spec, warnings: result.diagnostics, agentWarnings };
     }),
 
   list: userProcedure('viewer').query(async ({ ctx }) => ctx.store.listPipelines()),

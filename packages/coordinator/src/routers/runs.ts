@@ -3,9 +3,11 @@ import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import { LOG_PAGE, LogCursor, readLogPage } from '../log-page.js';
 import { readRunEvents } from '../run-watcher.js';
+import { waitingReason } from '../scheduler/agent-labels.js';
 import { Topics } from '../scheduler/context.js';
 import { DecisionIds, jobIdOf } from '../scheduler/decision-ids.js';
 import { RunInputsSchema } from '../scheduler/run-inputs.js';
+import { JobState } from '../store/types.js';
 import { router, userProcedure } from '../trpc.js';
 import { waitForWakeup } from '../wakeup.js';
 
@@ -51,18 +53,25 @@ export const runsRouter = router({
       });
     }),
 
+  /**
+   * A run and its jobs. A queued job no live agent can take (none has its labels) says why in
+   * `waiting` (null otherwise).
+   */
   get: userProcedure('viewer')
     .input(z.object({ runId: RunId }))
     .query(async ({ ctx, input }) => {
       const run = await ctx.store.getRun(input.runId);
       if (!run) throw new NotFoundError(`no run '${input.runId}'`);
       const jobs = await ctx.store.listJobs(input.runId);
+      // Why a queued job waits, when no live agent has its labels: the agents are read only then.
+      const agents = jobs.some((j) => j.state === JobState.queued) ? await ctx.store.listAgents() : [];
       // The fingerprint of the job's current attempt: null while that attempt has not started.
       return {
         run,
         jobs: jobs.map((job) => ({
           ...job,
           fingerprint: job.fingerprint?.attempt === job.attempt ? job.fingerprint : null,
+          waiting: job.state === JobState.queued ? waitingReason(job.spec.labels, agents) : null,
         })),
       };
     }),
