@@ -99,4 +99,28 @@ describe('a job whose labels no agent has says why it waits (coordinator, agent 
       follow.kill('SIGKILL');
     }
   }, 90_000);
+
+  it('hiveforge run prints "queued: no agent has labels [gpu]" for a job its local agent cannot take', async () => {
+    const local = spawn(
+      process.execPath,
+      [cliBin, 'run', 'test/fixtures/labels', '--executor', 'process', '--work-dir', join(dir, 'local')],
+      { cwd: repoRoot, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let printed = '';
+    local.stdout.on('data', (d) => (printed += d));
+    local.stderr.on('data', (d) => (printed += d));
+    const exited = new Promise<void>((resolve) => local.on('close', () => resolve()));
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!/train\s*\| queued: no agent has labels \[gpu\]/.test(printed)) {
+        if (Date.now() > deadline) throw new Error(`hiveforge run printed no reason:\n${printed}`);
+        await sleep(100);
+      }
+      expect(printed).toMatch(/build\s*\| build/);
+      expect(printed).not.toMatch(/build\s*\| queued/);
+    } finally {
+      local.kill('SIGKILL');
+      await exited;
+    }
+  }, 60_000);
 });

@@ -233,10 +233,19 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
   let cursor: string | undefined;
   let status = 'running';
   const attempts = new Map<string, number>();
+  /** The jobs whose waiting reason was printed. */
+  const told = new Set<string>();
   try {
     for (;;) {
       const batch = await client.runs.watch.query({ runId: run._id, cursor, waitMs: 5_000 });
       cursor = batch.cursor;
+      // A quiet wait: a job no agent can take (the local one has no labels) says so, once.
+      if (batch.events.length === 0 && !batch.done)
+        for (const j of (await client.runs.get.query({ runId: run._id })).jobs)
+          if (j.waiting && !told.has(j.name)) {
+            told.add(j.name);
+            io.stdout.write(`${out.yellow('…')} ${prefixer.prefix(j.name)} queued: ${j.waiting}\n`);
+          }
       for (const event of batch.events as RunEvent[]) {
         if (event.type === 'log') {
           for (const line of prefixer.lines(event.job, event.text)) io.stdout.write(`${line}\n`);
