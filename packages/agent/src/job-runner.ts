@@ -3,6 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AttemptResult, Lease } from '@hiveforge/coordinator';
+import { declaredSecretsOf } from './lease-secrets.js';
 import { DiskQuotaError, type PipelineSpec, isHiveForgeError, structuralDigest } from '@hiveforge/sdk';
 import type { ArtifactClient } from './artifact-client.js';
 import { type CoordinatorClient, errorCodeOf } from './client.js';
@@ -96,7 +97,13 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
   /** Set when the workspace outgrew the job's `disk` quota (then `stopReason` is `quota`). */
   let overQuota: DiskQuotaError | null = null;
   // Everything that leaves the job goes through one masker: its log, its error, its outputs.
-  const masker = createMasker([...Object.values(deps.secrets), ...(deps.credentials ?? [])]);
+  // A job's secrets are the coordinator's (in its lease) over the agent's own of the same name.
+  const given = declaredSecretsOf(lease, deps.secrets);
+  const masker = createMasker([
+    ...Object.values(deps.secrets),
+    ...Object.values(lease.secrets ?? {}),
+    ...(deps.credentials ?? []),
+  ]);
   const shipper = createLogShipper({
     masker,
     limitBytes: deps.logLimitBytes,
@@ -130,7 +137,8 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
     const timer = setTimeout(() => stop('timeout'), lease.spec.timeoutMs);
     const outputs: Record<string, string> = {};
     try {
-      const missing = lease.spec.secrets.filter((s) => !(s in deps.secrets));
+      for (const name of given.withheld) shipper.write(`secret ${name} is not given to pull requests from forks\n`);
+      const missing = given.missing;
       if (missing.length)
         throw Object.assign(
           new Error(`this agent has no value for the secret(s) ${missing.join(', ')} the job declares`),
@@ -156,7 +164,7 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
         () => deps.client.agent.start.mutate({ jobId: lease.jobId, attempt: lease.attempt, fingerprint }),
         abort.signal,
       );
-      const secrets = Object.fromEntries(lease.spec.secrets.map((s) => [s, deps.secrets[s] as string]));
+      const secrets = given.values;
       const jobEnv = jobVariables({ lease, passed: deps.passed });
       env = await deps.executor.start({
         jobId: lease.jobId,

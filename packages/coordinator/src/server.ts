@@ -84,7 +84,7 @@ export interface Coordinator extends AsyncDisposable {
 export async function createCoordinator(options: CoordinatorOptions): Promise<Coordinator> {
   const { store } = options;
   const secrets = await secretsCipherOf(store, options);
-  const scheduler = createScheduler({ store, options: options.scheduler });
+  const scheduler = createScheduler({ store, options: options.scheduler, secrets });
   const metrics = createMetrics();
   const analyzer = options.analyzer ?? createAnalyzer();
   const agents = createAgentTokenCache({ ttlMs: parseDuration(options.agentCacheTtl ?? '1s') });

@@ -5,6 +5,7 @@ import { deployCommand } from './deploy.js';
 import { loginCommand } from './login.js';
 import type { CommandIO } from './run.js';
 import { cancelCommand, logsCommand, retryCommand, runsCommand, statusCommand } from './runs.js';
+import { secretsListCommand, secretsRemoveCommand, secretsSetCommand } from './secrets.js';
 import { tokensCreateCommand, tokensListCommand, tokensRevokeCommand } from './tokens.js';
 import { triggerCommand } from './trigger.js';
 
@@ -17,7 +18,7 @@ const integer = (value: string) => {
 
 /**
  * Registers the commands that use a running cluster: login, deploy, trigger, runs, status, logs,
- * cancel, retry, artifacts, agents, tokens. Each sets the exit code through `setCode`.
+ * cancel, retry, artifacts, agents, tokens, secrets. Each sets the exit code through `setCode`.
  */
 export function registerClusterCommands(program: Command, io: CommandIO, setCode: (code: number) => void): void {
   program
@@ -137,4 +138,31 @@ export function registerClusterCommands(program: Command, io: CommandIO, setCode
     .argument('<id>', 'the token id (tok_…)')
     .option('--json', 'print the revoked token as JSON')
     .action(async (id: string, o) => setCode(await tokensRevokeCommand({ id, json: o.json }, io)));
+
+  const secrets = program
+    .command('secrets')
+    .description('set, list and remove the secrets jobs declare (needs a maintainer or admin token)');
+  secrets
+    .command('set')
+    .description('set a secret; its value is read from standard input (one trailing newline dropped)')
+    .argument('<name>', 'the name jobs declare, A-Z 0-9 _')
+    .option('--pipeline <pipeline>', 'only for this pipeline (default: every pipeline)')
+    .option('--json', 'print the result as JSON')
+    .action(async (name: string, o) =>
+      setCode(await secretsSetCommand({ name, pipeline: o.pipeline, json: o.json }, io)),
+    );
+  secrets
+    .command('list')
+    .description('every secret: name, pipeline, when set (never a value)')
+    .option('--json', 'print them as JSON')
+    .action(async (o) => setCode(await secretsListCommand({ json: o.json }, io)));
+  secrets
+    .command('rm')
+    .description('remove a secret')
+    .argument('<name>', 'the secret name')
+    .option('--pipeline <pipeline>', 'the pipeline it is for (default: the global one)')
+    .option('--json', 'print the result as JSON')
+    .action(async (name: string, o) =>
+      setCode(await secretsRemoveCommand({ name, pipeline: o.pipeline, json: o.json }, io)),
+    );
 }

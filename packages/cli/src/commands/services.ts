@@ -42,6 +42,8 @@ export async function coordinatorCommand(flags: Record<string, string | undefine
     if (admin.revokedAt !== null)
       io.stderr.write('the admin token was revoked (tokens.revoke); start with a new --admin-token to have one\n');
   }
+  // A coordinator that refuses to start (its configuration does not fit the store) closes the
+  // store, so that the process exits with its error.
   const coordinator = await createCoordinator({
     store,
     agentSecret: config.agentSecret,
@@ -61,6 +63,9 @@ export async function coordinatorCommand(flags: Record<string, string | undefine
     agentCacheTtl: config.agentCacheTtlMs,
     agentGoneAfter: config.agentGoneAfterMs,
     onError: (error) => io.stderr.write(`background task failed: ${(error as Error).message}\n`),
+  }).catch(async (error: unknown) => {
+    await store.close();
+    throw error;
   });
   io.stdout.write(`listening on ${coordinator.url}\n`);
   await new Promise<void>((done) => {

@@ -25,6 +25,8 @@ export const runsRouter = router({
         repository: z.string().max(2_000).nullable().default(null),
         inputs: RunInputsSchema.default({}),
         only: z.array(z.string().min(1).max(300)).max(1000).optional(),
+        /** The run is for a pull request from a fork: its jobs get no secret. @default false */
+        fork: z.boolean().default(false),
         /**
          * Makes the trigger safe to send again: a trigger with a request id used before for the
          * pipeline returns the run the first one created (finishing it if its coordinator died
@@ -47,6 +49,7 @@ export const runsRouter = router({
           repository: input.repository,
           inputs: input.inputs,
           actor,
+          ...(input.fork ? { fork: true } : {}),
         },
         only: input.only,
         key: input.requestId === undefined ? undefined : DecisionIds.triggerRequest(input.pipeline, input.requestId),

@@ -1,3 +1,4 @@
+import type { SecretsCipher } from '../secrets/cipher.js';
 import type { PipelineSpec } from '@hiveforge/sdk';
 import type { JobRecord, RunRecord, Store } from '../store/types.js';
 import type { LocalClaims } from './claims.js';
@@ -39,6 +40,8 @@ export interface SchedulerContext {
   progress: RunProgress;
   /** Keeps the sweeper from declaring leases lost because of a store outage (see `LeaseGrace`). */
   leaseGrace: LeaseGrace;
+  /** Decrypts the secrets leases carry; null or absent: no secrets key, leases carry none. */
+  secrets?: SecretsCipher | null;
 }
 
 /**

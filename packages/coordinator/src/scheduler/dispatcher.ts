@@ -12,6 +12,7 @@ import { type SchedulerContext, notifyRun, originOf, specOf } from './context.js
 import { type AttemptEnd, type AttemptResult, applyAttemptEnd, shouldRetry } from './dag.js';
 import { takeTurn } from './concurrency-groups.js';
 import { DecisionIds, attemptKey } from './decision-ids.js';
+import { leaseSecretsOf } from './lease-secrets.js';
 
 /** What an agent is given when it leases a job. */
 export interface Lease {
@@ -32,6 +33,13 @@ export interface Lease {
   /** When the job became ready, and when this lease was decided (coordinator clock). */
   readyAt: number | null;
   leasedAt: number | null;
+  /**
+   * The values of the stored secrets the job declares, by name (a pipeline's own before a global
+   * one). Only in the lease given to the agent: never stored or logged. @default {}
+   */
+  secrets?: Record<string, string>;
+  /** Declared secrets kept from the job because its run is a pull request from a fork. @default [] */
+  withheldSecrets?: string[];
 }
 
 interface LeaseDecision {
@@ -98,6 +106,7 @@ async function buildLease(ctx: SchedulerContext, job: JobRecord): Promise<Lease 
     heartbeatIntervalMs: ctx.config.heartbeatIntervalMs,
     readyAt: job.readyAt,
     leasedAt: job.leasedAt,
+    ...(await leaseSecretsOf(ctx, job.spec.secrets, run.pipeline, run.trigger)),
   };
 }
 

@@ -1,3 +1,4 @@
+import type { SecretsCipher } from '../secrets/cipher.js';
 import { NotFoundError, type PipelineSpec } from '@hiveforge/sdk';
 import type { AgentRecord, AttemptFingerprint, JobRecord, RunRecord, Store } from '../store/types.js';
 import { type AttemptRecord, listAttempts } from './attempts.js';
@@ -31,6 +32,8 @@ export interface SchedulerDeps {
   options?: SchedulerOptions;
   /** @default wall-clock time with sub-millisecond precision */
   now?: () => number;
+  /** Decrypts the secrets that leases carry to the jobs that declare them. @default null */
+  secrets?: SecretsCipher | null;
 }
 
 /** The DAG state machine over a Store. Holds no state of its own: any number may share a store. */
@@ -111,6 +114,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       stallMs: stallMsOf(config.leaseTtlMs, config.heartbeatIntervalMs),
       now: deps.now ?? preciseNow,
     }),
+    secrets: deps.secrets ?? null,
   };
   // Sweeps go through a store that notes its failures and stalls (see `LeaseGrace`).
   const sweepCtx: SchedulerContext = { ...ctx, store: ctx.leaseGrace.watch(store) };

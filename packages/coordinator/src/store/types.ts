@@ -105,6 +105,11 @@ export interface RunTrigger {
   actor: string | null;
   /** Where the sources are: a git URL, or a local directory for `hiveforge run`. */
   repository: string | null;
+  /**
+   * A pull request from a fork (event `pullRequest`): its jobs are given no secret of the
+   * coordinator's or the agent's. Absent in runs stored before it existed. @default false
+   */
+  fork?: boolean;
 }
 
 export interface RunRecord {
