@@ -160,7 +160,13 @@ process.on('message', (message: ToHost) => {
         send({
           type: 'done',
           ok: false,
-          error: { code, message: text, exitCode: typeof e.exitCode === 'number' ? e.exitCode : null },
+          error: {
+            code,
+            message: text,
+            exitCode: typeof e.exitCode === 'number' ? e.exitCode : null,
+            // An ExecError's stderr was streamed as the command ran.
+            ...(error instanceof ExecError ? { summary: error.summary } : {}),
+          },
         });
       },
     );

@@ -40,7 +40,12 @@ export type FromHost =
   | { type: 'log'; text: string }
   | { type: 'output'; key: string; value: string }
   | { type: 'done'; ok: true }
-  | { type: 'done'; ok: false; error: { code: string; message: string; exitCode: number | null } };
+  | {
+      type: 'done';
+      ok: false;
+      /** `summary`: what the log gets instead of `message`, when it would repeat streamed output. */
+      error: { code: string; message: string; exitCode: number | null; summary?: string };
+    };
 
 /** What `exec` replies with. */
 export interface ExecReply {

@@ -209,7 +209,8 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
             } satisfies ToHost),
         );
       const outcome = await new Promise<
-        { ok: true } | { ok: false; error: { code: string; message: string; exitCode: number | null } }
+        | { ok: true }
+        | { ok: false; error: { code: string; message: string; exitCode: number | null; summary?: string } }
       >((resolve) => {
         child.on('message', (message: FromHost) => {
           switch (message.type) {
@@ -337,7 +338,10 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
         outcome.error.code === 'HF_JOB_ERROR'
           ? outcome.error.message
           : `${outcome.error.code}: ${outcome.error.message}`;
-      shipper.write(`${described}\n`);
+      // A failed command's stderr was streamed as it ran: the log gets the command and its exit
+      // status once, and job.error keeps the tail for `runs.get`.
+      const { summary } = outcome.error;
+      shipper.write(`${summary === undefined ? described : `${outcome.error.code}: ${summary}`}\n`);
       return { status: 'failed', exitCode: outcome.error.exitCode, error: described.slice(0, 16_000), outputs };
     } catch (error) {
       if (stopReason === 'abandoned') return { status: 'failed', exitCode: null, error: 'abandoned', outputs };

@@ -83,12 +83,15 @@ export class SpecDriftError extends HiveForgeError {
 /** A shell command exited with a non-zero status. */
 export class ExecError extends HiveForgeError {
   readonly code = ErrorCodes.exec;
+  /** The command and its exit status, without the stderr tail (which the log already streamed). */
+  readonly summary: string;
   constructor(
     readonly command: string,
     readonly exitCode: number,
     readonly stderrTail: string,
   ) {
     super(`command exited with status ${exitCode}: ${command}${stderrTail ? `\n${stderrTail}` : ''}`);
+    this.summary = `command exited with status ${exitCode}: ${command}`;
   }
 }
 
