@@ -48,6 +48,7 @@ export function createProgram(io: CommandIO, setCode: (code: number) => void): C
     .option('--log-limit <size>', "the most a job's log may hold, e.g. 64MiB (default 64MiB)")
     .option('--on-log-limit <action>', 'past the log limit: truncate the log (default) or fail the job')
     .option('--no-color', 'plain output')
+    .option('--plain', 'prefixed log lines only, without the live status block on a terminal')
     .option(
       '-v, --verbose',
       "show each job's environment in the summary: executor, image, configuration hash, versions",
@@ -70,6 +71,7 @@ export function createProgram(io: CommandIO, setCode: (code: number) => void): C
             logLimit: o.logLimit,
             onLogLimit: o.onLogLimit,
             color: o.color === false ? false : undefined,
+            plain: o.plain,
             verbose: o.verbose,
           },
           io,

@@ -1,4 +1,5 @@
 import { formatDuration } from '@hiveforge/sdk';
+import { createLogGroupFolder } from './log-groups.js';
 
 /** Terminal styling that turns itself off when output is not a terminal (or NO_COLOR is set). */
 export interface Style {
@@ -30,11 +31,19 @@ export function createStyle(stream: NodeJS.WriteStream, override?: boolean): Sty
   };
 }
 
-/** Prefixes every line of a job's output with the job's name, padded and colored per job. */
+/**
+ * Prefixes every line of a job's output with the job's name, padded and colored per job, and
+ * folds its log groups into titled, indented sections (see `log-groups.ts`).
+ */
 export function createPrefixer(style: Style, names: readonly string[]) {
   const width = Math.min(32, Math.max(...names.map((n) => n.length), 4));
   const index = new Map(names.map((n, i) => [n, i]));
   const partial = new Map<string, string>();
+  const groups = createLogGroupFolder();
+  const show = (job: string, line: string): string[] => {
+    const text = groups.fold(job, line);
+    return text === null ? [] : [`${prefix(job)} ${text}`];
+  };
   const prefix = (job: string) => style.color(index.get(job) ?? 0, `${job.padEnd(width).slice(0, width)} |`);
   return {
     prefix,
@@ -43,13 +52,13 @@ export function createPrefixer(style: Style, names: readonly string[]) {
       const all = (partial.get(job) ?? '') + text;
       const parts = all.split('\n');
       partial.set(job, parts.pop() ?? '');
-      return parts.map((line) => `${prefix(job)} ${line}`);
+      return parts.flatMap((line) => show(job, line));
     },
     /** Whatever is left of each job's last line. */
     rest(job: string): string[] {
       const left = partial.get(job);
       partial.delete(job);
-      return left ? [`${prefix(job)} ${left}`] : [];
+      return left ? show(job, left) : [];
     },
   };
 }

@@ -22,6 +22,7 @@ import { packagePipeline } from '../bundle.js';
 import { DEFAULT_LOG_LIMIT, parseOnLogLimit, parsePassEnv, parseSize } from '../config.js';
 import { resolveEntry } from '../entry.js';
 import { gitInfo } from '../git.js';
+import { createLiveViewWriter } from '../live-view.js';
 import { type Style, createPrefixer, createStyle, renderSummary } from '../output.js';
 import { createUserClient, diagnosticsOf } from '../user-client.js';
 
@@ -54,6 +55,11 @@ export interface RunCommandOptions {
   /** What a job past its log limit does. @default 'truncate' */
   onLogLimit?: string;
   color?: boolean;
+  /**
+   * Plain prefixed lines even on a terminal, without the live status block.
+   * @default false (the block is drawn when stdout is a terminal and color is on)
+   */
+  plain?: boolean;
   /** Adds each job's environment (its attempt's fingerprint) to the summary. @default false */
   verbose?: boolean;
 }
@@ -196,6 +202,19 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
   const agentDone = agent.run();
 
   const prefixer = createPrefixer(out, names);
+  // On a terminal, log lines scroll above a status block redrawn in place (docs/operations.md).
+  const view =
+    options.plain !== true && io.stdout.isTTY === true && out.enabled
+      ? createLiveViewWriter({
+          stream: io.stdout,
+          style: out,
+          jobs: jobs.map((j) => ({ name: j.name, state: j.state, startedAt: j.startedAt, finishedAt: j.finishedAt })),
+        })
+      : null;
+  const print = (lines: readonly string[]) => {
+    if (view) view.log(lines);
+    else for (const line of lines) io.stdout.write(`${line}\n`);
+  };
   const where = runsImages
     ? `executor ${executorName}${config.defaultImage ? ` (default image ${config.defaultImage})` : ''}`
     : `executor ${executorName}`;
@@ -248,8 +267,14 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
           }
       for (const event of batch.events as RunEvent[]) {
         if (event.type === 'log') {
-          for (const line of prefixer.lines(event.job, event.text)) io.stdout.write(`${line}\n`);
+          print(prefixer.lines(event.job, event.text));
         } else if (event.type === 'job') {
+          view?.update({
+            name: event.job,
+            state: event.state,
+            startedAt: event.startedAt,
+            finishedAt: event.finishedAt,
+          });
           const seen = attempts.get(event.job) ?? 1;
           if (event.attempt > seen) {
             const why =
@@ -258,14 +283,14 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
                 : event.exitCode !== null
                   ? `exit ${event.exitCode}`
                   : (event.cause ?? 'failed');
-            io.stdout.write(
-              `${out.yellow('↻')} ${prefixer.prefix(event.job)} attempt ${event.attempt - 1} failed (${why}); retrying as attempt ${event.attempt}\n`,
-            );
+            print([
+              `${out.yellow('↻')} ${prefixer.prefix(event.job)} attempt ${event.attempt - 1} failed (${why}); retrying as attempt ${event.attempt}`,
+            ]);
           }
           attempts.set(event.job, event.attempt);
           const mark = STATUS_MARK[event.state];
           if (mark) {
-            for (const line of prefixer.rest(event.job)) io.stdout.write(`${line}\n`);
+            print(prefixer.rest(event.job));
             const took =
               event.startedAt && event.finishedAt ? ` in ${formatDuration(event.finishedAt - event.startedAt)}` : '';
             const why =
@@ -274,7 +299,7 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
                   ? ' (condition not met)'
                   : ' (a job it needs did not succeed)'
                 : '';
-            io.stdout.write(`${mark(out)} ${prefixer.prefix(event.job)} ${event.state}${took}${why}\n`);
+            print([`${mark(out)} ${prefixer.prefix(event.job)} ${event.state}${took}${why}`]);
           }
         } else {
           status = event.status;
@@ -286,6 +311,8 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
       }
     }
   } finally {
+    // The summary table below replaces the block.
+    view?.stop();
     process.off('SIGINT', onSigint);
     await agent.stop({ cancel: true });
     await agentDone.catch(() => {});
