@@ -263,7 +263,7 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
         for (const j of (await client.runs.get.query({ runId: run._id })).jobs)
           if (j.waiting && !told.has(j.name)) {
             told.add(j.name);
-            io.stdout.write(`${out.yellow('…')} ${prefixer.prefix(j.name)} queued: ${j.waiting}\n`);
+            print([`${out.yellow('…')} ${prefixer.prefix(j.name)} queued: ${j.waiting}`]);
           }
       for (const event of batch.events as RunEvent[]) {
         if (event.type === 'log') {
