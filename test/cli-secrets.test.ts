@@ -107,7 +107,7 @@ describe('secrets set through the CLI reach cluster jobs (coordinator and agent 
     }
   }, 120_000);
 
-  it("a fork pull request's job gets no value, and its log says so", async () => {
+  it("a fork pull request's job reads its secret as '', and its log says so", async () => {
     const log = await runAndLog(coordinator.url, { event: 'pullRequest', fork: true });
     expect(log).toContain('secret DEPLOY_TOKEN is not given to pull requests from forks');
     expect(log).toContain('no DEPLOY_TOKEN');

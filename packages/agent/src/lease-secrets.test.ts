@@ -19,9 +19,9 @@ describe('declaredSecretsOf', () => {
     expect(declaredSecretsOf(leaseWith(['A', 'Z']), { A: 'a' }).missing).toEqual(['Z']);
   });
 
-  it("withholds a fork pull request's secrets, even the agent's own", () => {
+  it("withholds a fork pull request's secrets, even the agent's own: each reads as ''", () => {
     expect(declaredSecretsOf(leaseWith(['A'], { withheldSecrets: ['A'] }), { A: 'agent-a' })).toEqual({
-      values: {},
+      values: { A: '' },
       withheld: ['A'],
       missing: [],
     });
