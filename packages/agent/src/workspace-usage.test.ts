@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -42,7 +42,10 @@ describe('workspace usage', () => {
     const exceeded = new Promise<Error>((resolve) => {
       watchDiskQuota({ path: dir, quotaBytes: 1024, intervalMs: 20, onExceeded: resolve });
     });
-    await writeFile(join(dir, 'big'), Buffer.alloc(10 * 1024 * 1024 + 300_000));
+    // Written beside the workspace and moved in whole, so the watcher never sees it half written.
+    const staged = `${dir}-big`;
+    await writeFile(staged, Buffer.alloc(10 * 1024 * 1024 + 300_000));
+    await rename(staged, join(dir, 'big'));
     const error = await exceeded;
     expect(error).toMatchObject({ code: 'HF_DISK_QUOTA' });
     expect(error.message).toBe('workspace exceeded its disk quota of 1 KiB (used 10.3 MiB)');
