@@ -103,6 +103,15 @@ describe('hiveforge run (CLI subprocess, embedded coordinator and agent over loo
     expect(r.stdout).toBe('');
   });
 
+  it('a pipeline that does not parse is reported as validate reports it, with its position, and nothing runs', async () => {
+    const r = await runCli(['run', fixture('syntax-error')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/hiveforge\.ts:6:\d+ error HF_ANALYSIS_SOURCE: syntax error/);
+    expect(r.stderr).toMatch(/nothing was run/);
+    expect(r.stderr).not.toMatch(/HF_INTERNAL| {4}at /);
+    expect(r.stdout).toBe('');
+  });
+
   it('a missing pipeline file is a clear input error, not a stack trace', async () => {
     const r = await runCli(['run', fixture('does-not-exist')]);
     expect(r.code).toBe(2);

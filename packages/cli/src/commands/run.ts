@@ -18,7 +18,8 @@ import {
   formatDiagnostic,
 } from '@hiveforge/coordinator';
 import { ConfigError, ExecutorUnavailableError, type PipelineSpec, TriggerEvent, formatDuration } from '@hiveforge/sdk';
-import { packagePipeline } from '../bundle.js';
+import { type PipelinePackage, packagePipeline } from '../bundle.js';
+import { analyzeFile, printDiagnostics } from './analyze.js';
 import { DEFAULT_LOG_LIMIT, parseOnLogLimit, parsePassEnv, parseSize } from '../config.js';
 import { resolveEntry } from '../entry.js';
 import { gitInfo } from '../git.js';
@@ -128,7 +129,17 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
   if (!(event in TriggerEvent)) throw new ConfigError(`--event must be one of ${Object.keys(TriggerEvent).join(', ')}`);
 
   const logLimitBytes = options.logLimit === undefined ? DEFAULT_LOG_LIMIT : parseSize('--log-limit', options.logLimit);
-  const pkg = await packagePipeline(entry);
+  let pkg: PipelinePackage;
+  try {
+    pkg = await packagePipeline(entry);
+  } catch (error) {
+    // A file that does not parse fails the bundler first: report it as `validate` does.
+    const analysis = analyzeFile(options.file);
+    if (analysis.ok) throw error;
+    printDiagnostics(analysis, io);
+    io.stderr.write(`${analysis.diagnostics.filter((d) => d.severity === 'error').length} error(s): nothing was run\n`);
+    return 1;
+  }
   const store = createMemoryStore();
   // Declared before the coordinator, so disposed after it: removes the artifacts' temporary files.
   await using _store = { [Symbol.asyncDispose]: () => store.close() };
