@@ -11,6 +11,7 @@ import {
   isExecutorName,
 } from '@hiveforge/agent';
 import {
+  type Diagnostic,
   type RunEvent,
   createCoordinator,
   createMemoryStore,
@@ -19,7 +20,7 @@ import {
 } from '@hiveforge/coordinator';
 import { ConfigError, ExecutorUnavailableError, type PipelineSpec, TriggerEvent, formatDuration } from '@hiveforge/sdk';
 import { type PipelinePackage, packagePipeline } from '../bundle.js';
-import { analyzeFile, printDiagnostics } from './analyze.js';
+import { analyzeFile } from './analyze.js';
 import { DEFAULT_LOG_LIMIT, parseOnLogLimit, parsePassEnv, parseSize } from '../config.js';
 import { resolveEntry } from '../entry.js';
 import { gitInfo } from '../git.js';
@@ -113,6 +114,13 @@ async function pickExecutor(
   return requested;
 }
 
+/** Prints a pipeline's diagnostics and that nothing was run; the run's exit code, 1. */
+function nothingRun(diagnostics: readonly Diagnostic[], io: CommandIO): number {
+  for (const d of diagnostics) io.stderr.write(`${formatDiagnostic(d)}\n`);
+  io.stderr.write(`${diagnostics.filter((d) => d.severity === 'error').length} error(s): nothing was run\n`);
+  return 1;
+}
+
 /**
  * `hiveforge run`: the embedded default. A coordinator (memory store) and an agent start
  * in-process, talking tRPC over loopback HTTP; the pipeline is deployed, run and watched.
@@ -136,9 +144,7 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
     // A file that does not parse fails the bundler first: report it as `validate` does.
     const analysis = analyzeFile(options.file);
     if (analysis.ok) throw error;
-    printDiagnostics(analysis, io);
-    io.stderr.write(`${analysis.diagnostics.filter((d) => d.severity === 'error').length} error(s): nothing was run\n`);
-    return 1;
+    return nothingRun(analysis.diagnostics, io);
   }
   const store = createMemoryStore();
   // Declared before the coordinator, so disposed after it: removes the artifacts' temporary files.
@@ -160,9 +166,7 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
   } catch (error) {
     const diagnostics = diagnosticsOf(error);
     if (!diagnostics) throw error;
-    for (const d of diagnostics) io.stderr.write(`${formatDiagnostic(d)}\n`);
-    io.stderr.write(`${diagnostics.filter((d) => d.severity === 'error').length} error(s): nothing was run\n`);
-    return 1;
+    return nothingRun(diagnostics, io);
   }
   for (const w of deployed.warnings) io.stderr.write(`${formatDiagnostic(w)}\n`);
 
