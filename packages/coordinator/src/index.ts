@@ -23,6 +23,7 @@ export {
   type Analyzer,
   type Diagnostic,
 } from './analyzer/index.js';
+export { createManualClock, systemClock, type Clock, type ManualClock } from './clock.js';
 export { checkArchive, MAX_ARTIFACT_BYTES } from './artifacts.js';
 export { hashToken, type Caller } from './auth.js';
 export { LOG_LIMITS } from './routers/agent.js';
