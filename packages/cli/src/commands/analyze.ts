@@ -4,7 +4,7 @@ import { ConfigError } from '@hiveforge/sdk';
 import { projectRoot } from '../bundle.js';
 import { resolveEntry } from '../entry.js';
 import { createStyle } from '../output.js';
-import type { CommandIO } from './run.js';
+import type { CommandIO } from '../command-io.js';
 
 /** Analyzes the pipeline file a command names (see `resolveEntry`), as `validate` does. */
 export function analyzeFile(file: string | undefined): AnalysisResult {

@@ -20,6 +20,7 @@ import {
 } from '@hiveforge/coordinator';
 import { ConfigError, ExecutorUnavailableError, type PipelineSpec, TriggerEvent, formatDuration } from '@hiveforge/sdk';
 import { type PipelinePackage, packagePipeline } from '../bundle.js';
+import type { CommandIO } from '../command-io.js';
 import { analyzeFile } from './analyze.js';
 import { DEFAULT_LOG_LIMIT, parseOnLogLimit, parsePassEnv, parseSize } from '../config.js';
 import { resolveEntry } from '../entry.js';
@@ -66,10 +67,7 @@ export interface RunCommandOptions {
   verbose?: boolean;
 }
 
-export interface CommandIO {
-  stdout: NodeJS.WriteStream;
-  stderr: NodeJS.WriteStream;
-}
+export type { CommandIO } from '../command-io.js';
 
 function parseSecrets(specs: readonly string[]): Record<string, string> {
   const secrets: Record<string, string> = {};

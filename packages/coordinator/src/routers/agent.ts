@@ -6,7 +6,7 @@ import { recordEvent } from '../event-log.js';
 import { markAgentGone } from '../scheduler/agent-sweeper.js';
 import { jobIdOf } from '../scheduler/decision-ids.js';
 import { requireLeaseInRun } from '../scheduler/lease-in-run.js';
-import { notifyRun } from '../scheduler/context.js';
+import { notifyRun } from '../scheduler/topics.js';
 import type { AgentRecord } from '../store/types.js';
 import { type CoordinatorContext, agentProcedure, publicProcedure, router } from '../trpc.js';
 

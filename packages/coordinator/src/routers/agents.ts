@@ -1,7 +1,7 @@
 import { ConflictError, NotFoundError } from '@hiveforge/sdk';
 import { z } from 'zod';
 import { recordEvent } from '../event-log.js';
-import { Topics } from '../scheduler/context.js';
+import { Topics } from '../scheduler/topics.js';
 import { type CoordinatorContext, router, userProcedure } from '../trpc.js';
 
 const AgentId = z.object({ agentId: z.string().min(1).max(200) });

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { LOG_PAGE, LogCursor, readLogPage } from '../log-page.js';
 import { readRunEvents } from '../run-watcher.js';
 import { waitingReason } from '../scheduler/agent-labels.js';
-import { Topics } from '../scheduler/context.js';
+import { Topics } from '../scheduler/topics.js';
 import { DecisionIds, jobIdOf } from '../scheduler/decision-ids.js';
 import { RunInputsSchema } from '../scheduler/run-inputs.js';
 import { JobState } from '../store/types.js';

@@ -10,12 +10,6 @@ interface Turn {
 /** `_id` of turn `n` of a concurrency group. Turns are taken in order, one at a time. */
 export const turnId = (group: string, n: number) => `concurrency:${group}/turn:${n}`;
 
-/**
- * The turn a coordinator last saw per group. Only a hint: turns are decisions in the store, and
- * a coordinator that starts empty walks forward from turn 1 to the latest.
- */
-const lastSeen = new WeakMap<SchedulerContext, Map<string, number>>();
-
 async function turnEnded(ctx: SchedulerContext, turn: Turn): Promise<boolean> {
   const job = await ctx.store.getJob(turn.jobId);
   return !job || job.attempt > turn.attempt || isTerminal(job.state);
@@ -27,8 +21,7 @@ async function turnEnded(ctx: SchedulerContext, turn: Turn): Promise<boolean> {
  * and the unique `_id` of each turn is the only lock (see DESIGN.md).
  */
 export async function takeTurn(ctx: SchedulerContext, group: string, holder: Turn): Promise<boolean> {
-  const seen = lastSeen.get(ctx) ?? new Map<string, number>();
-  lastSeen.set(ctx, seen);
+  const seen = ctx.turns;
   let n = seen.get(group) ?? 1;
   for (;;) {
     const current = await ctx.store.getDecision<Turn>(turnId(group, n));

@@ -1,6 +1,8 @@
 import { recordEvent } from '../event-log.js';
 import { AttemptCause, type JobRecord, JobState, type RunStatus, isTerminal } from '../store/types.js';
-import { type SchedulerContext, Topics, notifyRun, remember } from './context.js';
+import { remember } from './bounded-map.js';
+import type { SchedulerContext } from './context.js';
+import { Topics, notifyRun } from './topics.js';
 import { DecisionIds } from './decision-ids.js';
 
 /** The outcome of one attempt as reported by an agent. */

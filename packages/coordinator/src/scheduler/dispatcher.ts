@@ -8,7 +8,9 @@ import {
   type RunTrigger,
   labelsFit,
 } from '../store/types.js';
-import { type SchedulerContext, notifyRun, originOf, specOf } from './context.js';
+import type { SchedulerContext } from './context.js';
+import { originOf, specOf } from './run-origins.js';
+import { notifyRun } from './topics.js';
 import { type AttemptEnd, type AttemptResult, applyAttemptEnd, shouldRetry } from './dag.js';
 import { takeTurn } from './concurrency-groups.js';
 import { DecisionIds, attemptKey } from './decision-ids.js';

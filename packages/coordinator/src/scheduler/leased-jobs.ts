@@ -1,5 +1,5 @@
 import type { JobRecord } from '../store/types.js';
-import { remember } from './context.js';
+import { remember } from './bounded-map.js';
 import { attemptKey } from './decision-ids.js';
 
 /**

@@ -1,6 +1,7 @@
 import { NotFoundError } from '@hiveforge/sdk';
 import { JobState, isTerminal } from '../store/types.js';
-import { type SchedulerContext, notifyRun } from './context.js';
+import type { SchedulerContext } from './context.js';
+import { notifyRun } from './topics.js';
 import { applyAttemptEnd, resolveRun } from './dag.js';
 import { DecisionIds } from './decision-ids.js';
 import { endAttempt } from './dispatcher.js';

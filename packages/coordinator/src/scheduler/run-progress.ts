@@ -1,4 +1,4 @@
-import { remember } from './context.js';
+import { remember } from './bounded-map.js';
 
 /**
  * Leases that show a run goes on, in this coordinator's order of events.

@@ -1,7 +1,9 @@
 import { BadInputError, ConflictError, NotFoundError, type PipelineSpec, conditionHolds } from '@hiveforge/sdk';
 import { recordEvent } from '../event-log.js';
 import { AttemptCause, type JobRecord, JobState, type RunRecord, type RunTrigger } from '../store/types.js';
-import { type SchedulerContext, Topics, rememberRun, specOf } from './context.js';
+import type { SchedulerContext } from './context.js';
+import { rememberRun, specOf } from './run-origins.js';
+import { Topics } from './topics.js';
 import { rememberBlockers, resolveRun } from './dag.js';
 import { DecisionIds, jobIdOf, runIdOf } from './decision-ids.js';
 import { resolveRunInputs } from './run-inputs.js';

@@ -9,11 +9,7 @@ import { DecisionIds } from './decision-ids.js';
 import { PENDING_RUN_GRACE_MS, fireSchedule } from './schedule-ticker.js';
 import { type Scheduler, createScheduler } from './scheduler.js';
 import { scheduleIdOf } from './schedules.js';
-import { LocalClaims } from './claims.js';
-import { createFreshReads } from './fresh-reads.js';
-import { LeasedJobs } from './leased-jobs.js';
-import { createLeaseGrace } from './lease-grace.js';
-import { RunProgress } from './run-progress.js';
+import { createSchedulerContext } from './context.js';
 
 const at = (iso: string) => Date.parse(iso);
 const iso = (ms: number | null | undefined) => (typeof ms === 'number' ? new Date(ms).toISOString() : ms);
@@ -322,20 +318,7 @@ describe('schedules on the memory store (injected clock)', () => {
     now = at('2026-03-01T13:00:30Z');
     const schedule = await store.getSchedule(id);
     if (!schedule) throw new Error('no schedule');
-    const ctx = {
-      store,
-      config: stale.config,
-      now: () => now,
-      specs: new Map(),
-      origins: new Map(),
-      resolving: new Map(),
-      blockers: new Map(),
-      witnesses: createFreshReads((jobId) => store.getJob(jobId)),
-      claims: new LocalClaims(() => now),
-      leased: new LeasedJobs(),
-      progress: new RunProgress(),
-      leaseGrace: createLeaseGrace({ graceMs: 0, stallMs: 0, now: () => now }),
-    };
+    const ctx = createSchedulerContext({ store, config: stale.config, now: () => now });
     expect(await fireSchedule(ctx, schedule, now)).toBe(false);
     expect(await store.listRuns({ limit: 10 })).toEqual([]);
     expect(await store.getSchedule(id)).toMatchObject({ enabled: false });

@@ -1,7 +1,8 @@
 import { NotFoundError } from '@hiveforge/sdk';
 import { eventTimePrefix, recordEvent } from '../event-log.js';
 import type { RunRecord, ScheduleRecord } from '../store/types.js';
-import { type SchedulerContext, specOf } from './context.js';
+import type { SchedulerContext } from './context.js';
+import { specOf } from './run-origins.js';
 import { DecisionIds } from './decision-ids.js';
 import { triggerRunOnce } from './run-trigger.js';
 import { declaredSchedules, nextFireTime, syncHead } from './schedules.js';

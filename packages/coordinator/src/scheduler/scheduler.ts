@@ -2,10 +2,10 @@ import type { SecretsCipher } from '../secrets/cipher.js';
 import { NotFoundError, type PipelineSpec } from '@hiveforge/sdk';
 import type { AgentRecord, AttemptFingerprint, JobRecord, RunRecord, Store } from '../store/types.js';
 import { type AttemptRecord, listAttempts } from './attempts.js';
-import { LocalClaims } from './claims.js';
-import { LeasedJobs } from './leased-jobs.js';
 import { type ResolvedSchedulerConfig, type SchedulerOptions, resolveSchedulerConfig } from './config.js';
-import { type SchedulerContext, Topics, rememberSpec, specOf } from './context.js';
+import { type SchedulerContext, createSchedulerContext } from './context.js';
+import { rememberSpec, specOf } from './run-origins.js';
+import { Topics } from './topics.js';
 import { type AttemptResult, resolveRun } from './dag.js';
 import {
   type Lease,
@@ -20,10 +20,7 @@ import {
 } from './dispatcher.js';
 import { watchTopic } from '../wakeup.js';
 import { cancelRun } from './run-cancel.js';
-import { RunProgress } from './run-progress.js';
 import { type TriggerRunInput, retireOrphanedJobs, triggerRun } from './run-trigger.js';
-import { createFreshReads } from './fresh-reads.js';
-import { createLeaseGrace, stallMsOf } from './lease-grace.js';
 import { createScheduleTickerState, tickSchedules } from './schedule-ticker.js';
 import { syncHead, syncSchedules } from './schedules.js';
 
@@ -97,25 +94,7 @@ const preciseNow = () => performance.timeOrigin + performance.now();
 export function createScheduler(deps: SchedulerDeps): Scheduler {
   const { store } = deps;
   const config = resolveSchedulerConfig(deps.options);
-  const ctx: SchedulerContext = {
-    store,
-    config,
-    now: deps.now ?? preciseNow,
-    specs: new Map(),
-    origins: new Map(),
-    resolving: new Map(),
-    blockers: new Map(),
-    witnesses: createFreshReads((jobId) => store.getJob(jobId, { lease: false })),
-    claims: new LocalClaims(deps.now ?? preciseNow),
-    leased: new LeasedJobs(),
-    progress: new RunProgress(),
-    leaseGrace: createLeaseGrace({
-      graceMs: config.leaseTtlMs,
-      stallMs: stallMsOf(config.leaseTtlMs, config.heartbeatIntervalMs),
-      now: deps.now ?? preciseNow,
-    }),
-    secrets: deps.secrets ?? null,
-  };
+  const ctx = createSchedulerContext({ store, config, now: deps.now ?? preciseNow, secrets: deps.secrets });
   // Sweeps go through a store that notes its failures and stalls (see `LeaseGrace`).
   const sweepCtx: SchedulerContext = { ...ctx, store: ctx.leaseGrace.watch(store) };
   let sweeps = 0;

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { type PipelineSpec, nextCronTime, parseCron } from '@hiveforge/sdk';
 import type { PipelineRecord } from '../store/types.js';
-import { type SchedulerContext, specOf } from './context.js';
+import type { SchedulerContext } from './context.js';
+import { specOf } from './run-origins.js';
 import { DecisionIds } from './decision-ids.js';
 
 /** A cron expression with its whitespace normalized, so that `0  3 * * *` is `0 3 * * *`. */

@@ -1,0 +1,56 @@
+import type { PipelineSpec } from '@hiveforge/sdk';
+import type { RunRecord } from '../store/types.js';
+import { remember } from './bounded-map.js';
+import type { RunOrigin, SchedulerContext } from './context.js';
+
+/**
+ * A value of something that never changes once stored, read through a bounded cache (the oldest
+ * entry goes first); null, and nothing cached, when `load` finds nothing.
+ */
+async function throughCache<V>(
+  cache: Map<string, V>,
+  key: string,
+  limit: number,
+  load: () => Promise<V | null>,
+): Promise<V | null> {
+  const cached = cache.get(key);
+  if (cached) return cached;
+  const value = await load();
+  if (value === null) return null;
+  remember(cache, key, limit, value);
+  return value;
+}
+
+const ORIGINS = 1_024;
+const SPECS = 256;
+
+/**
+ * Caches what never changes of a run this coordinator has just stored, and its version's spec:
+ * pulls woken by the run's jobs need both, and need not read them back.
+ */
+export function rememberRun(ctx: SchedulerContext, run: RunRecord, spec: PipelineSpec): void {
+  remember(ctx.origins, run._id, ORIGINS, originOfRun(run));
+  rememberSpec(ctx, run.versionId, spec);
+}
+
+/** Caches the spec of a version this coordinator has just stored (a deploy). */
+export function rememberSpec(ctx: SchedulerContext, versionId: string, spec: PipelineSpec): void {
+  if (!ctx.specs.has(versionId)) remember(ctx.specs, versionId, SPECS, spec);
+}
+
+const originOfRun = (run: RunRecord): RunOrigin => ({
+  pipeline: run.pipeline,
+  versionId: run.versionId,
+  trigger: run.trigger,
+});
+
+/** Reads what never changes of a run, through the cache; null for an unknown run. */
+export const originOf = (ctx: SchedulerContext, runId: string): Promise<RunOrigin | null> =>
+  throughCache(ctx.origins, runId, ORIGINS, async () => {
+    const run = await ctx.store.getRun(runId);
+    return run && originOfRun(run);
+  });
+
+/** Reads the spec of a pipeline version, through the cache. */
+export const specOf = (ctx: SchedulerContext, versionId: string): Promise<PipelineSpec | null> =>
+  throughCache(ctx.specs, versionId, SPECS, async () => (await ctx.store.getPipelineVersion(versionId))?.spec ?? null);
