@@ -8,7 +8,9 @@ import { type JobDeclaration, OptionReader, type PipelineDeclaration } from './r
 import { exportsOf, lookup } from './scope.js';
 import { checkSecretReads } from './secret-reads.js';
 import { type SourceFileInfo, SourceHost, normalizeRelative } from './source-host.js';
-import { Evaluator, SDK_MODULE, unwrap } from './static-value.js';
+import { Evaluator } from './evaluator.js';
+import { SDK_MODULE } from './sdk-module.js';
+import { unwrap } from './syntax.js';
 
 /** The outcome of analyzing a pipeline: a spec, or the diagnostics that prevent one. */
 export type AnalysisResult =

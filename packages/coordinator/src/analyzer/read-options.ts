@@ -24,7 +24,9 @@ import { ts } from 'ts-morph';
 import { type DiagnosticSink, type Located, positionOf } from './diagnostic-sink.js';
 import type { SourceFileInfo } from './source-host.js';
 import { readResources, readUser } from './read-resources.js';
-import { type Evaluator, type StaticValue, describeValue, unwrap } from './static-value.js';
+import type { Evaluator } from './evaluator.js';
+import { type StaticValue, describeValue } from './static-value.js';
+import { unwrap } from './syntax.js';
 import { didYouMean } from './suggest.js';
 
 /** Keys of the options objects users write, in the order the docs list them. */

@@ -2,7 +2,7 @@ import { ErrorCodes } from '@hiveforge/sdk';
 import { ts } from 'ts-morph';
 import type { DiagnosticSink } from './diagnostic-sink.js';
 import type { SourceFileInfo } from './source-host.js';
-import { unwrap } from './static-value.js';
+import { unwrap } from './syntax.js';
 import { didYouMean } from './suggest.js';
 
 /** What {@link checkSecretReads} looks at: one job's body and the secrets it declares. */
