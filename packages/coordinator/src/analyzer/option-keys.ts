@@ -1,0 +1,26 @@
+/** Keys of the options objects users write, in the order the docs list them. */
+export const OptionKeys = {
+  pipeline: ['on', 'strictImages', 'env'],
+  job: [
+    'needs',
+    'image',
+    'labels',
+    'env',
+    'secrets',
+    'timeout',
+    'retries',
+    'disk',
+    'matrix',
+    'if',
+    'concurrency',
+    'resources',
+    'user',
+  ],
+  image: ['from', 'steps', 'env', 'workdir'],
+  triggers: ['push', 'pullRequest', 'schedule', 'manual'],
+  push: ['branches', 'tags', 'paths'],
+  pullRequest: ['branches', 'paths'],
+  manual: ['inputs'],
+  input: ['type', 'description', 'required', 'default', 'options'],
+  condition: ['branch', 'event'],
+} as const;
