@@ -8,14 +8,22 @@
  *
  * job('build', async (ctx) => {
  *   await checkout(ctx);
- *   await npm.ci(ctx);
+ *   await npm.ci(ctx, { args: ['--legacy-peer-deps'] });
  *   await npm.run(ctx, { script: 'build' });
  * });
  * ```
  *
  * @module
  */
-export { cargo, maven, sbt, type BuildToolOptions } from './build-tools.js';
+export {
+  cargo,
+  maven,
+  sbt,
+  type BuildToolOptions,
+  type CargoOptions,
+  type MavenOptions,
+  type SbtOptions,
+} from './build-tools.js';
 export { checkout, type CheckoutOptions } from './checkout.js';
-export { npm, type NpmOptions } from './npm.js';
-export { setupNode } from './setup-node.js';
+export { npm, type NpmCiOptions, type NpmOptions, type NpmRunOptions, type NpmTestOptions } from './npm.js';
+export { setupNode, type SetupNodeOptions } from './setup-node.js';
