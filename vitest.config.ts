@@ -11,7 +11,7 @@ const alias = [
   },
   {
     find: /^@hiveforge\/coordinator\/mongodb$/,
-    replacement: fileURLToPath(new URL('./packages/coordinator/src/store/mongodb.ts', import.meta.url)),
+    replacement: fileURLToPath(new URL('./packages/coordinator/src/store/mongodb/index.ts', import.meta.url)),
   },
   ...['sdk', 'actions', 'coordinator', 'agent'].map((pkg) => ({
     find: new RegExp(`^@hiveforge/${pkg}$`),

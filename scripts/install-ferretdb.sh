@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the FerretDB binary used by HiveForge's MongoDB-wire tests (store/mongodb.test.ts,
+# Installs the FerretDB binary used by HiveForge's MongoDB-wire tests (store/mongodb/store.test.ts,
 # test/helpers/ferretdb.ts) into $(go env GOPATH)/bin (or $GOBIN).
 #
 # Idempotent: when a 1.24.x ferretdb is already there it does nothing.

@@ -8,7 +8,7 @@ import type { Role, Store } from './store/types.js';
 import type { Analyzer } from './analyzer/index.js';
 import type { Metrics } from './metrics.js';
 import type { SecretsCipher } from './secrets/cipher.js';
-import { storeUnavailableOf } from './store/mongodb-driver-errors.js';
+import { storeUnavailableOf } from './store/mongodb/driver-errors.js';
 
 /** What every procedure sees. */
 export interface CoordinatorContext {
@@ -72,7 +72,7 @@ const HF_CODES_OF_TRPC: Partial<Record<TRPC_ERROR_CODE_KEY, string>> = {
 /**
  * The HiveForgeError an error stands for: the error itself, or for a raw store driver error that
  * escaped its store (a closed connection, a failed server selection), the retryable
- * `StoreUnavailableError` it means (see `store/mongodb-driver-errors.ts`). Null for anything else.
+ * `StoreUnavailableError` it means (see `store/mongodb/driver-errors.ts`). Null for anything else.
  */
 export function hiveForgeErrorOf(error: unknown): HiveForgeError | null {
   return isHiveForgeError(error) ? error : storeUnavailableOf(error);

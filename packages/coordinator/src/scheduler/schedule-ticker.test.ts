@@ -3,7 +3,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { ferretDBForSuite } from '../../../../test/helpers/ferretdb-suite.js';
 import { makeJobSpec } from '../store/contract.js';
 import { createMemoryStore } from '../store/memory.js';
-import { createMongoStore } from '../store/mongodb.js';
+import { createMongoStore } from '../store/mongodb/index.js';
 import type { Store } from '../store/types.js';
 import { DecisionIds } from './decision-ids.js';
 import { PENDING_RUN_GRACE_MS, fireSchedule } from './schedule-ticker.js';

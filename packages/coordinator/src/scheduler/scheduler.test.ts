@@ -4,7 +4,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { ferretDBForSuite } from '../../../../test/helpers/ferretdb-suite.js';
 import { makeJob, makeJobSpec } from '../store/contract.js';
 import { createMemoryStore } from '../store/memory.js';
-import { createMongoStore } from '../store/mongodb.js';
+import { createMongoStore } from '../store/mongodb/index.js';
 import type { AgentRecord, Store } from '../store/types.js';
 import { DecisionIds } from './decision-ids.js';
 import { type Scheduler, createScheduler } from './scheduler.js';

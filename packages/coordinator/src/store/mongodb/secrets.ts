@@ -1,6 +1,6 @@
 import type { Db } from 'mongodb';
-import type { StoreCall } from './mongodb-tokens.js';
-import { type SecretRecord, type Store, bySecretOrder, secretIdOf } from './types.js';
+import { type SecretRecord, type Store, bySecretOrder, secretIdOf } from '../types.js';
+import type { StoreCall } from './call.js';
 
 /** The collection of secrets: each value encrypted, never in clear. */
 export const SecretCollections = { secrets: 'secrets' } as const;

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { isHiveForgeError } from '@hiveforge/sdk';
 import { Binary, Collection, type CommandStartedEvent, type Db, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type FerretDB, freePort, startFerretDB } from '../../../../test/helpers/ferretdb.js';
+import { type FerretDB, freePort, startFerretDB } from '../../../../../test/helpers/ferretdb.js';
 import {
   describeStoreContract,
   makeJob,
@@ -10,9 +10,9 @@ import {
   makeLogChunk,
   makeManualTrigger,
   makePipelineSpec,
-} from './contract.js';
-import { HISTORY_BACKFILLED, createMongoStore, type MongoStoreOptions } from './mongodb.js';
-import { type JobRecord, JobState, type Store } from './types.js';
+} from '../contract.js';
+import { HISTORY_BACKFILLED, createMongoStore, type MongoStoreOptions } from './index.js';
+import { type JobRecord, JobState, type Store } from '../types.js';
 
 // One FerretDB for the file; every store gets a database of its own, dropped when it closes.
 let ferret: FerretDB | undefined;

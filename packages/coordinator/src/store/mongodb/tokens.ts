@@ -1,6 +1,7 @@
 import { MongoError, type Db } from 'mongodb';
-import { newTokenId } from '../auth.js';
-import type { Store, TokenRecord, TokenSummary } from './types.js';
+import { newTokenId } from '../../auth.js';
+import type { Store, TokenRecord, TokenSummary } from '../types.js';
+import type { StoreCall } from './call.js';
 
 /** The MongoDB error code of a duplicate key. */
 const DUPLICATE_KEY = 11000;
@@ -22,9 +23,6 @@ interface TokenUseDoc {
   _id: string;
   lastUsedAt: number;
 }
-
-/** Runs one store operation, translating availability failures (the store's `call`). */
-export type StoreCall = <T>(what: string, operation: () => Promise<T>) => Promise<T>;
 
 /** A stored token as its record; documents written before expiry and revocation have neither. */
 const decodeToken = ({ _id, id, name, role, createdAt, expiresAt, revokedAt }: TokenDoc): TokenRecord => ({

@@ -14,7 +14,7 @@ import {
   MongoWriteConcernError,
 } from 'mongodb';
 import { describe, expect, it } from 'vitest';
-import { isMongoBusy, isMongoUnavailable, storeUnavailableOf } from './mongodb-driver-errors.js';
+import { isMongoBusy, isMongoUnavailable, storeUnavailableOf } from './driver-errors.js';
 
 /** A server error as the driver builds it from a reply. */
 const serverError = (code: number, errmsg: string, errorLabels: string[] = []) =>

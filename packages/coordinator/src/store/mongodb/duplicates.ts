@@ -1,0 +1,22 @@
+/**
+ * Duplicate-key errors: how a lost race on a unique `_id` shows, which the store reads as an
+ * answer (the other writer won), never as a failure.
+ */
+import { MongoBulkWriteError, MongoError } from 'mongodb';
+
+/** The MongoDB error code of a duplicate key. */
+export const DUPLICATE_KEY = 11000;
+
+/** True when `error` is a duplicate-key error. */
+export const isDuplicateKey = (error: unknown): boolean => error instanceof MongoError && error.code === DUPLICATE_KEY;
+
+/** True when an unordered insert failed only because some documents existed already. */
+export function isOnlyDuplicates(error: unknown): error is MongoBulkWriteError {
+  if (!(error instanceof MongoBulkWriteError) || error.result?.getWriteConcernError()) return false;
+  const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
+  return writeErrors.every((e) => e.code === DUPLICATE_KEY);
+}
+
+/** The first write error of a bulk write. */
+export const firstWriteError = (error: MongoBulkWriteError) =>
+  Array.isArray(error.writeErrors) ? error.writeErrors[0] : error.writeErrors;
