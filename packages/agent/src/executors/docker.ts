@@ -39,6 +39,13 @@ export interface DockerExecutorOptions {
   containerWorkspace?: string;
   /** After a cancel, how long commands may take to exit before they are killed. @default 5000 */
   killGraceMs?: number;
+  /**
+   * Absolute host directories mounted read-only at the same path in every job container: the
+   * agent's configuration names them, never a lease. `hiveforge run` mounts its project, so
+   * that `checkout` copies the run's local sources in a container as it does on the host.
+   * @default []
+   */
+  readOnlyMounts?: readonly string[];
 }
 
 const SHELL = '/bin/sh';
@@ -82,6 +89,11 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
   const defaultUser =
     options.user ?? (process.getuid && process.getgid ? `${process.getuid()}:${process.getgid()}` : undefined);
   const workdirHash = workDirLabel(options.workDir);
+  const readOnly = (options.readOnlyMounts ?? []).map((path) => {
+    if (!posix.isAbsolute(path))
+      throw new ConfigError(`docker: a read-only mount must be an absolute path, not ${path}`);
+    return { Type: 'bind' as const, Source: path, Target: path, ReadOnly: true };
+  });
   // No cache of its own: the builder shares one build per tag among its callers, each with its
   // own log and cancellation, and finds a built image with one inspect.
   const imageOf = (image: ImageSpec | null, prepare?: PrepareOptions): Promise<PreparedImage> =>
@@ -131,7 +143,7 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
           WorkingDir: mount,
           Labels: labels,
           HostConfig: {
-            Mounts: [{ Type: 'bind', Source: start.hostWorkspace, Target: mount }],
+            Mounts: [{ Type: 'bind', Source: start.hostWorkspace, Target: mount }, ...readOnly],
             NetworkMode: 'bridge',
             ...(memory !== null ? { Memory: memory, MemorySwap: memory } : {}),
             ...(resources?.cpus ? { NanoCpus: Math.round(resources.cpus * 1e9) } : {}),

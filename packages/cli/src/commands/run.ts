@@ -180,7 +180,8 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
   const { jobs } = await client.runs.get.query({ runId: run._id });
   const names = jobs.map((j) => j.name);
   const workDir = options.workDir ?? join(pkg.root, '.hiveforge');
-  const config = { workDir, defaultImage: options.defaultImage ?? null };
+  // A container sees the project read-only where the host does: `checkout` copies it from there.
+  const config = { workDir, defaultImage: options.defaultImage ?? null, docker: { readOnlyMounts: [pkg.root] } };
   const specs = deployed.spec.jobs.filter((j) => names.includes(j.name));
   const executorName = await pickExecutor(options.executor ?? 'auto', config, specs);
   const runsImages = executors[executorName].runsImages;
