@@ -1,0 +1,2 @@
+export { type SlugifyOptions, slugify } from './slugify.js';
+export { DurationError, formatDuration, parseDuration } from './duration.js';
