@@ -5,6 +5,7 @@ import { benchExecutor, reportExecutor } from './executor.mjs';
 import { benchHistory, reportHistory } from './history.mjs';
 import { benchLogPaging, reportLogPaging } from './log-paging.mjs';
 import { benchMasking, reportMasking } from './masking.mjs';
+import { benchPipeline, reportPipeline } from './pipeline.mjs';
 import { benchScheduling, reportScheduling } from './scheduling.mjs';
 
 const only = process.argv[2];
@@ -15,3 +16,4 @@ if (!only || only === 'history') console.log(`${reportHistory(await benchHistory
 if (!only || only === 'log-paging') console.log(`${reportLogPaging(await benchLogPaging())}\n`);
 if (!only || only === 'masking') console.log(`${reportMasking(await benchMasking())}\n`);
 if (!only || only === 'executor') console.log(`${reportExecutor(await benchExecutor())}\n`);
+if (!only || only === 'pipeline') console.log(`${reportPipeline(await benchPipeline())}\n`);
