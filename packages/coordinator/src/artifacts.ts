@@ -13,8 +13,7 @@ import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import * as tar from 'tar';
 import { type AgentTokenCache, type TokenMemo, resolveCaller } from './auth.js';
 import { answerJson, readLimitedBody } from './body-limits.js';
-import { requireLeaseInRun } from './scheduler/lease-in-run.js';
-import type { Scheduler } from './scheduler/scheduler.js';
+import type { Scheduler } from './scheduler/index.js';
 import type { Store } from './store/types.js';
 import { hiveForgeErrorOf, toTRPCError } from './trpc.js';
 
@@ -117,7 +116,7 @@ export function createArtifactsHandler(deps: {
         // Agents read a run's artifacts only while they run one of its jobs; every user token
         // (viewer and up) reads them all.
         if (caller.kind === 'agent')
-          await requireLeaseInRun(deps.store, { agentId: caller.agent._id, runId, what: 'artifacts' });
+          await deps.scheduler.requireLeaseInRun({ agentId: caller.agent._id, runId, what: 'artifacts' });
         const artifact = await deps.store.getArtifact(id);
         if (!artifact) throw new NotFoundError(`run '${runId}' has no artifact '${name}'`);
         res.writeHead(200, {

@@ -31,13 +31,19 @@ export type { AppRouter } from './routers/app.js';
 export { appRouter } from './routers/app.js';
 export type { ClusterEvent, FeedEvent } from './routers/events.js';
 export type { RunEvent } from './run-watcher.js';
-export { resolveSchedulerConfig, type ResolvedSchedulerConfig, type SchedulerOptions } from './scheduler/config.js';
-export type { AttemptRecord } from './scheduler/attempts.js';
-export type { AttemptResult } from './scheduler/dag.js';
-export { DecisionIds } from './scheduler/decision-ids.js';
-export { scheduleIdOf } from './scheduler/schedules.js';
-export type { Lease, LeaseStatus } from './scheduler/dispatcher.js';
-export { createScheduler, type Scheduler } from './scheduler/scheduler.js';
+export {
+  createScheduler,
+  resolveSchedulerConfig,
+  scheduleIdOf,
+  DecisionIds,
+  type AttemptRecord,
+  type AttemptResult,
+  type Lease,
+  type LeaseStatus,
+  type ResolvedSchedulerConfig,
+  type Scheduler,
+  type SchedulerOptions,
+} from './scheduler/index.js';
 export { createCoordinator, type Coordinator, type CoordinatorOptions } from './server.js';
 export { createMemoryStore, type MemoryStore, type MemoryStoreOptions } from './store/memory.js';
 export * from './store/types.js';

@@ -3,7 +3,7 @@ import { TRPCError, initTRPC } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { TRPC_ERROR_CODES_BY_KEY, type TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import { type AgentTokenCache, type Caller, type TokenMemo, roleAllows } from './auth.js';
-import type { Scheduler } from './scheduler/scheduler.js';
+import type { Scheduler } from './scheduler/index.js';
 import type { Role, Store } from './store/types.js';
 import type { Analyzer } from './analyzer/index.js';
 import type { Metrics } from './metrics.js';

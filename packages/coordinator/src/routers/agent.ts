@@ -3,10 +3,7 @@ import { LogLimitError, NotFoundError, UnauthenticatedError } from '@hiveforge/s
 import { z } from 'zod';
 import { hashToken, newToken, secretsEqual } from '../auth.js';
 import { recordEvent } from '../event-log.js';
-import { markAgentGone } from '../scheduler/agent-sweeper.js';
-import { jobIdOf } from '../scheduler/decision-ids.js';
-import { requireLeaseInRun } from '../scheduler/lease-in-run.js';
-import { notifyRun } from '../scheduler/topics.js';
+import { type Lease, type PullOptions, jobIdOf } from '../scheduler/index.js';
 import type { AgentRecord } from '../store/types.js';
 import { type CoordinatorContext, agentProcedure, publicProcedure, router } from '../trpc.js';
 
@@ -92,14 +89,16 @@ const PullSchema = z.object({
 const waitOf = (ctx: AgentCallContext, input: z.infer<typeof PullSchema>) =>
   Math.min(input.waitMs ?? ctx.scheduler.config.pullWaitMs, ctx.scheduler.config.pullWaitMs);
 
-/** Leases the next job to the calling agent, waiting up to `waitMs` (capped by the coordinator's pull wait). */
-async function pullNext(ctx: AgentCallContext, input: z.infer<typeof PullSchema>) {
+/**
+ * An agent's pull (alone, or sent with a completion) as the scheduler takes it, and the answer
+ * to give once the scheduler has answered: the lease, and the agent's state as last read.
+ */
+function pullOf(ctx: AgentCallContext, input: z.infer<typeof PullSchema>) {
   // The caller's record was read from the store for this request, when its token was checked.
   // A pull that waits reads it again when it may be stale (see `Scheduler.pull`).
   let agent = ctx.agent;
-  const waitMs = waitOf(ctx, input);
-  const lease = await ctx.scheduler.pull(agent, input.requestId, {
-    waitMs,
+  const options: PullOptions = {
+    waitMs: waitOf(ctx, input),
     signal: ctx.signal,
     firstSending: input.resend === false,
     onAgent: (fresh) => {
@@ -107,9 +106,18 @@ async function pullNext(ctx: AgentCallContext, input: z.infer<typeof PullSchema>
       if (fresh.state !== agent.state) ctx.agents.forget(agent._id);
       agent = fresh;
     },
-  });
-  if (lease?.readyAt != null && lease.leasedAt != null) ctx.metrics.observeDispatch(lease.leasedAt - lease.readyAt);
-  return { lease, agentState: agent.state };
+  };
+  const answer = (lease: Lease | null) => {
+    if (lease?.readyAt != null && lease.leasedAt != null) ctx.metrics.observeDispatch(lease.leasedAt - lease.readyAt);
+    return { lease, agentState: agent.state };
+  };
+  return { agent, requestId: input.requestId, options, answer };
+}
+
+/** Leases the next job to the calling agent, waiting up to `waitMs` (capped by the coordinator's pull wait). */
+async function pullNext(ctx: AgentCallContext, input: z.infer<typeof PullSchema>) {
+  const { agent, requestId, options, answer } = pullOf(ctx, input);
+  return answer(await ctx.scheduler.pull(agent, requestId, options));
 }
 
 /** What an agent call sees: the request's context and the calling agent. */
@@ -180,7 +188,7 @@ export const agentCalls = {
         at: now,
       })),
     );
-    notifyRun(ctx.store, job.runId);
+    ctx.scheduler.notifyRun(job.runId);
     return { accepted };
   }),
 
@@ -193,11 +201,13 @@ export const agentCalls = {
     z.object({ jobId: Id, attempt: Attempt, result: AttemptResultSchema, next: PullSchema.optional() }),
     async (ctx, input) => {
       const { next, ...completion } = input;
-      return ctx.scheduler.complete(
-        ctx.agent._id,
-        completion,
-        next && { pull: () => pullNext(ctx, next), waits: waitOf(ctx, next) > 0 },
-      );
+      if (!next) {
+        const { duplicate } = await ctx.scheduler.complete(ctx.agent._id, completion);
+        return { duplicate, next: null };
+      }
+      const { agent, requestId, options, answer } = pullOf(ctx, next);
+      const done = await ctx.scheduler.complete(ctx.agent._id, completion, { agent, requestId, ...options });
+      return { duplicate: done.duplicate, next: answer(done.next) };
     },
   ),
 
@@ -206,7 +216,7 @@ export const agentCalls = {
    * its token is refused from then on (by other coordinators within their agent cache's TTL).
    */
   deregister: agentCall(z.object({}).optional(), async (ctx) => {
-    await markAgentGone(ctx.store, ctx.agent, { at: Date.now(), reason: 'deregistered' });
+    await ctx.scheduler.markAgentGone(ctx.agent, 'deregistered');
     ctx.agents.forget(ctx.agent._id);
     return { agentId: ctx.agent._id, state: 'gone' as const };
   }),
@@ -269,7 +279,7 @@ export const agentRouter = router({
    * outputs.
    */
   outputs: agentProcedure.input(z.object({ runId: Id, job: Name })).query(async ({ ctx, input }) => {
-    await requireLeaseInRun(ctx.store, { agentId: ctx.agent._id, runId: input.runId, what: 'outputs' });
+    await ctx.scheduler.requireLeaseInRun({ agentId: ctx.agent._id, runId: input.runId, what: 'outputs' });
     const job = await ctx.store.getJob(jobIdOf(input.runId, input.job));
     if (!job) throw new NotFoundError(`run '${input.runId}' has no job '${input.job}'`);
     return job.outputs;

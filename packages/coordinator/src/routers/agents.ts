@@ -1,7 +1,6 @@
 import { ConflictError, NotFoundError } from '@hiveforge/sdk';
 import { z } from 'zod';
 import { recordEvent } from '../event-log.js';
-import { Topics } from '../scheduler/topics.js';
 import { type CoordinatorContext, router, userProcedure } from '../trpc.js';
 
 const AgentId = z.object({ agentId: z.string().min(1).max(200) });
@@ -56,7 +55,7 @@ export const agentsRouter = router({
 });
 
 async function setState(
-  { store, agents }: Pick<CoordinatorContext, 'store' | 'agents'>,
+  { store, agents, scheduler }: Pick<CoordinatorContext, 'store' | 'agents' | 'scheduler'>,
   agentId: string,
   state: 'active' | 'suspended' | 'draining',
 ) {
@@ -67,7 +66,7 @@ async function setState(
   // or as soon as a pull of the agent waiting there hears of it).
   agents.forget(agentId);
   // Pulls waiting for a job, here and in other coordinators, read their agent again.
-  store.notify(Topics.agents);
+  scheduler.notifyAgents();
   if (agent.state !== state) await recordEvent(store, { type: 'agent', agentId, name: agent.name, state });
   return { agentId, state };
 }

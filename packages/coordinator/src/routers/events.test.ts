@@ -3,7 +3,7 @@ import { createAnalyzer } from '../analyzer/index.js';
 import { eventTimePrefix, newEventId, parseEventCursor, timeOfEventId } from '../event-log.js';
 import { createAgentTokenCache, createTokenMemo } from '../auth.js';
 import { createMetrics } from '../metrics.js';
-import { createScheduler } from '../scheduler/scheduler.js';
+import { createScheduler } from '../scheduler/index.js';
 import { createMemoryStore } from '../store/memory.js';
 import type { EventRecord, Store } from '../store/types.js';
 import { appRouter } from './app.js';

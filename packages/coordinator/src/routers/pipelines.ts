@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { BadInputError, NotFoundError } from '@hiveforge/sdk';
 import { z } from 'zod';
 import { AnalysisFailedError } from '../analyzer/index.js';
-import { labelWarnings } from '../scheduler/agent-labels.js';
+import { labelWarnings } from '../scheduler/index.js';
 import { recordEvent } from '../event-log.js';
 import { router, userProcedure } from '../trpc.js';
 

@@ -3,13 +3,9 @@ import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import { LOG_PAGE, LogCursor, readLogPage } from '../log-page.js';
 import { readRunEvents } from '../run-watcher.js';
-import { waitingReason } from '../scheduler/agent-labels.js';
-import { Topics } from '../scheduler/topics.js';
-import { DecisionIds, jobIdOf } from '../scheduler/decision-ids.js';
-import { RunInputsSchema } from '../scheduler/run-inputs.js';
+import { DecisionIds, RunInputsSchema, jobIdOf, waitingReason } from '../scheduler/index.js';
 import { JobState } from '../store/types.js';
 import { router, userProcedure } from '../trpc.js';
-import { waitForWakeup } from '../wakeup.js';
 
 const RunId = z.string().min(1).max(300);
 
@@ -159,7 +155,7 @@ export const runsRouter = router({
         if (!batch) throw new NotFoundError(`no run '${input.runId}'`);
         const left = deadline - Date.now();
         if (batch.events.length > 0 || batch.done || left <= 0 || ctx.signal.aborted) return batch;
-        await waitForWakeup(ctx.store, Topics.run(input.runId), Math.min(left, 500), ctx.signal);
+        await ctx.scheduler.waitForRun(input.runId, Math.min(left, 500), ctx.signal);
       }
     }),
 
@@ -178,7 +174,7 @@ export const runsRouter = router({
         if (batch.events.length) yield tracked(cursor, batch.events);
         if (batch.done || signal?.aborted) return;
         if (batch.more) continue;
-        await waitForWakeup(ctx.store, Topics.run(input.runId), 500, signal);
+        await ctx.scheduler.waitForRun(input.runId, 500, signal);
       }
     }),
 

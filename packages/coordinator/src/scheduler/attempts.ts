@@ -1,9 +1,9 @@
 import { NotFoundError } from '@hiveforge/sdk';
 import { AttemptCause, type AttemptFingerprint, JobState } from '../store/types.js';
 import type { SchedulerContext } from './context.js';
-import { type AttemptEnd, causeOf, stateOf } from './dag.js';
+import { type AttemptEnd, causeOf, stateOf } from './attempt-end.js';
 import { DecisionIds } from './decision-ids.js';
-import type { AttemptStart } from './dispatcher.js';
+import type { AttemptStart } from './attempt-start.js';
 
 /** One attempt of a job, as its decisions record it. */
 export interface AttemptRecord {

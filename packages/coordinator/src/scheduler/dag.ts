@@ -2,149 +2,30 @@ import { recordEvent } from '../event-log.js';
 import { AttemptCause, type JobRecord, JobState, type RunStatus, isTerminal } from '../store/types.js';
 import { remember } from './bounded-map.js';
 import type { SchedulerContext } from './context.js';
-import { Topics, notifyRun } from './topics.js';
 import { DecisionIds } from './decision-ids.js';
-
-/** The outcome of one attempt as reported by an agent. */
-export interface AttemptResult {
-  status: 'succeeded' | 'failed' | 'timed_out' | 'cancelled';
-  exitCode: number | null;
-  error: string | null;
-  outputs: Record<string, string>;
-}
-
-/** The decision of how an attempt ended. Whoever applies it reaches the same state. */
-export interface AttemptEnd {
-  kind: 'completed' | 'lost' | 'cancelled';
-  agentId: string | null;
-  result: AttemptResult;
-  /** True when the job goes on as the next attempt. */
-  retry: boolean;
-}
-
-/** Decides whether an ended attempt is retried. Agent loss has its own budget. */
-export function shouldRetry(job: JobRecord, kind: AttemptEnd['kind'], result: AttemptResult, maxLost: number): boolean {
-  if (kind === 'cancelled' || result.status === 'cancelled' || result.status === 'succeeded') return false;
-  if (kind === 'lost') return job.lostAttempts < maxLost;
-  const failedAttempts = job.attempt - job.lostAttempts;
-  return failedAttempts <= job.spec.retries;
-}
-
-/** The state an attempt's end leaves its job in, when the job is not retried. */
-export const stateOf = (end: AttemptEnd): JobState =>
-  end.kind === 'lost'
-    ? JobState.failed
-    : end.kind === 'cancelled'
-      ? JobState.cancelled
-      : (end.result.status as JobState);
-
-/** Why an attempt ended, as recorded on its job. */
-export const causeOf = (end: AttemptEnd): AttemptCause =>
-  end.kind === 'lost'
-    ? AttemptCause.agentLost
-    : end.kind === 'cancelled' || end.result.status === 'cancelled'
-      ? AttemptCause.cancelled
-      : end.result.status === 'timed_out'
-        ? AttemptCause.timeout
-        : end.result.error && end.result.exitCode === null
-          ? AttemptCause.error
-          : AttemptCause.exit;
+import { Topics, notifyRun } from './topics.js';
 
 /**
- * Applies an attempt-end decision to the job's projection, then resolves what it unblocks.
- * Idempotent: applying the same decision twice, or after another coordinator did, changes nothing.
- * `read` is the job as the caller read it before it won the decision `end`, if it did: then no
- * one else changes this attempt, and the store need not read the job again to check the
- * guards. The updates are guarded by attempt and state, so a job that moved on is left alone.
- *
- * `between` (a completion's next pull) runs once the job is updated: before the resolution when
- * that can only end the run (no waiting job needs this one), since a lease it wins for a job of
- * the run shows that the run goes on, and spares the read of the run's witness; after the
- * resolution otherwise, so that it can lease a job the resolution queued.
+ * What is left to do once an attempt's end is applied to its job: resolving its run (see
+ * {@link settleRun}). `since` is a mark of this coordinator's order of events taken once the job
+ * was updated (see `RunProgress`).
  */
-export async function applyAttemptEnd(
-  ctx: SchedulerContext,
-  jobId: string,
-  attempt: number,
-  end: AttemptEnd,
-  read?: JobRecord,
-  between?: () => Promise<void>,
-): Promise<void> {
-  const { store } = ctx;
-  const now = ctx.now();
-  const job = read ?? (await store.getJob(jobId, { lease: false }));
-  if (!job) return;
-  const lost = end.kind === 'lost' ? 1 : 0;
-  if (job.attempt === attempt && !isTerminal(job.state)) {
-    let applied = false;
-    if (end.retry) {
-      applied = await store.updateJob(
-        jobId,
-        {
-          state: JobState.queued,
-          attempt: attempt + 1,
-          readyAt: now,
-          agentId: null,
-          leaseExpiresAt: null,
-          leasedAt: null,
-          startedAt: null,
-          exitCode: end.result.exitCode,
-          cause: causeOf(end),
-          error: end.result.error,
-          lostAttempts: job.lostAttempts + lost,
-        },
-        { attempt, states: [JobState.queued, JobState.leased, JobState.running], read },
-      );
-      store.notify(Topics.queue);
-    } else {
-      applied = await store.updateJob(
-        jobId,
-        {
-          state: stateOf(end),
-          finishedAt: now,
-          leaseExpiresAt: null,
-          exitCode: end.result.exitCode,
-          cause: causeOf(end),
-          error: end.result.error,
-          outputs: end.result.outputs,
-          lostAttempts: job.lostAttempts + lost,
-        },
-        { attempt, states: [JobState.queued, JobState.leased, JobState.running], read },
-      );
-    }
-    // Only the caller that applied the end reports it. Not awaited: the feed must not slow
-    // completions down, and recording never fails.
-    if (applied) {
-      const state = end.retry ? JobState.queued : stateOf(end);
-      void recordEvent(
-        store,
-        { type: 'job', runId: job.runId, jobId, job: job.name, attempt: end.retry ? attempt + 1 : attempt, state },
-        now,
-      );
-    }
-  }
-  notifyRun(store, job.runId);
-  const since = ctx.progress.mark();
-  if (!between) return settle(ctx, job, since);
-  if (!endsRunOnly(ctx, job)) {
-    await settle(ctx, job, since);
-    return between();
-  }
-  try {
-    await between();
-  } finally {
-    await settle(ctx, job, since);
-  }
+export interface Settlement {
+  job: JobRecord;
+  since: number;
 }
 
 /** Resolves the run of a job whose attempt ended before `since`, unless nothing can come of it. */
-async function settle(ctx: SchedulerContext, job: JobRecord, since: number): Promise<void> {
+export async function settleRun(ctx: SchedulerContext, { job, since }: Settlement): Promise<void> {
   if (await stillBlocked(ctx, job, since)) return;
   await resolveRun(ctx, job.runId);
 }
 
-/** Whether no waiting job needs `job` (as far as the run's last resolution knows). */
-function endsRunOnly(ctx: SchedulerContext, job: JobRecord): boolean {
+/**
+ * Whether settling can only end the run: no waiting job needs the ended job (as far as the run's
+ * last resolution knows).
+ */
+export function endsRunOnly(ctx: SchedulerContext, { job }: Settlement): boolean {
   const blockers = ctx.blockers.get(job.runId);
   return blockers !== undefined && (blockers.dependents.get(job.name)?.length ?? 0) === 0;
 }

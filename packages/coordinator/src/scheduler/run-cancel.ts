@@ -2,9 +2,9 @@ import { NotFoundError } from '@hiveforge/sdk';
 import { JobState, isTerminal } from '../store/types.js';
 import type { SchedulerContext } from './context.js';
 import { notifyRun } from './topics.js';
-import { applyAttemptEnd, resolveRun } from './dag.js';
+import { applyAttemptEnd, endAttempt } from './attempt-end.js';
+import { resolveRun } from './dag.js';
 import { DecisionIds } from './decision-ids.js';
-import { endAttempt } from './dispatcher.js';
 
 const CANCELLED = { status: 'cancelled' as const, exitCode: null, error: 'the run was cancelled', outputs: {} };
 

@@ -61,6 +61,20 @@ describe('scheduler on the memory store', () => {
   const deploy = (jobs: JobSpec[]) => deployTo(store, jobs);
   const pull = (agent: AgentRecord, requestId = `req-${Math.random()}`) =>
     scheduler.pull(agent, requestId, { waitMs: 0 });
+  /** The next pull an agent sends with its completion, which does not wait. */
+  const nextOf = (agent: AgentRecord) => ({ agent, requestId: `req-${Math.random()}`, waitMs: 0 });
+  /** Records the order of the store calls named, as they are made. */
+  const spyCalls = (...names: ('updateRun' | 'findQueuedJobs')[]) => {
+    const calls: string[] = [];
+    for (const name of names) {
+      const call = store[name].bind(store) as (...args: unknown[]) => Promise<unknown>;
+      (store as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
+        calls.push(name);
+        return call(...args);
+      };
+    }
+    return calls;
+  };
   /** Decides how attempt 1 of agent-a's job ended, without recording it on the job. */
   const decideEnd = (jobId: string, kind: 'lost' | 'cancelled', retry: boolean) =>
     store.decide(DecisionIds.attemptEnd(jobId, 1), {
@@ -534,16 +548,15 @@ describe('scheduler on the memory store', () => {
     // The next pull leases y before the run is looked at: that lease shows the run goes on.
     jobReads.length = 0;
     listed.length = 0;
-    const pullNext = { pull: () => pull(b), waits: false };
-    const done = await scheduler.complete('agent-b', { jobId: x!.jobId, attempt: 1, result: ok }, pullNext);
+    const done = await scheduler.complete('agent-b', { jobId: x!.jobId, attempt: 1, result: ok }, nextOf(b));
     expect(done.next?.name).toBe('y');
     expect(jobReads).not.toContain(`${run._id}/z`);
     expect(listed).toEqual([]);
     expect((await store.getRun(run._id))?.status).toBe('running');
     // The run still ends with its last job, pulled the same way.
-    const z = await scheduler.complete('agent-b', { jobId: done.next!.jobId, attempt: 1, result: ok }, pullNext);
+    const z = await scheduler.complete('agent-b', { jobId: done.next!.jobId, attempt: 1, result: ok }, nextOf(b));
     expect(z.next?.name).toBe('z');
-    expect(await scheduler.complete('agent-b', { jobId: z.next!.jobId, attempt: 1, result: ok }, pullNext)).toEqual({
+    expect(await scheduler.complete('agent-b', { jobId: z.next!.jobId, attempt: 1, result: ok }, nextOf(b))).toEqual({
       duplicate: false,
       next: null,
     });
@@ -599,41 +612,54 @@ describe('scheduler on the memory store', () => {
     const run = await scheduler.triggerRun({ pipeline: 'p', trigger });
     const first = await pull(a);
     // b needs a: the pull runs after the resolution queued b, and leases it.
-    const done = await scheduler.complete(
-      'agent-a',
-      { jobId: first!.jobId, attempt: 1, result: ok },
-      { pull: () => pull(a), waits: false },
-    );
+    const done = await scheduler.complete('agent-a', { jobId: first!.jobId, attempt: 1, result: ok }, nextOf(a));
     expect(done.next?.name).toBe('b');
     // b ends the run: a pull that may wait runs after the resolution, which ended the run.
-    const status = async () => (await store.getRun(run._id))?.status;
+    const calls = spyCalls('updateRun', 'findQueuedJobs');
     const last = await scheduler.complete(
       'agent-a',
       { jobId: done.next!.jobId, attempt: 1, result: ok },
-      { pull: status, waits: true },
+      // Its request went away: it looks once, and does not wait.
+      { ...nextOf(a), waitMs: 1_000, signal: AbortSignal.abort() },
     );
-    expect(last.next).toBe('succeeded');
+    expect(last.next).toBeNull();
+    expect(calls[0]).toBe('updateRun');
+    expect(calls).toContain('findQueuedJobs');
+    expect((await store.getRun(run._id))?.status).toBe('succeeded');
+  });
+
+  it('a completion whose job only ends its run pulls its next job first when the pull does not wait', async () => {
+    await deploy([job('x'), job('y')]);
+    const run = await scheduler.triggerRun({ pipeline: 'p', trigger });
+    const x = await pull(a);
+    const calls = spyCalls('updateRun', 'findQueuedJobs');
+    const done = await scheduler.complete('agent-a', { jobId: x!.jobId, attempt: 1, result: ok }, nextOf(a));
+    expect(done.next?.name).toBe('y');
+    const last = await scheduler.complete('agent-a', { jobId: done.next!.jobId, attempt: 1, result: ok }, nextOf(a));
+    expect(last.next).toBeNull();
+    // The last completion's pull looked before the resolution ended the run.
+    expect(calls.slice(-2)).toEqual(['findQueuedJobs', 'updateRun']);
+    expect((await store.getRun(run._id))?.status).toBe('succeeded');
   });
 
   it('a rejected completion pulls nothing', async () => {
     await deploy([job('x'), job('y')]);
     await scheduler.triggerRun({ pipeline: 'p', trigger });
     const x = await pull(a);
-    let pulls = 0;
-    const next = { pull: async () => ++pulls, waits: false };
+    const calls = spyCalls('findQueuedJobs');
     await expect(
-      scheduler.complete('agent-b', { jobId: x!.jobId, attempt: 1, result: ok }, next),
+      scheduler.complete('agent-b', { jobId: x!.jobId, attempt: 1, result: ok }, nextOf(b)),
     ).rejects.toBeInstanceOf(FencedError);
-    expect(pulls).toBe(0);
-    expect(await scheduler.complete('agent-a', { jobId: x!.jobId, attempt: 1, result: ok }, next)).toEqual({
-      duplicate: false,
-      next: 1,
-    });
-    // A replay is accepted as a duplicate, and pulls.
-    expect(await scheduler.complete('agent-a', { jobId: x!.jobId, attempt: 1, result: ok }, next)).toEqual({
+    expect(calls).toEqual([]);
+    const done = await scheduler.complete('agent-a', { jobId: x!.jobId, attempt: 1, result: ok }, nextOf(a));
+    expect(done).toMatchObject({ duplicate: false, next: { name: 'y' } });
+    // A replay is accepted as a duplicate, and pulls (nothing is left to lease).
+    const looked = calls.length;
+    expect(await scheduler.complete('agent-a', { jobId: x!.jobId, attempt: 1, result: ok }, nextOf(a))).toEqual({
       duplicate: true,
-      next: 2,
+      next: null,
     });
+    expect(calls.length).toBeGreaterThan(looked);
   });
 
   it('cancelling a run cancels waiting, queued and running jobs and tells the agent', async () => {

@@ -1,0 +1,52 @@
+import { LOST, endAttempt } from './attempt-end.js';
+import { resolveRun } from './dag.js';
+import { retireOrphanedJobs } from './run-trigger.js';
+import type { SchedulerContext } from './context.js';
+
+/**
+ * Declares the expired leases lost, once, whichever coordinator gets there first; none while
+ * this coordinator's sweeps see the store fail or stall, nor for a lease TTL after (see
+ * `LeaseGrace`: `ctx.store` is the watched store of the sweeps).
+ */
+export async function sweepExpiredLeases(ctx: SchedulerContext): Promise<number> {
+  const expired = await ctx.store.findExpiredLeases(ctx.now(), 256);
+  if (expired.length > 0 && !ctx.leaseGrace.settled(ctx.now())) return 0;
+  let declared = 0;
+  for (const job of expired) {
+    const { won } = await endAttempt(ctx, job, 'lost', LOST, job.agentId);
+    if (won) declared++;
+  }
+  return declared;
+}
+
+/** One sweep in this many also repairs running runs (see `createSweep`). */
+const REPAIR_EVERY_SWEEPS = 10;
+
+/**
+ * Creates one coordinator's sweep: expired leases are declared lost (through the store that
+ * `ctx.leaseGrace` watches, see `LeaseGrace`), and every few sweeps running runs are resolved
+ * again and orphaned jobs retired.
+ */
+export function createSweep(ctx: SchedulerContext): () => Promise<{ lost: number }> {
+  // Sweeps go through a store that notes its failures and stalls (see `LeaseGrace`).
+  const sweepCtx: SchedulerContext = { ...ctx, store: ctx.leaseGrace.watch(ctx.store) };
+  let sweeps = 0;
+  const sweep = async () => {
+    const lost = await sweepExpiredLeases(sweepCtx);
+    // Repairing runs reads every job of every running run: do it only every few sweeps. It
+    // is needed only when a coordinator died between a decision and its projection. A run
+    // this coordinator read whole (or created) within the last repair period is left to the
+    // next pass: each running run is repaired by each coordinator at least every two periods.
+    if (sweeps++ % REPAIR_EVERY_SWEEPS === 0) {
+      const period = REPAIR_EVERY_SWEEPS * ctx.config.sweepIntervalMs;
+      for (const run of await sweepCtx.store.listRuns({ status: 'running', limit: 100 })) {
+        const seenAt = ctx.blockers.get(run._id)?.seenAt;
+        if (seenAt !== undefined && ctx.now() - seenAt < period) continue;
+        await resolveRun(sweepCtx, run._id);
+      }
+      await retireOrphanedJobs(sweepCtx);
+    }
+    return { lost };
+  };
+  return () => ctx.leaseGrace.observe(sweep);
+}
