@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { makeAgent } from '../store/contract-access.js';
+import { makeAgent } from '../store/contract.js';
 import { createMemoryStore } from '../store/memory.js';
 import type { Store } from '../store/types.js';
 import { createAgentSweeper } from './agent-sweeper.js';

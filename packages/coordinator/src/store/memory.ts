@@ -6,6 +6,8 @@ import { join, resolve } from 'node:path';
 import { ConflictError, StoreUnavailableError } from '@hiveforge/sdk';
 import { createPerKeyQueue } from './per-key-queue.js';
 import { rotated } from './queued-order.js';
+import { DispatchOrder, compareIds, queueKey } from './dispatch-order.js';
+import { freeze, own, patched, share } from './frozen-copy.js';
 import type {
   AgentRecord,
   ArtifactRecord,
@@ -55,138 +57,6 @@ export interface MemoryStore extends Store {
  * name a path outside the directory.
  */
 const artifactFileName = (id: string) => createHash('sha256').update(id).digest('hex');
-
-/** Deeply freezes a value, so a record handed out can be shared instead of copied. */
-function freeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) freeze(v);
-  }
-  return value;
-}
-
-/** Whether a value is plain data (primitives, plain objects, arrays) frozen all the way down. */
-function deeplyFrozen(value: unknown): boolean {
-  if (value === null || typeof value !== 'object') return true;
-  if (!Object.isFrozen(value)) return false;
-  const proto = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null && !Array.isArray(value)) return false;
-  for (const key in value) if (!deeplyFrozen((value as Record<string, unknown>)[key])) return false;
-  return true;
-}
-
-/**
- * A frozen deep copy of plain data (objects, arrays, primitives); anything else (a Buffer, a
- * Date) is copied by `structuredClone`. Records are plain data: walking them is several times
- * cheaper than `structuredClone`, which serializes. Plain data frozen all the way down cannot
- * change, so it is shared instead of copied (a run's jobs share the spec of their version, read
- * from this store). Checking that walks it without allocating; remembering what this function
- * made in a WeakSet instead cost more than the copies.
- */
-function frozenCopy<T>(value: T): T {
-  if (value === null || typeof value !== 'object') return value;
-  if (deeplyFrozen(value)) return value;
-  if (Array.isArray(value)) return Object.freeze(value.map(frozenCopy)) as T;
-  const proto = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) return freeze(structuredClone(value));
-  const copy: Record<string, unknown> = {};
-  for (const key of Object.keys(value)) copy[key] = frozenCopy((value as Record<string, unknown>)[key]);
-  return Object.freeze(copy) as T;
-}
-
-/** What comes in is copied once and frozen: nothing a caller holds can change what is stored. */
-const own = <T>(value: T): T => frozenCopy(value);
-/**
- * A stored record with a patch applied: the record is frozen already, so only the patch is
- * copied, and the fields it leaves alone are shared with the record before.
- */
-const patched = <T extends object>(record: T, patch: object): T => Object.freeze({ ...record, ...own(patch) });
-/** What goes out is the frozen stored value itself: reads cost no copy. */
-const share = <T>(value: T): T => value;
-
-/** Where a queued job stands in the dispatch order: oldest ready first, then by id. */
-interface QueueKey {
-  readyAt: number;
-  id: string;
-  /** Removed, but kept in place until compacted: removals are mostly among the oldest. */
-  removed?: boolean;
-}
-
-/** Orders ids as MongoDB orders strings: by code unit, not by locale. */
-const compareIds = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-
-const compareKeys = (a: QueueKey, b: QueueKey) => a.readyAt - b.readyAt || compareIds(a.id, b.id);
-
-/**
- * The queued jobs kept in dispatch order, so that a pull reads the oldest few without sorting
- * and a lease removes its job without shifting the queue behind it.
- */
-class DispatchOrder {
-  private keys: QueueKey[] = [];
-  /** Keys before `head` are all removed. */
-  private head = 0;
-  /** Removed keys at or after `head`. */
-  private removed = 0;
-
-  /** The index of the first key not before `key`. */
-  private seek(key: QueueKey): number {
-    let lo = this.head;
-    let hi = this.keys.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (compareKeys(this.keys[mid] as QueueKey, key) < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-
-  add(key: QueueKey): void {
-    const fresh = { readyAt: key.readyAt, id: key.id };
-    // Jobs mostly become ready in time order: appending is the common case.
-    const last = this.keys.at(-1);
-    if (!last || compareKeys(last, fresh) < 0) {
-      this.keys.push(fresh);
-      return;
-    }
-    const at = this.seek(fresh);
-    const found = this.keys[at];
-    if (found && compareKeys(found, fresh) === 0) {
-      if (found.removed) {
-        found.removed = false;
-        this.removed--;
-      }
-      return;
-    }
-    this.keys.splice(at, 0, fresh);
-  }
-
-  remove(key: QueueKey): void {
-    const at = this.seek(key);
-    const found = this.keys[at];
-    if (!found || found.removed || compareKeys(found, key) !== 0) return;
-    found.removed = true;
-    this.removed++;
-    while (this.head < this.keys.length && (this.keys[this.head] as QueueKey).removed) {
-      this.head++;
-      this.removed--;
-    }
-    const live = this.keys.length - this.head - this.removed;
-    if (this.head + this.removed > 1024 && this.head + this.removed > live) {
-      this.keys = this.keys.slice(this.head).filter((k) => !k.removed);
-      this.head = 0;
-      this.removed = 0;
-    }
-  }
-
-  *ids(): IterableIterator<string> {
-    for (let i = this.head; i < this.keys.length; i++) {
-      const key = this.keys[i] as QueueKey;
-      if (!key.removed) yield key.id;
-    }
-  }
-}
-
-const queueKey = (job: JobRecord): QueueKey => ({ readyAt: job.readyAt ?? 0, id: job._id });
 
 /**
  * The in-process Store: the embedded default of `hiveforge run`, and the reference the contract

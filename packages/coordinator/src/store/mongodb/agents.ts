@@ -1,5 +1,5 @@
 import { ConflictError } from '@hiveforge/sdk';
-import type { AgentRecord, Store } from '../types.js';
+import type { AgentRecord, AgentStore } from '../types.js';
 import { type StoredDoc, decode, setOf } from './codec.js';
 import type { MongoStoreContext } from './context.js';
 import { isDuplicateKey } from './duplicates.js';
@@ -10,19 +10,7 @@ import { upsert } from './upsert.js';
 const AGENT_IDS_BY_TOKEN_HASH = 4_096;
 
 /** The agent methods of the MongoDB store. */
-export function createMongoAgents({
-  db,
-  call,
-}: MongoStoreContext): Pick<
-  Store,
-  | 'putAgent'
-  | 'getAgent'
-  | 'getAgentByTokenHash'
-  | 'updateAgent'
-  | 'listAgents'
-  | 'findSilentAgents'
-  | 'removeGoneAgent'
-> {
+export function createMongoAgents({ db, call }: MongoStoreContext): AgentStore {
   const agents = db.collection<StoredDoc>(Collections.agents);
   /** Agent ids found by token hash (see `getAgentByTokenHash`); checked on every read. */
   const agentIdsByTokenHash = new Map<string, string>();

@@ -1,7 +1,7 @@
 import { StoreUnavailableError } from '@hiveforge/sdk';
 import { GridFSBucket, MongoError, ObjectId } from 'mongodb';
 import { createPerKeyQueue } from '../per-key-queue.js';
-import type { ArtifactRecord, Store } from '../types.js';
+import type { ArtifactRecord, ArtifactStore } from '../types.js';
 import { HIDDEN, type StoredDoc, decode, encode } from './codec.js';
 import type { MongoStoreContext } from './context.js';
 import { isDuplicateKey } from './duplicates.js';
@@ -20,10 +20,7 @@ const isFileNotFound = (error: unknown) =>
  * The artifact methods of the MongoDB store: the bytes in the GridFS bucket `artifacts`, the
  * metadata in `artifacts`, pointing at its file.
  */
-export function createMongoArtifacts({
-  db,
-  call,
-}: MongoStoreContext): Pick<Store, 'putArtifact' | 'getArtifact' | 'listArtifacts'> {
+export function createMongoArtifacts({ db, call }: MongoStoreContext): ArtifactStore {
   const artifactMeta = db.collection<ArtifactDoc>(Collections.artifacts);
   const bucket = new GridFSBucket(db, { bucketName: Collections.artifacts, writeConcern: { w: 'majority' } });
 

@@ -1,5 +1,5 @@
 import { StoreUnavailableError } from '@hiveforge/sdk';
-import type { Decided, Decision, Store } from '../types.js';
+import type { Decided, Decision, DecisionStore } from '../types.js';
 import { sleep } from './call.js';
 import { type StoredDoc, decode, encodeValue } from './codec.js';
 import type { MongoStoreContext } from './context.js';
@@ -14,7 +14,7 @@ const WINNER_READ_DELAYS_MS = [5, 10, 20, 50, 100, 200, 400, 800, 1_600];
  * with a unique `_id` into `decisions`: the insert that wins decides, a loser gets a
  * duplicate-key error and reads the winner. Decisions written meanwhile go as one `insertMany`.
  */
-export function createMongoDecisions({ db, call, now }: MongoStoreContext): Pick<Store, 'decide' | 'getDecision'> {
+export function createMongoDecisions({ db, call, now }: MongoStoreContext): DecisionStore {
   const decisions = db.collection<StoredDoc>(Collections.decisions);
   const insertDecisions = insertGroup(decisions);
 

@@ -1,6 +1,6 @@
 import type { Filter } from 'mongodb';
 import type { GroupCommitOptions } from '../group-commit.js';
-import type { EventRecord, Store } from '../types.js';
+import type { EventRecord, EventStore } from '../types.js';
 import { type StoredDoc, decode, encode } from './codec.js';
 import type { MongoStoreContext } from './context.js';
 import { insertGroup } from './insert-group.js';
@@ -14,10 +14,7 @@ import { Collections } from './schema.js';
 const EVENTS_LINGER: GroupCommitOptions = { lingerMs: 20 };
 
 /** The event log methods of the MongoDB store: read and pruned by `_id` ranges. */
-export function createMongoEvents({
-  db,
-  call,
-}: MongoStoreContext): Pick<Store, 'appendEvents' | 'listEvents' | 'deleteEventsBefore'> {
+export function createMongoEvents({ db, call }: MongoStoreContext): EventStore {
   const eventLog = db.collection<StoredDoc>(Collections.events);
   const insertEvents = insertGroup(eventLog, EVENTS_LINGER);
   return {

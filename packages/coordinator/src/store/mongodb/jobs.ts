@@ -2,7 +2,7 @@ import { ConflictError } from '@hiveforge/sdk';
 import { type Document, type Filter, MongoBulkWriteError } from 'mongodb';
 import { type ItemOutcome, createGroupCommit } from '../group-commit.js';
 import { rotated } from '../queued-order.js';
-import type { JobGuard, JobPatch, JobRecord, QueueDepth, Store } from '../types.js';
+import type { JobGuard, JobPatch, JobRecord, QueueDepth, JobStore } from '../types.js';
 import { firstDuplicate, labelsFit } from '../types.js';
 import { type StoredDoc, decodeJob, definedOf, encodeJob, setOf } from './codec.js';
 import type { MongoStoreContext } from './context.js';
@@ -22,25 +22,11 @@ import {
 import { type JobHints, READY_PAGES } from './job-hints.js';
 import { Collections } from './schema.js';
 
-/** The job methods of the MongoDB store. */
-export type MongoJobs = Pick<
-  Store,
-  | 'insertJobs'
-  | 'getJob'
-  | 'listJobs'
-  | 'updateJob'
-  | 'renewLease'
-  | 'findQueuedJobs'
-  | 'findExpiredLeases'
-  | 'findJobsOfAgent'
-  | 'countQueuedJobs'
->;
-
 /**
  * The job methods of the MongoDB store. Queued and active jobs are found through the job hints
  * (see `job-hints.ts`); lease renewals are kept with those hints, apart from the jobs.
  */
-export function createMongoJobs(ctx: MongoStoreContext, hints: JobHints, listByIdMax: number): MongoJobs {
+export function createMongoJobs(ctx: MongoStoreContext, hints: JobHints, listByIdMax: number): JobStore {
   const { db, call, idOnlyFilters, background } = ctx;
   const { track } = background;
   const { readyJobs, activeJobs, insertHints, retireHints, checkHints, readReadyHints, liveHintsOf, repairHints } =

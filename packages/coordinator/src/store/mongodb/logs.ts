@@ -1,4 +1,4 @@
-import type { LogChunkRecord, Store } from '../types.js';
+import type { LogChunkRecord, LogStore } from '../types.js';
 import type { StoredDoc } from './codec.js';
 import type { MongoStoreContext } from './context.js';
 import { isOnlyDuplicates } from './duplicates.js';
@@ -12,7 +12,7 @@ import { Collections } from './schema.js';
 const LOG_BYTES_PER_CHUNK_GUESS = 32 * 1024;
 
 /** The log methods of the MongoDB store: chunks stored compressed (see `log-codec.ts`). */
-export function createMongoLogs({ db, call }: MongoStoreContext): Pick<Store, 'appendLogChunks' | 'readLogChunks'> {
+export function createMongoLogs({ db, call }: MongoStoreContext): LogStore {
   const logChunks = db.collection<StoredDoc>(Collections.logChunks);
   return {
     appendLogChunks(chunks) {

@@ -4,7 +4,7 @@ import type {
   PipelineVersionQuery,
   PipelineVersionRecord,
   PipelineVersionSummary,
-  Store,
+  PipelineStore,
 } from '../types.js';
 import { type StoredDoc, decode, encode } from './codec.js';
 import type { MongoStoreContext } from './context.js';
@@ -22,18 +22,7 @@ export const summaryOf = (version: PipelineVersionRecord): PipelineVersionSummar
 });
 
 /** The pipeline methods of the MongoDB store: versions, heads and their history. */
-export function createMongoPipelines({
-  db,
-  call,
-}: MongoStoreContext): Pick<
-  Store,
-  | 'putPipelineVersion'
-  | 'getPipelineVersion'
-  | 'setPipelineHead'
-  | 'getPipeline'
-  | 'listPipelines'
-  | 'listPipelineVersions'
-> {
+export function createMongoPipelines({ db, call }: MongoStoreContext): PipelineStore {
   const versions = db.collection<StoredDoc>(Collections.pipelineVersions);
   const pipelines = db.collection<StoredDoc>(Collections.pipelines);
   const pipelineHistory = db.collection<StoredDoc>(Collections.pipelineHistory);

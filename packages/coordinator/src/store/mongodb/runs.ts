@@ -1,6 +1,6 @@
 import { ConflictError } from '@hiveforge/sdk';
 import type { Filter } from 'mongodb';
-import type { RunQuery, RunRecord, Store } from '../types.js';
+import type { RunQuery, RunRecord, RunStore } from '../types.js';
 import { type StoredDoc, decode, encode, setOf } from './codec.js';
 import type { MongoStoreContext } from './context.js';
 import { isDuplicateKey } from './duplicates.js';
@@ -10,11 +10,7 @@ import { Collections } from './schema.js';
  * The run methods of the MongoDB store. On FerretDB (`idOnlyFilters`) each pipeline's highest
  * run number is also kept in `run_numbers`, one read by `_id` instead of a query over all runs.
  */
-export function createMongoRuns({
-  db,
-  call,
-  idOnlyFilters,
-}: MongoStoreContext): Pick<Store, 'insertRun' | 'getRun' | 'updateRun' | 'listRuns' | 'lastRunNumber'> {
+export function createMongoRuns({ db, call, idOnlyFilters }: MongoStoreContext): RunStore {
   const runs = db.collection<StoredDoc>(Collections.runs);
   const runNumbers = db.collection<{ _id: string; last: number }>(Collections.runNumbers);
   return {

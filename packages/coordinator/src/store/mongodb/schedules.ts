@@ -1,19 +1,12 @@
 import type { Filter } from 'mongodb';
-import type { ScheduleRecord, Store } from '../types.js';
+import type { ScheduleRecord, ScheduleStore } from '../types.js';
 import { type StoredDoc, decode, setOf } from './codec.js';
 import type { MongoStoreContext } from './context.js';
 import { Collections } from './schema.js';
 import { upsert } from './upsert.js';
 
 /** The schedule methods of the MongoDB store. */
-export function createMongoSchedules({
-  db,
-  call,
-  idOnlyFilters,
-}: MongoStoreContext): Pick<
-  Store,
-  'putSchedule' | 'getSchedule' | 'listSchedules' | 'updateSchedule' | 'findDueSchedules'
-> {
+export function createMongoSchedules({ db, call, idOnlyFilters }: MongoStoreContext): ScheduleStore {
   const schedules = db.collection<StoredDoc>(Collections.schedules);
   return {
     putSchedule(schedule) {

@@ -1,5 +1,5 @@
 import type { Db } from 'mongodb';
-import { type SecretRecord, type Store, bySecretOrder, secretIdOf } from '../types.js';
+import { type SecretRecord, bySecretOrder, secretIdOf, type SecretStore } from '../types.js';
 import type { StoreCall } from './call.js';
 
 /** The collection of secrets: each value encrypted, never in clear. */
@@ -22,10 +22,7 @@ const decodeSecret = ({ _id, name, pipeline, iv, ciphertext, tag, updatedAt }: S
  * filter FerretDB serves from an index); lists read the whole collection, which holds a few
  * hundred small documents at most.
  */
-export function createMongoSecrets(
-  db: Db,
-  call: StoreCall,
-): Pick<Store, 'putSecret' | 'listSecrets' | 'getSecretsFor' | 'removeSecret'> {
+export function createMongoSecrets(db: Db, call: StoreCall): SecretStore {
   const secrets = db.collection<SecretDoc>(SecretCollections.secrets);
   return {
     putSecret(secret) {

@@ -1,6 +1,6 @@
 import { MongoError, type Db } from 'mongodb';
 import { newTokenId } from '../../auth.js';
-import type { Store, TokenRecord, TokenSummary } from '../types.js';
+import type { TokenRecord, TokenSummary, TokenStore } from '../types.js';
 import type { StoreCall } from './call.js';
 
 /** The MongoDB error code of a duplicate key. */
@@ -60,10 +60,7 @@ export async function backfillTokenIds(db: Db): Promise<void> {
  * records: FerretDB applies an update as read-then-replace, so a use written into the record
  * while it is revoked could write the revocation away.
  */
-export function createMongoTokens(
-  db: Db,
-  call: StoreCall,
-): Pick<Store, 'putToken' | 'getToken' | 'listTokens' | 'revokeToken' | 'touchToken'> {
+export function createMongoTokens(db: Db, call: StoreCall): TokenStore {
   const tokens = db.collection<TokenDoc>(TokenCollections.tokens);
   const uses = db.collection<TokenUseDoc>(TokenCollections.tokenUses);
   const lastUseOf = async (hash: string) => (await uses.findOne({ _id: hash }))?.lastUsedAt;

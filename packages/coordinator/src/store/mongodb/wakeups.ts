@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { ChangeStream, Db } from 'mongodb';
-import type { Store, WakeupMode } from '../types.js';
+import type { WakeupMode, WakeupStore } from '../types.js';
 import type { Background } from './background.js';
 import { isDuplicateKey } from './duplicates.js';
 import { Collections, WAKEUP_RETENTION_MS } from './schema.js';
@@ -39,7 +39,7 @@ export interface MongoWakeupsOptions {
 }
 
 /** The wake-up methods of the store, and `close`, which stops its poller or stream. */
-export type MongoWakeups = Pick<Store, 'notify' | 'subscribe' | 'wakeupMode'> & { close(): Promise<void> };
+export type MongoWakeups = WakeupStore & { close(): Promise<void> };
 
 /** Creates the store's wake-ups; probes the server for change streams. */
 export async function createMongoWakeups(options: MongoWakeupsOptions): Promise<MongoWakeups> {

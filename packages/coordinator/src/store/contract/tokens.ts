@@ -1,41 +1,9 @@
 import { expect, it } from 'vitest';
-import type { AgentRecord, Store, TokenRecord } from './types.js';
+import type { Store } from '../types.js';
+import { makeToken } from './fixtures.js';
 
-/** A token record with defaults, for contract tests. */
-export function makeToken(hash: string, overrides: Partial<TokenRecord> = {}): TokenRecord {
-  return {
-    _id: hash,
-    id: `tok_${hash}`,
-    name: hash,
-    role: 'viewer',
-    createdAt: 0,
-    expiresAt: null,
-    revokedAt: null,
-    ...overrides,
-  };
-}
-
-/** An agent record with defaults, for contract tests. */
-export function makeAgent(id: string, overrides: Partial<AgentRecord> = {}): AgentRecord {
-  return {
-    _id: id,
-    name: id,
-    labels: [],
-    state: 'active',
-    tokenHash: `hash-${id}`,
-    capacity: 1,
-    registeredAt: 0,
-    lastHeartbeatAt: 0,
-    disk: null,
-    ...overrides,
-  };
-}
-
-/**
- * The contract of tokens (expiry, revocation, last use) and of agents' end (silent, gone,
- * removed), run inside `describeStoreContract` on the store it made for each test.
- */
-export function describeAccessContract(storeOf: () => Store): void {
+/** The contract of tokens, run inside `describeStoreContract` on the store it made for each test. */
+export function describeTokensContract(storeOf: () => Store): void {
   it('tokens: found by hash, listed by id without hashes, oldest first, with expiry', async () => {
     const store = storeOf();
     await store.putToken(makeToken('h2', { id: 'tok_b', createdAt: 20, role: 'admin', expiresAt: 1_000 }));
@@ -94,35 +62,5 @@ export function describeAccessContract(storeOf: () => Store): void {
     await Promise.all([store.revokeToken('tok_h1', 80), store.touchToken('h1', 80)]);
     expect((await store.getToken('h1'))?.revokedAt).toBe(80);
     expect(await store.revokeToken('tok_h1', 90)).toMatchObject({ revokedAt: 80, lastUsedAt: 80 });
-  });
-
-  it('agents: silent ones are found longest silent first, gone ones never', async () => {
-    const store = storeOf();
-    await store.putAgent(makeAgent('a', { lastHeartbeatAt: 300 }));
-    await store.putAgent(makeAgent('b', { lastHeartbeatAt: 100 }));
-    await store.putAgent(makeAgent('c', { lastHeartbeatAt: 200, state: 'draining' }));
-    await store.putAgent(makeAgent('d', { lastHeartbeatAt: 50, state: 'gone', goneAt: 60 }));
-    await store.putAgent(makeAgent('e', { lastHeartbeatAt: 1_000 }));
-    expect((await store.findSilentAgents(500, 10)).map((a) => a._id)).toEqual(['b', 'c', 'a']);
-    expect((await store.findSilentAgents(500, 2)).map((a) => a._id)).toEqual(['b', 'c']);
-    expect((await store.findSilentAgents(100, 10)).map((a) => a._id)).toEqual([]);
-    await store.updateAgent('b', { state: 'gone', goneAt: 600 });
-    expect((await store.findSilentAgents(500, 10)).map((a) => a._id)).toEqual(['c', 'a']);
-    expect((await store.getAgent('b'))?.goneAt).toBe(600);
-  });
-
-  it('agents: only gone ones are removed, and their token then finds nobody', async () => {
-    const store = storeOf();
-    await store.putAgent(makeAgent('live'));
-    await store.putAgent(makeAgent('left', { state: 'gone', goneAt: 5 }));
-    expect(await store.removeGoneAgent('live')).toBe(false);
-    expect((await store.getAgent('live'))?.state).toBe('active');
-    expect((await store.getAgentByTokenHash('hash-left'))?._id).toBe('left');
-    expect(await store.removeGoneAgent('left')).toBe(true);
-    expect(await store.getAgent('left')).toBeNull();
-    expect(await store.getAgentByTokenHash('hash-left')).toBeNull();
-    expect(await store.removeGoneAgent('left')).toBe(false);
-    expect(await store.removeGoneAgent('never')).toBe(false);
-    expect((await store.listAgents()).map((a) => a._id)).toEqual(['live']);
   });
 }

@@ -1,19 +1,6 @@
 import { expect, it } from 'vitest';
-import { type SecretRecord, type Store, secretIdOf } from './types.js';
-
-/** A secret record with defaults (its "encrypted" fields are placeholders), for contract tests. */
-export function makeSecret(name: string, pipeline: string | null, overrides: Partial<SecretRecord> = {}): SecretRecord {
-  return {
-    _id: secretIdOf(name, pipeline),
-    name,
-    pipeline,
-    iv: `iv-${name}-${pipeline ?? ''}`,
-    ciphertext: `ct-${name}-${pipeline ?? ''}`,
-    tag: `tag-${name}-${pipeline ?? ''}`,
-    updatedAt: 0,
-    ...overrides,
-  };
-}
+import type { Store } from '../types.js';
+import { makeSecret } from './fixtures.js';
 
 /** The contract of secrets, run inside `describeStoreContract` on the store it made for each test. */
 export function describeSecretsContract(storeOf: () => Store): void {
