@@ -42,6 +42,7 @@ describe('a job whose labels no agent has says why it waits (coordinator, agent 
     expect(deployed.stderr).toContain(
       "warning: job 'train' needs labels [gpu], which no registered agent has: its runs will wait until such an agent registers",
     );
+    expect(deployed.stderr).toContain("warning: job 'publish' needs labels [gpu]");
     expect(deployed.stderr).not.toMatch(/job 'build'/);
 
     // trigger --follow prints the reason at once, instead of waiting without a word.
@@ -56,11 +57,15 @@ describe('a job whose labels no agent has says why it waits (coordinator, agent 
     const exited = new Promise<number | null>((resolve) => follow.on('close', resolve));
     const client = createUserClient(coordinator.url, adminToken);
     try {
-      const deadline = Date.now() + 20_000;
-      while (!/train\s*\| queued: no agent has labels \[gpu\]/.test(followed)) {
-        if (Date.now() > deadline) throw new Error(`trigger --follow printed no reason:\n${followed}`);
+      const deadline = Date.now() + 30_000;
+      // train is queued from the start; publish becomes queued once build succeeded, while followed.
+      while (!/publish\s*\| waiting: no agent has labels \[gpu\]/.test(followed)) {
+        if (Date.now() > deadline) throw new Error(`trigger --follow printed no reason for publish:\n${followed}`);
         await sleep(100);
       }
+      expect(followed).toMatch(/train\s*\| waiting: no agent has labels \[gpu\]/);
+      expect(followed.search(/build\s+\| succeeded/)).toBeGreaterThan(0);
+      expect(followed.search(/build\s+\| succeeded/)).toBeLessThan(followed.search(/publish\s+\| waiting/));
       const [run] = await client.runs.list.query({ pipeline: 'labels' });
       const runId = run?._id as string;
       // The job the agent can take runs; the other waits, and says why.
@@ -70,6 +75,7 @@ describe('a job whose labels no agent has says why it waits (coordinator, agent 
           expect(jobs.map((j) => [j.name, j.state, j.waiting])).toEqual([
             ['build', 'succeeded', null],
             ['train', 'queued', 'no agent has labels [gpu]'],
+            ['publish', 'queued', 'no agent has labels [gpu]'],
           ]);
           break;
         }
@@ -94,13 +100,14 @@ describe('a job whose labels no agent has says why it waits (coordinator, agent 
       expect(jobs.map((j) => [j.name, j.state, j.waiting])).toEqual([
         ['build', 'succeeded', null],
         ['train', 'succeeded', null],
+        ['publish', 'succeeded', null],
       ]);
     } finally {
       follow.kill('SIGKILL');
     }
   }, 90_000);
 
-  it('hiveforge run prints "queued: no agent has labels [gpu]" for a job its local agent cannot take', async () => {
+  it('hiveforge run prints "waiting: no agent has labels [gpu]" for a job its local agent cannot take', async () => {
     const local = spawn(
       process.execPath,
       [cliBin, 'run', 'test/fixtures/labels', '--executor', 'process', '--work-dir', join(dir, 'local')],
@@ -112,7 +119,7 @@ describe('a job whose labels no agent has says why it waits (coordinator, agent 
     const exited = new Promise<void>((resolve) => local.on('close', () => resolve()));
     try {
       const deadline = Date.now() + 30_000;
-      while (!/train\s*\| queued: no agent has labels \[gpu\]/.test(printed)) {
+      while (!/train\s*\| waiting: no agent has labels \[gpu\]/.test(printed)) {
         if (Date.now() > deadline) throw new Error(`hiveforge run printed no reason:\n${printed}`);
         await sleep(100);
       }

@@ -1,69 +1,29 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliResult, repoRoot, runCli } from './helpers/cli.js';
-import { type FerretDB, freePort, startFerretDB } from './helpers/ferretdb.js';
-import { type ServiceProcess, startAgentProcess, startCoordinatorProcess } from './helpers/services.js';
+import { repoRoot } from './helpers/cli.js';
+import { type CliCluster, expectOneErrorLine, runIdOf, startCliCluster } from './helpers/cli-cluster.js';
+import { freePort } from './helpers/ferretdb.js';
 
 const fixture = (name: string) => join(repoRoot, 'test/fixtures', name);
-const agentSecret = randomBytes(16).toString('hex');
-const adminToken = `hfu_${randomBytes(16).toString('hex')}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The one line an error prints, and nothing else on stderr: no stack. */
-const expectOneErrorLine = (r: CliResult, code: string) => {
-  expect(r.code, r.stderr).toBe(2);
-  const lines = r.stderr.trimEnd().split('\n');
-  expect(lines, r.stderr).toHaveLength(1);
-  expect(lines[0]).toMatch(new RegExp(`^error ${code}: `));
-  expect(r.stderr).not.toMatch(/\n\s+at /);
-};
-
 describe('hiveforge from the terminal against a running cluster (coordinator and agent processes on FerretDB)', () => {
-  let ferret: FerretDB;
-  let coordinator: ServiceProcess & { url: string };
-  let agent: ServiceProcess;
+  let cluster: CliCluster;
+  let coordinator: CliCluster['coordinator'];
   let dir: string;
-  /** The environment of a CLI logged in as admin: its own config directory, no overrides. */
-  let admin: Record<string, string>;
-
+  let adminToken: string;
   /** Runs the CLI with a config directory and no HIVEFORGE_URL / HIVEFORGE_TOKEN unless given. */
-  const cli = (args: string[], env: Record<string, string> = admin, timeoutMs = 60_000) =>
-    runCli(args, { env: { HIVEFORGE_URL: '', HIVEFORGE_TOKEN: '', ...env }, timeoutMs });
-  const json = async <T>(args: string[], env: Record<string, string> = admin): Promise<T> => {
-    const r = await cli([...args, '--json'], env);
-    expect(r.code, r.stderr).toBe(0);
-    return JSON.parse(r.stdout) as T;
-  };
+  const cli = (args: string[], env?: Record<string, string>) => cluster.cli(args, { env });
+  const json = <T>(args: string[], env?: Record<string, string>) => cluster.json<T>(args, env);
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'hf-cli-cluster-'));
-    ferret = await startFerretDB();
-    coordinator = await startCoordinatorProcess({
-      mongodbUri: ferret.uri,
-      database: `hf_cli_${process.pid}`,
-      agentSecret,
-      adminToken,
-    });
-    agent = await startAgentProcess({
-      urls: [coordinator.url],
-      agentSecret,
-      name: 'cli-agent',
-      workDir: join(dir, 'agent'),
-      capacity: 2,
-    });
-    admin = { XDG_CONFIG_HOME: join(dir, 'admin-config') };
-    const login = await cli(['login', coordinator.url, '--token', adminToken]);
-    expect(login.code, login.stderr).toBe(0);
+    cluster = await startCliCluster({ name: 'cli-cluster', agents: [{ name: 'cli-agent', capacity: 2 }] });
+    ({ coordinator, dir, adminToken } = cluster);
   }, 120_000);
 
   afterAll(async () => {
-    await agent?.kill('SIGKILL');
-    await coordinator?.kill('SIGKILL');
-    await ferret?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await cluster?.stop();
   });
 
   it('login checks the token first, then stores the coordinators and token in a 0600 file; calls rotate past a dead coordinator', async () => {
@@ -98,6 +58,14 @@ describe('hiveforge from the terminal against a running cluster (coordinator and
     const down = await cli(['agents'], { HIVEFORGE_URL: dead, HIVEFORGE_TOKEN: adminToken });
     expectOneErrorLine(down, 'HF_COORDINATOR_UNAVAILABLE');
     expect(down.stderr).toContain(dead);
+    // Several coordinators, none answering: each was tried, the line names them all.
+    const dead2 = `http://127.0.0.1:${await freePort()}`;
+    const allDown = await cli(['trigger', 'cluster', '-i', 'greeting=x'], {
+      HIVEFORGE_URL: `${dead},${dead2}`,
+      HIVEFORGE_TOKEN: adminToken,
+    });
+    expectOneErrorLine(allDown, 'HF_COORDINATOR_UNAVAILABLE');
+    expect(allDown.stderr).toContain(`at ${dead}, ${dead2} (ECONNREFUSED)`);
 
     const debug = await cli(['agents', '--debug'], { HIVEFORGE_URL: dead, HIVEFORGE_TOKEN: adminToken });
     expect(debug.code).toBe(2);
@@ -198,7 +166,7 @@ describe('hiveforge from the terminal against a running cluster (coordinator and
     expect(r.code, r.stdout + r.stderr).toBe(1);
     const runId = /triggered run (cluster\/\d+)/.exec(r.stdout)?.[1] as string;
     expect(r.stdout).toContain(`run ${runId} failed`);
-    expect(r.stdout).toMatch(/^build\s+\| failed .*\(attempt 2\)$/m);
+    expect(r.stdout).toMatch(/^✗ build\s+\| failed .*\(attempt 2\)$/m);
 
     const logs = await cli(['logs', `${runId}/build`]);
     expect(logs.code, logs.stderr).toBe(0);
@@ -207,6 +175,19 @@ describe('hiveforge from the terminal against a running cluster (coordinator and
     const chunks = await json<{ job: string; attempt: number }[]>(['logs', runId]);
     expect(new Set(chunks.map((c) => `${c.job}:${c.attempt}`))).toEqual(new Set(['build:1', 'build:2', 'lint:1']));
     expectOneErrorLine(await cli(['logs', `${runId}/nope`]), 'HF_BAD_INPUT');
+
+    // retry RUN/JOB: a new run of that job (and what it needs) alone, followed to its end.
+    const retried = await cli(['retry', `${runId}/lint`, '--follow']);
+    expect(retried.code, retried.stdout + retried.stderr).toBe(0);
+    expect(retried.stdout).toContain(`retrying run ${runId} job lint as run`);
+    const again = await json<{ jobs: { name: string; state: string }[] }>([
+      'status',
+      runIdOf(retried.stdout, 'cluster'),
+    ]);
+    expect(again.jobs.map((j) => [j.name, j.state])).toEqual([['lint', 'succeeded']]);
+    const before = (await json<unknown[]>(['runs', 'cluster'])).length;
+    expectOneErrorLine(await cli(['retry', `${runId}/nope`]), 'HF_BAD_INPUT');
+    expect((await json<unknown[]>(['runs', 'cluster'])).length).toBe(before);
   });
 
   it('cancel stops a running run (logs -f ends with it); retry starts the same version again as a new run', async () => {

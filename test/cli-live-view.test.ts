@@ -1,68 +1,17 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAgent, createProcessExecutor } from '@hiveforge/agent';
 import { createCoordinator, createMemoryStore, createUserToken } from '@hiveforge/coordinator';
 import { createUserClient, packagePipeline } from 'hiveforge';
-import { describe, expect, it } from 'vitest';
-import { cliBin, jobLines, repoRoot, runCli } from './helpers/cli.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jobLines, repoRoot, runCli } from './helpers/cli.js';
+import { type CliCluster, runIdOf, startCliCluster } from './helpers/cli-cluster.js';
 import { jobLog } from './helpers/job-log.js';
+import { finalScreen, runInTerminal, withoutColor } from './helpers/terminal.js';
 
 const fixture = join(repoRoot, 'test/fixtures/live-view');
 const count = (text: string, what: string) => text.split(what).length - 1;
-
-/** Runs `hiveforge ARGS` under a pseudo-terminal (util-linux `script`), with color on; resolves with all it wrote. */
-function runInTerminal(args: readonly string[]): Promise<{ code: number | null; output: string }> {
-  const command = [process.execPath, cliBin, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
-  const env: Record<string, string | undefined> = { ...process.env, TERM: 'xterm-256color', COLUMNS: '120' };
-  delete env.NO_COLOR;
-  delete env.FORCE_COLOR;
-  return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qfec', command, '/dev/null'], {
-      cwd: repoRoot,
-      env,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (d) => {
-      output += d;
-    });
-    child.stderr.on('data', (d) => {
-      output += d;
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`hiveforge under a terminal timed out:\n${output}`));
-    }, 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
-}
-
-/** What a terminal shows at the end of `output`: applies line clears, cursor-up and erase-below. */
-function finalScreen(output: string): string[] {
-  const screen: string[] = [];
-  let row = 0;
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: terminal escape sequences
-  const tokens = output.split(/(\x1b\[[0-9;]*[A-Za-z]|\r\n|\n|\r)/);
-  for (const t of tokens) {
-    if (!t) continue;
-    if (t === '\n' || t === '\r\n') row++;
-    else if (t === '\r') continue;
-    else if (t.startsWith('\x1b[')) {
-      const n = Number(t.slice(2, -1) || '1');
-      const op = t.at(-1);
-      if (op === 'A') row = Math.max(0, row - n);
-      else if (op === 'K') screen[row] = '';
-      else if (op === 'J') screen.length = row;
-    } else screen[row] = (screen[row] ?? '') + t;
-  }
-  return screen.slice(0, row).map((l) => l ?? '');
-}
 
 describe('following a run reads well', () => {
   it('folds log groups into a titled section and prints a failed command’s stderr once (not a terminal)', async () => {
@@ -129,16 +78,14 @@ describe('following a run reads well', () => {
     // Redrawn in place: cursor up over the three-line block, lines cleared.
     expect(r.output).toContain('\x1b[3A\r');
     expect(r.output).toContain('\x1b[2K');
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: terminal escape sequences
-    const plainOutput = r.output.replace(/\x1b\[[0-9;]*m/g, '');
+    const plainOutput = withoutColor(r.output);
     // The block showed each job's state as it went.
     expect(plainOutput).toMatch(/· after-grouped\s+waiting/);
     expect(plainOutput).toMatch(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] broken\s+running\s+\d/);
     expect(plainOutput).toMatch(/✓ grouped\s+succeeded\s+\d/);
     expect(plainOutput).toMatch(/✗ broken\s+failed\s+\d/);
     // The final screen: the log (groups folded), no block, then the summary.
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: terminal escape sequences
-    const screen = finalScreen(r.output.replace(/\x1b\[[0-9;]*m/g, ''));
+    const screen = finalScreen(r.output);
     const text = screen.join('\n');
     expect(text).toMatch(/^grouped\s+\| ▸ Install deps$/m);
     expect(text).toMatch(/^grouped\s+\| {3}inside-the-group$/m);
@@ -161,4 +108,62 @@ describe('following a run reads well', () => {
     expect(r.output).not.toContain('\x1b[J');
     expect(r.output).toContain('▸ Install deps');
   });
+});
+
+describe('following a cluster run on a terminal (coordinator and agent processes on FerretDB)', () => {
+  let cluster: CliCluster;
+  beforeAll(async () => {
+    cluster = await startCliCluster({ name: 'cli-live', agents: [{ name: 'live-agent', capacity: 3 }] });
+    for (const dir of ['live-view', 'cluster/v2']) {
+      const deployed = await cluster.cli(['deploy', join(repoRoot, 'test/fixtures', dir)]);
+      expect(deployed.code, deployed.stderr).toBe(0);
+    }
+  }, 120_000);
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('trigger --follow draws the live block, folds groups, prints stderr once, and ends with the summary (exit 1)', async () => {
+    const r = await runInTerminal(['trigger', 'live-view', '--follow'], { env: cluster.admin, timeoutMs: 90_000 });
+    expect(r.code, r.output).toBe(1);
+    expect(r.output).toContain('\x1b[3A\r');
+    expect(r.output).toContain('\x1b[2K');
+    const drawn = withoutColor(r.output);
+    expect(drawn).toMatch(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] broken\s+(running|starting)/);
+    expect(drawn).toMatch(/✓ grouped\s+succeeded\s+\d/);
+    const text = finalScreen(r.output).join('\n');
+    expect(text).toMatch(/^grouped\s+\| ▸ Install deps$/m);
+    expect(text).toMatch(/^grouped\s+\| {3}inside-the-group$/m);
+    expect(text).not.toContain('::group::');
+    expect(count(text, 'stderr-42-once')).toBe(1);
+    // The block is gone; the summary replaced it.
+    expect(text).not.toMatch(/^. (grouped|broken|after-grouped)\s+[a-z]/m);
+    expect(text).toMatch(/^✗ broken\s+\| failed in /m);
+    expect(text).toMatch(/^JOB\s+STATUS\s+ATTEMPT\s+DURATION/m);
+    expect(text).toMatch(/^broken\s+failed\s+1\s+/m);
+    expect(text).toMatch(new RegExp(`^run ${runIdOf(text, 'live-view')} failed in `, 'm'));
+  }, 120_000);
+
+  it("logs -f RUN/JOB of a running job draws that job's line, its log unprefixed, and exits with the job's status", async () => {
+    const started = await cluster.cli(['trigger', 'cluster', '-i', 'greeting=live', '-i', 'sleep=5']);
+    expect(started.code, started.stderr).toBe(0);
+    const runId = runIdOf(started.stdout, 'cluster');
+    const r = await runInTerminal(['logs', '-f', `${runId}/build`], { env: cluster.admin, timeoutMs: 90_000 });
+    expect(r.code, r.output).toBe(0);
+    const drawn = withoutColor(r.output);
+    // One job, one line: redrawn in place (cursor up one line) with its spinner while it runs.
+    expect(r.output).toContain('\x1b[1A\r');
+    expect(drawn).toMatch(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] build\s+running\s+\d/);
+    expect(drawn).not.toMatch(/\b(lint|package)\s+(queued|running|succeeded)/);
+    const text = finalScreen(r.output).join('\n');
+    expect(text).toMatch(/^GREETING=live COUNT=1 TARGET=staging$/m);
+    expect(text).toMatch(/^BUILD SLEEPING$/m);
+    expect(text).not.toMatch(/^. build\s+(running|succeeded)/m);
+
+    // --plain: the same log, without the block.
+    const plain = await runInTerminal(['logs', '-f', `${runId}/build`, '--plain'], { env: cluster.admin });
+    expect(plain.code, plain.output).toBe(0);
+    expect(plain.output).not.toContain('\x1b[2K');
+    expect(plain.output).toContain('BUILD SLEEPING');
+  }, 120_000);
 });

@@ -8,33 +8,11 @@ import { MongoClient } from 'mongodb';
 import { repoRoot, runCli } from './helpers/cli.js';
 import { ferretDBForSuite } from './helpers/ferretdb-suite.js';
 import { jobLog } from './helpers/job-log.js';
+import { leaks } from './helpers/secret-forms.js';
 import { startAgentProcess, startCoordinatorProcess } from './helpers/services.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const fixture = join(repoRoot, 'test/fixtures/masking');
-
-/**
- * Forms of `secret` a reader could turn back into it, written independently of the masker:
- * raw, base64 (standard, URL-safe, at the three alignments), hex, URL-encoded, JSON-escaped.
- */
-function revealing(secret: string): string[] {
-  const inner = (prefix: string, url: boolean) => {
-    const text = Buffer.from(`${prefix}${secret}`).toString(url ? 'base64url' : 'base64');
-    return text.slice(4, text.length - 4);
-  };
-  const forms = [secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)];
-  for (const url of [false, true]) forms.push(inner('', url), inner('x', url), inner('xy', url), inner('xyz', url));
-  const hex = Buffer.from(secret).toString('hex');
-  forms.push(hex, hex.toUpperCase());
-  return forms;
-}
-
-const leaks = (text: string, secret: string) =>
-  secret
-    .split('\n')
-    .concat(secret)
-    .flatMap(revealing)
-    .filter((form) => form.length >= 6 && text.includes(form));
 
 describe('masking, end to end', () => {
   it('hiveforge run: a declared multi-line secret never reaches the output in any form, split writes included', async () => {

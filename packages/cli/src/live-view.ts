@@ -8,6 +8,8 @@ export interface LiveJob {
   state: string;
   startedAt: number | null;
   finishedAt: number | null;
+  /** Why a queued job waits (`waiting: no agent has labels [gpu]`), shown after its state. @default null */
+  note?: string | null;
 }
 
 /** What {@link renderLiveView} draws: the jobs, the time, and the spinner's frame. */
@@ -56,7 +58,8 @@ export function renderLiveView(style: Style, state: LiveViewState): string[] {
     const label = job.state === 'leased' ? 'starting' : job.state;
     const took =
       job.startedAt === null ? '' : formatDuration(Math.max(0, (job.finishedAt ?? state.now) - job.startedAt));
-    const line = `${mark} ${job.name.padEnd(width).slice(0, width)}  ${label.padEnd(9)}  ${took}`.trimEnd();
+    const note = job.note ? `  ${job.note}` : '';
+    const line = `${mark} ${job.name.padEnd(width).slice(0, width)}  ${label.padEnd(9)}  ${took}${note}`.trimEnd();
     // Cut before painting, so no escape sequence is cut in half.
     const cut = state.columns && state.columns > 1 ? line.slice(0, state.columns - 1) : line;
     return paint(style, job.state, cut);
@@ -94,7 +97,7 @@ export interface LiveViewWriterOptions {
 export interface LiveViewWriter {
   /** Prints lines above the block (at the next redraw). */
   log(lines: readonly string[]): void;
-  /** Updates a job's line. */
+  /** Updates a job's line; a note given before stays until one is given again (null clears it). */
   update(job: LiveJob): void;
   /** Prints what is pending and erases the block: the terminal is left as plain output. */
   stop(): void;
@@ -130,7 +133,7 @@ export function createLiveViewWriter(options: LiveViewWriterOptions): LiveViewWr
     update(job) {
       const at = jobs.findIndex((j) => j.name === job.name);
       if (at < 0) jobs.push({ ...job });
-      else jobs[at] = { ...job };
+      else jobs[at] = { ...job, note: job.note === undefined ? jobs[at]?.note : job.note };
       dirty = true;
     },
     stop() {

@@ -31,18 +31,24 @@ export function createStyle(stream: NodeJS.WriteStream, override?: boolean): Sty
   };
 }
 
+/** Options of {@link createPrefixer}. */
+export interface PrefixerOptions {
+  /** Lines without the `job |` prefix: one job's log as it is, its groups still folded. @default false */
+  raw?: boolean;
+}
+
 /**
  * Prefixes every line of a job's output with the job's name, padded and colored per job, and
  * folds its log groups into titled, indented sections (see `log-groups.ts`).
  */
-export function createPrefixer(style: Style, names: readonly string[]) {
+export function createPrefixer(style: Style, names: readonly string[], options: PrefixerOptions = {}) {
   const width = Math.min(32, Math.max(...names.map((n) => n.length), 4));
   const index = new Map(names.map((n, i) => [n, i]));
   const partial = new Map<string, string>();
   const groups = createLogGroupFolder();
   const show = (job: string, line: string): string[] => {
     const text = groups.fold(job, line);
-    return text === null ? [] : [`${prefix(job)} ${text}`];
+    return text === null ? [] : [options.raw ? text : `${prefix(job)} ${text}`];
   };
   const prefix = (job: string) => style.color(index.get(job) ?? 0, `${job.padEnd(width).slice(0, width)} |`);
   return {

@@ -42,12 +42,25 @@ export function registerClusterCommands(program: Command, io: CommandIO, setCode
     .option('--branch <branch>', 'the branch the run sees')
     .option('--commit <sha>', 'the commit the run sees')
     .option('-i, --input <name=value>', 'a declared input (repeatable), typed as the pipeline declares it', collect)
+    .option('--event <event>', 'the event the run stands for: manual (the default), push, pullRequest, schedule')
+    .option('--fork', 'a pull request from a fork (implies --event pullRequest): its jobs get no secret')
     .option('-f, --follow', "follow the run's logs to its end; exit 0 when it succeeded, 1 otherwise")
+    .option('--plain', 'while following: prefixed lines only, without the live status block on a terminal')
     .option('--json', 'print the run as JSON (without --follow)')
     .action(async (pipeline: string, o) =>
       setCode(
         await triggerCommand(
-          { pipeline, branch: o.branch, commit: o.commit, input: o.input, follow: o.follow, json: o.json },
+          {
+            pipeline,
+            branch: o.branch,
+            commit: o.commit,
+            input: o.input,
+            event: o.event,
+            fork: o.fork,
+            follow: o.follow,
+            plain: o.plain,
+            json: o.json,
+          },
           io,
         ),
       ),
@@ -76,8 +89,11 @@ export function registerClusterCommands(program: Command, io: CommandIO, setCode
     .description("a job's log, or every job's of a run, prefixed")
     .argument('<ref>', 'PIPELINE/NUMBER for the whole run, PIPELINE/NUMBER/JOB for one job')
     .option('-f, --follow', 'follow a running run or job until it ends; exit 0 when it succeeded, 1 otherwise')
+    .option('--plain', 'while following: prefixed lines only, without the live status block on a terminal')
     .option('--json', 'print the log chunks as JSON')
-    .action(async (ref: string, o) => setCode(await logsCommand({ ref, follow: o.follow, json: o.json }, io)));
+    .action(async (ref: string, o) =>
+      setCode(await logsCommand({ ref, follow: o.follow, json: o.json, plain: o.plain }, io)),
+    );
 
   program
     .command('cancel')
@@ -87,11 +103,16 @@ export function registerClusterCommands(program: Command, io: CommandIO, setCode
 
   program
     .command('retry')
-    .description('run the same version again with the same trigger, as a new run')
-    .argument('<run>', 'the run id, PIPELINE/NUMBER')
+    .description(
+      'run the same version again with the same trigger, as a new run (one job and what it needs, with /JOB)',
+    )
+    .argument('<run>', 'PIPELINE/NUMBER for every job, PIPELINE/NUMBER/JOB for one job and the jobs it needs')
     .option('-f, --follow', 'follow the new run to its end')
+    .option('--plain', 'while following: prefixed lines only, without the live status block on a terminal')
     .option('--json', 'print the new run as JSON (without --follow)')
-    .action(async (run: string, o) => setCode(await retryCommand({ run, follow: o.follow, json: o.json }, io)));
+    .action(async (run: string, o) =>
+      setCode(await retryCommand({ run, follow: o.follow, json: o.json, plain: o.plain }, io)),
+    );
 
   program
     .command('artifacts')

@@ -12,7 +12,6 @@ import {
 } from '@hiveforge/agent';
 import {
   type Diagnostic,
-  type RunEvent,
   createCoordinator,
   createMemoryStore,
   createUserToken,
@@ -25,8 +24,8 @@ import { analyzeFile } from './analyze.js';
 import { DEFAULT_LOG_LIMIT, parseOnLogLimit, parsePassEnv, parseSize } from '../config.js';
 import { resolveEntry } from '../entry.js';
 import { gitInfo } from '../git.js';
-import { createLiveViewWriter } from '../live-view.js';
-import { type Style, createPrefixer, createStyle, renderSummary } from '../output.js';
+import { createStyle, renderSummary } from '../output.js';
+import { followRun, followsLive } from '../run-follower.js';
 import { createUserClient, diagnosticsOf } from '../user-client.js';
 
 /** Options of `hiveforge run`. */
@@ -83,14 +82,6 @@ function parseSecrets(specs: readonly string[]): Record<string, string> {
   }
   return secrets;
 }
-
-const STATUS_MARK: Record<string, (s: Style) => string> = {
-  succeeded: (s) => s.green('✓'),
-  failed: (s) => s.red('✗'),
-  timed_out: (s) => s.red('⏱'),
-  cancelled: (s) => s.yellow('⊘'),
-  skipped: (s) => s.yellow('↷'),
-};
 
 /**
  * The executor a run uses: a name as given, or for `auto` the registry's choice (a container
@@ -215,20 +206,6 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
   });
   const agentDone = agent.run();
 
-  const prefixer = createPrefixer(out, names);
-  // On a terminal, log lines scroll above a status block redrawn in place (docs/operations.md).
-  const view =
-    options.plain !== true && io.stdout.isTTY === true && out.enabled
-      ? createLiveViewWriter({
-          stream: io.stdout,
-          style: out,
-          jobs: jobs.map((j) => ({ name: j.name, state: j.state, startedAt: j.startedAt, finishedAt: j.finishedAt })),
-        })
-      : null;
-  const print = (lines: readonly string[]) => {
-    if (view) view.log(lines);
-    else for (const line of lines) io.stdout.write(`${line}\n`);
-  };
   const where = runsImages
     ? `executor ${executorName}${config.defaultImage ? ` (default image ${config.defaultImage})` : ''}`
     : `executor ${executorName}`;
@@ -261,78 +238,22 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
   process.on('SIGINT', onSigint);
 
   const started = Date.now();
-  /** When the run was seen to end: its duration is not the agent's shutdown. */
-  let ended: number | null = null;
-  let cursor: string | undefined;
-  let status = 'running';
-  const attempts = new Map<string, number>();
-  /** The jobs whose waiting reason was printed. */
-  const told = new Set<string>();
+  let followed: Awaited<ReturnType<typeof followRun>>;
   try {
-    for (;;) {
-      const batch = await client.runs.watch.query({ runId: run._id, cursor, waitMs: 5_000 });
-      cursor = batch.cursor;
-      // A quiet wait: a job no agent can take (the local one has no labels) says so, once.
-      if (batch.events.length === 0 && !batch.done)
-        for (const j of (await client.runs.get.query({ runId: run._id })).jobs)
-          if (j.waiting && !told.has(j.name)) {
-            told.add(j.name);
-            print([`${out.yellow('…')} ${prefixer.prefix(j.name)} queued: ${j.waiting}`]);
-          }
-      for (const event of batch.events as RunEvent[]) {
-        if (event.type === 'log') {
-          print(prefixer.lines(event.job, event.text));
-        } else if (event.type === 'job') {
-          view?.update({
-            name: event.job,
-            state: event.state,
-            startedAt: event.startedAt,
-            finishedAt: event.finishedAt,
-          });
-          const seen = attempts.get(event.job) ?? 1;
-          if (event.attempt > seen) {
-            const why =
-              event.cause === 'agent_lost'
-                ? 'its agent was lost'
-                : event.exitCode !== null
-                  ? `exit ${event.exitCode}`
-                  : (event.cause ?? 'failed');
-            print([
-              `${out.yellow('↻')} ${prefixer.prefix(event.job)} attempt ${event.attempt - 1} failed (${why}); retrying as attempt ${event.attempt}`,
-            ]);
-          }
-          attempts.set(event.job, event.attempt);
-          const mark = STATUS_MARK[event.state];
-          if (mark) {
-            print(prefixer.rest(event.job));
-            const took =
-              event.startedAt && event.finishedAt ? ` in ${formatDuration(event.finishedAt - event.startedAt)}` : '';
-            const why =
-              event.state === 'skipped'
-                ? event.cause === 'condition'
-                  ? ' (condition not met)'
-                  : ' (a job it needs did not succeed)'
-                : '';
-            print([`${mark(out)} ${prefixer.prefix(event.job)} ${event.state}${took}${why}`]);
-          }
-        } else {
-          status = event.status;
-        }
-      }
-      if (batch.done) {
-        ended = Date.now();
-        break;
-      }
-    }
+    // On a terminal, log lines scroll above a status block redrawn in place (docs/operations.md);
+    // the summary table below replaces the block.
+    followed = await followRun(client, run._id, io, {
+      style: out,
+      live: followsLive(io, out, options.plain),
+      waitMs: 5_000,
+    });
   } finally {
-    // The summary table below replaces the block.
-    view?.stop();
     process.off('SIGINT', onSigint);
     await agent.stop({ cancel: true });
     await agentDone.catch(() => {});
   }
   const final = await client.runs.get.query({ runId: run._id });
-  status = final.run.status;
+  const status = final.run.status;
   io.stdout.write(
     `\n${renderSummary(
       out,
@@ -348,7 +269,7 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
     )}\n`,
   );
   const paint = status === 'succeeded' ? out.green : out.red;
-  io.stdout.write(`${paint(`run ${run._id} ${status}`)} in ${formatDuration((ended ?? Date.now()) - started)}\n`);
+  io.stdout.write(`${paint(`run ${run._id} ${status}`)} in ${formatDuration(followed.endedAt - started)}\n`);
   if (!options.keepWorkspaces) await rm(join(workDir, 'bundles'), { recursive: true, force: true }).catch(() => {});
   return status === 'succeeded' ? 0 : status === 'cancelled' ? 130 : 1;
 }

@@ -2,7 +2,7 @@ import { readJobLog } from '@hiveforge/coordinator/client';
 import { BadInputError, ConfigError, formatDuration } from '@hiveforge/sdk';
 import { withCluster } from '../cluster-client.js';
 import { createPrefixer, createStyle, renderSummary } from '../output.js';
-import { exitCodeOfRun, followRun } from '../run-follower.js';
+import { followToEnd } from '../run-follower.js';
 import { formatTime, renderTable, toJson } from '../table.js';
 import type { CommandIO } from './run.js';
 
@@ -86,25 +86,19 @@ export async function statusCommand(options: { run: string; json?: boolean }, io
  * `runs.logs`; `-f` follows a running run or job through `runs.watch` until it ends.
  */
 export async function logsCommand(
-  options: { ref: string; follow?: boolean; json?: boolean },
+  options: { ref: string; follow?: boolean; json?: boolean; plain?: boolean },
   io: CommandIO,
 ): Promise<number> {
   const { runId, job } = parseRunRef(options.ref);
   if (options.follow && options.json)
     throw new ConfigError('--json reads a log as it is; it cannot be combined with -f');
   return withCluster(async ({ client }) => {
-    const { run, jobs } = await client.runs.get.query({ runId });
+    const { jobs } = await client.runs.get.query({ runId });
     if (job !== null && !jobs.some((j) => j.name === job))
       throw new BadInputError(`run '${runId}' has no job '${job}' (its jobs: ${jobs.map((j) => j.name).join(', ')})`);
-    if (options.follow) {
-      const status = await followRun(client, runId, io, job === null ? {} : { job, raw: true });
-      if (job === null) io.stdout.write(`run ${runId} ${status}\n`);
-      const final =
-        job === null ? status : (await client.runs.get.query({ runId })).jobs.find((j) => j.name === job)?.state;
-      return exitCodeOfRun(final ?? run.status);
-    }
+    if (options.follow) return followToEnd(client, runId, io, { plain: options.plain, job: job ?? undefined });
     const names = job === null ? jobs.map((j) => j.name) : [job];
-    const prefixer = createPrefixer(createStyle(io.stdout), names);
+    const prefixer = createPrefixer(createStyle(io.stdout), names, { raw: job !== null });
     const all: { job: string; attempt: number; seq: number; text: string }[] = [];
     for (const name of names) {
       let attempt = 0;
@@ -117,11 +111,10 @@ export async function logsCommand(
           if (chunk.attempt !== attempt && attempt !== 0)
             io.stdout.write(`${job === null ? `${prefixer.prefix(name)} ` : ''}── attempt ${chunk.attempt} ──\n`);
           attempt = chunk.attempt;
-          if (job !== null) io.stdout.write(chunk.text);
-          else for (const line of prefixer.lines(name, chunk.text)) io.stdout.write(`${line}\n`);
+          for (const line of prefixer.lines(name, chunk.text)) io.stdout.write(`${line}\n`);
         }
       }
-      if (job === null && !options.json) for (const line of prefixer.rest(name)) io.stdout.write(`${line}\n`);
+      if (!options.json) for (const line of prefixer.rest(name)) io.stdout.write(`${line}\n`);
     }
     if (options.json) io.stdout.write(toJson(all));
     return 0;
@@ -138,22 +131,23 @@ export async function cancelCommand(options: { run: string }, io: CommandIO): Pr
   });
 }
 
-/** `hiveforge retry RUN`: runs the same version again with the same trigger, as a new run. */
+/**
+ * `hiveforge retry RUN[/JOB]`: runs the same version again with the same trigger, as a new run:
+ * every job, or one job and the jobs it needs.
+ */
 export async function retryCommand(
-  options: { run: string; follow?: boolean; json?: boolean },
+  options: { run: string; follow?: boolean; json?: boolean; plain?: boolean },
   io: CommandIO,
 ): Promise<number> {
-  const { runId } = parseRunRef(options.run);
+  const { runId, job } = parseRunRef(options.run);
   return withCluster(async ({ client }) => {
-    const run = await client.runs.retry.mutate({ runId });
+    const run = await client.runs.retry.mutate({ runId, ...(job === null ? {} : { job }) });
     if (options.json && !options.follow) {
       io.stdout.write(toJson(run));
       return 0;
     }
-    io.stdout.write(`retrying run ${runId} as run ${run._id}\n`);
+    io.stdout.write(`retrying run ${runId}${job === null ? '' : ` job ${job}`} as run ${run._id}\n`);
     if (!options.follow) return 0;
-    const status = await followRun(client, run._id, io);
-    io.stdout.write(`run ${run._id} ${status}\n`);
-    return exitCodeOfRun(status);
+    return followToEnd(client, run._id, io, { plain: options.plain });
   });
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { BadInputError, type InputSpec, type PipelineSpec } from '@hiveforge/sdk';
+import { BadInputError, ConfigError, type InputSpec, type PipelineSpec, TriggerEvent } from '@hiveforge/sdk';
 import { withCluster } from '../cluster-client.js';
-import { exitCodeOfRun, followRun } from '../run-follower.js';
+import { followToEnd } from '../run-follower.js';
 import type { CommandIO } from './run.js';
 
 /** Options of `hiveforge trigger`. */
@@ -15,6 +15,29 @@ export interface TriggerCommandOptions {
   follow?: boolean;
   /** Print the run record as JSON (without `follow`). */
   json?: boolean;
+  /** Prefixed lines only while following, without the live block on a terminal. @default false */
+  plain?: boolean;
+  /** The event the run's jobs see. @default 'manual' (`pullRequest` with `fork`) */
+  event?: string;
+  /**
+   * The run stands for a pull request from a fork: its jobs get no secret (their logs say so),
+   * as a fork's pull request would. Needs the `pullRequest` event. @default false
+   */
+  fork?: boolean;
+}
+
+/** The event and fork flag a trigger sends: `--fork` alone means a pull request's. */
+export function triggerEventOf(options: Pick<TriggerCommandOptions, 'event' | 'fork'>): {
+  event: TriggerEvent;
+  fork: boolean;
+} {
+  const fork = options.fork === true;
+  const event = options.event ?? (fork ? TriggerEvent.pullRequest : TriggerEvent.manual);
+  if (!(event in TriggerEvent))
+    throw new ConfigError(`--event must be one of ${Object.keys(TriggerEvent).join(', ')}, not '${event}'`);
+  if (fork && event !== TriggerEvent.pullRequest)
+    throw new ConfigError(`--fork is for a pull request's run: give --event pullRequest (or no --event), not ${event}`);
+  return { event: event as TriggerEvent, fork };
 }
 
 type InputValue = string | number | boolean;
@@ -78,20 +101,22 @@ export function parseTriggerInputs(spec: PipelineSpec, pairs: readonly string[])
 
 /**
  * `hiveforge trigger PIPELINE`: checks the inputs against the pipeline's declared ones, starts a
- * manual run of its head version, and prints the run's id; `--follow` follows it to its end and
- * exits with its status (0 succeeded, 1 failed or cancelled).
+ * run of its head version (a manual one unless `--event` says otherwise), and prints the run's id;
+ * `--follow` follows it to its end and exits with its status (0 succeeded, 1 failed or cancelled).
  */
 export async function triggerCommand(options: TriggerCommandOptions, io: CommandIO): Promise<number> {
+  const { event, fork } = triggerEventOf(options);
   return withCluster(async ({ client }) => {
     const head = await client.pipelines.get.query({ name: options.pipeline });
     if (!head.spec) throw new BadInputError(`pipeline '${options.pipeline}' has no stored version to run`);
     const inputs = parseTriggerInputs(head.spec, options.input ?? []);
     const run = await client.runs.trigger.mutate({
       pipeline: options.pipeline,
-      event: 'manual',
+      event,
       branch: options.branch ?? null,
       commit: options.commit ?? null,
       inputs,
+      fork,
       // A resend after a lost answer returns this run instead of starting a second one.
       requestId: `cli-${randomUUID()}`,
     });
@@ -101,8 +126,6 @@ export async function triggerCommand(options: TriggerCommandOptions, io: Command
     }
     io.stdout.write(`triggered run ${run._id} (version ${run.versionId})\n`);
     if (!options.follow) return 0;
-    const status = await followRun(client, run._id, io);
-    io.stdout.write(`run ${run._id} ${status}\n`);
-    return exitCodeOfRun(status);
+    return followToEnd(client, run._id, io, { plain: options.plain });
   });
 }

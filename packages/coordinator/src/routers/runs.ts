@@ -119,9 +119,12 @@ export const runsRouter = router({
     )
     .query(async ({ ctx, input }) => ctx.store.listRuns(input)),
 
-  /** Runs the same version again with the same trigger, as a new run. */
+  /**
+   * Runs the same version again with the same trigger, as a new run: every job, or with `job`
+   * that job and the jobs it needs (as `only` does). A job the run does not have is HF_BAD_INPUT.
+   */
   retry: userProcedure('maintainer')
-    .input(z.object({ runId: RunId }))
+    .input(z.object({ runId: RunId, job: z.string().min(1).max(300).optional() }))
     .mutation(async ({ ctx, input }) => {
       const run = await ctx.store.getRun(input.runId);
       if (!run) throw new NotFoundError(`no run '${input.runId}'`);
@@ -129,6 +132,7 @@ export const runsRouter = router({
         pipeline: run.pipeline,
         versionId: run.versionId,
         trigger: { ...run.trigger, actor: ctx.user.name },
+        ...(input.job === undefined ? {} : { only: [input.job] }),
       });
     }),
 
