@@ -1,7 +1,7 @@
 import type { RunEvent } from '@hiveforge/coordinator';
 import type { HiveForgeClient } from '@hiveforge/coordinator/client';
 import { formatDuration } from '@hiveforge/sdk';
-import type { CommandIO } from './commands/run.js';
+import type { CommandIO } from './command-io.js';
 import { createLiveViewWriter } from './live-view.js';
 import { type Style, createPrefixer, createStyle, renderSummary } from './output.js';
 
