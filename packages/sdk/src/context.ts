@@ -1,3 +1,4 @@
+import type { CacheOptions, CacheResult } from './cache.js';
 import type { TriggerEvent } from './spec.js';
 
 /** Options of one `ctx.sh` command. */
@@ -89,6 +90,25 @@ export interface JobContext<M = Record<string, never>, S extends string = string
   upload(path: string, options?: { name?: string }): Promise<void>;
   /** Downloads an artifact of this run into the workspace (at its original path by default). */
   download(name: string, options?: { path?: string }): Promise<void>;
+  /**
+   * Restores the cache entry of `key` (or, failing that, the newest one whose key starts with a
+   * restore key) into `paths`, and saves `paths` under `key` when the job succeeds (not after an
+   * exact hit). Entries belong to the pipeline and the run's branch; a branch without one
+   * restores its default branch's. A failed restore or save is a warning, never the job's failure.
+   * @example
+   * const { hit } = await ctx.cache({
+   *   key: `npm-${await ctx.hashFiles('package-lock.json')}`,
+   *   restoreKeys: ['npm-'],
+   *   paths: ['~/.npm'],
+   * });
+   */
+  cache(options: CacheOptions): Promise<CacheResult>;
+  /**
+   * The SHA-256 of the workspace files matching the glob patterns (`!` excludes), in path
+   * order, as hex; '' when none matches (as GitHub's `hashFiles`).
+   * @example await ctx.hashFiles('**\/package-lock.json', '!node_modules/**')
+   */
+  hashFiles(...patterns: string[]): Promise<string>;
   readonly outputs: JobOutputs;
   /** This instance's matrix values. */
   readonly matrix: M;

@@ -57,6 +57,8 @@ export const ErrorCodes = {
   logLimit: 'HF_LOG_LIMIT',
   /** An artifact archive or path is unsafe or malformed. */
   artifactInvalid: 'HF_ARTIFACT_INVALID',
+  /** A cache key, restore key or cache path is malformed (`ctx.cache`). */
+  cacheInvalid: 'HF_CACHE_INVALID',
   /** The store could not be reached or refused a write. */
   storeUnavailable: 'HF_STORE_UNAVAILABLE',
   /** The coordinator could not be reached. */

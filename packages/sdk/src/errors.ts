@@ -149,6 +149,11 @@ export class ArtifactInvalidError extends HiveForgeError {
   readonly code = ErrorCodes.artifactInvalid;
 }
 
+/** A cache key, restore key or path given to `ctx.cache` is malformed; the job's mistake, never retried. */
+export class CacheInvalidError extends HiveForgeError {
+  readonly code = ErrorCodes.cacheInvalid;
+}
+
 /** A job's log went past its limit: the coordinator refuses the chunks, or the agent fails the job. */
 export class LogLimitError extends HiveForgeError {
   readonly code = ErrorCodes.logLimit;

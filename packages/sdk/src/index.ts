@@ -21,6 +21,16 @@ export {
   type DeclaredJob,
   type DeclaredPipeline,
 } from './build-spec.js';
+export {
+  CACHE_KEY_MAX_LENGTH,
+  CACHE_MAX_PATHS,
+  CACHE_MAX_RESTORE_KEYS,
+  CacheHit,
+  checkCacheKey,
+  checkCacheOptions,
+  type CacheOptions,
+  type CacheResult,
+} from './cache.js';
 export type { JobContext, JobLogger, JobOutputs, Shell, ShOptions, ShResult, TriggerInfo } from './context.js';
 export { nextCronTime, parseCron, type CronParseResult, type CronSchedule } from './cron.js';
 export { parseByteSize, type ByteSize } from './byte-size.js';
@@ -29,6 +39,7 @@ export { ErrorCodes, type ErrorCode } from './error-codes.js';
 export {
   ArtifactInvalidError,
   BadInputError,
+  CacheInvalidError,
   ConfigError,
   ConflictError,
   DiskQuotaError,

@@ -11,6 +11,7 @@
  * @module
  */
 export { assemblePipelineSpec, structuralDigest } from './assemble-spec.js';
-export { ExecError, SpecDriftError, isHiveForgeError } from './errors.js';
+export { checkCacheOptions } from './cache.js';
+export { CacheInvalidError, ExecError, SpecDriftError, isHiveForgeError } from './errors.js';
 export { declaredPipelineOf, isPipeline } from './pipeline.js';
 export { renderCommand } from './shell.js';
