@@ -3,6 +3,8 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Lease } from '@hiveforge/coordinator';
 import { type ArtifactClient, createArtifactClient } from './artifact-client.js';
+import { createCacheClient } from './cache-client.js';
+import { createLocalCache } from './local-cache.js';
 import { type CoordinatorClient, createAgentClient, errorCodeOf } from './client.js';
 import { createEndpoints } from './endpoints.js';
 import type { Executor } from './executors/types.js';
@@ -68,6 +70,12 @@ export interface AgentOptions {
   logLimitBytes?: number;
   /** Past the log limit, the log ends with a truncation line (`truncate`) or the job fails. @default 'truncate' */
   onLogLimit?: OnLogLimit;
+  /**
+   * The most bytes of cache entries the agent keeps in `<workDir>/caches`, so that a job whose
+   * entry it restored or saved before restores without a transfer; 0 keeps none.
+   * @default DEFAULT_LOCAL_CACHE_BYTES (2 GiB)
+   */
+  localCacheBytes?: number;
 }
 
 export type AgentEvent =
@@ -121,6 +129,11 @@ export function createAgent(options: AgentOptions): Agent {
   const endpoints = createEndpoints(typeof options.url === 'string' ? [options.url] : options.url);
   const client = createAgentClient({ url: endpoints, token: () => token, timeoutMs: options.callTimeoutMs });
   const artifacts: ArtifactClient = createArtifactClient({ url: endpoints, token: () => token });
+  const caches = createCacheClient({ url: endpoints, token: () => token });
+  const localCache =
+    options.localCacheBytes === 0
+      ? null
+      : createLocalCache({ dir: join(options.workDir, 'caches'), limitBytes: options.localCacheBytes });
   const capacity = options.capacity ?? 1;
   const running = new Map<string, RunningJob>();
   /** Keys (`job#attempt`) of running jobs whose lease the coordinator declared lost. */
@@ -263,6 +276,8 @@ export function createAgent(options: AgentOptions): Agent {
         {
           client,
           artifacts,
+          caches,
+          localCache,
           executor: options.executor,
           agentId: agentId ?? undefined,
           hosts,

@@ -22,6 +22,14 @@
 export { createAgent, type Agent, type AgentEvent, type AgentOptions } from './agent.js';
 export { insideWorkspace, packPath, resolveInWorkspace, unpackInto } from './archive.js';
 export { createArtifactClient, type ArtifactClient } from './artifact-client.js';
+export {
+  DEFAULT_CACHE_TIMEOUT_MS,
+  createCacheClient,
+  type CacheAttempt,
+  type CacheClient,
+  type CacheEntryInfo,
+} from './cache-client.js';
+export { DEFAULT_LOCAL_CACHE_BYTES, createLocalCache, type LocalCache, type LocalCacheOptions } from './local-cache.js';
 export { createEndpoints, type Endpoints } from './endpoints.js';
 export { createAgentClient, errorCodeOf, type CoordinatorClient } from './client.js';
 export {

@@ -4,18 +4,20 @@
  * the agent's executor decides where commands run; user code never runs inside the agent.
  */
 import { pathToFileURL } from 'node:url';
-import type { JobContext, JobLogger, Pipeline, Shell, ShOptions, ShResult } from '@hiveforge/sdk';
+import type { CacheResult, JobContext, JobLogger, Pipeline, Shell, ShOptions, ShResult } from '@hiveforge/sdk';
 // The runtime entry, without the SDK's schemas: loading zod was most of a host's start.
 import {
   ExecError,
   SpecDriftError,
   assemblePipelineSpec,
+  checkCacheOptions,
   declaredPipelineOf,
   isHiveForgeError,
   isPipeline,
   renderCommand,
   structuralDigest,
 } from '@hiveforge/sdk/runtime';
+import { hashFiles } from './hash-files.js';
 import type { ExecReply, FromHost, HostRequest, RunMessage, ToHost } from './job-protocol.js';
 
 const send = (message: FromHost) => process.send?.(message);
@@ -116,6 +118,9 @@ async function run(message: RunMessage): Promise<void> {
     download: async (name, options) => {
       await request({ type: 'download', name, path: options?.path ?? '.' });
     },
+    // Checked here first, so a malformed call fails with the job's own stack.
+    cache: (options) => request<CacheResult>({ type: 'cache', options: { ...checkCacheOptions(options) } }),
+    hashFiles: (...patterns) => hashFiles(message.hostWorkspace, patterns),
     outputs: {
       set(key, value) {
         ownOutputs[key] = String(value);

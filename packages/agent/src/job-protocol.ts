@@ -1,4 +1,4 @@
-import type { TriggerInfo } from '@hiveforge/sdk';
+import type { CacheOptions, TriggerInfo } from '@hiveforge/sdk';
 
 /** What the agent tells the job host to run. */
 export interface RunMessage {
@@ -30,7 +30,9 @@ export type HostRequest =
   | { type: 'exec'; id: number; command: string; cwd?: string; env?: Record<string, string>; quiet: boolean }
   | { type: 'upload'; id: number; path: string; name: string }
   | { type: 'download'; id: number; name: string; path: string }
-  | { type: 'outputs'; id: number; job: string };
+  | { type: 'outputs'; id: number; job: string }
+  /** `ctx.cache`: replied to with a `CacheResult`. */
+  | { type: 'cache'; id: number; options: CacheOptions };
 
 /** Messages from the job host to the agent. */
 export type FromHost =

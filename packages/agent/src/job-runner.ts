@@ -6,6 +6,9 @@ import type { AttemptResult, Lease } from '@hiveforge/coordinator';
 import { declaredSecretsOf } from './lease-secrets.js';
 import { DiskQuotaError, type PipelineSpec, isHiveForgeError, structuralDigest } from '@hiveforge/sdk';
 import type { ArtifactClient } from './artifact-client.js';
+import type { CacheClient } from './cache-client.js';
+import { createJobCaches } from './job-caches.js';
+import type { LocalCache } from './local-cache.js';
 import { type CoordinatorClient, errorCodeOf } from './client.js';
 import type { Executor, JobEnvironment } from './executors/types.js';
 import { jobVariables } from './job-environment.js';
@@ -22,6 +25,10 @@ import { withRetry } from './retry.js';
 export interface JobRunnerDeps {
   client: CoordinatorClient;
   artifacts: ArtifactClient;
+  /** The coordinator's caches (`ctx.cache`). */
+  caches: CacheClient;
+  /** The agent's local copies of cache entries. @default null (none kept) */
+  localCache?: LocalCache | null;
   executor: Executor;
   /** The agent's id (job environments are labelled with it). */
   agentId?: string;
@@ -136,6 +143,14 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
     let stopWatching: (() => void) | null = null;
     const timer = setTimeout(() => stop('timeout'), lease.spec.timeoutMs);
     const outputs: Record<string, string> = {};
+    const caches = createJobCaches({
+      client: deps.caches,
+      local: deps.localCache ?? null,
+      jobId: lease.jobId,
+      attempt: lease.attempt,
+      log: (line) => shipper.write(`${line}\n`),
+      retry: (call) => retry(call, abort.signal),
+    });
     try {
       for (const name of given.withheld) shipper.write(`secret ${name} is not given to pull requests from forks\n`);
       const missing = given.missing;
@@ -268,6 +283,9 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
                 ),
               );
               break;
+            case 'cache':
+              reply(message.id, caches.restore(activeEnv, message.options));
+              break;
             case 'outputs':
               reply(
                 message.id,
@@ -333,7 +351,11 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
       }
       if (stopReason)
         return { status: 'cancelled', exitCode: null, error: `the job was stopped (${stopReason})`, outputs };
-      if (outcome.ok) return { status: 'succeeded', exitCode: 0, error: null, outputs };
+      if (outcome.ok) {
+        // Restored before, saved after success: a failed job's caches are never saved.
+        await caches.saveAll();
+        return { status: 'succeeded', exitCode: 0, error: null, outputs };
+      }
       const described =
         outcome.error.code === 'HF_JOB_ERROR'
           ? outcome.error.message

@@ -280,6 +280,13 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
         },
         copyOut: (path) => packPath(start.hostWorkspace, path),
         copyIn: (archive, path) => unpackInto(start.hostWorkspace, archive, path),
+        // Only the bind-mounted workspace is on the host; a container's home and other paths are
+        // not reachable from here, so they are not cached.
+        cachePath: (path) => {
+          if (path === mount || path.startsWith(`${mount}/`))
+            return insideWorkspace(start.hostWorkspace, path.slice(mount.length + 1) || '.');
+          return path.startsWith('~') || path.startsWith('/') ? null : insideWorkspace(start.hostWorkspace, path);
+        },
         teardown() {
           removed ??= container.remove({ force: true, v: true }).catch((error) => {
             if (!isGone(error)) throw engineError("removing the job's container", error);

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { isAbsolute, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { packPath, unpackInto, insideWorkspace } from '../archive.js';
 import { hostBasics } from '../job-environment.js';
@@ -76,6 +77,12 @@ export function createProcessExecutor(options: ProcessExecutorOptions = {}): Exe
         },
         copyOut: (path) => packPath(workspace, path),
         copyIn: (archive, path) => unpackInto(workspace, archive, path),
+        // Commands run on the host: `~` is the home they get (the job's HOME over the host's).
+        cachePath(path) {
+          const home = start.env.HOME ?? baseEnv.HOME;
+          if (path === '~' || path.startsWith('~/')) return home ? join(home, path.slice(1)) : null;
+          return isAbsolute(path) ? path : insideWorkspace(workspace, path);
+        },
         async teardown() {
           for (const child of children) {
             try {

@@ -32,6 +32,12 @@ export interface JobEnvironment {
   copyOut(path: string): Promise<Buffer>;
   /** Extracts a gzipped tar into a workspace-relative directory. */
   copyIn(archive: Buffer, path: string): Promise<void>;
+  /**
+   * Where a cache path of the job (workspace-relative, `~`, `~/…` or absolute, as its commands
+   * see it) is on the agent's host, for `ctx.cache`; null when the host cannot reach it (the
+   * path is then not cached). Absent: only nothing is cached.
+   */
+  cachePath?(path: string): string | null;
   /** Stops whatever still runs and removes the environment (not the host workspace). */
   teardown(): Promise<void>;
 }

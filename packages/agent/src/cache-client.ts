@@ -1,0 +1,119 @@
+import { createHash } from 'node:crypto';
+import {
+  ArtifactInvalidError,
+  BadInputError,
+  type CacheHit,
+  CacheInvalidError,
+  CoordinatorUnavailableError,
+  FencedError,
+  NotFoundError,
+  PayloadTooLargeError,
+  StoreUnavailableError,
+  UnauthenticatedError,
+} from '@hiveforge/sdk';
+import { type Endpoints, createEndpoints } from './endpoints.js';
+
+/** The typed error of a failed cache request: retryable ones (see `isRetryable`) for an outage. */
+async function failure(res: Response): Promise<Error> {
+  const body = (await res.json().catch(() => ({}))) as { code?: string; message?: string; limit?: number };
+  const message = body.message ?? `HTTP ${res.status}`;
+  switch (body.code) {
+    case 'HF_FENCED':
+      return new FencedError(message);
+    case 'HF_NOT_FOUND':
+      return new NotFoundError(message);
+    case 'HF_UNAUTHENTICATED':
+      return new UnauthenticatedError(message);
+    case 'HF_STORE_UNAVAILABLE':
+      return new StoreUnavailableError(message);
+    case 'HF_CACHE_INVALID':
+      return new CacheInvalidError(message);
+    case 'HF_PAYLOAD_TOO_LARGE':
+      return new PayloadTooLargeError(message, body.limit ?? 0);
+    case undefined:
+      if (res.status >= 500 || res.status === 408 || res.status === 429)
+        return new CoordinatorUnavailableError(`the coordinator answered a cache request with ${message}`);
+  }
+  return new BadInputError(message);
+}
+
+/** A cache entry as the coordinator describes it. */
+export interface CacheEntryInfo {
+  _id: string;
+  key: string;
+  scope: string;
+  size: number;
+  sha256: string;
+}
+
+/** Which job attempt a cache request is for: the coordinator scopes it by that job's run. */
+export interface CacheAttempt {
+  jobId: string;
+  attempt: number;
+}
+
+/** The coordinator's cache API (`/api/caches`, see the coordinator's `caches-http.ts`). */
+export interface CacheClient {
+  restore(
+    input: CacheAttempt & { key: string; restoreKeys: readonly string[]; version: string },
+  ): Promise<{ hit: CacheHit; entry: CacheEntryInfo | null }>;
+  /** An entry's archive, checked against its hash. */
+  download(input: CacheAttempt & { entry: CacheEntryInfo }): Promise<Buffer>;
+  save(
+    input: CacheAttempt & { key: string; version: string; archive: Buffer },
+  ): Promise<{ saved: boolean; entry: CacheEntryInfo; evicted: number }>;
+}
+
+/** How long one cache transfer may take, by default: entries go up to 1 GiB. */
+export const DEFAULT_CACHE_TIMEOUT_MS = 600_000;
+
+/** Creates a cache client for a coordinator URL and an agent token. */
+export function createCacheClient(options: {
+  url: string | Endpoints;
+  token: () => string | undefined;
+  /** How long one request may take. @default DEFAULT_CACHE_TIMEOUT_MS (10 min) */
+  timeoutMs?: number;
+}): CacheClient {
+  const endpoints = typeof options.url === 'string' ? createEndpoints([options.url]) : options.url;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_CACHE_TIMEOUT_MS;
+  const headers = (): Record<string, string> => {
+    const t = options.token();
+    return t ? { authorization: `Bearer ${t}` } : {};
+  };
+  const attemptQuery = (input: CacheAttempt, extra: Record<string, string> = {}) =>
+    new URLSearchParams({ jobId: input.jobId, attempt: String(input.attempt), ...extra });
+  return {
+    async restore(input) {
+      const res = await endpoints.fetch('/api/caches/restore', {
+        method: 'POST',
+        headers: { ...headers(), 'content-type': 'application/json' },
+        body: JSON.stringify(input),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      if (!res.ok) throw await failure(res);
+      return (await res.json()) as { hit: CacheHit; entry: CacheEntryInfo | null };
+    },
+    async download(input) {
+      const res = await endpoints.fetch(
+        `/api/caches/entries/${encodeURIComponent(input.entry._id)}?${attemptQuery(input)}`,
+        { headers: headers(), signal: AbortSignal.timeout(timeoutMs) },
+      );
+      if (!res.ok) throw await failure(res);
+      const data = Buffer.from(await res.arrayBuffer());
+      if (createHash('sha256').update(data).digest('hex') !== input.entry.sha256)
+        throw new ArtifactInvalidError(`cache entry ${input.entry.key} arrived damaged (its SHA-256 differs)`);
+      return data;
+    },
+    async save(input) {
+      const query = attemptQuery(input, { key: input.key, version: input.version });
+      const res = await endpoints.fetch(`/api/caches/entries?${query}`, {
+        method: 'PUT',
+        headers: { ...headers(), 'content-type': 'application/gzip' },
+        body: input.archive,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      if (!res.ok) throw await failure(res);
+      return (await res.json()) as { saved: boolean; entry: CacheEntryInfo; evicted: number };
+    },
+  };
+}
