@@ -25,6 +25,16 @@ export {
 } from './analyzer/index.js';
 export { createManualClock, systemClock, type Clock, type ManualClock } from './clock.js';
 export { checkArchive, MAX_ARTIFACT_BYTES } from './artifacts.js';
+export {
+  DEFAULT_CACHE_LIMIT_BYTES,
+  MAX_CACHE_ENTRY_BYTES,
+  createCacheService,
+  resolveCachesConfig,
+  type CachesOptions,
+  type CacheService,
+  type ResolvedCachesConfig,
+} from './caches/cache-service.js';
+export { createDirectoryCaches } from './store/directory-caches.js';
 export { hashToken, type Caller } from './auth.js';
 export { LOG_LIMITS } from './routers/agent.js';
 export type { AppRouter } from './routers/app.js';

@@ -6,6 +6,8 @@ import { getTRPCErrorFromUnknown, getTRPCErrorShape } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { type Analyzer, createAnalyzer } from './analyzer/index.js';
 import { createArtifactsHandler } from './artifacts.js';
+import { type CachesOptions, createCacheService } from './caches/cache-service.js';
+import { createCachesHandler } from './caches/caches-http.js';
 import { BODY_LIMITS, answerJson, bodyLimitOf, declaredLength, tooLarge } from './body-limits.js';
 import { abortWhenGone, createDirectCalls } from './direct-calls.js';
 import { createMetrics } from './metrics.js';
@@ -56,6 +58,11 @@ export interface CoordinatorOptions {
    * @default undefined
    */
   secretsKey?: Uint8Array;
+  /**
+   * The caches' size limit per pipeline and default branch (see docs/concepts.md, "Caches").
+   * @default 10 GiB per pipeline, default branch 'main'
+   */
+  caches?: CachesOptions;
   /** A previous secrets key, used only to decrypt values stored before a rotation. @default undefined */
   secretsKeyPrevious?: Uint8Array;
   /**
@@ -162,6 +169,13 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     createContext: async (req, _res, signal) => contextOf(await callerOf(req.headers.authorization), signal),
   });
   const artifacts = createArtifactsHandler({ store, scheduler, agents, tokens });
+  const caches = createCachesHandler({
+    store,
+    scheduler,
+    caches: createCacheService({ store, options: options.caches }),
+    agents,
+    tokens,
+  });
   const readiness = createReadiness({ store });
   const server = createServer((req, res) => {
     // Agent calls carry no query string (a batch does): their path is the URL as sent, with
@@ -171,6 +185,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     const url = new URL(raw, 'http://coordinator');
     if (url.pathname.startsWith('/trpc/')) return trpc(req, res, url.pathname.slice('/trpc/'.length));
     if (url.pathname.startsWith('/api/artifacts/')) return void artifacts(req, res, url);
+    if (url.pathname.startsWith('/api/caches/')) return void caches(req, res, url);
     if (url.pathname === '/metrics') {
       metrics.render(store).then(
         (text) => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(text),

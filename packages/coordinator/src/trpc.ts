@@ -35,6 +35,7 @@ const TRPC_CODES: Record<string, TRPC_ERROR_CODE_KEY> = {
   [ErrorCodes.analysisFailed]: 'UNPROCESSABLE_CONTENT',
   [ErrorCodes.specInvalid]: 'UNPROCESSABLE_CONTENT',
   [ErrorCodes.artifactInvalid]: 'BAD_REQUEST',
+  [ErrorCodes.cacheInvalid]: 'BAD_REQUEST',
   [ErrorCodes.logLimit]: 'PAYLOAD_TOO_LARGE',
   [ErrorCodes.notFound]: 'NOT_FOUND',
   [ErrorCodes.unauthenticated]: 'UNAUTHORIZED',

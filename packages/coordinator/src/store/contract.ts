@@ -6,6 +6,7 @@ import { describeLogsContract } from './contract/logs.js';
 import { describePipelinesContract } from './contract/pipelines.js';
 import { describeRunsContract } from './contract/runs.js';
 import { describeArtifactsContract } from './contract/artifacts.js';
+import { describeCachesContract } from './contract/caches.js';
 import { describeAgentsContract } from './contract/agents.js';
 import { describeTokensContract } from './contract/tokens.js';
 import { describeSecretsContract } from './contract/secrets.js';
@@ -45,6 +46,7 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
     describePipelinesContract(storeOf);
     describeRunsContract(storeOf);
     describeArtifactsContract(storeOf);
+    describeCachesContract(storeOf);
     describeAgentsContract(storeOf);
     describeTokensContract(storeOf);
     describeSecretsContract(storeOf);

@@ -31,6 +31,7 @@ import type {
   TokenRecord,
 } from './types.js';
 import { bySecretOrder, firstDuplicate, labelsFit, secretIdOf } from './types.js';
+import { createDirectoryCaches } from './directory-caches.js';
 
 /** Options of the in-process store. */
 export interface MemoryStoreOptions {
@@ -44,6 +45,14 @@ export interface MemoryStoreOptions {
    * @default a new directory under `os.tmpdir()`
    */
   artifactsDir?: string;
+  /**
+   * The directory cache entries are kept in (see `directory-caches.ts`): they outlive the store,
+   * so `hiveforge run` keeps its caches between local runs in `.hiveforge/cache`. Without it,
+   * the store uses a fresh directory under the system's temporary directory (created with the
+   * first entry) and deletes it on `close()`.
+   * @default a new directory under `os.tmpdir()`
+   */
+  cachesDir?: string;
 }
 
 /** The in-process Store, and where it keeps artifact bytes. */
@@ -66,6 +75,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   const now = options.now ?? Date.now;
   const ownsDir = options.artifactsDir === undefined;
   const artifactsDir = resolve(options.artifactsDir ?? join(tmpdir(), `hiveforge-artifacts-${randomUUID()}`));
+  const ownsCachesDir = options.cachesDir === undefined;
+  const cachesDir = resolve(options.cachesDir ?? join(tmpdir(), `hiveforge-caches-${randomUUID()}`));
   const decisions = new Map<string, Decision<unknown>>();
   const versions = new Map<string, PipelineVersionRecord>();
   const pipelines = new Map<string, PipelineRecord>();
@@ -492,6 +503,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       events.on(topic, listener);
       return () => events.off(topic, listener);
     },
+    ...createDirectoryCaches(cachesDir),
     get artifactsDir() {
       return artifactsDir;
     },
@@ -500,6 +512,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       closed = true;
       events.removeAllListeners();
       await artifactWrites.idle();
+      if (ownsCachesDir) await rm(cachesDir, { recursive: true, force: true });
       if (ownsDir) await rm(artifactsDir, { recursive: true, force: true });
       else await Promise.all([...artifacts.values()].map((a) => rm(a.file, { force: true })));
       artifacts.clear();

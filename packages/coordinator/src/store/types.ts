@@ -5,6 +5,7 @@
  */
 import type { AgentStore } from './ports/agents.js';
 import type { ArtifactStore } from './ports/artifacts.js';
+import type { CacheStore } from './ports/caches.js';
 import type { DecisionStore } from './ports/decisions.js';
 import type { EventStore } from './ports/events.js';
 import type { JobStore } from './ports/jobs.js';
@@ -18,6 +19,7 @@ import type { WakeupStore } from './ports/wakeups.js';
 
 export * from './ports/agents.js';
 export * from './ports/artifacts.js';
+export * from './ports/caches.js';
 export * from './ports/decisions.js';
 export * from './ports/events.js';
 export * from './ports/jobs.js';
@@ -40,6 +42,7 @@ export interface Store
     JobStore,
     LogStore,
     ArtifactStore,
+    CacheStore,
     AgentStore,
     TokenStore,
     SecretStore,

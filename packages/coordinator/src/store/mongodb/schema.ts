@@ -4,7 +4,10 @@
 import type { Db, Document } from 'mongodb';
 import { isMongoUnavailable } from './driver-errors.js';
 
-/** The collections of the store; GridFS adds `artifacts.files` and `artifacts.chunks`. */
+/**
+ * The collections of the store; GridFS adds `artifacts.files` and `artifacts.chunks`, and
+ * `cache_blobs.files` and `cache_blobs.chunks` for cache archives.
+ */
 export const Collections = {
   decisions: 'decisions',
   pipelineVersions: 'pipeline_versions',
@@ -23,6 +26,8 @@ export const Collections = {
   wakeups: 'wakeups',
   schedules: 'schedules',
   events: 'events',
+  cacheEntries: 'cache_entries',
+  cacheBlobs: 'cache_blobs',
 } as const;
 
 /** Topics not notified for this long are deleted; a later notify creates them again. */
@@ -49,6 +54,7 @@ export async function ensureIndexes(db: Db): Promise<void> {
     [Collections.artifacts, { runId: 1 }],
     [Collections.schedules, { enabled: 1, nextFireAt: 1 }],
     [Collections.schedules, { pipeline: 1 }],
+    [Collections.cacheEntries, { pipeline: 1, version: 1 }],
     // `events` is read and pruned by `_id` ranges: the `_id` index serves it.
   ];
   for (const [name, keys, options] of plain) await db.collection(name).createIndex(keys, options ?? {});

@@ -3,6 +3,7 @@ import { MongoClient, ReadConcern, type WriteConcernSettings } from 'mongodb';
 import type { Store } from '../types.js';
 import { createMongoAgents } from './agents.js';
 import { createMongoArtifacts } from './artifacts.js';
+import { createMongoCaches } from './caches.js';
 import { createBackground } from './background.js';
 import { createStoreCall, messageOf, redact } from './call.js';
 import { idLookupsUseIndex, isFerretDB } from './capabilities.js';
@@ -182,6 +183,7 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
     ...createMongoJobs(ctx, hints, listByIdMax),
     ...createMongoLogs(ctx),
     ...createMongoArtifacts(ctx),
+    ...createMongoCaches(ctx),
     ...createMongoAgents(ctx),
     ...createMongoTokens(db, ctx.call),
     ...createMongoSecrets(db, ctx.call),

@@ -1,0 +1,123 @@
+/**
+ * The agents' cache API, beside the artifacts' (archives are raw bodies, not JSON):
+ * - `POST /api/caches/restore` `{ jobId, attempt, key, restoreKeys, version }`: which entry the
+ *   job restores (`{ hit, entry }`), marking it used;
+ * - `GET /api/caches/entries/<id>?jobId=&attempt=`: an entry's archive (gzipped tar);
+ * - `PUT /api/caches/entries?jobId=&attempt=&key=&version=`: saves an archive under the key
+ *   (201 `{ saved: true, entry, evicted }`, or 200 `{ saved: false, entry }` when the key exists).
+ * Every request is an agent's, for a job attempt it currently holds: the entry's pipeline and
+ * branch are that job's run's.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  BadInputError,
+  ForbiddenError,
+  type HiveForgeError,
+  NotFoundError,
+  UnauthenticatedError,
+  checkCacheKey,
+} from '@hiveforge/sdk';
+import { getHTTPStatusCodeFromError } from '@trpc/server/http';
+import { z } from 'zod';
+import { type AgentTokenCache, type TokenMemo, resolveCaller } from '../auth.js';
+import { answerJson, readLimitedBody } from '../body-limits.js';
+import type { Scheduler } from '../scheduler/scheduler.js';
+import type { Store } from '../store/types.js';
+import { hiveForgeErrorOf, toTRPCError } from '../trpc.js';
+import { type CacheScope, type CacheService, MAX_CACHE_ENTRY_BYTES } from './cache-service.js';
+
+const Version = z.string().regex(/^[0-9a-f]{64}$/, 'a version is 64 hex digits (a SHA-256)');
+const Attempt = z.coerce.number().int().min(1);
+const JobId = z.string().min(1).max(500);
+const RestoreRequest = z.object({
+  jobId: JobId,
+  attempt: Attempt,
+  key: z.string(),
+  restoreKeys: z.array(z.string()).max(16).default([]),
+  version: Version,
+});
+
+function fail(req: IncomingMessage, res: ServerResponse, error: unknown): void {
+  const hf: HiveForgeError | null = hiveForgeErrorOf(error);
+  answerJson(
+    req,
+    res,
+    hf ? getHTTPStatusCodeFromError(toTRPCError(hf)) : 500,
+    hf ? hf.toJSON() : { code: 'HF_INTERNAL', message: 'internal error' },
+  );
+}
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new BadInputError(`cache request: ${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`);
+}
+
+/** Creates the handler of `/api/caches/…`. */
+export function createCachesHandler(deps: {
+  store: Store;
+  scheduler: Scheduler;
+  caches: CacheService;
+  agents?: AgentTokenCache;
+  tokens?: TokenMemo;
+}) {
+  /** The pipeline and branch of the job attempt the agent holds; fenced when it holds none. */
+  const scopeOf = async (agentId: string, jobId: string, attempt: number): Promise<CacheScope> => {
+    const job = await deps.scheduler.requireCurrentAttempt(agentId, jobId, attempt);
+    const run = await deps.store.getRun(job.runId);
+    if (!run) throw new NotFoundError(`run '${job.runId}' of job '${jobId}' is gone`);
+    return { pipeline: run.pipeline, branch: run.trigger.branch };
+  };
+  return async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
+    try {
+      const caller = await resolveCaller(deps.store, req.headers.authorization, deps);
+      if (caller.kind === 'anonymous') throw new UnauthenticatedError(caller.refused ?? 'missing or invalid token');
+      if (caller.kind !== 'agent') throw new ForbiddenError('only agents restore and save caches');
+      const agentId = caller.agent._id;
+      const path = url.pathname.slice('/api/caches/'.length);
+      if (path === 'restore' && req.method === 'POST') {
+        const body = await readLimitedBody(req, 64 * 1024, 'a cache restore request');
+        let json: unknown;
+        try {
+          json = JSON.parse(body.toString('utf8'));
+        } catch {
+          throw new BadInputError('a cache restore request is a JSON object');
+        }
+        const request = parse(RestoreRequest, json);
+        checkCacheKey('the cache key', request.key);
+        for (const [i, k] of request.restoreKeys.entries()) checkCacheKey(`restore key ${i + 1}`, k);
+        const scope = await scopeOf(agentId, request.jobId, request.attempt);
+        const answer = await deps.caches.restore(scope, request);
+        return answerJson(req, res, 200, answer);
+      }
+      const jobId = parse(JobId, url.searchParams.get('jobId') ?? '');
+      const attempt = parse(Attempt, url.searchParams.get('attempt') ?? '');
+      if (path === 'entries' && req.method === 'PUT') {
+        const key = checkCacheKey('the cache key', url.searchParams.get('key') ?? '');
+        const version = parse(Version, url.searchParams.get('version') ?? '');
+        const scope = await scopeOf(agentId, jobId, attempt);
+        const limit = Math.min(deps.caches.config.limitBytes, MAX_CACHE_ENTRY_BYTES);
+        const data = await readLimitedBody(req, limit, 'the cache entry');
+        const saved = await deps.caches.save(scope, { key, version, data });
+        return answerJson(req, res, saved.saved ? 201 : 200, saved);
+      }
+      if (path.startsWith('entries/') && req.method === 'GET') {
+        const id = decodeURIComponent(path.slice('entries/'.length));
+        const scope = await scopeOf(agentId, jobId, attempt);
+        const found = await deps.caches.read(scope, id);
+        if (!found) throw new NotFoundError(`pipeline '${scope.pipeline}' has no cache entry '${id}'`);
+        res.writeHead(200, {
+          'content-type': 'application/gzip',
+          'content-length': found.data.length,
+          'x-sha256': found.entry.sha256,
+        });
+        res.end(found.data);
+        return;
+      }
+      throw new NotFoundError(`no cache route ${req.method} /api/caches/${path}`);
+    } catch (error) {
+      fail(req, res, error);
+    }
+  };
+}
