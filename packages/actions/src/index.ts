@@ -15,12 +15,16 @@
  *
  * @module
  */
+export { cache, restoreKeyedCache, type CacheActionOptions } from './cache.js';
 export {
   cargo,
+  gradle,
   maven,
   sbt,
   type BuildToolOptions,
+  type CachedBuildToolOptions,
   type CargoOptions,
+  type GradleOptions,
   type MavenOptions,
   type SbtOptions,
 } from './build-tools.js';

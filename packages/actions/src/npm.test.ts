@@ -68,4 +68,19 @@ describe('npm actions (the real npm, a local project without dependencies)', () 
       value: null,
     });
   });
+
+  it('npm.ci restores ~/.npm keyed by the lockfile hash before installing; cache: false opts out', async () => {
+    await using local = await createLocalContext();
+    const app = join(local.workspace, 'app');
+    await writeProject(app);
+    await npm.ci(local.ctx, { cwd: 'app', args: ['--offline', '--ignore-scripts'] });
+    const key = `npm-${await local.ctx.hashFiles('app/package-lock.json')}`;
+    expect(local.caches).toEqual([{ key, paths: ['~/.npm'], restoreKeys: ['npm-'], save: true }]);
+    // Another lockfile is another key.
+    await writeFile(join(app, 'package-lock.json'), JSON.stringify({ lockfileVersion: 3, packages: {}, name: 'b' }));
+    await npm.ci(local.ctx, { cwd: 'app', args: ['--offline', '--ignore-scripts'] }).catch(() => {});
+    expect(local.caches[1]?.key).not.toBe(key);
+    await npm.ci(local.ctx, { cwd: 'app', cache: false, args: ['--offline', '--ignore-scripts'] }).catch(() => {});
+    expect(local.caches).toHaveLength(2);
+  });
 });

@@ -1,4 +1,6 @@
+import { posix } from 'node:path';
 import { type JobContext, defineAction } from '@hiveforge/sdk';
+import { restoreKeyedCache } from './cache.js';
 
 /** What every npm action takes: where npm runs, its environment and extra arguments. */
 export interface NpmOptions {
@@ -15,7 +17,13 @@ export interface NpmOptions {
  * (`npm ci --no-audit --no-fund <args>`).
  * @example await npm.ci(ctx, { args: ['--legacy-peer-deps'] });
  */
-export interface NpmCiOptions extends NpmOptions {}
+export interface NpmCiOptions extends NpmOptions {
+  /**
+   * Restore npm's download cache (`~/.npm`) before the install, keyed by the lockfile's hash,
+   * and save it when the job succeeds; `false` opts out. @default true
+   */
+  cache?: boolean;
+}
 
 /**
  * Options of {@link npm}`.run`. `args` go to the script (`npm run <script> -- <args>`);
@@ -51,6 +59,14 @@ const scriptArgs = (o: NpmTestOptions): string[] => [
 const ci = defineAction<NpmCiOptions | undefined, void>({
   name: 'npm.ci',
   async run(ctx, options = {}) {
+    if (options.cache !== false) {
+      const dir = options.cwd ?? '.';
+      await restoreKeyedCache(ctx, {
+        prefix: 'npm',
+        hashFiles: [posix.join(dir, 'package-lock.json'), posix.join(dir, 'npm-shrinkwrap.json')],
+        paths: ['~/.npm'],
+      });
+    }
     await shellOf(ctx, options)`npm ${['ci', '--no-audit', '--no-fund', ...(options.args ?? [])]}`;
   },
 });

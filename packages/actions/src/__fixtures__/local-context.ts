@@ -1,8 +1,18 @@
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type JobContext, type Shell, type ShOptions, type ShResult, ExecError, renderCommand } from '@hiveforge/sdk';
+import {
+  type CacheOptions,
+  type JobContext,
+  type Shell,
+  type ShOptions,
+  type ShResult,
+  ExecError,
+  renderCommand,
+} from '@hiveforge/sdk';
+import { glob } from 'tinyglobby';
 
 /** One command a {@link LocalContext} ran, with what it printed. */
 export interface RanCommand {
@@ -21,6 +31,8 @@ export interface LocalContext extends AsyncDisposable {
   commands: RanCommand[];
   /** The log lines written so far. */
   log: string[];
+  /** The `ctx.cache` calls so far (each restores nothing). */
+  caches: CacheOptions[];
 }
 
 /**
@@ -34,6 +46,7 @@ export async function createLocalContext(options: { repository?: string } = {}):
   const home = join(root, 'home');
   const commands: RanCommand[] = [];
   const log: string[] = [];
+  const caches: CacheOptions[] = [];
   const exec = (command: string, o: ShOptions) =>
     new Promise<ShResult>((resolve, reject) => {
       const cwd = o.cwd ? join(workspace, o.cwd) : workspace;
@@ -87,6 +100,23 @@ export async function createLocalContext(options: { repository?: string } = {}):
     upload: () => Promise.reject(new Error('no artifacts in a local context')),
     download: () => Promise.reject(new Error('no artifacts in a local context')),
     outputs: { set: () => {}, get: () => undefined },
+    cache: async (o) => {
+      caches.push(o);
+      return { hit: 'miss', key: null };
+    },
+    // As the agent's: a hash over each matched file's hash, in path order; '' when none matches.
+    hashFiles: async (...patterns) => {
+      const files = (
+        await glob(
+          patterns.filter((p) => !p.startsWith('!')),
+          { cwd: workspace, ignore: patterns.filter((p) => p.startsWith('!')).map((p) => p.slice(1)), dot: true },
+        )
+      ).sort();
+      if (!files.length) return '';
+      const total = createHash('sha256');
+      for (const f of files) total.update(createHash('sha256').update(await readFile(join(workspace, f))).digest());
+      return total.digest('hex');
+    },
     matrix: {},
     trigger: { event: 'manual', branch: null, commit: null, repository: options.repository ?? null, inputs: {} },
     signal: new AbortController().signal,
@@ -96,6 +126,7 @@ export async function createLocalContext(options: { repository?: string } = {}):
     workspace,
     commands,
     log,
+    caches,
     [Symbol.asyncDispose]: () => rm(root, { recursive: true, force: true }),
   };
 }
