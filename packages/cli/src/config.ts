@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { type ExecutorName, executorNames, isExecutorName, resolveImageBuilderConfig } from '@hiveforge/agent';
-import { parseSecretsKey } from '@hiveforge/coordinator';
+import {
+  DEFAULT_LOCAL_CACHE_BYTES,
+  type ExecutorName,
+  executorNames,
+  isExecutorName,
+  resolveImageBuilderConfig,
+} from '@hiveforge/agent';
+import { DEFAULT_CACHE_LIMIT_BYTES, parseSecretsKey } from '@hiveforge/coordinator';
 import { ConfigError, formatIssues, parseByteSize, parseDuration } from '@hiveforge/sdk';
 import { z } from 'zod';
 
@@ -52,6 +58,8 @@ const CoordinatorFileSchema = z
     agentCacheTtl: DurationText,
     agentGoneAfter: DurationText,
     logLimit: SizeText,
+    cacheSizeLimit: SizeText,
+    defaultBranch: z.string().min(1),
   })
   .partial()
   .strict();
@@ -74,6 +82,7 @@ const AgentFileSchema = z
     onLogLimit: z.enum(['truncate', 'fail']),
     callTimeout: DurationText,
     retryFor: DurationText,
+    localCacheSize: SizeText,
   })
   .partial()
   .strict();
@@ -107,6 +116,10 @@ export interface ResolvedCoordinatorConfig {
   agentGoneAfterMs: number;
   /** The most log bytes a job attempt may store; chunks past it are refused. */
   logLimitBytes: number;
+  /** The most bytes of cache entries one pipeline keeps; past it the least recently used go. */
+  cacheLimitBytes: number;
+  /** The branch whose cache entries every branch of a pipeline may restore. */
+  defaultBranch: string;
 }
 
 /** The agent's effective configuration. */
@@ -139,6 +152,8 @@ export interface ResolvedAgentConfig {
   callTimeoutMs: number;
   /** How long a job's calls are tried again while the coordinator or its store cannot answer. */
   retryForMs: number;
+  /** The most bytes of cache entries the agent keeps in `<workDir>/caches`; 0 keeps none. */
+  localCacheBytes: number;
 }
 
 function readConfigFile<T extends z.ZodType>(schema: T, path: string | undefined): z.infer<T> {
@@ -279,6 +294,12 @@ export function resolveCoordinatorConfig(
       '--log-limit',
       pick(flags.logLimit, env.HIVEFORGE_LOG_LIMIT, file.logLimit?.toString()) ?? DEFAULT_LOG_LIMIT,
     ),
+    cacheLimitBytes: parseSize(
+      '--cache-size-limit',
+      pick(flags.cacheSizeLimit, env.HIVEFORGE_CACHE_SIZE_LIMIT, file.cacheSizeLimit?.toString()) ??
+        DEFAULT_CACHE_LIMIT_BYTES,
+    ),
+    defaultBranch: pick(flags.defaultBranch, env.HIVEFORGE_DEFAULT_BRANCH, file.defaultBranch) ?? 'main',
   };
 }
 
@@ -402,7 +423,16 @@ export function resolveAgentConfig(
       pick(flags.retryFor as string | undefined, env.HIVEFORGE_RETRY_FOR),
       file.retryFor ?? 120_000,
     ),
+    localCacheBytes: localCacheSize(
+      pick(flags.localCacheSize as string | undefined, env.HIVEFORGE_LOCAL_CACHE_SIZE, file.localCacheSize?.toString()),
+    ),
   };
+}
+
+/** `--local-cache-size`: a size, or 0 for no local cache. @default DEFAULT_LOCAL_CACHE_BYTES (2 GiB) */
+function localCacheSize(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_LOCAL_CACHE_BYTES;
+  return value.trim() === '0' ? 0 : parseSize('--local-cache-size', value);
 }
 
 /** The configuration as printed at start: secrets are shown as `***`. */

@@ -139,6 +139,11 @@ export function createProgram(io: CommandIO, setCode: (code: number) => void): C
       'an agent not heard from this long is marked gone and its token refused (default 5m)',
     )
     .option('--log-limit <size>', 'the most log a job attempt may store; past it chunks are refused (default 64MiB)')
+    .option(
+      '--cache-size-limit <size>',
+      'the most cache entries one pipeline keeps; past it the least recently used go (default 10GiB)',
+    )
+    .option('--default-branch <name>', 'the branch whose cache entries every branch may restore (default main)')
     .action(async (o) => setCode(await coordinatorCommand(o, io)));
 
   program
@@ -161,6 +166,10 @@ export function createProgram(io: CommandIO, setCode: (code: number) => void): C
     .option('--on-log-limit <action>', 'past the log limit: truncate the log (default) or fail the job')
     .option('--call-timeout <duration>', 'how long a call to a coordinator may take (default 30s)')
     .option('--retry-for <duration>', "how long a job's calls are retried while the store is out (default 2m)")
+    .option(
+      '--local-cache-size <size>',
+      'the most cache entries kept in <work-dir>/caches, restored without a transfer; 0 keeps none (default 2GiB)',
+    )
     .action(async (o) => setCode(await agentCommand(o, io)));
 
   registerClusterCommands(program, io, setCode);

@@ -135,7 +135,8 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
     if (analysis.ok) throw error;
     return nothingRun(analysis.diagnostics, io);
   }
-  const store = createMemoryStore();
+  // Cache entries outlive the run in .hiveforge/cache: the next local run restores them.
+  const store = createMemoryStore({ cachesDir: join(options.workDir ?? join(pkg.root, '.hiveforge'), 'cache') });
   // Declared before the coordinator, so disposed after it: removes the artifacts' temporary files.
   await using _store = { [Symbol.asyncDispose]: () => store.close() };
   const agentSecret = randomBytes(24).toString('base64url');
@@ -187,6 +188,8 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
     name: 'local',
     capacity: concurrency,
     workDir,
+    // The embedded coordinator's caches are on this disk already (.hiveforge/cache).
+    localCacheBytes: 0,
     executor: createExecutor(executorName, config),
     secrets,
     passEnv: parsePassEnv(options.passEnv ?? []),

@@ -62,6 +62,7 @@ export async function coordinatorCommand(flags: Record<string, string | undefine
     },
     agentCacheTtl: config.agentCacheTtlMs,
     agentGoneAfter: config.agentGoneAfterMs,
+    caches: { limitBytes: config.cacheLimitBytes, defaultBranch: config.defaultBranch },
     onError: (error) => io.stderr.write(`background task failed: ${(error as Error).message}\n`),
   }).catch(async (error: unknown) => {
     await store.close();
@@ -107,6 +108,7 @@ export async function agentCommand(
     onLogLimit: config.onLogLimit,
     callTimeoutMs: config.callTimeoutMs,
     retryForMs: config.retryForMs,
+    localCacheBytes: config.localCacheBytes,
     // All of the effective configuration counts, the default image too (see `configHash`).
     configHash: configHash(config as unknown as Record<string, unknown>),
     onEvent: (event) => {
