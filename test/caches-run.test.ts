@@ -15,7 +15,9 @@ async function packTarball(dir: string, name: string, version: string) {
   await writeFile(join(root, 'package', 'package.json'), JSON.stringify({ name, version, main: 'index.js' }));
   await writeFile(join(root, 'package', 'index.js'), `module.exports = ${JSON.stringify(`${name}@${version}`)};\n`);
   const parts: Buffer[] = [];
-  for await (const c of tar.create({ gzip: true, cwd: root, portable: true }, ['package']) as unknown as AsyncIterable<Buffer>)
+  for await (const c of tar.create({ gzip: true, cwd: root, portable: true }, [
+    'package',
+  ]) as unknown as AsyncIterable<Buffer>)
     parts.push(c);
   const data = Buffer.concat(parts);
   return { name, version, data, integrity: `sha512-${createHash('sha512').update(data).digest('base64')}` };
@@ -46,7 +48,11 @@ describe('caches across hiveforge run invocations (npm ci against a loopback reg
         ...Object.fromEntries(
           deps.map((d) => [
             `node_modules/${d.name}`,
-            { version: d.version, resolved: `${registry}/${d.name}/-/${d.name}-${d.version}.tgz`, integrity: d.integrity },
+            {
+              version: d.version,
+              resolved: `${registry}/${d.name}/-/${d.name}-${d.version}.tgz`,
+              integrity: d.integrity,
+            },
           ]),
         ),
       },
@@ -112,7 +118,9 @@ describe('caches across hiveforge run invocations (npm ci against a loopback reg
   it('run 1 saves ~/.npm; run 2 with an empty home restores it exactly and npm ci downloads nothing', async () => {
     await writeProject([tarballs.get('hf-dep-1.0.0.tgz') as Tarball]);
     const first = await run('home1');
-    expect(first).toEqual(expect.arrayContaining([expect.stringMatching(/^\s*cache npm-[0-9a-f]{64}: no entry to restore$/)]));
+    expect(first).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^\s*cache npm-[0-9a-f]{64}: no entry to restore$/)]),
+    );
     expect(first).toEqual(expect.arrayContaining([expect.stringMatching(/^\s*cache npm-[0-9a-f]{64}: saved \(/)]));
     expect(first).toContain('dep says hf-dep@1.0.0');
     expect(downloads).toEqual(['hf-dep-1.0.0.tgz']);
@@ -121,11 +129,15 @@ describe('caches across hiveforge run invocations (npm ci against a loopback reg
 
     const second = await run('home2');
     expect(second).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^\s*cache npm-[0-9a-f]{64}: restored exact \(.*\) from the coordinator/)]),
+      expect.arrayContaining([
+        expect.stringMatching(/^\s*cache npm-[0-9a-f]{64}: restored exact \(.*\) from the coordinator/),
+      ]),
     );
     expect(second).toContain('dep says hf-dep@1.0.0');
     // npm found the tarball in the restored cache: it reports no fetch, and the registry served nothing more.
-    expect(second.filter((l) => /npm http/.test(l))).toEqual([expect.stringMatching(/hf-dep-1\.0\.0\.tgz .*\(cache hit\)$/)]);
+    expect(second.filter((l) => /npm http/.test(l))).toEqual([
+      expect.stringMatching(/hf-dep-1\.0\.0\.tgz .*\(cache hit\)$/),
+    ]);
     expect(downloads).toEqual(['hf-dep-1.0.0.tgz']);
     // An exact hit is not saved again.
     expect(second.some((l) => / saved \(/.test(l))).toBe(false);
@@ -136,7 +148,9 @@ describe('caches across hiveforge run invocations (npm ci against a loopback reg
     const before = downloads.length;
     const third = await run('home3');
     expect(third).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^\s*cache npm-[0-9a-f]{64}: restored prefix match npm-[0-9a-f]{64} /)]),
+      expect.arrayContaining([
+        expect.stringMatching(/^\s*cache npm-[0-9a-f]{64}: restored prefix match npm-[0-9a-f]{64} /),
+      ]),
     );
     expect(downloads.slice(before)).toEqual(['hf-extra-2.0.0.tgz']);
     expect(third).toEqual(expect.arrayContaining([expect.stringMatching(/: saved \(/)]));
