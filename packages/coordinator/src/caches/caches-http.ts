@@ -21,7 +21,7 @@ import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { z } from 'zod';
 import { type AgentTokenCache, type TokenMemo, resolveCaller } from '../auth.js';
 import { answerJson, readLimitedBody } from '../body-limits.js';
-import type { Scheduler } from '../scheduler/scheduler.js';
+import type { Scheduler } from '../scheduler/index.js';
 import type { Store } from '../store/types.js';
 import { hiveForgeErrorOf, toTRPCError } from '../trpc.js';
 import { type CacheScope, type CacheService, MAX_CACHE_ENTRY_BYTES } from './cache-service.js';
