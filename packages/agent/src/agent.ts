@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Lease } from '@hiveforge/coordinator';
 import { type ArtifactClient, createArtifactClient } from './artifact-client.js';
@@ -12,7 +12,7 @@ import { hostBasics, passedVariables } from './job-environment.js';
 import { configHash } from './fingerprint.js';
 import { createJobHostPool } from './job-host-pool.js';
 import { isRetryable } from './retry.js';
-import { type RunningJob, runJob } from './job-runner.js';
+import { LOG_SPILL_DIR, type RunningJob, runJob } from './job-runner.js';
 import { createWorkspaceUsage } from './workspace-usage.js';
 import type { OnLogLimit } from './log-shipper.js';
 import type { PipelineSpec } from '@hiveforge/sdk';
@@ -327,6 +327,8 @@ export function createAgent(options: AgentOptions): Agent {
     run() {
       finished ??= (async () => {
         await mkdir(options.workDir, { recursive: true });
+        // Logs an earlier life of this agent could not send are of attempts it no longer runs.
+        await rm(join(options.workDir, LOG_SPILL_DIR), { recursive: true, force: true });
         // A killed earlier life of this agent (same work directory) may have left environments.
         const reaped = (await options.executor.reap?.()) ?? 0;
         if (reaped > 0) emit({ type: 'reaped', count: reaped });

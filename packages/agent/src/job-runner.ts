@@ -74,6 +74,9 @@ export interface RunningJob {
   readonly done: Promise<AttemptResult | null>;
 }
 
+/** The folder of the agent's work directory where unsent logs wait (see `LogShipperOptions.spillPath`). */
+export const LOG_SPILL_DIR = 'log-spill';
+
 const slug = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, 120);
 
 /** Bundles are content-addressed by version id, so one download serves every job of a version. */
@@ -122,6 +125,8 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
       await deps.client.agent.logs.mutate({ jobId: lease.jobId, attempt: lease.attempt, chunks });
     },
     retryForMs: deps.retryForMs,
+    // What waits to be sent beyond 4 MiB (a long outage) goes to disk: the job is not held up.
+    spillPath: join(deps.workDir, LOG_SPILL_DIR, `${slug(lease.jobId)}-a${lease.attempt}.log`),
   });
   const grace = deps.cancelGraceMs ?? 10_000;
   /** Every call of the job to the coordinator goes through this: an outage shorter than the budget fails nothing. */

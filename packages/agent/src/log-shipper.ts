@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { LogLimitError, formatBytes, isHiveForgeError } from '@hiveforge/sdk';
 import { errorCodeOf } from './client.js';
+import { type LogSpill, createLogSpill } from './log-spill.js';
 import { type Masker, createMasker } from './masking.js';
 import { withRetry } from './retry.js';
 
@@ -45,11 +46,19 @@ export interface LogShipperOptions {
   /** @default 'truncate' */
   onLimit?: OnLogLimit;
   /**
-   * Bytes waiting to be sent above which writers are asked to wait (`write` returns false,
-   * `drained()` resolves once half of it is sent): the agent's memory stays bounded whatever a
-   * job prints. @default 4 MiB
+   * Bytes waiting to be sent in memory above which writers are asked to wait (`write` returns
+   * false, `drained()` resolves once half of it is sent): the agent's memory stays bounded
+   * whatever a job prints. With `spillPath`, what does not fit goes to disk instead, and writers
+   * wait only while that much is still on its way to the file. @default 4 MiB
    */
   highWaterBytes?: number;
+  /**
+   * A file (in the agent's work directory) that takes the log waiting to be sent beyond
+   * `highWaterBytes`, so that a job printing through a long coordinator or store outage is not
+   * held up; sent from there in order, and removed once sent. Bounded by the log limit. Without
+   * it, writers wait (see `highWaterBytes`).
+   */
+  spillPath?: string;
   /** How long a batch is sent again while the coordinator cannot take it (see `withRetry`). @default 120 s */
   retryForMs?: number;
 }
@@ -143,7 +152,9 @@ export function createLogShipper(options: LogShipperOptions): LogShipper {
   const chunks: LogChunk[] = [];
   /** The UTF-8 size of each chunk of `chunks`. */
   const sizes: number[] = [];
+  /** Bytes of `chunks` (in memory); the rest waits in `spill`. */
   let waitingBytes = 0;
+  let spill: LogSpill | null = null;
   let seq = 0;
   let offset = 0;
   let fenced = false;
@@ -158,8 +169,16 @@ export function createLogShipper(options: LogShipperOptions): LogShipper {
     chunks.length = 0;
     sizes.length = 0;
     waitingBytes = 0;
+    void dropSpill();
     releaseWriters();
     options.onFailure?.(error);
+  };
+
+  /** Forgets what waits on disk (the log will not be sent) and removes the file. */
+  const dropSpill = async () => {
+    const dropped = spill;
+    spill = null;
+    await dropped?.close().catch(() => {});
   };
 
   const releaseWriters = () => {
@@ -186,9 +205,18 @@ export function createLogShipper(options: LogShipperOptions): LogShipper {
     }
     options.onText?.(text);
     for (const piece of pieces) {
-      chunks.push({ seq: seq++, offset, text: piece.text });
-      sizes.push(piece.bytes);
+      const chunk = { seq: seq++, offset, text: piece.text };
       offset += piece.bytes;
+      // Once some of the log waits on disk, all that follows does, to keep the order.
+      if (options.spillPath && (spill?.count || waitingBytes + piece.bytes > highWater)) {
+        spill ??= createLogSpill(options.spillPath, () => {
+          if (!overHighWater()) releaseWriters();
+        });
+        spill.append(chunk, piece.bytes);
+        continue;
+      }
+      chunks.push(chunk);
+      sizes.push(piece.bytes);
       waitingBytes += piece.bytes;
     }
     if (limited && onLimit === 'fail')
@@ -222,7 +250,21 @@ export function createLogShipper(options: LogShipperOptions): LogShipper {
   const pump = (): Promise<void> => {
     pumping ??= (async () => {
       try {
-        while (chunks.length > 0 && !fenced && !failure) {
+        for (;;) {
+          if (fenced || failure) break;
+          if (chunks.length === 0 && spill?.count) {
+            // The oldest of what waits on disk, back into memory (a batch's worth at most).
+            try {
+              const taken = await spill.take(batchBytes);
+              chunks.push(...taken.chunks);
+              sizes.push(...taken.sizes);
+              for (const size of taken.sizes) waitingBytes += size;
+            } catch (error) {
+              fail(asFailure(error));
+              return;
+            }
+          }
+          if (chunks.length === 0) break;
           let size = 0;
           let n = 0;
           while (n < chunks.length && n < 256) {
@@ -247,6 +289,7 @@ export function createLogShipper(options: LogShipperOptions): LogShipper {
           chunks.length = 0;
           sizes.length = 0;
           waitingBytes = 0;
+          void dropSpill();
           releaseWriters();
         }
       } finally {
@@ -256,7 +299,10 @@ export function createLogShipper(options: LogShipperOptions): LogShipper {
     return pumping;
   };
 
-  const overHighWater = () => waitingBytes + partial.length > highWater;
+  const overHighWater = () =>
+    options.spillPath
+      ? (spill?.unwritten ?? 0) + partial.length > highWater
+      : waitingBytes + partial.length > highWater;
 
   const dropping = () => fenced || failure !== null || limited;
 
@@ -288,7 +334,7 @@ export function createLogShipper(options: LogShipperOptions): LogShipper {
 
   const timer = setInterval(() => {
     takeLines(false);
-    if (chunks.length) void pump();
+    if (chunks.length || spill?.count) void pump();
   }, options.flushIntervalMs ?? 100);
   timer.unref();
 
@@ -312,7 +358,11 @@ export function createLogShipper(options: LogShipperOptions): LogShipper {
     flush,
     async close() {
       clearInterval(timer);
-      await flush();
+      try {
+        await flush();
+      } finally {
+        await dropSpill();
+      }
     },
     get fenced() {
       return fenced;
