@@ -39,6 +39,7 @@ export {
   workDirLabel,
   type DockerExecutorOptions,
 } from './executors/docker.js';
+export { createDockerClient } from './docker-client.js';
 export {
   chooseExecutor,
   createExecutor,

@@ -8,7 +8,8 @@ import {
   OutOfMemoryError,
   isHiveForgeError,
 } from '@hiveforge/sdk';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
+import { createDockerClient } from '../docker-client.js';
 import { insideWorkspace, packPath, unpackInto } from '../archive.js';
 import type { ImageBuilder, PreparedImage } from '../images/types.js';
 import type { ExecOptions, Executor, JobEnvironment, PrepareOptions, StartOptions } from './types.js';
@@ -29,7 +30,7 @@ export interface DockerExecutorOptions {
   images: ImageBuilder;
   /** The agent's work directory: its containers are labelled with a hash of it. */
   workDir: string;
-  /** The engine. @default `new Docker()` (DOCKER_HOST, or /var/run/docker.sock) */
+  /** The engine. @default `createDockerClient()` (DOCKER_HOST, or /var/run/docker.sock) */
   docker?: Docker;
   /** The image of jobs that declare none. @default null (such jobs fail with a clear error) */
   defaultImage?: string | null;
@@ -83,7 +84,7 @@ const OOM_COUNT = [
  * killed life left behind.
  */
 export function createDockerExecutor(options: DockerExecutorOptions): Executor {
-  const docker = options.docker ?? new Docker();
+  const docker = options.docker ?? createDockerClient();
   const mount = options.containerWorkspace ?? '/workspace';
   const grace = options.killGraceMs ?? 5_000;
   const defaultUser =
@@ -324,7 +325,7 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
  * True when a Docker engine answers within `timeoutMs`.
  * @default timeoutMs 1500
  */
-export async function dockerAnswers(docker: Docker = new Docker(), timeoutMs = 1_500): Promise<boolean> {
+export async function dockerAnswers(docker: Docker = createDockerClient(), timeoutMs = 1_500): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([

@@ -1,5 +1,5 @@
 import { ConfigError } from '@hiveforge/sdk';
-import Docker from 'dockerode';
+import { createDockerClient } from '../docker-client.js';
 import { createImageBuilder } from '../images/image-builder.js';
 import { type DockerExecutorOptions, createDockerExecutor, dockerAnswers } from './docker.js';
 import { type ProcessExecutorOptions, createProcessExecutor } from './process.js';
@@ -45,7 +45,7 @@ export const executors = {
     runsImages: true,
     available: (config) => dockerAnswers(config.docker?.docker),
     create(config) {
-      const docker = config.docker?.docker ?? new Docker();
+      const docker = config.docker?.docker ?? createDockerClient();
       return createDockerExecutor({
         ...config.docker,
         docker,

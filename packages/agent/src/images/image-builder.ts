@@ -5,14 +5,15 @@ import {
   type ImageSpec,
   isHiveForgeError,
 } from '@hiveforge/sdk';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
+import { createDockerClient } from '../docker-client.js';
 import { BASE_ARG, buildContext, IMAGE_LABEL, IMAGE_NAME_LABEL } from './dockerfile.js';
 import { createTail, type EngineMessage, engineMessages, messageError, messageText } from './engine-progress.js';
 import type { BuiltImage, EnsureImageOptions, ImageBuilder, PreparedImage } from './types.js';
 
 /** Options of {@link createImageBuilder}. */
 export interface ImageBuilderOptions {
-  /** The engine images are built on. @default `new Docker()` (DOCKER_HOST or /var/run/docker.sock) */
+  /** The engine images are built on. @default `createDockerClient()` (DOCKER_HOST or /var/run/docker.sock) */
   docker?: Docker;
   /**
    * A registry (`host:port`) that bases without a registry host of their own are pulled from
@@ -80,12 +81,12 @@ export function resolveImageBuilderConfig(options: ImageBuilderOptions): Resolve
  * share one build, and each caller's `onLog` sees its output.
  *
  * @example
- * const images = createImageBuilder({ docker: new Docker(), registry: '127.0.0.1:5000' });
+ * const images = createImageBuilder({ docker: createDockerClient(), registry: '127.0.0.1:5000' });
  * const { tag } = await images.ensure(spec.images[0], { onLog: (t) => process.stderr.write(t) });
  */
 export function createImageBuilder(options: ImageBuilderOptions = {}): ImageBuilder {
   const config = resolveImageBuilderConfig(options);
-  const docker = options.docker ?? new Docker();
+  const docker = options.docker ?? createDockerClient();
   const flights = new Map<string, Flight>();
   const pushed = new Set<string>();
 
