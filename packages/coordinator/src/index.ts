@@ -23,7 +23,7 @@ export {
   type Analyzer,
   type Diagnostic,
 } from './analyzer/index.js';
-export { createManualClock, systemClock, type Clock, type ManualClock } from './clock.js';
+export { createManualClock, preciseSystemClock, systemClock, type Clock, type ManualClock } from './clock.js';
 export { checkArchive, MAX_ARTIFACT_BYTES } from './artifacts.js';
 export {
   DEFAULT_CACHE_LIMIT_BYTES,

@@ -8,6 +8,7 @@ import { type Analyzer, createAnalyzer } from './analyzer/index.js';
 import { createArtifactsHandler } from './artifacts.js';
 import { type CachesOptions, createCacheService } from './caches/cache-service.js';
 import { createCachesHandler } from './caches/caches-http.js';
+import { type Clock, systemClock } from './clock.js';
 import { BODY_LIMITS, answerJson, bodyLimitOf, declaredLength, tooLarge } from './body-limits.js';
 import { abortWhenGone, createDirectCalls } from './direct-calls.js';
 import { createMetrics } from './metrics.js';
@@ -66,6 +67,13 @@ export interface CoordinatorOptions {
   /** A previous secrets key, used only to decrypt values stored before a rotation. @default undefined */
   secretsKeyPrevious?: Uint8Array;
   /**
+   * The coordinator's time: what the API records and compares (heartbeats, tokens' expiry,
+   * agents' silence) and the scheduler's (leases' expiry, sweeps, schedules). The sweeps and the
+   * schedule ticker still run on real timers; they read the time from this clock.
+   * @default systemClock, and for the scheduler `preciseSystemClock`
+   */
+  clock?: Clock;
+  /**
    * Called when a background sweep or schedule tick fails; it is tried again on the next one.
    */
   onError?: (error: unknown) => void;
@@ -89,10 +97,11 @@ export interface Coordinator extends AsyncDisposable {
 export async function createCoordinator(options: CoordinatorOptions): Promise<Coordinator> {
   const { store } = options;
   const secrets = await secretsCipherOf(store, options);
-  const scheduler = createScheduler({ store, options: options.scheduler, secrets });
+  const clock = options.clock ?? systemClock;
+  const scheduler = createScheduler({ store, options: options.scheduler, secrets, clock: options.clock });
   const metrics = createMetrics();
   const analyzer = options.analyzer ?? createAnalyzer();
-  const agents = createAgentTokenCache({ ttlMs: parseDuration(options.agentCacheTtl ?? '1s') });
+  const agents = createAgentTokenCache({ ttlMs: parseDuration(options.agentCacheTtl ?? '1s'), now: () => clock.now() });
   const tokens = createTokenMemo();
   const agentGoneAfterMs = parseDuration(options.agentGoneAfter ?? '5m');
   if (agentGoneAfterMs < 2 * scheduler.config.heartbeatIntervalMs) {
@@ -104,12 +113,15 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     store,
     goneAfterMs: agentGoneAfterMs,
     onGone: (agent) => agents.forget(agent._id),
+    clock,
   });
   /** The caller of a request, from its `authorization` header. */
-  const callerOf = (authorization: string | undefined) => resolveCaller(store, authorization, { agents, tokens });
+  const callerOf = (authorization: string | undefined) =>
+    resolveCaller(store, authorization, { agents, tokens, now: () => clock.now() });
   const contextOf = (caller: Caller, signal: AbortSignal): CoordinatorContext => ({
     store,
     scheduler,
+    clock,
     analyzer,
     agentSecret: options.agentSecret,
     caller,

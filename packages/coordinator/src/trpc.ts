@@ -3,6 +3,7 @@ import { TRPCError, initTRPC } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { TRPC_ERROR_CODES_BY_KEY, type TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import { type AgentTokenCache, type Caller, type TokenMemo, roleAllows } from './auth.js';
+import type { Clock } from './clock.js';
 import type { Scheduler } from './scheduler/index.js';
 import type { Role, Store } from './store/types.js';
 import type { Analyzer } from './analyzer/index.js';
@@ -14,6 +15,8 @@ import { storeUnavailableOf } from './store/mongodb/driver-errors.js';
 export interface CoordinatorContext {
   store: Store;
   scheduler: Scheduler;
+  /** The time procedures read and record (see `Clock`). */
+  clock: Clock;
   analyzer: Analyzer;
   caller: Caller;
   /** The agent records this coordinator keeps for agent tokens (see `AgentTokenCache`). */

@@ -159,7 +159,7 @@ export const agentCalls = {
         .default(null),
     }),
     async (ctx, input) => {
-      await ctx.store.updateAgent(ctx.agent._id, { lastHeartbeatAt: Date.now(), disk: input.disk });
+      await ctx.store.updateAgent(ctx.agent._id, { lastHeartbeatAt: ctx.clock.now(), disk: input.disk });
       const leases = await ctx.scheduler.heartbeat(ctx.agent._id, input.leases);
       const agent = await ctx.store.getAgent(ctx.agent._id);
       // A change made through another coordinator: the agent's next request reads it here.
@@ -175,7 +175,7 @@ export const agentCalls = {
   logs: agentCall(LogBatchSchema, async (ctx, input) => {
     checkLogLimit(input.chunks, ctx.scheduler.config.logLimitBytes);
     const job = await ctx.scheduler.requireCurrentAttempt(ctx.agent._id, input.jobId, input.attempt);
-    const now = Date.now();
+    const now = ctx.clock.now();
     const accepted = await ctx.store.appendLogChunks(
       input.chunks.map((c) => ({
         _id: `${input.jobId}#${input.attempt}#${c.seq}`,
@@ -237,7 +237,7 @@ export const agentRouter = router({
       if (!secretsEqual(input.secret, ctx.agentSecret))
         throw new UnauthenticatedError('the agent registration secret is wrong');
       const token = newToken('hfa');
-      const now = Date.now();
+      const now = ctx.clock.now();
       const agentId = `agent-${randomUUID()}`;
       await ctx.store.putAgent({
         _id: agentId,

@@ -55,7 +55,7 @@ export const agentsRouter = router({
 });
 
 async function setState(
-  { store, agents, scheduler }: Pick<CoordinatorContext, 'store' | 'agents' | 'scheduler'>,
+  { store, agents, scheduler, clock }: Pick<CoordinatorContext, 'store' | 'agents' | 'scheduler' | 'clock'>,
   agentId: string,
   state: 'active' | 'suspended' | 'draining',
 ) {
@@ -67,6 +67,6 @@ async function setState(
   agents.forget(agentId);
   // Pulls waiting for a job, here and in other coordinators, read their agent again.
   scheduler.notifyAgents();
-  if (agent.state !== state) await recordEvent(store, { type: 'agent', agentId, name: agent.name, state });
+  if (agent.state !== state) await recordEvent(store, { type: 'agent', agentId, name: agent.name, state }, clock.now());
   return { agentId, state };
 }

@@ -3,6 +3,7 @@ import { createAnalyzer } from '../analyzer/index.js';
 import { eventTimePrefix, newEventId, parseEventCursor, timeOfEventId } from '../event-log.js';
 import { createAgentTokenCache, createTokenMemo } from '../auth.js';
 import { createMetrics } from '../metrics.js';
+import { systemClock } from '../clock.js';
 import { createScheduler } from '../scheduler/index.js';
 import { createMemoryStore } from '../store/memory.js';
 import type { EventRecord, Store } from '../store/types.js';
@@ -22,6 +23,7 @@ function callerOn(store: Store, signal: AbortSignal) {
   return appRouter.createCaller({
     store,
     scheduler: createScheduler({ store }),
+    clock: systemClock,
     analyzer: createAnalyzer(),
     caller: { kind: 'user', name: 'vic', role: 'viewer' },
     agents: createAgentTokenCache({ ttlMs: 0 }),

@@ -109,7 +109,7 @@ export const eventsRouter = router({
         .default({ intervalMs: 1_000 }),
     )
     .subscription(async function* ({ ctx, input, signal }) {
-      const floor = input.after ?? eventTimePrefix(Date.now());
+      const floor = input.after ?? eventTimePrefix(ctx.clock.now());
       if (!input.after) yield* await snapshot(ctx.store, floor);
       for await (const event of followEvents(ctx.store, floor, input.intervalMs, signal)) {
         if (isClusterEvent(event)) yield toFeed(event) as ClusterEvent;
@@ -135,7 +135,7 @@ export const eventsRouter = router({
     )
     .subscription(async function* ({ ctx, input, signal }) {
       const types = input.types ? new Set<string>(input.types) : null;
-      const floor = input.lastEventId ?? input.after ?? eventTimePrefix(Date.now());
+      const floor = input.lastEventId ?? input.after ?? eventTimePrefix(ctx.clock.now());
       for await (const event of followEvents(ctx.store, floor, input.intervalMs, signal)) {
         if (!types || types.has(event.type)) yield tracked(event._id, toFeed(event));
       }

@@ -46,7 +46,7 @@ export const pipelinesRouter = router({
         .update(input.bundle)
         .digest('hex')
         .slice(0, 24);
-      const now = Date.now();
+      const now = ctx.clock.now();
       await ctx.store.putPipelineVersion({
         _id: versionId,
         pipeline: spec.name,

@@ -153,11 +153,11 @@ export const runsRouter = router({
       }),
     )
     .query(async ({ ctx, input }) => {
-      const deadline = Date.now() + input.waitMs;
+      const deadline = ctx.clock.now() + input.waitMs;
       for (;;) {
         const batch = await readRunEvents(ctx.store, input.runId, input.cursor);
         if (!batch) throw new NotFoundError(`no run '${input.runId}'`);
-        const left = deadline - Date.now();
+        const left = deadline - ctx.clock.now();
         if (batch.events.length > 0 || batch.done || left <= 0 || ctx.signal.aborted) return batch;
         await ctx.scheduler.waitForRun(input.runId, Math.min(left, 500), ctx.signal);
       }

@@ -36,7 +36,7 @@ export const secretsRouter = router({
         throw new BadInputError(`the value of ${input.name} is ${bytes} bytes; a secret is at most 64 KiB`);
       }
       const pipeline = input.pipeline ?? null;
-      const updatedAt = Date.now();
+      const updatedAt = ctx.clock.now();
       await ctx.store.putSecret({
         _id: secretIdOf(input.name, pipeline),
         name: input.name,

@@ -38,7 +38,11 @@ export const tokensRouter = router({
       }),
     )
     .mutation(async ({ ctx, input }) =>
-      issueUserToken(ctx.store, { ...input, expires: input.expires as Duration | undefined }),
+      issueUserToken(ctx.store, {
+        ...input,
+        expires: input.expires as Duration | undefined,
+        now: () => ctx.clock.now(),
+      }),
     ),
 
   /** Every token: id, name, role, when created, when it expires, when last used, when revoked. */
@@ -48,7 +52,7 @@ export const tokensRouter = router({
   revoke: userProcedure('admin')
     .input(z.object({ id: z.string().min(1).max(100) }))
     .mutation(async ({ ctx, input }) => {
-      const token = await ctx.store.revokeToken(input.id, Date.now());
+      const token = await ctx.store.revokeToken(input.id, ctx.clock.now());
       if (!token) throw new NotFoundError(`no token with id '${input.id}'`);
       return token;
     }),

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { makeAgent } from '../store/contract.js';
 import { createMemoryStore } from '../store/memory.js';
 import type { Store } from '../store/types.js';
+import { createManualClock } from '../clock.js';
 import { createAgentSweeper } from './agent-sweeper.js';
 import { DecisionIds } from './decision-ids.js';
 
@@ -11,10 +12,10 @@ const goneEvents = async (store: Store) =>
 describe('agent sweeper', () => {
   it('sweepers of several coordinators at once mark each silent agent gone once, with one event', async () => {
     const store = createMemoryStore();
-    const now = () => 10_000;
+    const clock = createManualClock(10_000);
     for (const id of ['a', 'b', 'c']) await store.putAgent(makeAgent(id, { lastHeartbeatAt: 1_000 }));
     await store.putAgent(makeAgent('fresh', { lastHeartbeatAt: 9_500 }));
-    const sweepers = Array.from({ length: 3 }, () => createAgentSweeper({ store, goneAfterMs: 5_000, now }));
+    const sweepers = Array.from({ length: 3 }, () => createAgentSweeper({ store, goneAfterMs: 5_000, clock }));
     const marked = (await Promise.all(sweepers.map((s) => s.sweep()))).flat().map((a) => a._id);
     expect(marked.sort()).toEqual(['a', 'b', 'c']);
     expect((await goneEvents(store)).map((e) => (e.type === 'agent' ? e.agentId : '')).sort()).toEqual(['a', 'b', 'c']);
@@ -35,7 +36,7 @@ describe('agent sweeper', () => {
         return found;
       },
     };
-    const sweeper = createAgentSweeper({ store, goneAfterMs: 5_000, now: () => 10_000 });
+    const sweeper = createAgentSweeper({ store, goneAfterMs: 5_000, clock: createManualClock(10_000) });
     expect(await sweeper.sweep()).toEqual([]);
     expect((await memory.getAgent('a'))?.state).toBe('active');
     expect(await memory.getDecision(DecisionIds.agentGone('a'))).toBeNull();
@@ -45,7 +46,7 @@ describe('agent sweeper', () => {
     const store = createMemoryStore();
     await store.putAgent(makeAgent('a', { lastHeartbeatAt: 1_000 }));
     await store.decide(DecisionIds.agentGone('a'), { reason: 'silent', lastHeartbeatAt: 1_000 });
-    const sweeper = createAgentSweeper({ store, goneAfterMs: 5_000, now: () => 10_000 });
+    const sweeper = createAgentSweeper({ store, goneAfterMs: 5_000, clock: createManualClock(10_000) });
     expect(await sweeper.sweep()).toEqual([]);
     expect((await store.getAgent('a'))?.state).toBe('gone');
     expect(await goneEvents(store)).toEqual([]);

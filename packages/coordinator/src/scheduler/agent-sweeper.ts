@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from '../clock.js';
 import { recordEvent } from '../event-log.js';
 import type { AgentRecord, Store } from '../store/types.js';
 import { DecisionIds } from './decision-ids.js';
@@ -44,8 +45,8 @@ export interface AgentSweeperOptions {
   goneAfterMs: number;
   /** Called with each agent this coordinator marked gone. */
   onGone?: (agent: AgentRecord) => void;
-  /** @default Date.now */
-  now?: () => number;
+  /** @default systemClock */
+  clock?: Clock;
 }
 
 /** Marks agents that stopped heartbeating gone; every coordinator runs one. */
@@ -61,7 +62,13 @@ export interface AgentSweeper {
  * one that heartbeated since the query is left alone; which coordinator marks it is decided by
  * `markAgentGone`'s decision, so coordinators sweeping at once record one event.
  */
-export function createAgentSweeper({ store, goneAfterMs, onGone, now = Date.now }: AgentSweeperOptions): AgentSweeper {
+export function createAgentSweeper({
+  store,
+  goneAfterMs,
+  onGone,
+  clock = systemClock,
+}: AgentSweeperOptions): AgentSweeper {
+  const now = () => clock.now();
   return {
     intervalMs: Math.max(1, Math.min(MAX_SWEEP_INTERVAL_MS, Math.floor(goneAfterMs / 4))),
     async sweep() {

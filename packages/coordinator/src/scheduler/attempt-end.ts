@@ -81,7 +81,7 @@ export async function projectAttemptEnd(
   read?: JobRecord,
 ): Promise<Settlement | null> {
   const { store } = ctx;
-  const now = ctx.now();
+  const now = ctx.clock.now();
   const job = read ?? (await store.getJob(jobId, { lease: false }));
   if (!job) return null;
   const lost = end.kind === 'lost' ? 1 : 0;

@@ -28,7 +28,7 @@ export async function startJob(
     if (job.state !== JobState.leased) return;
     const patch = {
       state: JobState.running,
-      startedAt: ctx.now(),
+      startedAt: ctx.clock.now(),
       ...(fingerprint ? { fingerprint: { ...fingerprint, attempt } } : {}),
     };
     if (await ctx.store.updateJob(jobId, patch, { attempt, states: [JobState.leased] }))

@@ -1,3 +1,4 @@
+import type { Clock } from '../clock.js';
 import type { SecretsCipher } from '../secrets/cipher.js';
 import type { PipelineSpec } from '@hiveforge/sdk';
 import type { JobRecord, RunRecord, Store } from '../store/types.js';
@@ -12,7 +13,8 @@ import { type LeaseGrace, createLeaseGrace, stallMsOf } from './lease-grace.js';
 export interface SchedulerContext {
   store: Store;
   config: ResolvedSchedulerConfig;
-  now: () => number;
+  /** The scheduler's one source of time (see `Clock`). */
+  clock: Clock;
   /**
    * Specs of pipeline versions already read. Versions are content-addressed and never change,
    * so caching them keeps no state that matters: a coordinator that starts empty reads them again.
@@ -72,7 +74,7 @@ export type RunOrigin = Pick<RunRecord, 'pipeline' | 'versionId' | 'trigger'>;
 export interface SchedulerContextOptions {
   store: Store;
   config: ResolvedSchedulerConfig;
-  now: () => number;
+  clock: Clock;
   /** @default null */
   secrets?: SecretsCipher | null;
 }
@@ -81,13 +83,14 @@ export interface SchedulerContextOptions {
 export function createSchedulerContext({
   store,
   config,
-  now,
+  clock,
   secrets = null,
 }: SchedulerContextOptions): SchedulerContext {
+  const now = () => clock.now();
   return {
     store,
     config,
-    now,
+    clock,
     specs: new Map(),
     origins: new Map(),
     resolving: new Map(),

@@ -72,7 +72,7 @@ export function rememberBlockers(ctx: SchedulerContext, runId: string, jobs: rea
     if (blocking !== undefined) needs.set(job.name, (byName.get(blocking) as JobRecord)._id);
     for (const n of job.spec.needs) dependents.set(n, [...(dependents.get(n) ?? []), job.name]);
   }
-  remember(ctx.blockers, runId, 256, { run: last._id, needs, dependents, seenAt: ctx.now() });
+  remember(ctx.blockers, runId, 256, { run: last._id, needs, dependents, seenAt: ctx.clock.now() });
 }
 
 /** How many waiting jobs one resolution decides at once (a fan-out can free hundreds). */
@@ -123,7 +123,7 @@ async function resolveRunOnce(ctx: SchedulerContext, runId: string): Promise<voi
     const proposal = cancelled ? 'cancelled' : ok ? 'queued' : 'skipped';
     const { decision } = await store.decide(DecisionIds.jobResolve(job._id), { outcome: proposal });
     const outcome = decision.data.outcome;
-    const now = ctx.now();
+    const now = ctx.clock.now();
     const patch =
       outcome === 'queued'
         ? { state: JobState.queued, readyAt: now }

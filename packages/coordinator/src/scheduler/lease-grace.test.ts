@@ -3,6 +3,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { makeJobSpec } from '../store/contract.js';
 import { createMemoryStore } from '../store/memory.js';
 import type { AgentRecord, Store } from '../store/types.js';
+import { type ManualClock, createManualClock } from '../clock.js';
 import { createLeaseGrace } from './lease-grace.js';
 import { type Scheduler, createScheduler } from './scheduler.js';
 
@@ -25,22 +26,22 @@ const trigger = { event: 'manual' as const, branch: 'main', commit: null, reposi
  * long, as a MongoDB store's do while its server is down.
  */
 describe('the lease sweeper declares no lease lost because of a store outage', () => {
-  let now: number;
+  let clock: ManualClock;
   let scheduler: Scheduler;
   let outage: 'fail' | 'stall' | null;
   let jobId: string;
 
   beforeEach(async () => {
-    now = 1_000;
+    clock = createManualClock(1_000);
     outage = null;
-    const memory = createMemoryStore({ now: () => now });
+    const memory = createMemoryStore({ now: () => clock.now() });
     const store = new Proxy(memory, {
       get: (target, key, receiver) =>
         key === 'findExpiredLeases'
           ? async (at: number, limit: number) => {
               if (outage === 'fail') throw new StoreUnavailableError('MongoDB is unavailable (findExpiredLeases)');
               // The read waits for the store to come back: 10 s pass meanwhile.
-              if (outage === 'stall') now += 10_000;
+              if (outage === 'stall') await clock.advance(10_000);
               return target.findExpiredLeases(at, limit);
             }
           : Reflect.get(target, key, receiver),
@@ -64,7 +65,7 @@ describe('the lease sweeper declares no lease lost because of a store outage', (
     });
     await store.setPipelineHead('p', 'v1', 0);
     await store.putAgent(agent);
-    scheduler = createScheduler({ store, now: () => now, options: { leaseTtl: 5_000, heartbeatInterval: 1_000 } });
+    scheduler = createScheduler({ store, clock, options: { leaseTtl: 5_000, heartbeatInterval: 1_000 } });
     await scheduler.triggerRun({ pipeline: 'p', trigger });
     const lease = await scheduler.pull(agent, 'req-1', { waitMs: 0 });
     jobId = lease?.jobId as string;
@@ -73,31 +74,31 @@ describe('the lease sweeper declares no lease lost because of a store outage', (
 
   it('a lease that expired while the sweeps failed is kept for a lease TTL after, and its heartbeat renews it', async () => {
     outage = 'fail';
-    now += 10_000;
+    await clock.advance(10_000);
     await expect(scheduler.sweep()).rejects.toThrow(StoreUnavailableError);
     outage = null;
-    now += 500;
+    await clock.advance(500);
     expect((await scheduler.sweep()).lost).toBe(0);
-    now += 4_000;
+    await clock.advance(4_000);
     expect((await scheduler.sweep()).lost).toBe(0);
     expect(await scheduler.heartbeat('agent-a', [{ jobId, attempt: 1 }])).toEqual({ [`${jobId}#1`]: 'ok' });
-    now += 4_000;
+    await clock.advance(4_000);
     expect((await scheduler.sweep()).lost).toBe(0);
   });
 
   it('a sweep whose read waited out the outage declares nothing; a lease nobody renews is lost a lease TTL after', async () => {
-    now += 4_000;
+    await clock.advance(4_000);
     outage = 'stall';
     expect((await scheduler.sweep()).lost).toBe(0);
     outage = null;
-    now += 4_000;
+    await clock.advance(4_000);
     expect((await scheduler.sweep()).lost).toBe(0);
-    now += 1_001;
+    await clock.advance(1_001);
     expect((await scheduler.sweep()).lost).toBe(1);
   });
 
   it('without an outage an expired lease is lost at the first sweep after it expired', async () => {
-    now += 5_001;
+    await clock.advance(5_001);
     expect((await scheduler.sweep()).lost).toBe(1);
   });
 });

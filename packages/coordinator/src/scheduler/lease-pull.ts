@@ -225,7 +225,7 @@ async function tryLease(ctx: SchedulerContext, agent: AgentRecord, requestId: st
       ctx.claims.lostRace();
       // A coordinator may have won this lease and died before recording it on the job (or its
       // pull failed with the store: not while the store is coming back, see `LeaseGrace`).
-      const now = ctx.now();
+      const now = ctx.clock.now();
       if (now - decision.at > ctx.config.leaseTtlMs && ctx.leaseGrace.settled(now)) {
         const fresh = await store.getJob(job._id);
         if (fresh?.state === JobState.queued && fresh.attempt === job.attempt)
@@ -235,7 +235,7 @@ async function tryLease(ctx: SchedulerContext, agent: AgentRecord, requestId: st
     }
   }
   if (decision.data.cancelled) return taken;
-  const now = ctx.now();
+  const now = ctx.clock.now();
   // The candidate as read (or as it entered the queue: `copies`) is the job as it is: a queued
   // attempt leaves that state only by its lease decision (leased or cancelled, or lost once a
   // lease was decided), which this pull won.

@@ -36,7 +36,7 @@ export async function renewLeases(
       } else if (job.state !== JobState.leased && job.state !== JobState.running) {
         out[key] = 'lost';
       } else {
-        const renewed = await ctx.store.renewLease(jobId, attempt, ctx.now() + ctx.config.leaseTtlMs);
+        const renewed = await ctx.store.renewLease(jobId, attempt, ctx.clock.now() + ctx.config.leaseTtlMs);
         out[key] = renewed ? 'ok' : 'lost';
       }
     }),

@@ -9,8 +9,8 @@ import type { SchedulerContext } from './context.js';
  * `LeaseGrace`: `ctx.store` is the watched store of the sweeps).
  */
 export async function sweepExpiredLeases(ctx: SchedulerContext): Promise<number> {
-  const expired = await ctx.store.findExpiredLeases(ctx.now(), 256);
-  if (expired.length > 0 && !ctx.leaseGrace.settled(ctx.now())) return 0;
+  const expired = await ctx.store.findExpiredLeases(ctx.clock.now(), 256);
+  if (expired.length > 0 && !ctx.leaseGrace.settled(ctx.clock.now())) return 0;
   let declared = 0;
   for (const job of expired) {
     const { won } = await endAttempt(ctx, job, 'lost', LOST, job.agentId);
@@ -41,7 +41,7 @@ export function createSweep(ctx: SchedulerContext): () => Promise<{ lost: number
       const period = REPAIR_EVERY_SWEEPS * ctx.config.sweepIntervalMs;
       for (const run of await sweepCtx.store.listRuns({ status: 'running', limit: 100 })) {
         const seenAt = ctx.blockers.get(run._id)?.seenAt;
-        if (seenAt !== undefined && ctx.now() - seenAt < period) continue;
+        if (seenAt !== undefined && ctx.clock.now() - seenAt < period) continue;
         await resolveRun(sweepCtx, run._id);
       }
       await retireOrphanedJobs(sweepCtx);

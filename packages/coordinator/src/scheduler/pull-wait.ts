@@ -30,7 +30,7 @@ export async function pullLease(
   requestId: string,
   { waitMs, signal, firstSending = false, onAgent }: PullOptions,
 ): Promise<Lease | null> {
-  const deadline = ctx.now() + waitMs;
+  const deadline = ctx.clock.now() + waitMs;
   // Watched before the first look: a job queued while a look is under way wakes the wait
   // that follows it at once, instead of being found only at the next look. A change of an
   // agent's state (through any coordinator) wakes it too.
@@ -61,7 +61,7 @@ export async function pullLease(
         recheck: fresh ? undefined : reread,
       });
       if (lease || signal?.aborted) return lease;
-      const left = deadline - ctx.now();
+      const left = deadline - ctx.clock.now();
       if (left <= 0 || !watch) return null;
       // Wait for a wake-up, but look again at least every second: a job can also become
       // ready in another coordinator whose notification does not reach this one.

@@ -28,7 +28,7 @@ export async function cancelRun(ctx: SchedulerContext, runId: string, actor: str
       if (decision.data.outcome === 'cancelled') {
         await store.updateJob(
           job._id,
-          { state: JobState.cancelled, finishedAt: ctx.now(), cause: 'cancelled' },
+          { state: JobState.cancelled, finishedAt: ctx.clock.now(), cause: 'cancelled' },
           { states: [JobState.waiting] },
         );
       }

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { makeJob, makeJobSpec } from '../store/contract.js';
 import { createMemoryStore } from '../store/memory.js';
 import type { AgentRecord, RunRecord, Store } from '../store/types.js';
+import { createManualClock } from '../clock.js';
 import { ORPHAN_GRACE_MS } from './run-trigger.js';
 import { createScheduler } from './scheduler.js';
 
@@ -86,15 +87,18 @@ describe('creating a run', () => {
   it("a sweep's repair retires queued jobs whose run was never stored, once they are old enough", async () => {
     const store = createMemoryStore();
     await deploy(store);
-    let now = 1_000_000_000;
-    const scheduler = createScheduler({ store, now: () => now });
+    const clock = createManualClock(1_000_000_000);
+    const scheduler = createScheduler({ store, clock });
     const kept = await scheduler.triggerRun({ pipeline: 'p', trigger });
     // What a coordinator that died between a trigger's two writes leaves: jobs, no run.
-    await store.insertJobs([makeJob('p/9', 'build', { readyAt: now }), makeJob('p/9', 'test', { state: 'waiting' })]);
+    await store.insertJobs([
+      makeJob('p/9', 'build', { readyAt: clock.now() }),
+      makeJob('p/9', 'test', { state: 'waiting' }),
+    ]);
     expect((await store.countQueuedJobs()).map((d) => d.count)).toEqual([3]);
     await scheduler.sweep();
     expect((await store.getJob('p/9/build'))?.state).toBe('queued');
-    now += ORPHAN_GRACE_MS + 1;
+    await clock.advance(ORPHAN_GRACE_MS + 1);
     for (let i = 0; i < 10; i++) await scheduler.sweep();
     expect((await store.getJob('p/9/build'))?.state).toBe('cancelled');
     expect((await store.listJobs(kept._id)).map((j) => j.state).sort()).toEqual(['queued', 'queued', 'waiting']);

@@ -111,7 +111,7 @@ export async function triggerRunOnce(ctx: SchedulerContext, input: TriggerRunInp
     versionId,
     trigger: { ...input.trigger, inputs },
     only: input.only?.length ? [...input.only] : null,
-    createdAt: ctx.now(),
+    createdAt: ctx.clock.now(),
   };
   if (!input.key) return createRun(ctx, creation, { resume: false });
   // Two triggers with one key that both got here: the run of the one that decided first is
@@ -153,7 +153,7 @@ const stored = (ctx: SchedulerContext, runId: string) =>
  */
 async function retireJobs(ctx: SchedulerContext, jobs: readonly JobRecord[]): Promise<void> {
   const { store } = ctx;
-  const cancelled = { state: JobState.cancelled, finishedAt: ctx.now(), cause: AttemptCause.cancelled };
+  const cancelled = { state: JobState.cancelled, finishedAt: ctx.clock.now(), cause: AttemptCause.cancelled };
   try {
     for (const job of jobs) {
       if (job.state === JobState.queued) {
@@ -190,7 +190,7 @@ const ORPHAN_SCAN = 50;
  * read from the store. Returns how many it retired.
  */
 export async function retireOrphanedJobs(ctx: SchedulerContext): Promise<number> {
-  const cutoff = ctx.now() - ORPHAN_GRACE_MS;
+  const cutoff = ctx.clock.now() - ORPHAN_GRACE_MS;
   const old = (await ctx.store.findQueuedJobs(ORPHAN_SCAN)).filter((j) => j.readyAt !== null && j.readyAt < cutoff);
   const orphans: JobRecord[] = [];
   const stored = new Map<string, boolean>();
@@ -309,7 +309,7 @@ async function createRun(
     await recordEvent(
       store,
       { type: 'run', runId: run._id, pipeline: run.pipeline, number: run.number, status: run.status },
-      ctx.now(),
+      ctx.clock.now(),
     );
   }
   // Waiting and skipped jobs (and a run of none) need resolving; a run whose jobs are all

@@ -9,6 +9,7 @@ import { DecisionIds } from './decision-ids.js';
 import { PENDING_RUN_GRACE_MS, fireSchedule } from './schedule-ticker.js';
 import { type Scheduler, createScheduler } from './scheduler.js';
 import { scheduleIdOf } from './schedules.js';
+import { type ManualClock, createManualClock } from '../clock.js';
 import { createSchedulerContext } from './context.js';
 
 const at = (iso: string) => Date.parse(iso);
@@ -71,13 +72,13 @@ const HOURLY = '0 * * * *';
 
 describe('schedules on the memory store (injected clock)', () => {
   let store: Store;
-  let now: number;
+  let clock: ManualClock;
   let scheduler: Scheduler;
 
   beforeEach(() => {
-    now = at('2026-03-01T12:00:00Z');
-    store = createMemoryStore({ now: () => now });
-    scheduler = createScheduler({ store, now: () => now });
+    clock = createManualClock(at('2026-03-01T12:00:00Z'));
+    store = createMemoryStore({ now: () => clock.now() });
+    scheduler = createScheduler({ store, clock });
   });
 
   it('a coordinator that starts reads no version of a head whose schedules are synced; it syncs one that is not', async () => {
@@ -88,11 +89,11 @@ describe('schedules on the memory store (injected clock)', () => {
       versionReads.push(id);
       return getPipelineVersion(id);
     };
-    await createScheduler({ store, now: () => now }).tickSchedules();
+    await createScheduler({ store, clock }).tickSchedules();
     expect(versionReads).toEqual([]);
     // A deploy that moved the head to v2 and stopped before syncing its schedules.
     await moveHead(store, 'v2', [HOURLY], 2);
-    await createScheduler({ store, now: () => now }).tickSchedules();
+    await createScheduler({ store, clock }).tickSchedules();
     expect(versionReads).toEqual(['v2']);
     expect((await store.listSchedules('nightly')).map((s) => [s.cron, s.enabled])).toEqual(
       [
@@ -101,7 +102,7 @@ describe('schedules on the memory store (injected clock)', () => {
       ].sort((a, b) => scheduleIdOf('nightly', String(a[0])).localeCompare(scheduleIdOf('nightly', String(b[0])))),
     );
     // Recorded: the next coordinator that starts reads nothing again.
-    await createScheduler({ store, now: () => now }).tickSchedules();
+    await createScheduler({ store, clock }).tickSchedules();
     expect(versionReads).toEqual(['v2']);
   });
 
@@ -116,14 +117,14 @@ describe('schedules on the memory store (injected clock)', () => {
       ].sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
     );
     // Later: the daily one stays (with its next fire time), the hourly one is gone.
-    now = at('2026-03-01T12:30:00Z');
+    await clock.set(at('2026-03-01T12:30:00Z'));
     await deploy(store, scheduler, 'v2', [DAILY, '30 6 * * MON']);
     const byId = new Map((await store.listSchedules('nightly')).map((s) => [s._id, s]));
     expect(byId.get(daily)).toMatchObject({ enabled: true, versionId: 'v2', nextFireAt: at('2026-03-02T03:00:00Z') });
     expect(byId.get(hourly)).toMatchObject({ enabled: false });
     expect(iso(byId.get(scheduleIdOf('nightly', '30 6 * * MON'))?.nextFireAt)).toBe('2026-03-02T06:30:00.000Z');
-    // Declared again: it starts from its next tick after now, not from where it stopped.
-    now = at('2026-03-01T15:10:00Z');
+    // Declared again: it starts from its next tick after clock.now(), not from where it stopped.
+    await clock.set(at('2026-03-01T15:10:00Z'));
     await deploy(store, scheduler, 'v3', [HOURLY]);
     expect(await store.getSchedule(hourly)).toMatchObject({ enabled: true, nextFireAt: at('2026-03-01T16:00:00Z') });
     expect(await store.getSchedule(daily)).toMatchObject({ enabled: false });
@@ -132,10 +133,10 @@ describe('schedules on the memory store (injected clock)', () => {
   it('a due schedule triggers one run of the head version as event schedule, then waits for its next tick', async () => {
     await deploy(store, scheduler, 'v1', [DAILY]);
     const id = scheduleIdOf('nightly', DAILY);
-    now = at('2026-03-02T02:59:59Z');
+    await clock.set(at('2026-03-02T02:59:59Z'));
     expect(await scheduler.tickSchedules()).toEqual({ fired: 0 });
     expect(await store.listRuns({ limit: 10 })).toEqual([]);
-    now = at('2026-03-02T03:00:04Z');
+    await clock.set(at('2026-03-02T03:00:04Z'));
     expect(await scheduler.tickSchedules()).toEqual({ fired: 1 });
     const runs = await store.listRuns({ limit: 10 });
     expect(runs).toHaveLength(1);
@@ -163,15 +164,15 @@ describe('schedules on the memory store (injected clock)', () => {
   });
 
   it('two coordinators racing the same tick trigger exactly one run', async () => {
-    const other = createScheduler({ store, now: () => now });
+    const other = createScheduler({ store, clock });
     await deploy(store, scheduler, 'v1', [HOURLY, DAILY]);
-    now = at('2026-03-02T03:00:01Z');
+    await clock.set(at('2026-03-02T03:00:01Z'));
     const [a, b] = await Promise.all([scheduler.tickSchedules(), other.tickSchedules()]);
     // Two ticks are due (03:00 of both schedules): each fires once, by one coordinator or the other.
     expect(a.fired + b.fired).toBe(2);
     const runs = await store.listRuns({ limit: 10 });
     expect(runs.map((r) => r.trigger.event)).toEqual(['schedule', 'schedule']);
-    now = at('2026-03-02T03:00:09Z');
+    await clock.set(at('2026-03-02T03:00:09Z'));
     const again = await Promise.all([scheduler.tickSchedules(), other.tickSchedules()]);
     expect(again[0].fired + again[1].fired).toBe(0);
     expect(await store.listRuns({ limit: 10 })).toHaveLength(2);
@@ -181,8 +182,8 @@ describe('schedules on the memory store (injected clock)', () => {
     await deploy(store, scheduler, 'v1', [DAILY], 0, ['build', 'test']);
     const id = scheduleIdOf('nightly', DAILY);
     const tick = at('2026-03-02T03:00:00Z');
-    now = tick + 1_000;
-    const dying = createScheduler({ store: diesCreatingRuns(store), now: () => now });
+    await clock.set(tick + 1_000);
+    const dying = createScheduler({ store: diesCreatingRuns(store), clock });
     await expect(dying.tickSchedules()).rejects.toThrow('the coordinator died');
     // The tick fired (the schedule moved on), the run's number is taken, one of its jobs is
     // stored, and the run is not.
@@ -197,14 +198,14 @@ describe('schedules on the memory store (injected clock)', () => {
     expect(await store.listRuns({ limit: 10 })).toEqual([]);
 
     // Within the grace the run may still be on its way: tickers leave it alone.
-    const other = createScheduler({ store, now: () => now });
-    now = tick + 31_000;
+    const other = createScheduler({ store, clock });
+    await clock.set(tick + 31_000);
     await Promise.all([scheduler.tickSchedules(), other.tickSchedules()]);
     expect(await store.listRuns({ limit: 10 })).toEqual([]);
 
     // After it, both tickers find the tick pending at once; the run is created once, as run 1,
     // with the job already stored kept and the other added.
-    now = tick + PENDING_RUN_GRACE_MS + 2_000;
+    await clock.set(tick + PENDING_RUN_GRACE_MS + 2_000);
     expect(await Promise.all([scheduler.tickSchedules(), other.tickSchedules()])).toEqual([{ fired: 0 }, { fired: 0 }]);
     const runs = await store.listRuns({ limit: 10 });
     expect(runs).toEqual([
@@ -227,7 +228,7 @@ describe('schedules on the memory store (injected clock)', () => {
     expect(events.filter((e) => e.type === 'run')).toHaveLength(1);
 
     // Nothing more later, and the next tick fires as usual, as run 2.
-    now = at('2026-03-03T03:00:01Z');
+    await clock.set(at('2026-03-03T03:00:01Z'));
     await Promise.all([scheduler.tickSchedules(), other.tickSchedules()]);
     expect((await store.listRuns({ limit: 10 })).map((r) => r._id).sort()).toEqual(['nightly/1', 'nightly/2']);
     expect(await store.getSchedule(id)).toMatchObject({ lastRunId: 'nightly/2', pendingRun: null });
@@ -237,14 +238,14 @@ describe('schedules on the memory store (injected clock)', () => {
     const EVERY_MINUTE = '* * * * *';
     await deploy(store, scheduler, 'v1', [EVERY_MINUTE], 0, ['build', 'test']);
     const id = scheduleIdOf('nightly', EVERY_MINUTE);
-    now = at('2026-03-01T12:01:01Z');
-    const dying = createScheduler({ store: diesCreatingRuns(store), now: () => now });
+    await clock.set(at('2026-03-01T12:01:01Z'));
+    const dying = createScheduler({ store: diesCreatingRuns(store), clock });
     await expect(dying.tickSchedules()).rejects.toThrow('the coordinator died');
     expect(await store.getSchedule(id)).toMatchObject({ pendingRun: { tick: at('2026-03-01T12:01:00Z') } });
     // The next tick fires before any ticker took the first one for dead: it creates the first
     // tick's run, then its own.
-    now = at('2026-03-01T12:02:01Z');
-    expect(await createScheduler({ store, now: () => now }).tickSchedules()).toEqual({ fired: 1 });
+    await clock.set(at('2026-03-01T12:02:01Z'));
+    expect(await createScheduler({ store, clock }).tickSchedules()).toEqual({ fired: 1 });
     const runs = await store.listRuns({ limit: 10 });
     expect(runs.map((r) => r._id).sort()).toEqual(['nightly/1', 'nightly/2']);
     expect((await store.listJobs('nightly/1')).map((j) => j.name)).toEqual(['build', 'test']);
@@ -264,7 +265,7 @@ describe('schedules on the memory store (injected clock)', () => {
     await deploy(store, scheduler, 'v1', [HOURLY]);
     const id = scheduleIdOf('nightly', HOURLY);
     // Down from 12:00 to 17:20: the ticks of 13:00 to 17:00 were missed.
-    now = at('2026-03-01T17:20:00Z');
+    await clock.set(at('2026-03-01T17:20:00Z'));
     expect(await scheduler.tickSchedules()).toEqual({ fired: 1 });
     expect(await store.listRuns({ limit: 10 })).toHaveLength(1);
     expect(await store.getSchedule(id)).toMatchObject({
@@ -277,7 +278,7 @@ describe('schedules on the memory store (injected clock)', () => {
       data: { tick: at('2026-03-01T17:00:00Z'), next: at('2026-03-01T18:00:00Z') },
     });
     // Down for weeks: still one run.
-    now = at('2026-03-20T08:30:00Z');
+    await clock.set(at('2026-03-20T08:30:00Z'));
     expect(await scheduler.tickSchedules()).toEqual({ fired: 1 });
     expect(await store.getSchedule(id)).toMatchObject({
       lastFiredAt: at('2026-03-20T08:00:00Z'),
@@ -289,7 +290,7 @@ describe('schedules on the memory store (injected clock)', () => {
   it('a deploy whose sync finishes after a later deploy moved the head syncs the later head again', async () => {
     await moveHead(store, 'v1', [DAILY], 1);
     // Another coordinator deploys v2 (head, sync and record) before this deploy's sync runs.
-    await deploy(store, createScheduler({ store, now: () => now }), 'v2', [HOURLY], 2);
+    await deploy(store, createScheduler({ store, clock }), 'v2', [HOURLY], 2);
     await scheduler.syncSchedules('nightly', 'v1', { headAt: 1 });
     expect((await store.listSchedules('nightly')).filter((s) => s.enabled).map((s) => [s.cron, s.versionId])).toEqual([
       [HOURLY, 'v2'],
@@ -314,25 +315,25 @@ describe('schedules on the memory store (injected clock)', () => {
     const id = scheduleIdOf('nightly', HOURLY);
     // The head moved without a sync, and this coordinator believes it synced it already.
     await moveHead(store, 'v2', []);
-    const stale = createScheduler({ store, now: () => now });
-    now = at('2026-03-01T13:00:30Z');
+    const stale = createScheduler({ store, clock });
+    await clock.set(at('2026-03-01T13:00:30Z'));
     const schedule = await store.getSchedule(id);
     if (!schedule) throw new Error('no schedule');
-    const ctx = createSchedulerContext({ store, config: stale.config, now: () => now });
-    expect(await fireSchedule(ctx, schedule, now)).toBe(false);
+    const ctx = createSchedulerContext({ store, config: stale.config, clock });
+    expect(await fireSchedule(ctx, schedule, clock.now())).toBe(false);
     expect(await store.listRuns({ limit: 10 })).toEqual([]);
     expect(await store.getSchedule(id)).toMatchObject({ enabled: false });
   });
 
   it('events older than the retention are deleted by the ticker', async () => {
-    const short = createScheduler({ store, now: () => now, options: { eventRetention: '1h' } });
+    const short = createScheduler({ store, clock, options: { eventRetention: '1h' } });
     await deploy(store, short, 'v1', []);
     await store.appendEvents([
       { _id: '000000000000001-0000-00000000', at: 1, type: 'pipeline', pipeline: 'nightly', versionId: 'v0' },
     ]);
     await short.tickSchedules();
     const left = await store.listEvents({ limit: 10 });
-    expect(left.every((e) => e.at >= now - 3_600_000)).toBe(true);
+    expect(left.every((e) => e.at >= clock.now() - 3_600_000)).toBe(true);
     expect(left.some((e) => e.at === 1)).toBe(false);
   });
 });
@@ -342,14 +343,14 @@ describe('schedules on FerretDB: several coordinators, one database', () => {
 
   it('two coordinators racing the same tick trigger exactly one run', () =>
     ferret.withDatabase('hf_sched', async ({ uri, dbName }) => {
-      let now = at('2026-03-01T12:00:00Z');
-      const storeA = await createMongoStore({ uri, dbName, now: () => now });
-      const storeB = await createMongoStore({ uri, dbName, now: () => now });
+      const clock = createManualClock(at('2026-03-01T12:00:00Z'));
+      const storeA = await createMongoStore({ uri, dbName, now: () => clock.now() });
+      const storeB = await createMongoStore({ uri, dbName, now: () => clock.now() });
       try {
-        const a = createScheduler({ store: storeA, now: () => now });
-        const b = createScheduler({ store: storeB, now: () => now });
+        const a = createScheduler({ store: storeA, clock });
+        const b = createScheduler({ store: storeB, clock });
         await deploy(storeA, a, 'v1', [DAILY]);
-        now = at('2026-03-02T03:00:02Z');
+        await clock.set(at('2026-03-02T03:00:02Z'));
         const results = await Promise.all([a.tickSchedules(), b.tickSchedules(), a.tickSchedules()]);
         expect(results.reduce((n, r) => n + r.fired, 0)).toBe(1);
         const runs = await storeB.listRuns({ limit: 10 });
@@ -368,18 +369,18 @@ describe('schedules on FerretDB: several coordinators, one database', () => {
   it('a tick whose coordinator died creating its run is created once by the other two', () =>
     ferret.withDatabase('hf_sched', async ({ uri, dbName }) => {
       const tick = at('2026-03-02T03:00:00Z');
-      let now = at('2026-03-01T12:00:00Z');
-      const stores = await Promise.all([0, 1, 2].map(() => createMongoStore({ uri, dbName, now: () => now })));
+      const clock = createManualClock(at('2026-03-01T12:00:00Z'));
+      const stores = await Promise.all([0, 1, 2].map(() => createMongoStore({ uri, dbName, now: () => clock.now() })));
       const [storeA, storeB, storeC] = stores as [Store, Store, Store];
       try {
-        const dying = createScheduler({ store: diesCreatingRuns(storeA), now: () => now });
+        const dying = createScheduler({ store: diesCreatingRuns(storeA), clock });
         await deploy(storeA, dying, 'v1', [DAILY], 0, ['build', 'test', 'lint']);
-        now = tick + 1_000;
+        await clock.set(tick + 1_000);
         await expect(dying.tickSchedules()).rejects.toThrow('the coordinator died');
         expect((await storeB.listJobs('nightly/1')).map((j) => j.name)).toEqual(['build']);
-        const b = createScheduler({ store: storeB, now: () => now });
-        const c = createScheduler({ store: storeC, now: () => now });
-        now = tick + PENDING_RUN_GRACE_MS + 1_000;
+        const b = createScheduler({ store: storeB, clock });
+        const c = createScheduler({ store: storeC, clock });
+        await clock.set(tick + PENDING_RUN_GRACE_MS + 1_000);
         await Promise.all([b.tickSchedules(), c.tickSchedules()]);
         expect((await storeC.listRuns({ limit: 10 })).map((r) => r._id)).toEqual(['nightly/1']);
         expect((await storeC.listJobs('nightly/1')).map((j) => [j.name, j.state])).toEqual([

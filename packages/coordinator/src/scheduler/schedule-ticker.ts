@@ -65,7 +65,7 @@ export async function tickSchedules(ctx: SchedulerContext, state: ScheduleTicker
     const synced = (await store.getDecision(marker)) ? head : await syncHead(ctx, head._id, head);
     if (synced) state.synced.set(head._id, synced.versionId);
   }
-  const now = ctx.now();
+  const now = ctx.clock.now();
   let fired = 0;
   const errors: unknown[] = [];
   for (const schedule of await store.findDueSchedules(now, DUE_PER_TICK)) {

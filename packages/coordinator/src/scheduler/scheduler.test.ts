@@ -6,6 +6,7 @@ import { makeJob, makeJobSpec } from '../store/contract.js';
 import { createMemoryStore } from '../store/memory.js';
 import { createMongoStore } from '../store/mongodb/index.js';
 import type { AgentRecord, Store } from '../store/types.js';
+import { type ManualClock, createManualClock } from '../clock.js';
 import { DecisionIds } from './decision-ids.js';
 import { type Scheduler, createScheduler } from './scheduler.js';
 
@@ -53,7 +54,7 @@ const failed = { status: 'failed' as const, exitCode: 1, error: 'boom', outputs:
 
 describe('scheduler on the memory store', () => {
   let store: Store;
-  let now: number;
+  let clock: ManualClock;
   let scheduler: Scheduler;
   const a = agentRecord('agent-a');
   const b = agentRecord('agent-b');
@@ -90,9 +91,9 @@ describe('scheduler on the memory store', () => {
     Object.fromEntries((await store.listJobs(runId)).map((j) => [j.name, j.state]));
 
   beforeEach(async () => {
-    store = createMemoryStore({ now: () => now });
-    now = 1_000;
-    scheduler = createScheduler({ store, now: () => now, options: { leaseTtl: 5_000 } });
+    clock = createManualClock(1_000);
+    store = createMemoryStore({ now: () => clock.now() });
+    scheduler = createScheduler({ store, clock, options: { leaseTtl: 5_000 } });
     await store.putAgent(a);
     await store.putAgent(b);
   });
@@ -121,7 +122,7 @@ describe('scheduler on the memory store', () => {
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);
     try {
-      const other = createScheduler({ store: failing, now: () => now });
+      const other = createScheduler({ store: failing, clock });
       const fingerprint = {
         executor: 'process',
         imageTag: null,
@@ -151,7 +152,7 @@ describe('scheduler on the memory store', () => {
             }
           : Reflect.get(target, property, receiver),
     });
-    const first = createScheduler({ store: dying, now: () => now });
+    const first = createScheduler({ store: dying, clock });
     await expect(first.triggerRun({ pipeline: 'p', trigger, key })).rejects.toThrow('the coordinator died');
     expect(await store.getRun('p/1')).toBeNull();
     // A job of a run not stored is never leased.
@@ -160,7 +161,7 @@ describe('scheduler on the memory store', () => {
     // The retry, on another coordinator, creates that run (run 1) once: the job stored is kept.
     const [again, twice] = await Promise.all([
       scheduler.triggerRun({ pipeline: 'p', trigger, key }),
-      createScheduler({ store, now: () => now }).triggerRun({ pipeline: 'p', trigger, key }),
+      createScheduler({ store, clock }).triggerRun({ pipeline: 'p', trigger, key }),
     ]);
     expect([again._id, twice._id]).toEqual(['p/1', 'p/1']);
     expect(await states('p/1')).toEqual({ build: 'queued', test: 'waiting', lint: 'queued' });
@@ -202,7 +203,7 @@ describe('scheduler on the memory store', () => {
 
   it('a need that ended on another coordinator is seen: the last need to end queues the dependent', async () => {
     await deploy([job('a'), job('b'), job('d', { needs: ['a', 'b'] })]);
-    const other = createScheduler({ store, now: () => now, options: { leaseTtl: 5_000 } });
+    const other = createScheduler({ store, clock, options: { leaseTtl: 5_000 } });
     // This coordinator triggers the run, so it knows what blocks it: b, the last need of d.
     const run = await scheduler.triggerRun({ pipeline: 'p', trigger });
     const holders = new Map<string, string>();
@@ -350,7 +351,7 @@ describe('scheduler on the memory store', () => {
     expect(new Set(leases.map((lease) => lease?.jobId)).size).toBe(8);
     expect(lost).toEqual([]);
     // Another coordinator has its own claims: its pulls and these race through the decisions.
-    const other = createScheduler({ store, now: () => now, options: { leaseTtl: 5_000 } });
+    const other = createScheduler({ store, clock, options: { leaseTtl: 5_000 } });
     const rest = await Promise.all([
       scheduler.pull(a, 'r-a', { waitMs: 0 }),
       other.pull(b, 'r-b', { waitMs: 0 }),
@@ -448,13 +449,13 @@ describe('scheduler on the memory store', () => {
     await scheduler.triggerRun({ pipeline: 'p', trigger });
     const lease = await pull(a);
     await scheduler.start('agent-a', lease!.jobId, 1);
-    now += 4_000;
+    await clock.advance(4_000);
     expect(await scheduler.heartbeat('agent-a', [{ jobId: lease!.jobId, attempt: 1 }])).toEqual({
       [`${lease!.jobId}#1`]: 'ok',
     });
-    now += 4_000;
+    await clock.advance(4_000);
     expect((await scheduler.sweep()).lost).toBe(0);
-    now += 2_000;
+    await clock.advance(2_000);
     expect((await scheduler.sweep()).lost).toBe(1);
     expect((await scheduler.sweep()).lost).toBe(0);
     const retry = await pull(b);
@@ -508,11 +509,11 @@ describe('scheduler on the memory store', () => {
     await scheduler.complete('agent-a', { jobId: x!.jobId, attempt: 1, result: ok });
     expect(jobReads).not.toContain(x!.jobId);
     expect(await store.getJob(x!.jobId)).toMatchObject({ state: 'succeeded', exitCode: 0 });
-    expect((await store.getJob(x!.jobId))?.startedAt).toBe(now);
+    expect((await store.getJob(x!.jobId))?.startedAt).toBe(clock.now());
     // Another coordinator cancels the run while y runs: y's completion here is fenced, and the
     // job stays cancelled.
     await scheduler.start('agent-b', y!.jobId, 1);
-    const other = createScheduler({ store, now: () => now, options: { leaseTtl: 5_000 } });
+    const other = createScheduler({ store, clock, options: { leaseTtl: 5_000 } });
     await other.cancelRun(run._id, 'someone');
     await expect(scheduler.complete('agent-b', { jobId: y!.jobId, attempt: 1, result: ok })).rejects.toBeInstanceOf(
       FencedError,
@@ -576,7 +577,7 @@ describe('scheduler on the memory store', () => {
     await scheduler.complete('agent-a', { jobId: x!.jobId, attempt: 1, result: ok });
     expect(listed).toEqual([]);
     // Another coordinator, which did not create the run, reads it whole at its first completion.
-    const other = createScheduler({ store, now: () => now, options: { leaseTtl: 5_000 } });
+    const other = createScheduler({ store, clock, options: { leaseTtl: 5_000 } });
     const y = await other.pull(b, 'req-y', { waitMs: 0 });
     await other.complete('agent-b', { jobId: y!.jobId, attempt: 1, result: ok });
     expect(listed).toEqual([run._id]);
@@ -597,12 +598,12 @@ describe('scheduler on the memory store', () => {
       result: ok,
       retry: false,
     });
-    await store.updateJob(first!.jobId, { state: 'succeeded', finishedAt: now }, { states: ['leased'] });
+    await store.updateJob(first!.jobId, { state: 'succeeded', finishedAt: clock.now() }, { states: ['leased'] });
     // The trigger read the run whole just now: the first repair pass leaves it.
     await scheduler.sweep();
     expect(await states(run._id)).toEqual({ a: 'succeeded', b: 'waiting' });
     // The next pass, a repair period later (ten sweeps of 1 s), resolves it.
-    now += 10_000;
+    await clock.advance(10_000);
     for (let i = 0; i < 10; i++) await scheduler.sweep();
     expect(await states(run._id)).toEqual({ a: 'succeeded', b: 'queued' });
   });
@@ -683,7 +684,7 @@ describe('scheduler on the memory store', () => {
     // Another coordinator won the lease and died before updating the job.
     await store.decide(DecisionIds.lease('p/1/x', 1), { agentId: 'agent-dead', requestId: 'r' });
     expect(await pull(a)).toBeNull();
-    now += 6_000;
+    await clock.advance(6_000);
     // The next pull declares attempt 1 lost, which queues attempt 2, and leases that.
     const retry = await pull(a);
     expect(retry?.attempt).toBe(2);

@@ -1,4 +1,5 @@
 import { NotFoundError, type PipelineSpec } from '@hiveforge/sdk';
+import { type Clock, preciseSystemClock } from '../clock.js';
 import type { SecretsCipher } from '../secrets/cipher.js';
 import type { AgentRecord, AttemptFingerprint, JobRecord, RunRecord, Store } from '../store/types.js';
 import { type AgentGoneReason, markAgentGone } from './agent-sweeper.js';
@@ -25,8 +26,11 @@ import { Topics, notifyRun } from './topics.js';
 export interface SchedulerDeps {
   store: Store;
   options?: SchedulerOptions;
-  /** @default wall-clock time with sub-millisecond precision */
-  now?: () => number;
+  /**
+   * The scheduler's time: leases' expiry, sweeps, schedules, the lease grace.
+   * @default preciseSystemClock (the wall clock with sub-millisecond precision)
+   */
+  clock?: Clock;
   /** Decrypts the secrets that leases carry to the jobs that declare them. @default null */
   secrets?: SecretsCipher | null;
 }
@@ -41,6 +45,8 @@ export interface NextPull extends PullOptions {
 /** The DAG state machine over a Store. Holds no state of its own: any number may share a store. */
 export interface Scheduler {
   readonly config: ResolvedSchedulerConfig;
+  /** The scheduler's time, which the API's procedures read too. */
+  readonly clock: Clock;
   triggerRun(input: TriggerRunInput): Promise<RunRecord>;
   cancelRun(runId: string, actor: string | null): Promise<void>;
   /**
@@ -97,20 +103,19 @@ export interface Scheduler {
   tickSchedules(): Promise<{ fired: number }>;
 }
 
-/** Wall-clock milliseconds with sub-millisecond precision, for timings worth comparing. */
-const preciseNow = () => performance.timeOrigin + performance.now();
-
 /** Creates a scheduler over a store. */
 export function createScheduler(deps: SchedulerDeps): Scheduler {
   const { store } = deps;
   const config = resolveSchedulerConfig(deps.options);
-  const ctx = createSchedulerContext({ store, config, now: deps.now ?? preciseNow, secrets: deps.secrets });
+  const clock = deps.clock ?? preciseSystemClock;
+  const ctx = createSchedulerContext({ store, config, clock, secrets: deps.secrets });
   const sweep = createSweep(ctx);
   const ticker = createScheduleTickerState();
   const pull = (agent: AgentRecord, requestId: string, options: PullOptions) =>
     pullLease(ctx, agent, requestId, options);
   return {
     config: ctx.config,
+    clock,
     triggerRun: (input) => triggerRun(ctx, input),
     cancelRun: (runId, actor) => cancelRun(ctx, runId, actor),
     pull,
@@ -139,7 +144,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     notifyRun: (runId) => notifyRun(store, runId),
     waitForRun: (runId, ms, signal) => waitForWakeup(store, Topics.run(runId), ms, signal),
     notifyAgents: () => store.notify(Topics.agents),
-    markAgentGone: (agent, reason) => markAgentGone(store, agent, { at: ctx.now(), reason }),
+    markAgentGone: (agent, reason) => markAgentGone(store, agent, { at: ctx.clock.now(), reason }),
     sweep,
     async syncSchedules(pipeline, versionId, { headAt, spec: known } = {}) {
       if (known) rememberSpec(ctx, versionId, known);

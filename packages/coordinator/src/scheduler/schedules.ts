@@ -46,7 +46,7 @@ export async function syncSchedules(
   spec: PipelineSpec,
 ): Promise<void> {
   const { store } = ctx;
-  const now = ctx.now();
+  const now = ctx.clock.now();
   const existing = new Map((await store.listSchedules(pipeline)).map((s) => [s._id, s]));
   for (const [id, cron] of declaredSchedules(pipeline, spec)) {
     const current = existing.get(id);
