@@ -23,13 +23,13 @@ describe.each(['memory', 'ferretdb'] as const)(
     let dir: string;
 
     /** Runs `job` of `pipeline` on `branch` with input `key`; resolves with its stored log. */
-    const runJob = async (pipeline: string, job: string, branch: string, key: string) => {
+    const runJob = async (pipeline: string, job: string, branch: string, key: string, status = 'succeeded') => {
       const client = createHiveForgeClient({ url: coordinator.url, token: adminToken });
       const run = await client.runs.trigger.mutate({ pipeline, branch, inputs: { key }, only: [job] });
       for (let i = 0; i < 240; i++) {
         const { run: now } = await client.runs.get.query({ runId: run._id });
         if (now.status !== 'running') {
-          expect(now.status).toBe('succeeded');
+          expect(now.status).toBe(status);
           break;
         }
         await sleep(100);
@@ -109,6 +109,11 @@ describe.each(['memory', 'ferretdb'] as const)(
       const other = await runJob('cluster-caches', 'on-a', 'other', 'b');
       expect(other).toContain('cache result: prefix data-a');
     }, 120_000);
+
+    it('a malformed ctx.cache call fails its job with HF_CACHE_INVALID', async () => {
+      const log = await runJob('cluster-caches', 'bad-key', 'main', 'a', 'failed');
+      expect(log).toContain('HF_CACHE_INVALID: the cache key "a,b" holds a comma or a control character');
+    }, 60_000);
 
     it('past the size limit the least recently restored entry is evicted', async () => {
       expect(await runJob('cluster-caches-evict', 'big', 'main', '1')).toMatch(/cache big-1: saved \(/);

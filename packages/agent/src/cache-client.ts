@@ -6,6 +6,7 @@ import {
   CacheInvalidError,
   CoordinatorUnavailableError,
   FencedError,
+  ForbiddenError,
   NotFoundError,
   PayloadTooLargeError,
   StoreUnavailableError,
@@ -24,6 +25,8 @@ async function failure(res: Response): Promise<Error> {
       return new NotFoundError(message);
     case 'HF_UNAUTHENTICATED':
       return new UnauthenticatedError(message);
+    case 'HF_FORBIDDEN':
+      return new ForbiddenError(message);
     case 'HF_STORE_UNAVAILABLE':
       return new StoreUnavailableError(message);
     case 'HF_CACHE_INVALID':
