@@ -208,12 +208,14 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     if (url.pathname === '/healthz') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
     if (url.pathname === '/readyz') {
       // Answers within a second whatever the store does (see createReadiness).
+      // The body also says how the store finds jobs and delivers wake-ups (see docs/store.md).
+      const about = { jobIndex: store.jobIndex(), wakeups: store.wakeupMode() };
       void readiness
         .check()
         .then((r) =>
-          r.ready
-            ? res.writeHead(200, { 'content-type': 'text/plain' }).end('ready\n')
-            : res.writeHead(503, { 'content-type': 'text/plain' }).end(`not ready: ${r.reason}\n`),
+          res
+            .writeHead(r.ready ? 200 : 503, { 'content-type': 'application/json' })
+            .end(`${JSON.stringify({ ...r, store: about })}\n`),
         );
       return;
     }

@@ -103,19 +103,28 @@ describe('a store outage reaches callers as a retryable 503 HF_STORE_UNAVAILABLE
     const readyz = async () => {
       const started = Date.now();
       const res = await fetch(`${coordinator.url}/readyz`, { signal: AbortSignal.timeout(5_000) });
-      return { status: res.status, text: await res.text(), ms: Date.now() - started };
+      return { status: res.status, body: await res.json(), ms: Date.now() - started };
     };
-    expect(await readyz()).toMatchObject({ status: 200, text: 'ready\n' });
+    expect(await readyz()).toMatchObject({
+      status: 200,
+      body: { ready: true, store: { jobIndex: 'memory', wakeups: 'local' } },
+    });
     faulty.hang('ping');
     const hanging = await Promise.all([readyz(), readyz(), readyz()]);
     for (const answer of hanging) {
-      expect(answer).toMatchObject({ status: 503, text: expect.stringMatching(/^not ready: store did not answer/) });
+      expect(answer).toMatchObject({
+        status: 503,
+        body: { ready: false, reason: expect.stringMatching(/^store did not answer/) },
+      });
       expect(answer.ms).toBeLessThan(1_000);
     }
     faulty.fail('ping', closed);
     // The hanging ping is shared by the checks of the next 5 s; the one after sends a new ping.
     await new Promise((resolve) => setTimeout(resolve, 5_000));
-    expect(await readyz()).toMatchObject({ status: 503, text: expect.stringMatching(/^not ready: store unreachable/) });
+    expect(await readyz()).toMatchObject({
+      status: 503,
+      body: { ready: false, reason: expect.stringMatching(/^store unreachable/) },
+    });
     faulty.heal();
     expect(await readyz()).toMatchObject({ status: 200 });
   });

@@ -36,6 +36,7 @@ export async function coordinatorCommand(flags: Record<string, string | undefine
   const config = resolveCoordinatorConfig(flags);
   io.stdout.write(`hiveforge coordinator ${JSON.stringify(redact(config))}\n`);
   const store = await openStore(config);
+  io.stdout.write(`store ${config.store}: job index ${store.jobIndex()}, wake-ups ${store.wakeupMode()}\n`);
   if (config.adminToken) {
     // Stored under one fixed id: a new admin token replaces the one before, which stops working.
     const admin = await putBootstrapAdminToken(store, config.adminToken);

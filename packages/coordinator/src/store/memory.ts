@@ -248,6 +248,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       }
       return true;
     },
+    jobIndex: () => 'memory',
     async findQueuedJobs(limit, query = {}) {
       const { labels, skip } = query;
       const startAt = Math.max(0, Math.floor(query.startAt ?? 0));

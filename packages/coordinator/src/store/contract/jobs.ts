@@ -4,6 +4,11 @@ import { makeJob } from './fixtures.js';
 
 /** The contract of jobs, run inside `describeStoreContract` on the store it made for each test. */
 export function describeJobsContract(storeOf: () => Store): void {
+  it('reports how it finds queued and leased jobs', () => {
+    const store = storeOf();
+    expect(['memory', 'indexed', 'hinted']).toContain(store.jobIndex());
+  });
+
   it('what a caller holds cannot change what is stored', async () => {
     const store = storeOf();
     const inserted = makeJob('p/1', 'a');

@@ -6,13 +6,15 @@ import { createMongoArtifacts } from './artifacts.js';
 import { createMongoCaches } from './caches.js';
 import { createBackground } from './background.js';
 import { createStoreCall, messageOf, redact } from './call.js';
-import { idLookupsUseIndex, isFerretDB } from './capabilities.js';
+import { idLookupsUseIndex, isFerretDB, probeJobIndex } from './capabilities.js';
 import type { MongoStoreContext } from './context.js';
 import { createMongoDecisions } from './decisions.js';
 import { isMongoUnavailable } from './driver-errors.js';
 import { createMongoEvents } from './events.js';
-import { LIST_BY_ID_MAX, READY_PAGE_REUSE_MS, createJobHints } from './job-hints.js';
-import { createMongoJobs } from './jobs.js';
+import type { JobIndex, MongoJobIndexKind } from './job-index.js';
+import { LIST_BY_ID_MAX, READY_PAGE_REUSE_MS } from './job-hints.js';
+import { createHintedJobs } from './jobs-hinted.js';
+import { createIndexedJobs, ensureJobIndexes } from './jobs-indexed.js';
 import { createMongoLogs } from './logs.js';
 import { backfillPipelineHistory } from './migrations.js';
 import { createMongoPipelines } from './pipelines.js';
@@ -54,6 +56,15 @@ export interface MongoStoreOptions {
    */
   changeStreams?: boolean;
   /**
+   * How queued and leased jobs are found (see `job-index.ts` and docs/store.md, "Finding jobs"):
+   * `indexed`, by queries on `jobs` served by compound indexes, or `hinted`, through small hint
+   * collections, for servers that serve only `_id` lookups from an index. By default a probe at
+   * start asks the server's planner (`explain`) whether it serves a compound index; forcing
+   * `indexed` on such a server works, only slower. `jobIndex()` reports the one in use.
+   * @default probed
+   */
+  jobIndex?: MongoJobIndexKind;
+  /**
    * How job hints leave their collections (see "job hints"): `delete`d by `_id`, or marked
    * `gone` by an `update` and deleted in a periodic pass. By default `update` on a server that
    * reads the whole collection to find a document by `_id` (unpatched FerretDB 1.x, where a
@@ -88,9 +99,10 @@ const READ_MAJORITY = new ReadConcern('majority');
  * and retryable writes; reads use majority read concern, so a decision read is one that
  * survives a failover.
  *
- * Queued and active jobs are found through small hint collections checked against the jobs
- * (see `job-hints.ts`), so that no hot query reads all jobs, which FerretDB would do for any
- * filter but `{ _id }`. Lease renewals are kept with those hints, apart from the jobs.
+ * Queued and leased jobs are found by one of two job indexes, chosen by a probe at start (see
+ * `job-index.ts`): queries served by compound indexes on MongoDB, or small hint collections
+ * checked against the jobs on a server that serves nothing but `{ _id }` from an index
+ * (FerretDB), so that no hot query reads all jobs there. `jobIndex()` tells which.
  *
  * Wake-ups are delivered locally at once and, for other processes, through one document per
  * topic in `wakeups`, which every store watches with a change stream where the server has them
@@ -139,12 +151,15 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
   let idOnlyFilters = false;
   /** Whether hints are retired by marking them `gone` (see "job hints"), or deleted. */
   let retireByUpdate = false;
+  let jobIndexKind: MongoJobIndexKind = 'hinted';
   try {
     await client.connect();
     await ensureIndexes(db);
     await backfillPipelineHistory(db);
     await backfillTokenIds(db);
     idOnlyFilters = await isFerretDB(db);
+    jobIndexKind = options.jobIndex ?? (await probeJobIndex(db));
+    if (jobIndexKind === 'indexed') await ensureJobIndexes(db);
     retireByUpdate =
       options.retireHintsBy === undefined
         ? idOnlyFilters && !(await idLookupsUseIndex(db.collection<{ _id: string }>(Collections.readyJobs)))
@@ -174,13 +189,16 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
     pollInterval,
     changeStreams: options.changeStreams !== false,
   });
-  const hints = createJobHints(ctx, { retireByUpdate, readyPageReuseMs, listByIdMax, isClosed });
+  const jobIndex: JobIndex =
+    jobIndexKind === 'indexed'
+      ? createIndexedJobs(ctx)
+      : createHintedJobs(ctx, { retireByUpdate, readyPageReuseMs, listByIdMax, isClosed });
 
   return {
     ...createMongoDecisions(ctx),
     ...createMongoPipelines(ctx),
     ...createMongoRuns(ctx),
-    ...createMongoJobs(ctx, hints, listByIdMax),
+    ...jobIndex,
     ...createMongoLogs(ctx),
     ...createMongoArtifacts(ctx),
     ...createMongoCaches(ctx),
@@ -198,7 +216,7 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
     async close() {
       if (closed) return;
       closed = true;
-      hints.close();
+      jobIndex.close();
       await wakeups.close();
       await background.settled();
       if (ownsClient) await client.close();

@@ -140,8 +140,17 @@ export function firstDuplicate(ids: Iterable<string>): string | undefined {
   return undefined;
 }
 
+/**
+ * How a store finds queued and leased jobs: `memory` (in-process maps), or on a MongoDB-wire
+ * server `indexed` (queries served by compound indexes) or `hinted` (small hint collections read
+ * whole, for servers that serve only `_id` lookups from an index). Reported by `/readyz`.
+ */
+export type JobIndexKind = 'memory' | 'indexed' | 'hinted';
+
 /** Jobs of the Store: their states, leases and the queue. */
 export interface JobStore {
+  /** How this store finds queued and leased jobs (see {@link JobIndexKind}). */
+  jobIndex(): JobIndexKind;
   /**
    * Inserts jobs. If one of them is stored already, none is inserted (`ConflictError`), unless
    * `keepExisting`: then those stored are kept as they are and the others inserted, which

@@ -2,7 +2,7 @@ import { ConflictError } from '@hiveforge/sdk';
 import { type Document, type Filter, MongoBulkWriteError } from 'mongodb';
 import { type ItemOutcome, createGroupCommit } from '../group-commit.js';
 import { rotated } from '../queued-order.js';
-import type { JobGuard, JobPatch, JobRecord, QueueDepth, JobStore } from '../types.js';
+import type { JobGuard, JobPatch, JobRecord, QueueDepth } from '../types.js';
 import { firstDuplicate, labelsFit } from '../types.js';
 import { type StoredDoc, decodeJob, definedOf, encodeJob, setOf } from './codec.js';
 import type { MongoStoreContext } from './context.js';
@@ -19,14 +19,18 @@ import {
   readyHintOf,
   withRenewal,
 } from './hint-records.js';
-import { type JobHints, READY_PAGES } from './job-hints.js';
+import type { JobIndex } from './job-index.js';
+import { type JobHintsOptions, READY_PAGES, createJobHints } from './job-hints.js';
 import { Collections } from './schema.js';
 
 /**
- * The job methods of the MongoDB store. Queued and active jobs are found through the job hints
- * (see `job-hints.ts`); lease renewals are kept with those hints, apart from the jobs.
+ * The `hinted` job index (see `job-index.ts`): queued and active jobs are found through the job
+ * hints (see `job-hints.ts`), for servers that serve nothing but `{ _id }` from an index
+ * (FerretDB); lease renewals are kept with those hints, apart from the jobs.
  */
-export function createMongoJobs(ctx: MongoStoreContext, hints: JobHints, listByIdMax: number): JobStore {
+export function createHintedJobs(ctx: MongoStoreContext, options: JobHintsOptions): JobIndex {
+  const hints = createJobHints(ctx, options);
+  const { listByIdMax } = options;
   const { db, call, idOnlyFilters, background } = ctx;
   const { track } = background;
   const { readyJobs, activeJobs, insertHints, retireHints, checkHints, readReadyHints, liveHintsOf, repairHints } =
@@ -82,6 +86,9 @@ export function createMongoJobs(ctx: MongoStoreContext, hints: JobHints, listByI
   };
 
   return {
+    jobIndex: () => 'hinted',
+    close: () => hints.close(),
+
     insertJobs(list, options) {
       return call('insertJobs', async () => {
         if (list.length === 0) return;
