@@ -3,10 +3,22 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { createManualClock } from '../clock.js';
 import { describeStoreContract, makeJob } from './contract.js';
 import { createMemoryStore } from './memory.js';
 
 describeStoreContract('memory', () => createMemoryStore());
+
+describe('memory store clock', () => {
+  it('stamps decisions with the time of the clock it was given', async () => {
+    const clock = createManualClock(5_000);
+    const store = createMemoryStore({ clock });
+    expect((await store.decide('a', {})).decision.at).toBe(5_000);
+    await clock.advance(1_000);
+    expect((await store.decide('b', {})).decision.at).toBe(6_000);
+    await store.close();
+  });
+});
 
 describe('memory store dispatch order', () => {
   /** A small deterministic generator, so that a failure can be replayed. */

@@ -4,6 +4,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConflictError, StoreUnavailableError } from '@hiveforge/sdk';
+import { type Clock, systemClock } from '../clock.js';
 import { createPerKeyQueue } from './per-key-queue.js';
 import { rotated } from './queued-order.js';
 import { DispatchOrder, compareIds, queueKey } from './dispatch-order.js';
@@ -35,7 +36,13 @@ import { createDirectoryCaches } from './directory-caches.js';
 
 /** Options of the in-process store. */
 export interface MemoryStoreOptions {
-  /** Clock used for decision timestamps. @default Date.now */
+  /** The store's time: decision timestamps. @default systemClock */
+  clock?: Clock;
+  /**
+   * The time of decisions, as before `clock` existed.
+   * @deprecated pass `clock`
+   * @default clock.now
+   */
   now?: () => number;
   /**
    * The directory artifact bytes are kept in, one file per artifact. The store creates it when
@@ -72,7 +79,8 @@ const artifactFileName = (id: string) => createHash('sha256').update(id).digest(
  * tests hold every adapter to. Records are frozen: what it returns can be shared, never changed.
  */
 export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore {
-  const now = options.now ?? Date.now;
+  const clock = options.clock ?? systemClock;
+  const now = options.now ?? (() => clock.now());
   const ownsDir = options.artifactsDir === undefined;
   const artifactsDir = resolve(options.artifactsDir ?? join(tmpdir(), `hiveforge-artifacts-${randomUUID()}`));
   const ownsCachesDir = options.cachesDir === undefined;

@@ -1,4 +1,5 @@
 import type { Db } from 'mongodb';
+import type { Clock } from '../../clock.js';
 import type { Background } from './background.js';
 import type { StoreCall } from './call.js';
 
@@ -15,6 +16,8 @@ export interface MongoStoreContext {
    * there either.) On MongoDB the guard stays in the filter, where it is atomic.
    */
   idOnlyFilters: boolean;
-  /** Clock used for decision timestamps. */
+  /** The store's time: hint and wake-up stamps, ages, migrations' records. */
+  clock: Clock;
+  /** The time of decisions: `clock.now`, unless the deprecated option `now` says otherwise. */
   now: () => number;
 }

@@ -68,44 +68,45 @@ export const isActiveJob = (job: { state?: unknown }) => isActive(job.state);
 
 /**
  * The ready hint of a queued job, which it copies (`stored`: the job as stored, when the caller
- * has it): write it only once the job is queued.
+ * has it), written at `at`: write it only once the job is queued.
  */
-export const readyHintOf = (job: JobRecord, stored: StoredDoc = encodeJob(job)): ReadyHint => ({
+export const readyHintOf = (job: JobRecord, at: number, stored: StoredDoc = encodeJob(job)): ReadyHint => ({
   _id: hintId(job._id, job.attempt),
   jobId: job._id,
   attempt: job.attempt,
   readyAt: job.readyAt,
   labels: [...job.spec.labels],
-  at: Date.now(),
+  at,
   job: stored,
 });
 
-/** The active hint of a leased or running job. */
-export const activeHintOf = (job: JobRecord): ActiveHint => ({
+/** The active hint of a leased or running job, written at `at`. */
+export const activeHintOf = (job: JobRecord, at: number): ActiveHint => ({
   _id: hintId(job._id, job.attempt),
   jobId: job._id,
   attempt: job.attempt,
   agentId: job.agentId,
   leaseExpiresAt: job.leaseExpiresAt,
-  at: Date.now(),
+  at,
 });
 
 /**
  * What a hint says, checked against its job: `current` (the job is in the hinted state at the
  * hinted attempt), `pending` (the job may still get there: the hint may have been written just
- * before it), or `stale` (the job moved on, or the hint is an orphan).
+ * before it), or `stale` (the job moved on, or the hint is an orphan), at `now`.
  */
 export function verdictOf(
   hint: ReadyHint | ActiveHint,
   job: Document | null,
   kind: 'ready' | 'active',
+  now: number,
 ): 'current' | 'pending' | 'stale' {
   const inState = kind === 'ready' ? isQueued : isActiveJob;
   if (job && job.attempt === hint.attempt && inState(job)) return 'current';
   // The state a job is in just before it enters the hinted one, at the same attempt.
   const before = kind === 'ready' ? 'waiting' : 'queued';
   const ahead = !job || job.attempt < hint.attempt || (job.attempt === hint.attempt && job.state === before);
-  return ahead && Date.now() - hint.at < ORPHAN_HINT_MS ? 'pending' : 'stale';
+  return ahead && now - hint.at < ORPHAN_HINT_MS ? 'pending' : 'stale';
 }
 
 /** A leased or running job with its lease's renewals, which its `active_jobs` hint holds. */

@@ -102,7 +102,7 @@ export type JobHints = ReturnType<typeof createJobHints>;
 
 /** Creates the job hints of a store; `close` stops their periodic purge. */
 export function createJobHints(ctx: MongoStoreContext, options: JobHintsOptions) {
-  const { db, idOnlyFilters, background } = ctx;
+  const { db, idOnlyFilters, background, clock } = ctx;
   const { track } = background;
   const { retireByUpdate, readyPageReuseMs, listByIdMax, isClosed } = options;
   const jobs = db.collection<StoredDoc>(Collections.jobs);
@@ -186,7 +186,7 @@ export function createJobHints(ctx: MongoStoreContext, options: JobHintsOptions)
     // A young ready hint's copy stands for its job (see `COPY_TRUSTED_MS`).
     const copyOf = (hint: H): StoredDoc | null => {
       const { job } = hint as ReadyHint;
-      return copies && job && Date.now() - hint.at < COPY_TRUSTED_MS ? job : null;
+      return copies && job && clock.now() - hint.at < COPY_TRUSTED_MS ? job : null;
     };
     const found: { hint: H; job: JobRecord }[] = [];
     const stale: string[] = [];
@@ -197,7 +197,7 @@ export function createJobHints(ctx: MongoStoreContext, options: JobHintsOptions)
       const docs = await Promise.all(batch.map((hint) => copyOf(hint) ?? readForCheck(hint.jobId)));
       batch.forEach((hint, k) => {
         const doc = docs[k] ?? null;
-        const verdict = verdictOf(hint, doc, kind);
+        const verdict = verdictOf(hint, doc, kind, clock.now());
         if (verdict === 'stale') stale.push(hint._id);
         if (verdict !== 'current' || !doc) return;
         const job = decodeJob(doc);
@@ -237,11 +237,11 @@ export function createJobHints(ctx: MongoStoreContext, options: JobHintsOptions)
     scope: number | 'all',
     { reuse = false }: { reuse?: boolean } = {},
   ): Promise<{ hints: ReadyHint[]; complete: boolean; reused?: boolean }> => {
-    if (reuse && scope === READY_PAGES[0] && lastFirstPage && Date.now() - lastFirstPage.startedAt < readyPageReuseMs)
+    if (reuse && scope === READY_PAGES[0] && lastFirstPage && clock.now() - lastFirstPage.startedAt < readyPageReuseMs)
       return Promise.resolve({ hints: lastFirstPage.hints, complete: false, reused: true });
     let read = readyReads.get(scope);
     if (!read) {
-      const startedAt = Date.now();
+      const startedAt = clock.now();
       read = (scope === 'all' ? readyJobs.find(LIVE) : readyPage(scope))
         .toArray()
         .then((hints) => {
@@ -287,7 +287,7 @@ export function createJobHints(ctx: MongoStoreContext, options: JobHintsOptions)
    * again before its hint is written, since the hint may just have been deleted as it moved on.
    */
   const repairHints = async (runId: string, records: readonly JobRecord[]) => {
-    const started = Date.now();
+    const started = clock.now();
     if (started - (lastRepair.get(runId) ?? 0) < HINT_REPAIR_INTERVAL_MS) return;
     const queued = records.filter(isQueued);
     const active = records.filter(isActiveJob);
@@ -309,8 +309,8 @@ export function createJobHints(ctx: MongoStoreContext, options: JobHintsOptions)
       const doc = await jobs.findOne({ _id: seen._id });
       if (!doc || doc.attempt !== seen.attempt || doc.state !== seen.state) continue;
       const job = decodeJob(doc);
-      if (isQueued(job)) await insertHints(readyJobs, [readyHintOf(job)]);
-      else await insertHints(activeJobs, [activeHintOf(job)]);
+      if (isQueued(job)) await insertHints(readyJobs, [readyHintOf(job, clock.now())]);
+      else await insertHints(activeJobs, [activeHintOf(job, clock.now())]);
     }
   };
 

@@ -1,5 +1,6 @@
 import { type CommandStartedEvent, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createManualClock } from '../../clock.js';
 import { type FerretDB, startFerretDB } from '../../../../../test/helpers/ferretdb.js';
 import { describeStoreContract, makeJob } from '../contract.js';
 import type { Store } from '../types.js';
@@ -114,6 +115,32 @@ describe('the job index of the MongoDB store', () => {
       await indexed.close();
       admin ??= new MongoClient(uri());
       await admin.db(dbName).dropDatabase();
+    }
+  });
+
+  it("the hinted index stamps hints and ages them by the store's clock", async () => {
+    const dbName = `hf_index_clock_${process.pid}_${databases++}`;
+    const clock = createManualClock(1_000_000);
+    const store = await createMongoStore({ uri: uri(), dbName, jobIndex: 'hinted', clock });
+    admin ??= new MongoClient(uri());
+    const db = admin.db(dbName);
+    try {
+      expect((await store.decide('d', {})).decision.at).toBe(1_000_000);
+      await store.insertJobs([makeJob('p/1', 'a')]);
+      expect((await db.collection('ready_jobs').findOne({ _id: 'p/1/a#1' as never }))?.at).toBe(1_000_000);
+      // An active hint whose job never came: kept while it may have been written just before its
+      // job (for a minute of the store's clock), then retired by the reader that finds it.
+      const orphan = { _id: 'p/1/none#1', jobId: 'p/1/none', attempt: 1, agentId: null, leaseExpiresAt: null };
+      await db.collection('active_jobs').insertOne({ ...orphan, at: clock.now() } as never);
+      const live = () => db.collection('active_jobs').countDocuments({ _id: orphan._id as never, gone: { $ne: true } });
+      await store.findExpiredLeases(clock.now(), 10);
+      expect(await live()).toBe(1);
+      await clock.advance(61_000);
+      await store.findExpiredLeases(clock.now(), 10);
+      expect(await live()).toBe(0);
+    } finally {
+      await store.close();
+      await db.dropDatabase();
     }
   });
 });

@@ -31,7 +31,7 @@ import { Collections } from './schema.js';
 export function createHintedJobs(ctx: MongoStoreContext, options: JobHintsOptions): JobIndex {
   const hints = createJobHints(ctx, options);
   const { listByIdMax } = options;
-  const { db, call, idOnlyFilters, background } = ctx;
+  const { db, call, idOnlyFilters, background, clock } = ctx;
   const { track } = background;
   const { readyJobs, activeJobs, insertHints, retireHints, checkHints, readReadyHints, liveHintsOf, repairHints } =
     hints;
@@ -103,13 +103,16 @@ export function createHintedJobs(ctx: MongoStoreContext, options: JobHintsOption
         // FerretDB: each run's `run_jobs` entry names its jobs before they are stored, so that
         // `listJobs` finds every stored job by `_id` (see `LIST_BY_ID_MAX`).
         if (idOnlyFilters) await indexRunJobs(list);
-        const hinted = insertHints(activeJobs, list.filter((job) => isActive(job.state)).map(activeHintOf));
+        const hinted = insertHints(
+          activeJobs,
+          list.filter((job) => isActive(job.state)).map((job) => activeHintOf(job, clock.now())),
+        );
         // `_n` keeps the jobs of a run in the order they were inserted (the spec's order).
         const docs: StoredDoc[] = list.map((job, i) => ({ ...encodeJob(job), _n: i }));
         const readyHinted = () =>
           insertHints(
             readyJobs,
-            list.flatMap((job, i) => (isQueued(job) ? [readyHintOf(job, docs[i] as StoredDoc)] : [])),
+            list.flatMap((job, i) => (isQueued(job) ? [readyHintOf(job, clock.now(), docs[i] as StoredDoc)] : [])),
           );
         if (options?.keepExisting) {
           // Unordered: every job not stored yet is inserted; those stored are kept.
@@ -190,7 +193,7 @@ export function createHintedJobs(ctx: MongoStoreContext, options: JobHintsOption
         const enters = (inState: (job: JobRecord) => boolean) => inState(next) && !(inState(current) && sameAttempt);
         const leaves = (inState: (job: JobRecord) => boolean) => inState(current) && !(inState(next) && sameAttempt);
         // The `active_jobs` hint of the state the job enters goes first...
-        if (enters(isActiveJob)) await insertHints(activeJobs, [activeHintOf(next)]);
+        if (enters(isActiveJob)) await insertHints(activeJobs, [activeHintOf(next, clock.now())]);
         let found: boolean;
         if (idOnlyFilters) {
           [found] = (await updateJobsById([{ id, set: fields }])) as [boolean];
@@ -202,7 +205,7 @@ export function createHintedJobs(ctx: MongoStoreContext, options: JobHintsOption
         }
         if (!found) return false;
         // ...the `ready_jobs` hint, with its copy of the job, once the job is queued...
-        if (enters(isQueued)) await insertHints(readyJobs, [readyHintOf(next)]);
+        if (enters(isQueued)) await insertHints(readyJobs, [readyHintOf(next, clock.now())]);
         // ...and the hint of the state it left goes after it, without holding up the caller.
         // Best effort: the job has changed, and a reader retires a hint whose job moved on.
         const left = hintId(id, current.attempt);
@@ -223,7 +226,7 @@ export function createHintedJobs(ctx: MongoStoreContext, options: JobHintsOption
         if (renewed.matchedCount === 1) return true;
         // The hint was lost (see "job hints"): the renewal re-creates it.
         const job = decodeJob(doc);
-        await insertHints(activeJobs, [{ ...activeHintOf(job), leaseExpiresAt: expiresAt }]);
+        await insertHints(activeJobs, [{ ...activeHintOf(job, clock.now()), leaseExpiresAt: expiresAt }]);
         await activeJobs.updateOne({ _id: id }, { $max: { leaseExpiresAt: expiresAt } });
         return true;
       });

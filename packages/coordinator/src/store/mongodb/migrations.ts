@@ -3,6 +3,7 @@
  * own result) that it ran, so later starts only check.
  */
 import type { Db } from 'mongodb';
+import type { Clock } from '../../clock.js';
 import type { PipelineVersionRecord } from '../types.js';
 import { type StoredDoc, decode, encode } from './codec.js';
 import { isDuplicateKey } from './duplicates.js';
@@ -18,7 +19,7 @@ export const HISTORY_BACKFILLED = 'store:pipeline-history/backfilled';
  * that it ran to its end, and later starts only read that. Coordinators starting at once may
  * each do it; entries are insert-only, keyed by the version.
  */
-export async function backfillPipelineHistory(db: Db): Promise<void> {
+export async function backfillPipelineHistory(db: Db, clock: Clock): Promise<void> {
   const decisions = db.collection<StoredDoc>(Collections.decisions);
   if (await decisions.findOne({ _id: HISTORY_BACKFILLED })) return;
   const history = db.collection<StoredDoc>(Collections.pipelineHistory);
@@ -34,7 +35,7 @@ export async function backfillPipelineHistory(db: Db): Promise<void> {
     });
   }
   await decisions
-    .insertOne({ _id: HISTORY_BACKFILLED, at: Date.now(), data: {} } as StoredDoc)
+    .insertOne({ _id: HISTORY_BACKFILLED, at: clock.now(), data: {} } as StoredDoc)
     .catch((error: unknown) => {
       if (!isDuplicateKey(error)) throw error;
     });

@@ -1,4 +1,5 @@
 import { ConfigError, StoreUnavailableError } from '@hiveforge/sdk';
+import { type Clock, systemClock } from '../../clock.js';
 import { MongoClient, ReadConcern, type WriteConcernSettings } from 'mongodb';
 import type { Store } from '../types.js';
 import { createMongoAgents } from './agents.js';
@@ -46,7 +47,17 @@ export interface MongoStoreOptions {
    * `retryWrites` on (the driver's default).
    */
   client?: MongoClient;
-  /** Clock used for decision timestamps. @default Date.now */
+  /**
+   * The store's time: decision timestamps, hint and wake-up stamps and the ages the store
+   * compares them with. Its timers (polling, purges, backoff) stay real timers.
+   * @default systemClock
+   */
+  clock?: Clock;
+  /**
+   * The time of decisions alone, as before `clock` existed.
+   * @deprecated pass `clock`
+   * @default clock.now
+   */
   now?: () => number;
   /**
    * Deliver other processes' wake-ups through a change stream on `wakeups` where the server has
@@ -126,7 +137,8 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
   if (!Number.isFinite(pollInterval) || pollInterval <= 0) {
     throw new ConfigError(`pollInterval must be a positive number of milliseconds, got ${pollInterval}`);
   }
-  const now = options.now ?? Date.now;
+  const clock = options.clock ?? systemClock;
+  const now = options.now ?? (() => clock.now());
   const ownsClient = options.client === undefined;
   const where = ownsClient ? redact(options.uri) : 'the given MongoClient';
   let client: MongoClient;
@@ -155,7 +167,7 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
   try {
     await client.connect();
     await ensureIndexes(db);
-    await backfillPipelineHistory(db);
+    await backfillPipelineHistory(db, clock);
     await backfillTokenIds(db);
     idOnlyFilters = await isFerretDB(db);
     jobIndexKind = options.jobIndex ?? (await probeJobIndex(db));
@@ -180,6 +192,7 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
     call: createStoreCall({ where, isClosed }),
     background,
     idOnlyFilters,
+    clock,
     now,
   };
   const wakeups = await createMongoWakeups({
@@ -188,6 +201,7 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
     isClosed,
     pollInterval,
     changeStreams: options.changeStreams !== false,
+    clock,
   });
   const jobIndex: JobIndex =
     jobIndexKind === 'indexed'

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { ChangeStream, Db } from 'mongodb';
+import type { Clock } from '../../clock.js';
 import type { WakeupMode, WakeupStore } from '../types.js';
 import type { Background } from './background.js';
 import { isDuplicateKey } from './duplicates.js';
@@ -36,6 +37,8 @@ export interface MongoWakeupsOptions {
   pollInterval: number;
   /** Whether to use a change stream where the server has them. */
   changeStreams: boolean;
+  /** The time of stamps and of the pacing of writes and prunes. */
+  clock: Clock;
 }
 
 /** The wake-up methods of the store, and `close`, which stops its poller or stream. */
@@ -43,7 +46,7 @@ export type MongoWakeups = WakeupStore & { close(): Promise<void> };
 
 /** Creates the store's wake-ups; probes the server for change streams. */
 export async function createMongoWakeups(options: MongoWakeupsOptions): Promise<MongoWakeups> {
-  const { db, background, isClosed, pollInterval } = options;
+  const { db, background, isClosed, pollInterval, clock } = options;
   const { track } = background;
   // Wake-ups are hints: a local read and a w:1 write are enough, and faster.
   const wakeups = db.collection<WakeupDoc>(Collections.wakeups, {
@@ -66,7 +69,7 @@ export async function createMongoWakeups(options: MongoWakeupsOptions): Promise<
   /** This instance's wake-up stamps: its clock, made strictly increasing. */
   let lastStamp = 0;
   const nextStamp = () => {
-    lastStamp = Math.max(lastStamp + 1, Date.now());
+    lastStamp = Math.max(lastStamp + 1, clock.now());
     return lastStamp;
   };
 
@@ -116,11 +119,11 @@ export async function createMongoWakeups(options: MongoWakeupsOptions): Promise<
       try {
         do {
           stamping.set(topic, false);
-          const started = Date.now();
-          await stampTopic(topic, new Date(), nextStamp());
+          const started = clock.now();
+          await stampTopic(topic, new Date(started), nextStamp());
           // Pollers look every `pollInterval`: stamping a topic more often wakes nobody sooner.
           const within = spacing.get(topic);
-          const wait = (within ?? WAKEUP_MIN_SPACING_MS) - (Date.now() - started);
+          const wait = (within ?? WAKEUP_MIN_SPACING_MS) - (clock.now() - started);
           if ((within !== undefined || stamping.get(topic)) && !isClosed() && wait > 0) await pause(wait);
         } while (stamping.get(topic) && !isClosed());
       } finally {
@@ -155,7 +158,7 @@ export async function createMongoWakeups(options: MongoWakeupsOptions): Promise<
   const seen = new Map<string, { stamps: Map<string, number>; polledAt: number }>();
 
   const pollOnce = async () => {
-    const started = Date.now();
+    const started = clock.now();
     if (started - lastPrune >= WAKEUP_PRUNE_INTERVAL_MS) {
       lastPrune = started;
       track(wakeups.deleteMany({ at: { $lt: new Date(started - WAKEUP_RETENTION_MS) } }));
