@@ -184,9 +184,10 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
   const caches = createCachesHandler({
     store,
     scheduler,
-    caches: createCacheService({ store, options: options.caches }),
+    caches: createCacheService({ store, options: options.caches, clock }),
     agents,
     tokens,
+    now: () => clock.now(),
   });
   const readiness = createReadiness({ store });
   const server = createServer((req, res) => {

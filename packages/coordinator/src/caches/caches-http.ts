@@ -61,6 +61,8 @@ export function createCachesHandler(deps: {
   caches: CacheService;
   agents?: AgentTokenCache;
   tokens?: TokenMemo;
+  /** The time tokens' expiry is checked against. @default Date.now */
+  now?: () => number;
 }) {
   /** The pipeline and branch of the job attempt the agent holds; fenced when it holds none. */
   const scopeOf = async (agentId: string, jobId: string, attempt: number): Promise<CacheScope> => {
