@@ -115,7 +115,7 @@ describe.each(['memory', 'ferretdb'] as const)(
       expect(log).toContain('HF_CACHE_INVALID: the cache key "a,b" holds a comma or a control character');
     }, 60_000);
 
-    it('past the size limit the least recently restored entry is evicted', async () => {
+    it('past the size limit the least recently restored entry is evicted; operators list and remove entries', async () => {
       expect(await runJob('cluster-caches-evict', 'big', 'main', '1')).toMatch(/cache big-1: saved \(/);
       expect(await runJob('cluster-caches-evict', 'big', 'main', '2')).toMatch(/cache big-2: saved \(/);
       // big-1 is restored, so big-2 is now the least recently used.
@@ -127,6 +127,25 @@ describe.each(['memory', 'ferretdb'] as const)(
       const again = await runJob('cluster-caches-evict', 'big', 'main', '2');
       expect(again).toContain('cache result: miss -');
       expect(again).toMatch(/cache big-2: saved .*; 1 least recently used entries evicted/);
+      // Operators see the entries left and remove one: its next restore misses.
+      const env = { HIVEFORGE_URL: coordinator.url, HIVEFORGE_TOKEN: adminToken };
+      const list = await runCli(['caches', 'list', '--pipeline', 'cluster-caches-evict', '--json'], { env });
+      expect(list.code, list.stderr).toBe(0);
+      const listed = JSON.parse(list.stdout) as { id: string; key: string; branch: string; size: number }[];
+      expect(listed.map((e) => [e.key, e.branch])).toEqual([
+        ['big-1', 'main'],
+        ['big-2', 'main'],
+      ]);
+      expect(listed.every((e) => e.size > 16_384)).toBe(true);
+      const rm = await runCli(['caches', 'rm', (listed[1] as { id: string }).id.slice(0, 12)], { env });
+      expect(rm.code, rm.stderr).toBe(0);
+      expect(rm.stdout).toBe(`removed cache entry ${(listed[1] as { id: string }).id}\n`);
+      const gone = await runCli(['caches', 'rm', (listed[1] as { id: string }).id], { env });
+      expect(gone.stderr).toMatch(/^error HF_NOT_FOUND: no cache entry [0-9a-f]{40}\n$/);
+      const table = await runCli(['caches', 'list', '--pipeline', 'cluster-caches-evict'], { env });
+      expect(table.stdout).toMatch(/big-1/);
+      expect(table.stdout).not.toMatch(/big-2/);
+      expect(table.stdout).toMatch(/^1 entries, /m);
       if (ferret) {
         const mongo = await MongoClient.connect(ferret.uri);
         try {
@@ -135,7 +154,7 @@ describe.each(['memory', 'ferretdb'] as const)(
             .collection('cache_entries')
             .find({ pipeline: 'cluster-caches-evict' })
             .toArray();
-          expect(entries.map((e) => e.key).sort()).toEqual(['big-1', 'big-2']);
+          expect(entries.map((e) => e.key).sort()).toEqual(['big-1']);
           const files = await mongo.db(database).collection('cache_blobs.files').countDocuments();
           expect(files).toBe(await mongo.db(database).collection('cache_entries').countDocuments());
         } finally {

@@ -5,6 +5,7 @@ import { deployCommand } from './deploy.js';
 import { loginCommand } from './login.js';
 import type { CommandIO } from './run.js';
 import { cancelCommand, logsCommand, retryCommand, runsCommand, statusCommand } from './runs.js';
+import { cachesListCommand, cachesRemoveCommand } from './caches.js';
 import { secretsListCommand, secretsRemoveCommand, secretsSetCommand } from './secrets.js';
 import { tokensCreateCommand, tokensListCommand, tokensRevokeCommand } from './tokens.js';
 import { triggerCommand } from './trigger.js';
@@ -18,7 +19,7 @@ const integer = (value: string) => {
 
 /**
  * Registers the commands that use a running cluster: login, deploy, trigger, runs, status, logs,
- * cancel, retry, artifacts, agents, tokens, secrets. Each sets the exit code through `setCode`.
+ * cancel, retry, artifacts, agents, tokens, secrets, caches. Each sets the exit code through `setCode`.
  */
 export function registerClusterCommands(program: Command, io: CommandIO, setCode: (code: number) => void): void {
   program
@@ -186,4 +187,18 @@ export function registerClusterCommands(program: Command, io: CommandIO, setCode
     .action(async (name: string, o) =>
       setCode(await secretsRemoveCommand({ name, pipeline: o.pipeline, json: o.json }, io)),
     );
+
+  const caches = program.command('caches').description('list and remove the cache entries jobs saved');
+  caches
+    .command('list')
+    .description('cache entries: pipeline, branch, key, size, when last used')
+    .option('--pipeline <pipeline>', 'only this pipeline')
+    .option('--json', 'print them as JSON')
+    .action(async (o) => setCode(await cachesListCommand({ pipeline: o.pipeline, json: o.json }, io)));
+  caches
+    .command('rm')
+    .description('remove a cache entry (needs a maintainer or admin token)')
+    .argument('<id>', 'the entry id, or a prefix of it that names one entry')
+    .option('--json', 'print the result as JSON')
+    .action(async (id: string, o) => setCode(await cachesRemoveCommand({ id, json: o.json }, io)));
 }

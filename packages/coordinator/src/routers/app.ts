@@ -1,6 +1,7 @@
 import { router } from '../trpc.js';
 import { agentRouter } from './agent.js';
 import { agentsRouter } from './agents.js';
+import { cachesRouter } from './caches.js';
 import { eventsRouter } from './events.js';
 import { pipelinesRouter } from './pipelines.js';
 import { runsRouter } from './runs.js';
@@ -12,6 +13,7 @@ import { tokensRouter } from './tokens.js';
 export const appRouter = router({
   agent: agentRouter,
   agents: agentsRouter,
+  caches: cachesRouter,
   events: eventsRouter,
   pipelines: pipelinesRouter,
   runs: runsRouter,
