@@ -14,6 +14,7 @@ import { abortWhenGone, createDirectCalls } from './direct-calls.js';
 import { createMetrics } from './metrics.js';
 import { type Caller, createAgentTokenCache, createTokenMemo, resolveCaller } from './auth.js';
 import { createReadiness } from './readiness.js';
+import { createStoreHealth } from './store-health.js';
 import { appRouter } from './routers/app.js';
 import { type Scheduler, type SchedulerOptions, createAgentSweeper, createScheduler } from './scheduler/index.js';
 import type { Store } from './store/types.js';
@@ -118,6 +119,8 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
   /** The caller of a request, from its `authorization` header. */
   const callerOf = (authorization: string | undefined) =>
     resolveCaller(store, authorization, { agents, tokens, now: () => clock.now() });
+  // Lets reads fail at once while the store is out (see `StoreHealth`).
+  const storeHealth = createStoreHealth({ ping: () => store.ping(), now: () => clock.now() });
   const contextOf = (caller: Caller, signal: AbortSignal): CoordinatorContext => ({
     store,
     scheduler,
@@ -130,6 +133,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     metrics,
     secrets,
     signal,
+    storeHealth,
   });
   // The caller of each tRPC request, resolved from its header before its body is read.
   const callers = new WeakMap<IncomingMessage, Caller>();
@@ -278,6 +282,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     closed ??= (async () => {
       clearInterval(sweeper);
       clearInterval(agentSweeps);
+      storeHealth.close();
       if (ticker) clearInterval(ticker);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

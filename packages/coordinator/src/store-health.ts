@@ -1,0 +1,100 @@
+/**
+ * Whether this coordinator's store answers, as a background ping sees it: what lets reads fail
+ * at once with `HF_STORE_UNAVAILABLE` during a store outage instead of each waiting for the
+ * driver's server selection (30 s), and what `/readyz` could not tell a request already waiting.
+ */
+export interface StoreHealth {
+  /** True while the store is out: its last ping failed, or one has waited past `outAfterMs`. */
+  readonly out: boolean;
+  /** Resolves when the store is found out (at once if it is); `signal` ends the wait unresolved. */
+  whenOut(signal?: AbortSignal): Promise<void>;
+  /** Stops pinging. */
+  close(): void;
+}
+
+/** Options of {@link createStoreHealth}. */
+export interface StoreHealthOptions {
+  /** One round trip to the store (its `ping`). */
+  ping: () => Promise<unknown>;
+  /** How often the store is pinged. @default 1000 */
+  intervalMs?: number;
+  /**
+   * How long a ping may wait before the store counts as out. Long enough that a busy store is
+   * not taken for a gone one. @default 3000
+   */
+  outAfterMs?: number;
+  /** @default Date.now */
+  now?: () => number;
+}
+
+/**
+ * Creates a store health check: one ping every `intervalMs` (never two at once), on an unref'd
+ * timer. A ping that fails, or has waited `outAfterMs`, makes the store `out`; the next ping that
+ * answers makes it in again.
+ * @example
+ * const health = createStoreHealth({ ping: () => store.ping() });
+ * if (health.out) throw new StoreUnavailableError('the store does not answer');
+ */
+export function createStoreHealth(options: StoreHealthOptions): StoreHealth {
+  const now = options.now ?? Date.now;
+  const intervalMs = options.intervalMs ?? 1_000;
+  const outAfterMs = options.outAfterMs ?? 3_000;
+  let out = false;
+  let pingSentAt: number | null = null;
+  let waiters: (() => void)[] = [];
+
+  const setOut = (value: boolean) => {
+    out = value;
+    if (!value) return;
+    const woken = waiters;
+    waiters = [];
+    for (const wake of woken) wake();
+  };
+
+  const tick = () => {
+    if (pingSentAt !== null) {
+      if (now() - pingSentAt >= outAfterMs) setOut(true);
+      return;
+    }
+    pingSentAt = now();
+    options.ping().then(
+      () => {
+        pingSentAt = null;
+        setOut(false);
+      },
+      () => {
+        pingSentAt = null;
+        setOut(true);
+      },
+    );
+  };
+  const timer = setInterval(tick, intervalMs);
+  timer.unref();
+  tick();
+
+  return {
+    get out() {
+      return out;
+    },
+    whenOut(signal) {
+      if (out) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        if (signal?.aborted) return;
+        const wake = () => {
+          signal?.removeEventListener('abort', forget);
+          resolve();
+        };
+        const forget = () => {
+          waiters = waiters.filter((w) => w !== wake);
+        };
+        waiters.push(wake);
+        signal?.addEventListener('abort', forget, { once: true });
+      });
+    },
+    close() {
+      clearInterval(timer);
+      setOut(false);
+      waiters = [];
+    },
+  };
+}
