@@ -60,6 +60,7 @@ const CoordinatorFileSchema = z
     logLimit: SizeText,
     cacheSizeLimit: SizeText,
     defaultBranch: z.string().min(1),
+    storeOutageLimit: DurationText,
   })
   .partial()
   .strict();
@@ -83,6 +84,7 @@ const AgentFileSchema = z
     callTimeout: DurationText,
     retryFor: DurationText,
     localCacheSize: SizeText,
+    storeOutageLimit: DurationText,
   })
   .partial()
   .strict();
@@ -120,6 +122,8 @@ export interface ResolvedCoordinatorConfig {
   cacheLimitBytes: number;
   /** The branch whose cache entries every branch of a pipeline may restore. */
   defaultBranch: string;
+  /** The longest store outage during which no lease is declared lost (see docs/operations.md). */
+  storeOutageLimitMs: number;
 }
 
 /** The agent's effective configuration. */
@@ -150,7 +154,10 @@ export interface ResolvedAgentConfig {
   onLogLimit: 'truncate' | 'fail';
   /** How long a call to a coordinator may take (a pull: its wait on top). */
   callTimeoutMs: number;
-  /** How long a job's calls are tried again while the coordinator or its store cannot answer. */
+  /**
+   * How long a job's calls are tried again while the coordinator or its store cannot answer: the
+   * store outage limit (`--store-outage-limit`, or its older name `--retry-for`).
+   */
   retryForMs: number;
   /** The most bytes of cache entries the agent keeps in `<workDir>/caches`; 0 keeps none. */
   localCacheBytes: number;
@@ -300,8 +307,16 @@ export function resolveCoordinatorConfig(
         DEFAULT_CACHE_LIMIT_BYTES,
     ),
     defaultBranch: pick(flags.defaultBranch, env.HIVEFORGE_DEFAULT_BRANCH, file.defaultBranch) ?? 'main',
+    storeOutageLimitMs: duration(
+      '--store-outage-limit',
+      pick(flags.storeOutageLimit, env.HIVEFORGE_STORE_OUTAGE_LIMIT),
+      file.storeOutageLimit ?? DEFAULT_STORE_OUTAGE_LIMIT_MS,
+    ),
   };
 }
+
+/** The longest store outage that fails no job and loses no lease, by default: 2 minutes. */
+export const DEFAULT_STORE_OUTAGE_LIMIT_MS = 120_000;
 
 /** The default log limit of a job, on agents and coordinators: 64 MiB. */
 export const DEFAULT_LOG_LIMIT = 64 * 1_048_576;
@@ -419,9 +434,12 @@ export function resolveAgentConfig(
       file.callTimeout ?? 30_000,
     ),
     retryForMs: duration(
-      '--retry-for',
-      pick(flags.retryFor as string | undefined, env.HIVEFORGE_RETRY_FOR),
-      file.retryFor ?? 120_000,
+      flags.storeOutageLimit !== undefined ? '--store-outage-limit' : '--retry-for',
+      pick(
+        (flags.storeOutageLimit ?? flags.retryFor) as string | undefined,
+        env.HIVEFORGE_STORE_OUTAGE_LIMIT ?? env.HIVEFORGE_RETRY_FOR,
+      ),
+      file.storeOutageLimit ?? file.retryFor ?? DEFAULT_STORE_OUTAGE_LIMIT_MS,
     ),
     localCacheBytes: localCacheSize(
       pick(flags.localCacheSize as string | undefined, env.HIVEFORGE_LOCAL_CACHE_SIZE, file.localCacheSize?.toString()),

@@ -144,6 +144,10 @@ export function createProgram(io: CommandIO, setCode: (code: number) => void): C
       'the most cache entries one pipeline keeps; past it the least recently used go (default 10GiB)',
     )
     .option('--default-branch <name>', 'the branch whose cache entries every branch may restore (default main)')
+    .option(
+      '--store-outage-limit <duration>',
+      'the longest store outage during which no lease is declared lost (default 2m)',
+    )
     .action(async (o) => setCode(await coordinatorCommand(o, io)));
 
   program
@@ -165,7 +169,11 @@ export function createProgram(io: CommandIO, setCode: (code: number) => void): C
     .option('--log-limit <size>', "the most a job's log may hold, e.g. 64MiB (default 64MiB)")
     .option('--on-log-limit <action>', 'past the log limit: truncate the log (default) or fail the job')
     .option('--call-timeout <duration>', 'how long a call to a coordinator may take (default 30s)')
-    .option('--retry-for <duration>', "how long a job's calls are retried while the store is out (default 2m)")
+    .option(
+      '--store-outage-limit <duration>',
+      "how long a job's calls are retried while the coordinators or their store are out (default 2m)",
+    )
+    .option('--retry-for <duration>', 'the older name of --store-outage-limit')
     .option(
       '--local-cache-size <size>',
       'the most cache entries kept in <work-dir>/caches, restored without a transfer; 0 keeps none (default 2GiB)',

@@ -60,6 +60,7 @@ export async function coordinatorCommand(flags: Record<string, string | undefine
       scheduleInterval: config.scheduleIntervalMs,
       eventRetention: config.eventRetentionMs,
       logLimitBytes: config.logLimitBytes,
+      storeOutageLimit: config.storeOutageLimitMs,
     },
     agentCacheTtl: config.agentCacheTtlMs,
     agentGoneAfter: config.agentGoneAfterMs,

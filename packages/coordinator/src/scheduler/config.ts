@@ -27,6 +27,12 @@ export interface SchedulerOptions {
    * whatever the agent does. @default 64 MiB
    */
   logLimitBytes?: number;
+  /**
+   * The longest store outage during which no lease is declared lost (see `LeaseGrace`): agents
+   * keep their jobs' calls going this long (their own `--store-outage-limit`). After a longer
+   * one, leases that expired meanwhile are lost as soon as the store answers. @default '2m'
+   */
+  storeOutageLimit?: Duration;
 }
 
 export interface ResolvedSchedulerConfig {
@@ -38,6 +44,7 @@ export interface ResolvedSchedulerConfig {
   scheduleIntervalMs: number;
   eventRetentionMs: number;
   logLimitBytes: number;
+  storeOutageLimitMs: number;
 }
 
 /** Resolves scheduler options to milliseconds with defaults. */
@@ -51,5 +58,6 @@ export function resolveSchedulerConfig(options: SchedulerOptions = {}): Resolved
     scheduleIntervalMs: parseDuration(options.scheduleInterval ?? '5s'),
     eventRetentionMs: parseDuration(options.eventRetention ?? '7d'),
     logLimitBytes: options.logLimitBytes ?? DEFAULT_LOG_LIMIT_BYTES,
+    storeOutageLimitMs: parseDuration(options.storeOutageLimit ?? '2m'),
   };
 }

@@ -103,6 +103,7 @@ export function createSchedulerContext({
     leaseGrace: createLeaseGrace({
       graceMs: config.leaseTtlMs,
       stallMs: stallMsOf(config.leaseTtlMs, config.heartbeatIntervalMs),
+      outageLimitMs: config.storeOutageLimitMs,
       now,
     }),
     secrets,

@@ -122,3 +122,43 @@ describe('createLeaseGrace', () => {
     expect(grace.settled(now)).toBe(true);
   });
 });
+
+describe('createLeaseGrace and the store outage limit', () => {
+  /** A sweep that fails at `at` after being asked at `askedAt`. */
+  const failAt = async (
+    grace: ReturnType<typeof createLeaseGrace>,
+    clock: { now: number },
+    askedAt: number,
+    at: number,
+  ) => {
+    clock.now = askedAt;
+    const sweep = grace.observe(
+      () =>
+        new Promise<void>((_, reject) => {
+          clock.now = at;
+          reject(new Error('store unavailable'));
+        }),
+    );
+    await sweep.catch(() => {});
+  };
+
+  it('an outage within the limit keeps leases for a grace period after the store is back', async () => {
+    const clock = { now: 0 };
+    const grace = createLeaseGrace({ graceMs: 5_000, stallMs: 2_000, outageLimitMs: 120_000, now: () => clock.now });
+    // Sweeps fail every 30 s (server selection) for 90 s.
+    for (let t = 1_000; t < 91_000; t += 30_000) await failAt(grace, clock, t, t + 30_000);
+    expect(grace.settled(clock.now + 1_000)).toBe(false);
+    expect(grace.settled(clock.now + 5_000)).toBe(true);
+  });
+
+  it('after an outage longer than the limit, leases are lost as soon as the store answers', async () => {
+    const clock = { now: 0 };
+    const grace = createLeaseGrace({ graceMs: 5_000, stallMs: 2_000, outageLimitMs: 60_000, now: () => clock.now });
+    for (let t = 1_000; t < 91_000; t += 30_000) await failAt(grace, clock, t, t + 30_000);
+    expect(grace.settled(clock.now + 1)).toBe(true);
+    // A new, short outage later has its grace again.
+    await failAt(grace, clock, 200_000, 202_000);
+    expect(grace.settled(203_000)).toBe(false);
+    expect(grace.settled(207_000)).toBe(true);
+  });
+});

@@ -18,8 +18,12 @@
  *
  * Each coordinator judges by the store calls of its own sweeps, which run every sweep interval,
  * so each sees any outage longer than that. What it does not cover: a coordinator started after
- * an outage saw none, and an outage longer than the agents' retry budget fails their calls
- * anyway (see docs/operations.md).
+ * an outage saw none.
+ *
+ * The rule holds for outages up to the store outage limit (`--store-outage-limit`, 2 min by
+ * default), the time agents keep a job's calls going without a store: past it they have given
+ * their jobs up, and once the store is back the leases that expired meanwhile are declared lost
+ * at the first sweep, as without the rule (see docs/operations.md, "Store outages").
  */
 export interface LeaseGrace {
   /**
@@ -32,9 +36,15 @@ export interface LeaseGrace {
    * made elsewhere, a resolution under way), counts as trouble too.
    */
   observe<T>(sweep: () => Promise<T>): Promise<T>;
-  /** Whether the store has answered without trouble for the whole grace period before `at`. */
+  /**
+   * Whether leases may be declared lost at `at`: the store has answered without trouble for the
+   * whole grace period before it, or the last outage outlasted the outage limit.
+   */
   settled(at: number): boolean;
 }
+
+/** The longest store outage that loses no lease, by default: 2 minutes. */
+export const DEFAULT_STORE_OUTAGE_LIMIT_MS = 120_000;
 
 /** Options of {@link createLeaseGrace}. */
 export interface LeaseGraceOptions {
@@ -42,6 +52,11 @@ export interface LeaseGraceOptions {
   graceMs: number;
   /** A store call slower than this counts as trouble. */
   stallMs: number;
+  /**
+   * The longest outage (from the first trouble to the last) the grace covers; after a longer one
+   * leases are lost as soon as the store answers. @default DEFAULT_STORE_OUTAGE_LIMIT_MS (2 min)
+   */
+  outageLimitMs?: number;
   now: () => number;
 }
 
@@ -56,22 +71,28 @@ export const stallMsOf = (leaseTtlMs: number, heartbeatIntervalMs: number): numb
 /** Creates the outage rule of one coordinator's lease sweeper (see {@link LeaseGrace}). */
 export function createLeaseGrace(options: LeaseGraceOptions): LeaseGrace {
   const { now } = options;
+  const outageLimitMs = options.outageLimitMs ?? DEFAULT_STORE_OUTAGE_LIMIT_MS;
   /** When the store last failed or stalled a sweep's call, as seen here. */
   let troubleAt = Number.NEGATIVE_INFINITY;
+  /** When the outage that `troubleAt` belongs to began: the call that first failed or stalled. */
+  let troubleSince = Number.NEGATIVE_INFINITY;
   /** When the sweep under way started, if one is. */
   let sweepingSince: number | null = null;
-  const trouble = () => {
-    troubleAt = Math.max(troubleAt, now());
+  /** Trouble with a call made at `askedAt`: a new outage, unless the last one is not over. */
+  const trouble = (askedAt: number) => {
+    const at = now();
+    if (askedAt - troubleAt >= options.graceMs) troubleSince = askedAt;
+    troubleAt = Math.max(troubleAt, at);
   };
   const timed = (askedAt: number, result: unknown): unknown => {
     if (!(result instanceof Promise)) return result;
     return result.then(
       (value) => {
-        if (now() - askedAt > options.stallMs) trouble();
+        if (now() - askedAt > options.stallMs) trouble(askedAt);
         return value;
       },
       (error: unknown) => {
-        trouble();
+        trouble(askedAt);
         throw error;
       },
     );
@@ -98,7 +119,9 @@ export function createLeaseGrace(options: LeaseGraceOptions): LeaseGrace {
     settled(at) {
       // A sweep under way for longer than a stall is trouble already, before it ends.
       if (sweepingSince !== null && at - sweepingSince > options.stallMs) return false;
-      return at - troubleAt >= options.graceMs;
+      if (at - troubleAt >= options.graceMs) return true;
+      // Past the outage limit the agents gave their jobs up: the grace no longer holds.
+      return troubleAt - troubleSince > outageLimitMs;
     },
   };
 }
