@@ -10,11 +10,17 @@ export const DUPLICATE_KEY = 11000;
 /** True when `error` is a duplicate-key error. */
 export const isDuplicateKey = (error: unknown): boolean => error instanceof MongoError && error.code === DUPLICATE_KEY;
 
-/** True when an unordered insert failed only because some documents existed already. */
+/**
+ * True when an unordered insert failed only because some documents existed already. The driver
+ * wraps every failure of a bulk write in a `MongoBulkWriteError`, a lost connection or a busy
+ * server too, with no write errors: that is not "only duplicates" (it would drop the documents
+ * the insert never wrote), so there must be write errors, all of them duplicates.
+ */
 export function isOnlyDuplicates(error: unknown): error is MongoBulkWriteError {
   if (!(error instanceof MongoBulkWriteError) || error.result?.getWriteConcernError()) return false;
+  if (error.code !== undefined && error.code !== DUPLICATE_KEY) return false;
   const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
-  return writeErrors.every((e) => e.code === DUPLICATE_KEY);
+  return writeErrors.length > 0 && writeErrors.every((e) => e?.code === DUPLICATE_KEY);
 }
 
 /** The first write error of a bulk write. */
