@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TRPCClientError } from '@trpc/client';
 import { createAgentClient, errorCodeOf } from './client.js';
+import { createEndpoints } from './endpoints.js';
 import { isRetryable } from './retry.js';
 
 /**
@@ -136,5 +137,42 @@ describe('the agent client transport (a real HTTP server speaking the tRPC wire 
       'HF_FENCED',
     );
     expect(() => (client.events.watch as unknown as { subscribe(): void }).subscribe()).toThrow(TypeError);
+  });
+});
+
+describe('a pull that one coordinator could not answer', () => {
+  it('goes to the next coordinator as a resend, so a lease the first one decided for it is handed over', async () => {
+    const bodies: { at: string; body: string }[] = [];
+    const start = (status: number) =>
+      new Promise<Server>((resolve) => {
+        const s = createServer((req, res) => {
+          let body = '';
+          req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          req.on('end', () => {
+            bodies.push({ at: status === 503 ? 'first' : 'second', body });
+            const json =
+              status === 503
+                ? { error: { message: 'store unavailable', code: -32603, data: { httpStatus: 503 } } }
+                : { result: { data: { lease: null } } };
+            res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(json));
+          });
+        });
+        s.listen(0, '127.0.0.1', () => resolve(s));
+      });
+    const first = await start(503);
+    const second = await start(200);
+    await using _servers = {
+      [Symbol.asyncDispose]: async () => {
+        await new Promise((r) => first.close(r));
+        await new Promise((r) => second.close(r));
+      },
+    };
+    const urlOf = (s: Server) => `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+    const client = createAgentClient({ url: createEndpoints([urlOf(first), urlOf(second)]), token: () => 't' });
+    await client.agent.pull.mutate({ requestId: 'request-0001', waitMs: 0, resend: false });
+    expect(bodies.map((b) => [b.at, JSON.parse(b.body).resend])).toEqual([
+      ['first', false],
+      ['second', true],
+    ]);
   });
 });

@@ -39,6 +39,12 @@ function timeoutOf(path: string, input: unknown, timeoutMs: number): number {
   return timeoutMs;
 }
 
+/** The body of a pull sent first as `resend: false`, marked as a resend; undefined for other calls. */
+function resentPull(path: string, input: unknown): string | undefined {
+  if (path !== 'agent.pull' || (input as { resend?: unknown } | null)?.resend !== false) return undefined;
+  return JSON.stringify({ ...(input as object), resend: true });
+}
+
 /** Log batches larger than this go gzip-compressed (`content-encoding: gzip`). */
 export const COMPRESS_LOGS_FROM_BYTES = 4_096;
 
@@ -79,15 +85,20 @@ export function createApiCall(options: ApiCallOptions): ApiCall {
     let response: JsonResponse;
     try {
       const body = type === 'query' ? undefined : compress ? await gzipAsync(json as string) : json;
+      const init = {
+        method: type === 'query' ? 'GET' : 'POST',
+        headers,
+        body,
+        signal,
+        timeoutMs: timeoutOf(path, input, timeoutMs),
+      };
+      // A pull's first sending says so (the coordinator then looks up no earlier lease of its
+      // request id), but once one coordinator had it, it may have leased a job to it before it
+      // failed: the next coordinator gets it as a resend, and hands that lease over.
+      const again = resentPull(path, input);
       response = await options.endpoints.fetch(
         target,
-        {
-          method: type === 'query' ? 'GET' : 'POST',
-          headers,
-          body,
-          signal,
-          timeoutMs: timeoutOf(path, input, timeoutMs),
-        },
+        again === undefined ? init : (tried: number) => (tried === 0 ? init : { ...init, body: again }),
         options.fetch,
       );
     } catch (cause) {

@@ -7,12 +7,13 @@ export interface Endpoints {
   current(): string;
   /**
    * `fetch` against the current coordinator, moving on to the next when it cannot answer.
-   * `via` is the fetch to use (the global `fetch` by default).
+   * `via` is the fetch to use (the global `fetch` by default). `init` may be a function of the
+   * try (0 for the first coordinator asked), for a request that says whether it was sent before.
    */
   fetch(path: string, init?: RequestInit): Promise<Response>;
   fetch<R extends { status: number }, I extends { signal?: AbortSignal | null }>(
     path: string,
-    init: I | undefined,
+    init: I | ((tried: number) => I) | undefined,
     via: (url: string, init?: I) => Promise<R>,
   ): Promise<R>;
 }
@@ -26,12 +27,13 @@ export function createEndpoints(urls: readonly string[]): Endpoints {
   let index = 0;
   async function fetchVia(
     path: string,
-    init?: { signal?: AbortSignal | null },
+    initOrOf?: { signal?: AbortSignal | null } | ((tried: number) => { signal?: AbortSignal | null }),
     via: (url: string, init?: never) => Promise<{ status: number }> = fetch,
   ) {
     let lastError: unknown;
     for (let tried = 0; tried < bases.length; tried++) {
       const base = bases[index] as string;
+      const init = typeof initOrOf === 'function' ? initOrOf(tried) : initOrOf;
       try {
         const res = await via(`${base}${path}`, init as never);
         if (!RETRY_STATUS.has(res.status) || tried === bases.length - 1) return res;
