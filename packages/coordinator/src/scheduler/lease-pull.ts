@@ -4,7 +4,7 @@ import { LOST, endAttempt } from './attempt-end.js';
 import { takeTurn } from './concurrency-groups.js';
 import type { SchedulerContext } from './context.js';
 import { DecisionIds, attemptKey } from './decision-ids.js';
-import { holds } from './lease-fence.js';
+import { NO_LEASE, holds } from './lease-fence.js';
 import { leaseSecretsOf } from './lease-secrets.js';
 import { originOf, specOf } from './run-origins.js';
 import { notifyRun } from './topics.js';
@@ -252,7 +252,14 @@ async function tryLease(ctx: SchedulerContext, agent: AgentRecord, requestId: st
     attempt: job.attempt,
     read: won ? job : undefined,
   });
-  if (!updated) return taken;
+  if (!updated) {
+    // A resend that found its own decision, whose job moved on meanwhile: the coordinator that
+    // decided may have recorded it late (its store went away and came back mid-pull), and then
+    // this request's lease is that one, to hand over rather than leave to expire.
+    const fresh = won ? null : await store.getJob(job._id, NO_LEASE);
+    if (fresh?.leaseRequestId !== requestId || !holds(fresh, agent._id, job.attempt)) return taken;
+    return { leased: true, decided: true, lease: await buildLease(ctx, fresh) };
+  }
   const leased: JobRecord = { ...job, ...patch };
   ctx.leased.leased(leased);
   const lease = await buildLease(ctx, leased);
