@@ -14,7 +14,7 @@ import { abortWhenGone, createDirectCalls } from './direct-calls.js';
 import { createMetrics } from './metrics.js';
 import { type Caller, createAgentTokenCache, createTokenMemo, resolveCaller } from './auth.js';
 import { createReadiness } from './readiness.js';
-import { createStoreHealth } from './store-health.js';
+import { createStoreHealth, whileStoreAnswers } from './store-health.js';
 import { appRouter } from './routers/app.js';
 import { type Scheduler, type SchedulerOptions, createAgentSweeper, createScheduler } from './scheduler/index.js';
 import type { Store } from './store/types.js';
@@ -116,11 +116,17 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     onGone: (agent) => agents.forget(agent._id),
     clock,
   });
-  /** The caller of a request, from its `authorization` header. */
-  const callerOf = (authorization: string | undefined) =>
-    resolveCaller(store, authorization, { agents, tokens, now: () => clock.now() });
   // Lets reads fail at once while the store is out (see `StoreHealth`).
-  const storeHealth = createStoreHealth({ ping: () => store.ping(), now: () => clock.now() });
+  const storeHealth = createStoreHealth({ ping: () => store.ping() });
+  /**
+   * The caller of a request, from its `authorization` header. A user token is read from the
+   * store: while the store is out that fails at once (agents' calls, the hot path, are left to
+   * their cached records and the store's own errors).
+   */
+  const callerOf = (authorization: string | undefined) => {
+    const resolve = () => resolveCaller(store, authorization, { agents, tokens, now: () => clock.now() });
+    return /^Bearer\s+(?!hfa_)\S/i.test(authorization ?? '') ? whileStoreAnswers(storeHealth, resolve) : resolve();
+  };
   const contextOf = (caller: Caller, signal: AbortSignal): CoordinatorContext => ({
     store,
     scheduler,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createStoreHealth } from './store-health.js';
+import { createStoreHealth, whileStoreAnswers } from './store-health.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -56,5 +56,30 @@ describe('store health', () => {
     await sleep(30);
     expect(woken).toBe(false);
     health.close();
+  });
+});
+
+describe('whileStoreAnswers', () => {
+  it('refuses work at once while the store is out, and gives up work under way when the store is found out', async () => {
+    let up = true;
+    const health = createStoreHealth({
+      intervalMs: 10,
+      outAfterMs: 1_000,
+      ping: () => (up ? Promise.resolve() : Promise.reject(new Error('refused'))),
+    });
+    try {
+      expect(await whileStoreAnswers(health, async () => 'read')).toBe('read');
+      // A read waiting on a store that goes away answers HF_STORE_UNAVAILABLE when it is found out.
+      const waiting = whileStoreAnswers(health, () => new Promise(() => {}));
+      up = false;
+      await expect(waiting).rejects.toMatchObject({ code: 'HF_STORE_UNAVAILABLE', retryable: true });
+      const at = Date.now();
+      await expect(whileStoreAnswers(health, async () => 'read')).rejects.toMatchObject({
+        code: 'HF_STORE_UNAVAILABLE',
+      });
+      expect(Date.now() - at).toBeLessThan(50);
+    } finally {
+      health.close();
+    }
   });
 });

@@ -1,10 +1,4 @@
-import {
-  ErrorCodes,
-  type HiveForgeError,
-  StoreUnavailableError,
-  UnauthenticatedError,
-  isHiveForgeError,
-} from '@hiveforge/sdk';
+import { ErrorCodes, type HiveForgeError, UnauthenticatedError, isHiveForgeError } from '@hiveforge/sdk';
 import { TRPCError, initTRPC } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { TRPC_ERROR_CODES_BY_KEY, type TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
@@ -16,7 +10,7 @@ import type { Analyzer } from './analyzer/index.js';
 import type { Metrics } from './metrics.js';
 import type { SecretsCipher } from './secrets/cipher.js';
 import { storeUnavailableOf } from './store/mongodb/driver-errors.js';
-import type { StoreHealth } from './store-health.js';
+import { type StoreHealth, whileStoreAnswers } from './store-health.js';
 
 /** What every procedure sees. */
 export interface CoordinatorContext {
@@ -151,30 +145,6 @@ export const agentProcedure = t.procedure.use(async ({ ctx, next }) =>
   mapError(await next({ ctx: { agent: agentOf(ctx.caller) } })),
 );
 
-/** The error of a user read refused because the store is out. */
-const storeOut = () =>
-  toTRPCError(
-    new StoreUnavailableError('the store does not answer: this coordinator cannot read it now; try again shortly'),
-  );
-
-/**
- * Runs a user read, unless the store is out: then it fails at once with `HF_STORE_UNAVAILABLE`,
- * and a read under way fails when the store is found out, instead of waiting for the store
- * driver's own timeout (30 s). Mutations are left to the store's errors.
- */
-async function guardRead<T>(health: StoreHealth | undefined, read: () => Promise<T>): Promise<T> {
-  if (!health) return read();
-  if (health.out) throw storeOut();
-  const stop = new AbortController();
-  try {
-    const found = await Promise.race([read(), health.whenOut(stop.signal).then(() => storeOut())]);
-    if (found instanceof TRPCError) throw found;
-    return found;
-  } finally {
-    stop.abort();
-  }
-}
-
 /** Users whose token grants at least `role`. */
 export const userProcedure = (role: Role) =>
   publicProcedure.use(({ ctx, next, type }) => {
@@ -190,6 +160,6 @@ export const userProcedure = (role: Role) =>
     }
     const user = ctx.caller;
     return type === 'query'
-      ? guardRead(ctx.storeHealth, () => next({ ctx: { ...ctx, user } }))
+      ? whileStoreAnswers(ctx.storeHealth, () => next({ ctx: { ...ctx, user } }))
       : next({ ctx: { ...ctx, user } });
   });
