@@ -7,6 +7,9 @@ import { ConflictError, StoreUnavailableError } from '@hiveforge/sdk';
 import { type Clock, systemClock } from '../clock.js';
 import { createPerKeyQueue } from './per-key-queue.js';
 import { rotated } from './queued-order.js';
+import { createMemoryEvents } from './memory-events.js';
+import { createMemorySecrets } from './memory-secrets.js';
+import { createMemoryTokens } from './memory-tokens.js';
 import { DispatchOrder, compareIds, queueKey } from './dispatch-order.js';
 import { freeze, own, patched, share } from './frozen-copy.js';
 import type {
@@ -14,7 +17,6 @@ import type {
   ArtifactRecord,
   Decided,
   Decision,
-  EventRecord,
   JobGuard,
   JobPatch,
   JobRecord,
@@ -28,10 +30,8 @@ import type {
   RunRecord,
   ScheduleRecord,
   Store,
-  SecretRecord,
-  TokenRecord,
 } from './types.js';
-import { bySecretOrder, firstDuplicate, labelsFit, secretIdOf } from './types.js';
+import { firstDuplicate, labelsFit } from './types.js';
 import { createDirectoryCaches } from './directory-caches.js';
 
 /** Options of the in-process store. */
@@ -105,14 +105,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   const agents = new Map<string, AgentRecord>();
   /** Agent ids by token hash (see `getAgentByTokenHash`). */
   const agentsByTokenHash = new Map<string, string>();
-  const tokens = new Map<string, TokenRecord>();
-  const secrets = new Map<string, SecretRecord>();
-  /** When each token (by hash) was last used (see `touchToken`). */
-  const tokenUses = new Map<string, number>();
   const schedules = new Map<string, ScheduleRecord>();
-  /** Events in `_id` order. */
-  const eventLog: EventRecord[] = [];
-  const eventIds = new Set<string>();
   const events = new EventEmitter();
   events.setMaxListeners(0);
 
@@ -398,49 +391,11 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       return true;
     },
 
-    async putToken(token) {
-      for (const [hash, other] of tokens) if (other.id === token.id && hash !== token._id) tokens.delete(hash);
-      tokens.set(token._id, own(token));
-    },
-    async getToken(hash) {
-      const t = tokens.get(hash);
-      return t ? share(t) : null;
-    },
-    async listTokens() {
-      return [...tokens.values()]
-        .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-        .map(({ _id, ...token }) => ({ ...token, lastUsedAt: tokenUses.get(_id) ?? null }));
-    },
-    async revokeToken(id, at) {
-      const found = [...tokens.values()].find((t) => t.id === id);
-      if (!found) return null;
-      const token = found.revokedAt === null ? patched(found, { revokedAt: at }) : found;
-      tokens.set(token._id, token);
-      const { _id, ...summary } = token;
-      return { ...summary, lastUsedAt: tokenUses.get(_id) ?? null };
-    },
-    async touchToken(hash, at) {
-      if (at > (tokenUses.get(hash) ?? Number.NEGATIVE_INFINITY)) tokenUses.set(hash, at);
-    },
+    ...createMemoryTokens(),
+    ...createMemorySecrets(),
+    ...createMemoryEvents(),
 
-    async putSecret(secret) {
-      secrets.set(secret._id, own(secret));
-    },
-    async listSecrets() {
-      return [...secrets.values()].sort(bySecretOrder).map(share);
-    },
-    async getSecretsFor(names, pipeline) {
-      const ids = names.flatMap((name) => [secretIdOf(name, pipeline), secretIdOf(name, null)]);
-      return ids.flatMap((id) => {
-        const s = secrets.get(id);
-        return s ? [share(s)] : [];
-      });
-    },
-    async removeSecret(id) {
-      return secrets.delete(id);
-    },
-
-    // ---- schedules and events ----
+    // ---- schedules ----
 
     async putSchedule(schedule) {
       schedules.set(schedule._id, own(schedule));
@@ -471,36 +426,6 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
         .map(share);
     },
 
-    async appendEvents(list) {
-      for (const event of list) {
-        if (eventIds.has(event._id)) continue;
-        eventIds.add(event._id);
-        // Ids are nearly always appended in order: search from the end.
-        let i = eventLog.length;
-        while (i > 0 && (eventLog[i - 1] as EventRecord)._id > event._id) i--;
-        eventLog.splice(i, 0, own(event));
-      }
-    },
-    async listEvents(query) {
-      const n = Math.max(0, Math.floor(query.limit));
-      const after = query.after;
-      let lo = 0;
-      if (after !== undefined) {
-        let hi = eventLog.length;
-        while (lo < hi) {
-          const mid = (lo + hi) >>> 1;
-          if ((eventLog[mid] as EventRecord)._id <= after) lo = mid + 1;
-          else hi = mid;
-        }
-      }
-      return eventLog.slice(lo, lo + n).map(share);
-    },
-    async deleteEventsBefore(id) {
-      let n = 0;
-      while (n < eventLog.length && (eventLog[n] as EventRecord)._id < id) n++;
-      for (const event of eventLog.splice(0, n)) eventIds.delete(event._id);
-      return n;
-    },
     wakeupMode() {
       return 'local';
     },
