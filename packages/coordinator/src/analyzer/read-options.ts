@@ -14,8 +14,6 @@ import { type StaticValue, describeValue } from './static-value.js';
 import { unwrap } from './syntax.js';
 import { ValueReader } from './value-reader.js';
 
-export type { ImageDeclaration, JobDeclaration, NeedDeclaration, PipelineDeclaration } from './declarations.js';
-
 /**
  * Checks static values against the shapes of the SDK's options and turns them into the plain
  * declarations `buildPipelineSpec` takes. Every mismatch is a diagnostic at the offending value
