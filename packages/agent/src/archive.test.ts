@@ -1,4 +1,18 @@
-import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import {
+  chmod,
+  link,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readFile,
+  readdir,
+  readlink,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -6,6 +20,13 @@ import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { packPath, resolveInWorkspace, unpackInto } from './archive.js';
+
+/** A packed path's archive, whole (small trees only). */
+async function packed(ws: string, path: string): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const chunk of await packPath(ws, path)) parts.push(chunk as Buffer);
+  return Buffer.concat(parts);
+}
 
 /** The entries of a gzipped tar: path and type. */
 async function entries(archive: Buffer): Promise<{ path: string; type: string }[]> {
@@ -41,21 +62,78 @@ describe('artifact paths and symbolic links', () => {
 
   it('refuses to upload a path through a linked directory that leaves the workspace', async () => {
     await symlink(outside, join(ws, 'outdir'));
-    await expect(packPath(ws, 'outdir/secret.txt')).rejects.toMatchObject({ code: 'HF_ARTIFACT_INVALID' });
-    await expect(packPath(ws, 'outdir')).rejects.toThrow(/leads out of the workspace through a symbolic link/);
+    await expect(packed(ws, 'outdir/secret.txt')).rejects.toMatchObject({ code: 'HF_ARTIFACT_INVALID' });
+    await expect(packed(ws, 'outdir')).rejects.toThrow(/leads out of the workspace through a symbolic link/);
     await symlink(join(outside, 'secret.txt'), join(ws, 'file-link'));
-    await expect(packPath(ws, 'file-link')).rejects.toMatchObject({ code: 'HF_ARTIFACT_INVALID' });
+    await expect(packed(ws, 'file-link')).rejects.toMatchObject({ code: 'HF_ARTIFACT_INVALID' });
   });
 
   it('uploads through links that stay inside, and keeps links inside a tree as links', async () => {
     await mkdir(join(ws, 'build/dist'), { recursive: true });
     await writeFile(join(ws, 'build/dist/a.txt'), 'A');
     await symlink(join(ws, 'build'), join(ws, 'out'));
-    await symlink(outside, join(ws, 'build/dist/escape'));
-    expect((await entries(await packPath(ws, 'out/dist/a.txt'))).map((e) => e.path)).toEqual(['out/dist/a.txt']);
-    const tree = await entries(await packPath(ws, 'build'));
-    expect(tree).toContainEqual({ path: 'build/dist/escape', type: 'SymbolicLink' });
-    expect(tree.map((e) => e.path)).not.toContain('build/dist/escape/secret.txt');
+    await symlink('../dist/a.txt', join(ws, 'build/dist/rel'));
+    expect((await entries(await packed(ws, 'out/dist/a.txt'))).map((e) => e.path)).toEqual(['out/dist/a.txt']);
+    const tree = await entries(await packed(ws, 'build'));
+    expect(tree).toContainEqual({ path: 'build/dist/rel', type: 'SymbolicLink' });
+  });
+
+  it('refuses to upload a tree holding a link that escapes it, an absolute link, or one with a hidden ".."', async () => {
+    await mkdir(join(ws, 'tree/sub'), { recursive: true });
+    await mkdir(join(ws, 'src'));
+    await symlink('../../src', join(ws, 'tree/sub/up'));
+    await expect(packed(ws, 'tree')).rejects.toThrow(
+      /link "tree\/sub\/up" points outside the uploaded tree "tree" \(-> "..\/..\/src"\)/,
+    );
+    await expect(packed(ws, 'tree')).rejects.toMatchObject({ code: 'HF_ARTIFACT_INVALID' });
+    await rm(join(ws, 'tree/sub/up'));
+    await symlink(join(ws, 'tree/sub'), join(ws, 'tree/abs'));
+    await expect(packed(ws, 'tree')).rejects.toThrow(/link "tree\/abs" points to an absolute path/);
+    await rm(join(ws, 'tree/abs'));
+    await symlink('.', join(ws, 'tree/sub/self'));
+    await symlink('sub/self/..', join(ws, 'tree/hidden'));
+    await expect(packed(ws, 'tree')).rejects.toThrow(/has ".." after a name/);
+  });
+
+  it('a tree with relative links, a hard link and an executable file comes back the same', async () => {
+    const src = join(ws, 'node_modules');
+    await mkdir(join(src, 'pkg/bin'), { recursive: true });
+    await mkdir(join(src, '.bin'));
+    await writeFile(join(src, 'pkg/bin/cli.js'), '#!/usr/bin/env node\nconsole.log("hi")\n');
+    await chmod(join(src, 'pkg/bin/cli.js'), 0o755);
+    await writeFile(join(src, 'pkg/data.txt'), 'data');
+    await chmod(join(src, 'pkg/data.txt'), 0o644);
+    await symlink('../pkg/bin/cli.js', join(src, '.bin/cli'));
+    await link(join(src, 'pkg/data.txt'), join(src, 'pkg/hard.txt'));
+    const archive = await packed(ws, 'node_modules');
+    const kinds = await entries(archive);
+    expect(kinds).toContainEqual({ path: 'node_modules/.bin/cli', type: 'SymbolicLink' });
+    expect(kinds.filter((e) => e.type === 'Link')).toHaveLength(1);
+    const other = join(base, 'other');
+    await mkdir(other);
+    await unpackInto(other, archive, '.');
+    const out = join(other, 'node_modules');
+    expect(await readlink(join(out, '.bin/cli'))).toBe('../pkg/bin/cli.js');
+    expect((await stat(join(out, 'pkg/bin/cli.js'))).mode & 0o777).toBe(0o755);
+    expect((await stat(join(out, 'pkg/data.txt'))).mode & 0o777).toBe(0o644);
+    const [a, b] = await Promise.all([lstat(join(out, 'pkg/data.txt')), lstat(join(out, 'pkg/hard.txt'))]);
+    expect(b.ino).toBe(a.ino);
+    expect(a.nlink).toBe(2);
+  });
+
+  it('gzips what compresses and sends incompressible bytes as a plain tar', async () => {
+    await writeFile(join(ws, 'text.txt'), 'the same line again\n'.repeat(200_000));
+    await writeFile(join(ws, 'random.bin'), randomBytes(2 * 1024 * 1024));
+    const text = await packed(ws, 'text.txt');
+    const random = await packed(ws, 'random.bin');
+    expect([text[0], text[1]]).toEqual([0x1f, 0x8b]);
+    expect(text.length).toBeLessThan(100_000);
+    expect(random.subarray(0, 2).equals(Buffer.from([0x1f, 0x8b]))).toBe(false);
+    expect(random.length).toBeGreaterThan(2 * 1024 * 1024);
+    const other = join(base, 'plain');
+    await mkdir(other);
+    await unpackInto(other, random, '.');
+    expect((await readFile(join(other, 'random.bin'))).equals(await readFile(join(ws, 'random.bin')))).toBe(true);
   });
 
   it('refuses to download into a linked directory that leaves the workspace, and writes nothing there', async () => {

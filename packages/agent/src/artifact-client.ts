@@ -1,3 +1,7 @@
+import { openAsBlob } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import {
   ArtifactInvalidError,
   CoordinatorUnavailableError,
@@ -6,16 +10,31 @@ import {
   StoreUnavailableError,
   UnauthenticatedError,
 } from '@hiveforge/sdk';
+import { type SpooledArchive, spoolTo } from './artifact-spool.js';
 import { type Endpoints, createEndpoints } from './endpoints.js';
 
-/** Uploads and downloads run artifacts (gzipped tar) over the coordinator's HTTP API. */
+/**
+ * Uploads and downloads run artifacts (tar archives, gzipped or not) over the coordinator's HTTP
+ * API, streamed from and to files: memory stays bounded whatever the artifact's size.
+ */
 export interface ArtifactClient {
-  upload(input: { runId: string; name: string; jobId: string; attempt: number; archive: Buffer }): Promise<void>;
-  download(input: { runId: string; name: string }): Promise<Buffer>;
+  /** Sends a spooled archive; the coordinator checks its SHA-256 against `archive.sha256`. */
+  upload(input: {
+    runId: string;
+    name: string;
+    jobId: string;
+    attempt: number;
+    archive: SpooledArchive;
+  }): Promise<void>;
+  /**
+   * Writes an artifact's archive to `file` (replaced if there) and checks its SHA-256 against the
+   * coordinator's; a damaged transfer is a retryable error.
+   */
+  download(input: { runId: string; name: string; file: string }): Promise<SpooledArchive>;
 }
 
-/** How long one artifact upload or download may take, by default: archives go up to 256 MiB. */
-export const DEFAULT_ARTIFACT_TIMEOUT_MS = 300_000;
+/** How long one artifact upload or download may take, by default. */
+export const DEFAULT_ARTIFACT_TIMEOUT_MS = 30 * 60_000;
 
 /** Statuses that mean "not now" when no HiveForge code says otherwise. */
 const UNAVAILABLE_STATUS = new Set([408, 429, 502, 503, 504]);
@@ -40,7 +59,7 @@ const deadline = (ms: number) => AbortSignal.timeout(ms);
 export function createArtifactClient(options: {
   url: string | Endpoints;
   token: () => string | undefined;
-  /** How long one upload or download may take. @default DEFAULT_ARTIFACT_TIMEOUT_MS (5 min) */
+  /** How long one upload or download may take. @default DEFAULT_ARTIFACT_TIMEOUT_MS (30 min) */
   timeoutMs?: number;
 }): ArtifactClient {
   const endpoints = typeof options.url === 'string' ? createEndpoints([options.url]) : options.url;
@@ -52,15 +71,17 @@ export function createArtifactClient(options: {
   return {
     async upload({ runId, name, jobId, attempt, archive }) {
       const query = new URLSearchParams({ name, jobId, attempt: String(attempt) });
+      // A Blob over the file: fetch streams it and sends its length; each retry opens it anew.
       const res = await endpoints.fetch(`/api/artifacts/${encodeURIComponent(runId)}?${query}`, {
         method: 'PUT',
-        headers: { ...headers(), 'content-type': 'application/gzip' },
-        body: archive,
+        headers: { ...headers(), 'content-type': 'application/x-tar', 'x-sha256': archive.sha256 },
+        body: await openAsBlob(archive.file),
         signal: deadline(timeoutMs),
       });
       if (!res.ok) throw await failure(res);
+      await res.body?.cancel();
     },
-    async download({ runId, name }) {
+    async download({ runId, name, file }) {
       const res = await endpoints.fetch(
         `/api/artifacts/${encodeURIComponent(runId)}?${new URLSearchParams({ name })}`,
         {
@@ -69,7 +90,14 @@ export function createArtifactClient(options: {
         },
       );
       if (!res.ok) throw await failure(res);
-      return Buffer.from(await res.arrayBuffer());
+      await rm(file, { force: true });
+      const spooled = await spoolTo(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), file);
+      const expected = res.headers.get('x-sha256');
+      if (expected && expected !== spooled.sha256)
+        throw new CoordinatorUnavailableError(
+          `artifact '${name}' arrived damaged: SHA-256 ${spooled.sha256}, the coordinator sent ${expected}`,
+        );
+      return spooled;
     },
   };
 }

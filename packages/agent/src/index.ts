@@ -20,7 +20,16 @@
  * @module
  */
 export { createAgent, type Agent, type AgentEvent, type AgentOptions } from './agent.js';
-export { insideWorkspace, packPath, resolveInWorkspace, unpackInto } from './archive.js';
+export {
+  checkArchiveSource,
+  createArchiveGuard,
+  insideWorkspace,
+  packPath,
+  resolveInWorkspace,
+  unpackInto,
+  type ArchiveSource,
+} from './archive.js';
+export { spoolTo, type SpooledArchive } from './artifact-spool.js';
 export { createArtifactClient, type ArtifactClient } from './artifact-client.js';
 export {
   DEFAULT_CACHE_TIMEOUT_MS,

@@ -9,6 +9,7 @@ import type { ArtifactClient } from './artifact-client.js';
 import type { CacheClient } from './cache-client.js';
 import { createJobCaches } from './job-caches.js';
 import type { LocalCache } from './local-cache.js';
+import { createArtifactTransfer } from './artifact-transfer.js';
 import { type CoordinatorClient, errorCodeOf } from './client.js';
 import type { Executor, JobEnvironment } from './executors/types.js';
 import { jobVariables } from './job-environment.js';
@@ -216,6 +217,13 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
       if (stopReason) stop(stopReason);
       if (child.stdout) shipper.attach(child.stdout);
       if (child.stderr) shipper.attach(child.stderr);
+      const transfer = createArtifactTransfer({
+        artifacts: deps.artifacts,
+        env: activeEnv,
+        lease,
+        spoolDir: join(deps.workDir, 'spool'),
+        retry: (call) => retry(call),
+      });
       const reply = (id: number, work: Promise<unknown>) =>
         work.then(
           (value) => child.connected && child.send({ type: 'reply', id, ok: true, value } satisfies ToHost),
@@ -267,26 +275,11 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
             case 'upload':
               reply(
                 message.id,
-                activeEnv.copyOut(message.path).then((archive) =>
-                  retry(() =>
-                    deps.artifacts.upload({
-                      runId: lease.runId,
-                      name: message.name,
-                      jobId: lease.jobId,
-                      attempt: lease.attempt,
-                      archive,
-                    }),
-                  ),
-                ),
+                transfer.upload({ path: message.path, name: message.name }).then(() => undefined),
               );
               break;
             case 'download':
-              reply(
-                message.id,
-                retry(() => deps.artifacts.download({ runId: lease.runId, name: message.name })).then((archive) =>
-                  activeEnv.copyIn(archive, message.path),
-                ),
-              );
+              reply(message.id, transfer.download({ name: message.name, path: message.path }));
               break;
             case 'cache':
               reply(message.id, caches.restore(activeEnv, message.options));

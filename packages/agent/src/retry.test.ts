@@ -1,7 +1,12 @@
+import { mkdtemp, rm } from 'node:fs/promises';
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createArtifactClient } from './artifact-client.js';
+import { spoolTo } from './artifact-spool.js';
 import { createAgentClient, errorCodeOf } from './client.js';
 import { isRetryable, retryDelayMs, withRetry } from './retry.js';
 
@@ -151,8 +156,11 @@ describe('agent calls: retried while the coordinator or its store cannot answer,
       res.writeHead(201, { 'content-type': 'application/json' }).end('{}');
     });
     const artifacts = createArtifactClient({ url: coordinator.url, token: () => 'hfa_x' });
+    const dir = await mkdtemp(join(tmpdir(), 'hf-retry-'));
+    await using _dir = { [Symbol.asyncDispose]: () => rm(dir, { recursive: true, force: true }) };
+    const spooled = await spoolTo(Readable.from([Buffer.from('x')]), join(dir, 'a.tar'));
     const upload = (name: string) =>
-      withRetry(() => artifacts.upload({ runId: 'r', name, jobId: 'j', attempt: 1, archive: Buffer.from('x') }), {
+      withRetry(() => artifacts.upload({ runId: 'r', name, jobId: 'j', attempt: 1, archive: spooled }), {
         initialDelayMs: 10,
       });
     await upload('dist');

@@ -1,60 +1,28 @@
-import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import {
-  ArtifactInvalidError,
   BadInputError,
   ForbiddenError,
   type HiveForgeError,
   NotFoundError,
+  StoreUnavailableError,
   UnauthenticatedError,
 } from '@hiveforge/sdk';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
-import * as tar from 'tar';
+import { createArchiveCheck } from './archive-check.js';
 import { type AgentTokenCache, type TokenMemo, resolveCaller } from './auth.js';
-import { answerJson, readLimitedBody } from './body-limits.js';
+import { answerJson, declaredLength, tooLarge } from './body-limits.js';
 import type { Scheduler } from './scheduler/index.js';
 import type { Store } from './store/types.js';
 import { hiveForgeErrorOf, toTRPCError } from './trpc.js';
 
-/** The largest artifact archive accepted, in bytes. @default 256 MiB */
-export const MAX_ARTIFACT_BYTES = 256 * 1024 * 1024;
+/**
+ * The largest artifact archive accepted, in bytes: archives stream through to the store, so this
+ * bounds disk, not memory. @default 10 GiB
+ */
+export const MAX_ARTIFACT_BYTES = 10 * 1024 * 1024 * 1024;
 
 const NAME = /^[@A-Za-z0-9][A-Za-z0-9_.@-]{0,199}$/;
-
-/**
- * Lists the entries of a gzipped tar archive, refusing absolute paths, `..` segments, links
- * that point outside the archive and anything that is not a file, directory or symlink.
- */
-export async function checkArchive(data: Buffer): Promise<string[]> {
-  const entries: string[] = [];
-  const problems: string[] = [];
-  const parser = new tar.Parser({
-    strict: true,
-    onReadEntry: (entry) => {
-      const path = entry.path;
-      const bad = (p: string) => p.startsWith('/') || /^[A-Za-z]:/.test(p) || p.split(/[\\/]/).includes('..');
-      if (bad(path)) problems.push(`unsafe path "${path}"`);
-      else if (!['File', 'OldFile', 'Directory', 'SymbolicLink'].includes(entry.type))
-        problems.push(`unsupported entry type ${entry.type} at "${path}"`);
-      else if (entry.type === 'SymbolicLink' && bad(entry.linkpath ?? ''))
-        problems.push(`link "${path}" points outside the archive`);
-      entries.push(path);
-      entry.resume();
-    },
-  });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      parser.on('error', reject);
-      parser.on('end', resolve);
-      Readable.from([data]).pipe(parser as unknown as NodeJS.WritableStream);
-    });
-  } catch (error) {
-    throw new ArtifactInvalidError(`the artifact is not a valid .tar.gz archive: ${(error as Error).message}`);
-  }
-  if (problems.length) throw new ArtifactInvalidError(`the artifact archive is unsafe: ${problems.join('; ')}`);
-  return entries;
-}
 
 function fail(req: IncomingMessage, res: ServerResponse, error: unknown) {
   const hf: HiveForgeError | null = hiveForgeErrorOf(error);
@@ -71,14 +39,21 @@ function fail(req: IncomingMessage, res: ServerResponse, error: unknown) {
 /**
  * `PUT /api/artifacts/:runId?name=&jobId=&attempt=` (agents, fenced by attempt) and
  * `GET /api/artifacts/:runId?name=` (viewers, and agents holding a current lease in the run).
- * Archives are gzipped tar.
+ * Archives are tar, gzipped or not (they tell by their first bytes). Both directions stream: an
+ * upload flows through the archive check into the store's blob storage (a refused one is never
+ * stored; identical content is stored once), a download from the blob to the socket, so memory
+ * stays bounded whatever the size. An upload may carry its SHA-256 (`x-sha256`); a download
+ * always does.
  */
 export function createArtifactsHandler(deps: {
   store: Store;
   scheduler: Scheduler;
   agents?: AgentTokenCache;
   tokens?: TokenMemo;
+  /** The largest archive accepted. @default MAX_ARTIFACT_BYTES (10 GiB) */
+  maxArtifactBytes?: number;
 }) {
+  const maxBytes = deps.maxArtifactBytes ?? MAX_ARTIFACT_BYTES;
   return async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
     try {
       const runId = decodeURIComponent(url.pathname.slice('/api/artifacts/'.length));
@@ -95,21 +70,33 @@ export function createArtifactsHandler(deps: {
         if (!Number.isInteger(attempt) || attempt < 1) throw new BadInputError('attempt must be a positive integer');
         const job = await deps.scheduler.requireCurrentAttempt(caller.agent._id, jobId, attempt);
         if (job.runId !== runId) throw new ForbiddenError(`job '${jobId}' is not part of run '${runId}'`);
-        const data = await readLimitedBody(req, MAX_ARTIFACT_BYTES, 'the artifact');
-        const entries = await checkArchive(data);
+        if ((declaredLength(req) ?? 0) > maxBytes) throw tooLarge(maxBytes, 'the artifact');
+        const sent = req.headers['x-sha256'];
+        if (sent !== undefined && (typeof sent !== 'string' || !/^[0-9a-f]{64}$/.test(sent)))
+          throw new BadInputError('x-sha256 must be a SHA-256 in lowercase hex');
+        const check = createArchiveCheck();
+        // Not `req` itself: a refused body must stay unread, not destroyed, so its answer arrives.
+        const blob = await deps.store.putBlob(req.iterator({ destroyOnReturn: false }), {
+          maxBytes,
+          what: 'the artifact',
+          expectedSha256: sent,
+          verify: check,
+        });
+        // The attempt may have been fenced while its bytes arrived: it must not name them then.
+        await deps.scheduler.requireCurrentAttempt(caller.agent._id, jobId, attempt);
         const meta = {
           _id: id,
           runId,
           name,
           jobId,
           attempt,
-          size: data.length,
-          sha256: createHash('sha256').update(data).digest('hex'),
+          size: blob.size,
+          sha256: blob.sha256,
           createdAt: Date.now(),
         };
-        await deps.store.putArtifact(meta, data);
+        await deps.store.putArtifact(meta);
         res.writeHead(201, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ ...meta, entries: entries.length }));
+        res.end(JSON.stringify({ ...meta, entries: check.entries().length, stored: blob.created }));
         return;
       }
       if (req.method === 'GET') {
@@ -119,12 +106,15 @@ export function createArtifactsHandler(deps: {
           await deps.scheduler.requireLeaseInRun({ agentId: caller.agent._id, runId, what: 'artifacts' });
         const artifact = await deps.store.getArtifact(id);
         if (!artifact) throw new NotFoundError(`run '${runId}' has no artifact '${name}'`);
+        const blob = await deps.store.openBlob(artifact.sha256);
+        if (!blob) throw new StoreUnavailableError(`the bytes of artifact '${id}' are missing from the store`);
         res.writeHead(200, {
-          'content-type': 'application/gzip',
-          'content-length': artifact.data.length,
-          'x-sha256': artifact.meta.sha256,
+          'content-type': 'application/octet-stream',
+          'content-length': blob.size,
+          'x-sha256': artifact.sha256,
         });
-        res.end(artifact.data);
+        // A failure now cuts the response short: the client sees fewer bytes than announced.
+        await pipeline(blob.stream, res).catch(() => {});
         return;
       }
       res.writeHead(405, { allow: 'GET, PUT' }).end();

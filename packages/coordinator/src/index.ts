@@ -24,7 +24,8 @@ export {
   type Diagnostic,
 } from './analyzer/index.js';
 export { createManualClock, preciseSystemClock, systemClock, type Clock, type ManualClock } from './clock.js';
-export { checkArchive, MAX_ARTIFACT_BYTES } from './artifacts.js';
+export { checkArchive, createArchiveCheck } from './archive-check.js';
+export { MAX_ARTIFACT_BYTES } from './artifacts.js';
 export {
   DEFAULT_CACHE_LIMIT_BYTES,
   MAX_CACHE_ENTRY_BYTES,
@@ -56,6 +57,15 @@ export {
 } from './scheduler/index.js';
 export { createCoordinator, type Coordinator, type CoordinatorOptions } from './server.js';
 export { createMemoryStore, type MemoryStore, type MemoryStoreOptions } from './store/memory.js';
+export {
+  createBlobMeter,
+  isSha256,
+  type BlobStore,
+  type OpenedBlob,
+  type PutBlobOptions,
+  type PutBlobResult,
+} from './store/blobs.js';
+export { createFileBlobStore, type FileBlobStoreOptions } from './store/blob-files.js';
 export * from './store/types.js';
 export {
   BOOTSTRAP_ADMIN_TOKEN_ID,

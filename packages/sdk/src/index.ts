@@ -15,6 +15,11 @@
  */
 export { defineAction, type Action, type ActionDefinition } from './action.js';
 export {
+  createArchiveEntryChecker,
+  type ArchiveEntryChecker,
+  type ArchiveEntryInfo,
+} from './archive-entries.js';
+export {
   buildPipelineSpec,
   structuralDigest,
   DEFAULT_JOB_TIMEOUT_MS,

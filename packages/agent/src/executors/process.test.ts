@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { spoolTo } from '../artifact-spool.js';
 import { createProcessExecutor } from './process.js';
 import type { JobEnvironment } from './types.js';
 
@@ -52,7 +53,8 @@ describe('process executor', () => {
   it('copies a directory out and into another workspace', async () => {
     await mkdir(join(dir, 'dist/sub'), { recursive: true });
     await writeFile(join(dir, 'dist/sub/a.txt'), 'A');
-    const archive = await env.copyOut('dist');
+    const archive = join(dir, '..', `${Date.now()}-dist.tar`);
+    await spoolTo(await env.copyOut('dist'), archive);
     const other = await mkdtemp(join(tmpdir(), 'hf-exec-'));
     try {
       const target = await createProcessExecutor().start({ jobId: 'k', hostWorkspace: other, image: null, env: {} });
@@ -62,13 +64,14 @@ describe('process executor', () => {
       expect(await readFile(join(other, 'nested/dist/sub/a.txt'), 'utf8')).toBe('A');
     } finally {
       await rm(other, { recursive: true, force: true });
+      await rm(archive, { force: true });
     }
   });
 
   it('refuses paths outside the workspace', async () => {
     await expect(env.copyOut('../etc')).rejects.toThrow(/inside the workspace/);
     await expect(env.copyOut('/etc')).rejects.toThrow(/inside the workspace/);
-    await expect(env.copyIn(Buffer.alloc(0), '../x')).rejects.toThrow(/inside the workspace/);
+    await expect(env.copyIn(join(dir, 'none.tar'), '../x')).rejects.toThrow(/inside the workspace/);
     await expect(env.exec('true', { cwd: '../..' })).rejects.toThrow(/inside the workspace/);
     await expect(env.copyOut('missing')).rejects.toThrow(/does not exist/);
   });

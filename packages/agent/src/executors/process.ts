@@ -76,7 +76,7 @@ export function createProcessExecutor(options: ProcessExecutorOptions = {}): Exe
           });
         },
         copyOut: (path) => packPath(workspace, path),
-        copyIn: (archive, path) => unpackInto(workspace, archive, path),
+        copyIn: (archiveFile, path) => unpackInto(workspace, { file: archiveFile }, path),
         // Commands run on the host: `~` is the home they get (the job's HOME over the host's).
         cachePath(path) {
           const home = start.env.HOME ?? baseEnv.HOME;

@@ -28,10 +28,13 @@ export interface JobEnvironment {
    * limit killed it), so that is never mistaken for the command's own exit status.
    */
   exec(command: string, options: ExecOptions): Promise<{ exitCode: number }>;
-  /** A gzipped tar of a workspace-relative path (entries relative to the workspace). */
-  copyOut(path: string): Promise<Buffer>;
-  /** Extracts a gzipped tar into a workspace-relative directory. */
-  copyIn(archive: Buffer, path: string): Promise<void>;
+  /**
+   * A tar stream (gzipped when it compresses) of a workspace-relative path, entries relative to
+   * the workspace; it fails with `HF_ARTIFACT_INVALID` when an entry breaks the archive rules.
+   */
+  copyOut(path: string): Promise<NodeJS.ReadableStream>;
+  /** Extracts an archive file (a tar, gzipped or not) into a workspace-relative directory, checked first. */
+  copyIn(archiveFile: string, path: string): Promise<void>;
   /**
    * Where a cache path of the job (workspace-relative, `~`, `~/…` or absolute, as its commands
    * see it) is on the agent's host, for `ctx.cache`; null when the host cannot reach it (the

@@ -7,6 +7,7 @@ import { describePipelinesContract } from './contract/pipelines.js';
 import { describeRunsContract } from './contract/runs.js';
 import { describeArtifactsContract } from './contract/artifacts.js';
 import { describeCachesContract } from './contract/caches.js';
+import { describeBlobsContract } from './contract/blobs.js';
 import { describeAgentsContract } from './contract/agents.js';
 import { describeTokensContract } from './contract/tokens.js';
 import { describeSecretsContract } from './contract/secrets.js';
@@ -47,6 +48,7 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
     describeRunsContract(storeOf);
     describeArtifactsContract(storeOf);
     describeCachesContract(storeOf);
+    describeBlobsContract(storeOf);
     describeAgentsContract(storeOf);
     describeTokensContract(storeOf);
     describeSecretsContract(storeOf);

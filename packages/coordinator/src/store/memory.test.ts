@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createManualClock } from '../clock.js';
 import { describeStoreContract, makeJob } from './contract.js';
@@ -64,36 +65,35 @@ describe('memory store dispatch order', () => {
   });
 });
 
-const meta = (id: string, size: number) => ({
+const meta = (id: string, size: number, sha256: string) => ({
   _id: id,
   runId: 'r',
   name: id,
   jobId: null,
   attempt: null,
   size,
-  sha256: 's',
+  sha256,
   createdAt: 0,
 });
 
-describe('memory store artifacts', () => {
-  it('keeps artifact bytes as files named by hash under the directory it is given, and leaves the directory on close', async () => {
+describe('memory store blobs', () => {
+  it('keeps blobs as files named by their hash under the directory it is given, and leaves the directory on close', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'hf-memory-store-'));
     try {
       const store = createMemoryStore({ artifactsDir: dir });
       expect(store.artifactsDir).toBe(dir);
-      await store.putArtifact(meta('r/../../escape', 5), Buffer.from('bytes'));
-      const files = await readdir(dir);
-      // One file, named by a SHA-256, inside the directory: never the id as a path.
-      expect(files).toEqual([expect.stringMatching(/^[0-9a-f]{64}$/)]);
-      expect(relative(dir, join(dir, files[0] as string))).toBe(files[0]);
-      expect(await readFile(join(dir, files[0] as string), 'utf8')).toBe('bytes');
-      // An overwrite replaces the file (no temporary files left behind).
-      await store.putArtifact(meta('r/../../escape', 3), Buffer.from('new'));
-      expect(await readdir(dir)).toEqual(files);
-      expect((await store.getArtifact('r/../../escape'))?.data.toString()).toBe('new');
+      const blob = await store.putBlob(Readable.from([Buffer.from('bytes')]));
+      await store.putArtifact(meta('r/../../escape', blob.size, blob.sha256));
+      // One file, named by the content's SHA-256, inside the directory: never the id as a path.
+      expect(await readdir(dir)).toEqual([blob.sha256]);
+      expect(await readFile(join(dir, blob.sha256), 'utf8')).toBe('bytes');
+      // The same content again stores nothing new; other content is another file.
+      expect(await store.putBlob(Readable.from([Buffer.from('bytes')]))).toMatchObject({ created: false });
+      const other = await store.putBlob(Readable.from([Buffer.from('new')]));
+      expect((await readdir(dir)).sort()).toEqual([blob.sha256, other.sha256].sort());
       await store.close();
       // The directory is the operator's: it stays, without the files the store wrote (their
-      // metadata was in memory, so nothing could read them again).
+      // records were in memory, so nothing could read them again).
       expect(await readdir(dir)).toEqual([]);
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -104,11 +104,11 @@ describe('memory store artifacts', () => {
     const store = createMemoryStore();
     const dir = store.artifactsDir;
     expect(dir.startsWith(tmpdir())).toBe(true);
-    await store.putArtifact(meta('r/a', 1), Buffer.from('x'));
+    await store.putBlob(Readable.from([Buffer.from('x')]));
     expect(await readdir(dir)).toHaveLength(1);
     await store.close();
     expect(existsSync(dir)).toBe(false);
-    const error = await store.putArtifact(meta('r/b', 1), Buffer.from('y')).catch((e: unknown) => e);
+    const error = await store.putBlob(Readable.from([Buffer.from('y')])).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'HF_STORE_UNAVAILABLE' });
     expect(existsSync(dir)).toBe(false);
   });

@@ -1,11 +1,11 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConflictError, StoreUnavailableError } from '@hiveforge/sdk';
 import { type Clock, systemClock } from '../clock.js';
-import { createPerKeyQueue } from './per-key-queue.js';
+import { createFileBlobStore } from './blob-files.js';
 import { rotated } from './queued-order.js';
 import { createMemoryEvents } from './memory-events.js';
 import { createMemorySecrets } from './memory-secrets.js';
@@ -45,10 +45,10 @@ export interface MemoryStoreOptions {
    */
   now?: () => number;
   /**
-   * The directory artifact bytes are kept in, one file per artifact. The store creates it when
-   * it writes the first artifact, and on `close()` deletes the files it wrote but leaves the
-   * directory. Without it, the store uses a fresh directory under the system's temporary
-   * directory and deletes it on `close()`.
+   * The directory blobs (artifact and cache archives) are kept in, one file per content, named
+   * by its SHA-256 (`blob-files.ts`). The store creates it with the first blob, and on `close()`
+   * deletes the files it wrote but leaves the directory. Without it, the store uses a fresh
+   * directory under the system's temporary directory and deletes it on `close()`.
    * @default a new directory under `os.tmpdir()`
    */
   artifactsDir?: string;
@@ -62,17 +62,11 @@ export interface MemoryStoreOptions {
   cachesDir?: string;
 }
 
-/** The in-process Store, and where it keeps artifact bytes. */
+/** The in-process Store, and where it keeps blobs. */
 export interface MemoryStore extends Store {
-  /** The directory holding artifact bytes (created with the first artifact). */
+  /** The directory holding blobs (created with the first one). */
   readonly artifactsDir: string;
 }
-
-/**
- * The file of an artifact: named by the SHA-256 of its id, so that no id, however chosen, can
- * name a path outside the directory.
- */
-const artifactFileName = (id: string) => createHash('sha256').update(id).digest('hex');
 
 /**
  * The in-process Store: the embedded default of `hiveforge run`, and the reference the contract
@@ -95,12 +89,16 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   const active = new Set<string>();
   const logs = new Map<string, LogChunkRecord[]>();
   const logIds = new Set<string>();
-  /** Artifact metadata; the bytes are in `file` under `artifactsDir`. */
-  const artifacts = new Map<string, { meta: ArtifactRecord; file: string }>();
-  /** Writes under way per artifact id: writes of one id go one after the other. */
-  const artifactWrites = createPerKeyQueue();
-  let dirReady: Promise<unknown> | null = null;
+  /** Artifact records; the bytes are blobs in `artifactsDir`. */
+  const artifacts = new Map<string, ArtifactRecord>();
+  const files = createFileBlobStore({ dir: artifactsDir, recursive: !ownsDir });
+  /** The blobs this store wrote (deleted on close) and the puts under way. */
+  const written = new Set<string>();
+  const blobWrites = new Set<Promise<unknown>>();
   let closed = false;
+  const ensureOpen = (what: string) => {
+    if (closed) throw new StoreUnavailableError(`the memory store is closed (${what})`);
+  };
   const versionsByPipeline = new Map<string, string[]>();
   const agents = new Map<string, AgentRecord>();
   /** Agent ids by token hash (see `getAgentByTokenHash`). */
@@ -322,35 +320,39 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       return read;
     },
 
-    async putArtifact(meta, data) {
-      // Writes of one id queue behind each other, so the metadata always describes the bytes
-      // in the file; a reader sees the old file or the new one (a rename replaces it at once).
-      await artifactWrites.run(meta._id, async () => {
-        if (closed) throw new StoreUnavailableError(`the memory store is closed (putArtifact ${meta._id})`);
-        // An owned directory has a fresh random name: creating it must not find it there.
-        dirReady ??= mkdir(artifactsDir, { recursive: !ownsDir, mode: 0o700 }).catch((error: unknown) => {
-          dirReady = null;
-          throw error;
-        });
-        await dirReady;
-        const file = join(artifactsDir, artifactFileName(meta._id));
-        const temp = `${file}.${randomUUID()}.tmp`;
-        try {
-          await writeFile(temp, data, { flag: 'wx', mode: 0o600 });
-          await rename(temp, file);
-        } catch (error) {
-          await rm(temp, { force: true });
-          throw error;
-        }
-        artifacts.set(meta._id, { meta: own(meta), file });
-      });
+    async putBlob(source, putOptions) {
+      ensureOpen('putBlob');
+      const put = files.putBlob(source, putOptions);
+      blobWrites.add(put);
+      try {
+        const blob = await put;
+        if (blob.created) written.add(blob.sha256);
+        ensureOpen(`putBlob ${blob.sha256}`);
+        return blob;
+      } finally {
+        blobWrites.delete(put);
+      }
+    },
+    async openBlob(sha256) {
+      ensureOpen(`openBlob ${sha256}`);
+      return files.openBlob(sha256);
+    },
+    async deleteBlob(sha256) {
+      ensureOpen(`deleteBlob ${sha256}`);
+      written.delete(sha256);
+      await files.deleteBlob(sha256);
+    },
+
+    async putArtifact(meta) {
+      ensureOpen(`putArtifact ${meta._id}`);
+      artifacts.set(meta._id, own(meta));
     },
     async getArtifact(id) {
       const a = artifacts.get(id);
-      return a ? { meta: share(a.meta), data: await readFile(a.file) } : null;
+      return a ? share(a) : null;
     },
     async listArtifacts(runId) {
-      return [...artifacts.values()].filter((a) => a.meta.runId === runId).map((a) => share(a.meta));
+      return [...artifacts.values()].filter((a) => a.runId === runId).map((a) => share(a));
     },
 
     async putAgent(agent) {
@@ -445,10 +447,11 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     async close() {
       closed = true;
       events.removeAllListeners();
-      await artifactWrites.idle();
+      await Promise.allSettled([...blobWrites]);
       if (ownsCachesDir) await rm(cachesDir, { recursive: true, force: true });
       if (ownsDir) await rm(artifactsDir, { recursive: true, force: true });
-      else await Promise.all([...artifacts.values()].map((a) => rm(a.file, { force: true })));
+      else await Promise.all([...written].map((sha256) => files.deleteBlob(sha256)));
+      written.clear();
       artifacts.clear();
     },
   };

@@ -4,6 +4,7 @@
  * interface names what a part of the store does.
  */
 import type { AgentStore } from './ports/agents.js';
+import type { BlobStore } from './blobs.js';
 import type { ArtifactStore } from './ports/artifacts.js';
 import type { CacheStore } from './ports/caches.js';
 import type { DecisionStore } from './ports/decisions.js';
@@ -43,6 +44,7 @@ export interface Store
     LogStore,
     ArtifactStore,
     CacheStore,
+    BlobStore,
     AgentStore,
     TokenStore,
     SecretStore,

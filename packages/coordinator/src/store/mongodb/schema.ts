@@ -5,8 +5,8 @@ import type { Db, Document } from 'mongodb';
 import { isMongoUnavailable } from './driver-errors.js';
 
 /**
- * The collections of the store; GridFS adds `artifacts.files` and `artifacts.chunks`, and
- * `cache_blobs.files` and `cache_blobs.chunks` for cache archives.
+ * The collections of the store; GridFS adds `blobs.files` and `blobs.chunks` (artifact bytes,
+ * `blobs.ts`), and `cache_blobs.files` and `cache_blobs.chunks` for cache archives.
  */
 export const Collections = {
   decisions: 'decisions',

@@ -5,6 +5,7 @@ import type { Store } from '../types.js';
 import { createMongoAgents } from './agents.js';
 import { createMongoArtifacts } from './artifacts.js';
 import { createMongoCaches } from './caches.js';
+import { createMongoBlobs } from './blobs.js';
 import { createBackground } from './background.js';
 import { createStoreCall, messageOf, redact } from './call.js';
 import { idLookupsUseIndex, isFerretDB, probeJobIndex } from './capabilities.js';
@@ -216,6 +217,7 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
     ...createMongoLogs(ctx),
     ...createMongoArtifacts(ctx),
     ...createMongoCaches(ctx),
+    ...createMongoBlobs(ctx),
     ...createMongoAgents(ctx),
     ...createMongoTokens(db, ctx.call),
     ...createMongoSecrets(db, ctx.call),

@@ -1,9 +1,9 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkArchive } from './artifacts.js';
+import { checkArchive } from './archive-check.js';
 
 async function archive(cwd: string, paths: string[], options: { preservePaths?: boolean } = {}): Promise<Buffer> {
   const parts: Buffer[] = [];
@@ -29,6 +29,28 @@ describe('artifact archive checks', () => {
     expect(await checkArchive(await archive(join(dir, 'work'), ['dist']))).toEqual(['dist/', 'dist/a.txt']);
   });
 
+  it('accepts links that stay inside and hard links; refuses links leaving, absolute or with a hidden ".."', async () => {
+    const work = join(dir, 'links');
+    await mkdir(join(work, 'node_modules/pkg/bin'), { recursive: true });
+    await mkdir(join(work, 'node_modules/.bin'));
+    await writeFile(join(work, 'node_modules/pkg/bin/cli.js'), 'x');
+    await symlink('../pkg/bin/cli.js', join(work, 'node_modules/.bin/cli'));
+    await link(join(work, 'node_modules/pkg/bin/cli.js'), join(work, 'node_modules/pkg/hard.js'));
+    const entries = await checkArchive(await archive(work, ['node_modules']));
+    expect(entries).toContain('node_modules/.bin/cli');
+    expect(entries).toContain('node_modules/pkg/hard.js');
+    await symlink('../../../etc/passwd', join(work, 'node_modules/.bin/up'));
+    await expect(checkArchive(await archive(work, ['node_modules']))).rejects.toThrow(
+      /link "node_modules\/.bin\/up" points outside the archive/,
+    );
+    await rm(join(work, 'node_modules/.bin/up'));
+    await symlink('/etc/passwd', join(work, 'node_modules/abs'));
+    await expect(checkArchive(await archive(work, ['node_modules']))).rejects.toMatchObject({
+      code: 'HF_ARTIFACT_INVALID',
+      message: expect.stringMatching(/link "node_modules\/abs" points to an absolute path/),
+    });
+  });
+
   it('refuses entries with ..', async () => {
     const bad = await archive(join(dir, 'work'), ['../outside.txt'], { preservePaths: true });
     await expect(checkArchive(bad)).rejects.toThrow(/unsafe path "..\/outside.txt"/);
@@ -40,6 +62,6 @@ describe('artifact archive checks', () => {
   });
 
   it('refuses bytes that are not a gzipped tar', async () => {
-    await expect(checkArchive(Buffer.from('definitely not a tarball'))).rejects.toThrow(/not a valid .tar.gz/);
+    await expect(checkArchive(Buffer.from('definitely not a tarball'))).rejects.toThrow(/not a valid tar archive/);
   });
 });
