@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { createMongoStore } from '@hiveforge/coordinator/mongodb';
 import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -117,19 +118,17 @@ describe('hiveforge artifacts against a running cluster (coordinator and agent p
     const store = await createMongoStore({ uri: ferret.uri, dbName: database });
     try {
       const data = await unsafeArchive(dir);
-      await store.putArtifact(
-        {
-          _id: `${runId}/evil`,
-          runId,
-          name: 'evil',
-          jobId: null,
-          attempt: null,
-          size: data.length,
-          sha256: 'unchecked',
-          createdAt: Date.now(),
-        },
-        data,
-      );
+      const blob = await store.putBlob(Readable.from([data]));
+      await store.putArtifact({
+        _id: `${runId}/evil`,
+        runId,
+        name: 'evil',
+        jobId: null,
+        attempt: null,
+        size: blob.size,
+        sha256: blob.sha256,
+        createdAt: Date.now(),
+      });
     } finally {
       await store.close();
     }

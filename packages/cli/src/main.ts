@@ -38,6 +38,7 @@ export function createProgram(io: CommandIO, setCode: (code: number) => void): C
     )
     .option('--work-dir <dir>', 'where workspaces live (default: <project>/.hiveforge)')
     .option('--keep-workspaces', 'keep job workspaces after the run')
+    .option('--artifacts <dir>', "where the run's artifacts are kept (default: <work dir>/artifacts/<run id>)")
     .option('--pass-env <name>', 'pass this variable of your environment to jobs (repeatable)', collect)
     .option(
       '--executor <name>',
@@ -65,6 +66,7 @@ export function createProgram(io: CommandIO, setCode: (code: number) => void): C
             secret: o.secret,
             workDir: o.workDir,
             keepWorkspaces: o.keepWorkspaces,
+            artifacts: o.artifacts,
             passEnv: o.passEnv,
             executor: o.executor,
             defaultImage: o.defaultImage,

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import {
   chooseExecutor,
   configHash,
@@ -24,6 +24,7 @@ import { analyzeFile } from './analyze.js';
 import { DEFAULT_LOG_LIMIT, parseOnLogLimit, parsePassEnv, parseSize } from '../config.js';
 import { resolveEntry } from '../entry.js';
 import { gitInfo } from '../git.js';
+import { keepRunArtifacts, renderKeptArtifacts } from '../local-artifacts.js';
 import { createStyle, renderSummary } from '../output.js';
 import { followRun, followsLive } from '../run-follower.js';
 import { createUserClient, diagnosticsOf } from '../user-client.js';
@@ -64,6 +65,12 @@ export interface RunCommandOptions {
   plain?: boolean;
   /** Adds each job's environment (its attempt's fingerprint) to the summary. @default false */
   verbose?: boolean;
+  /**
+   * Where the run's artifacts are kept (as `<name>.tar.gz` or `<name>.tar`) once it ends; the
+   * summary lists them with their sizes.
+   * @default `<work dir>/artifacts/<run id>`
+   */
+  artifacts?: string;
 }
 
 export type { CommandIO } from '../command-io.js';
@@ -271,6 +278,17 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
       { verbose: options.verbose },
     )}\n`,
   );
+  const artifactsDir = options.artifacts
+    ? resolve(options.artifacts)
+    : join(workDir, 'artifacts', ...run._id.split('/').map((part) => part.replace(/[^A-Za-z0-9_.@-]+/g, '_')));
+  const kept = await keepRunArtifacts({
+    url: coordinator.url,
+    token,
+    runId: run._id,
+    names: (await client.runs.artifacts.query({ runId: run._id })).map((a) => a.name),
+    dir: artifactsDir,
+  });
+  if (kept.length) io.stdout.write(`\n${renderKeptArtifacts(kept, artifactsDir, out)}\n`);
   const paint = status === 'succeeded' ? out.green : out.red;
   io.stdout.write(`${paint(`run ${run._id} ${status}`)} in ${formatDuration(followed.endedAt - started)}\n`);
   if (!options.keepWorkspaces) await rm(join(workDir, 'bundles'), { recursive: true, force: true }).catch(() => {});
