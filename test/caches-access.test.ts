@@ -1,4 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAgentClient, createCacheClient } from '@hiveforge/agent';
 import { createCoordinator, createMemoryStore, createUserToken } from '@hiveforge/coordinator';
@@ -12,6 +14,14 @@ const version = createHash('sha256').update('paths').digest('hex');
 
 describe('the cache API (real HTTP, memory store)', () => {
   it('saves and restores for the attempt an agent holds; bad input is a typed one-line error that stores nothing', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hf-caches-access-'));
+    await using _dir = { [Symbol.asyncDispose]: () => rm(dir, { recursive: true, force: true }) };
+    /** An archive in a file, as the agent sends it. */
+    const spooled = async (name: string, data: Buffer) => {
+      const file = join(dir, name);
+      await writeFile(file, data);
+      return { file, size: data.length, sha256: createHash('sha256').update(data).digest('hex') };
+    };
     const store = createMemoryStore();
     await using _closeStore = { [Symbol.asyncDispose]: () => store.close() };
     await using coordinator = await createCoordinator({
@@ -37,20 +47,24 @@ describe('the cache API (real HTTP, memory store)', () => {
     const attempt = { jobId: lease.jobId, attempt: lease.attempt };
     const caches = createCacheClient({ url: coordinator.url, token: () => a.token });
     const archive = Buffer.from('not checked: an entry is bytes');
+    const file = await spooled('a.tgz', archive);
 
-    const saved = await caches.save({ ...attempt, key: 'k-1', version, archive });
+    const saved = await caches.save({ ...attempt, key: 'k-1', version, ...file });
     expect(saved).toMatchObject({
       saved: true,
       evicted: 0,
       entry: { key: 'k-1', scope: 'main', size: archive.length },
     });
-    expect(await caches.save({ ...attempt, key: 'k-1', version, archive: Buffer.from('other') })).toMatchObject({
+    expect(
+      await caches.save({ ...attempt, key: 'k-1', version, ...(await spooled('b.tgz', Buffer.from('other'))) }),
+    ).toMatchObject({
       saved: false,
       entry: { sha256: saved.entry.sha256 },
     });
     const found = await caches.restore({ ...attempt, key: 'k-2', restoreKeys: ['k-'], version });
     expect(found).toMatchObject({ hit: 'prefix', entry: { key: 'k-1' } });
-    expect(await caches.download({ ...attempt, entry: saved.entry })).toEqual(archive);
+    await caches.download({ ...attempt, entry: saved.entry, file: join(dir, 'down.tgz') });
+    expect(await readFile(join(dir, 'down.tgz'))).toEqual(archive);
 
     const refusal = (promise: Promise<unknown>) =>
       promise.then(
@@ -66,21 +80,27 @@ describe('the cache API (real HTTP, memory store)', () => {
       code: 'HF_CACHE_INVALID',
       oneLine: true,
     });
-    expect(await refusal(caches.save({ ...attempt, key: 'k-3', version: 'v1', archive }))).toEqual({
+    expect(await refusal(caches.save({ ...attempt, key: 'k-3', version: 'v1', ...file }))).toEqual({
       code: 'HF_BAD_INPUT',
       oneLine: true,
     });
-    expect(await refusal(caches.save({ ...attempt, key: 'k-3', version, archive: Buffer.alloc(2048) }))).toEqual({
+    expect(
+      await refusal(
+        caches.save({ ...attempt, key: 'k-3', version, ...(await spooled('big.tgz', Buffer.alloc(2048))) }),
+      ),
+    ).toEqual({
       code: 'HF_PAYLOAD_TOO_LARGE',
       oneLine: true,
     });
     // Another agent's attempt, a user, no token: refused.
     const asB = createCacheClient({ url: coordinator.url, token: () => b.token });
-    expect(await refusal(asB.save({ ...attempt, key: 'k-4', version, archive }))).toEqual({
+    expect(await refusal(asB.save({ ...attempt, key: 'k-4', version, ...file }))).toEqual({
       code: 'HF_FENCED',
       oneLine: true,
     });
-    expect(await refusal(asB.download({ ...attempt, entry: saved.entry }))).toMatchObject({ code: 'HF_FENCED' });
+    expect(await refusal(asB.download({ ...attempt, entry: saved.entry, file: join(dir, 'b.out') }))).toMatchObject({
+      code: 'HF_FENCED',
+    });
     const asUser = createCacheClient({ url: coordinator.url, token: () => userToken });
     expect(await refusal(asUser.restore({ ...attempt, key: 'k-1', restoreKeys: [], version }))).toMatchObject({
       code: 'HF_FORBIDDEN',
@@ -90,7 +110,9 @@ describe('the cache API (real HTTP, memory store)', () => {
       code: 'HF_UNAUTHENTICATED',
     });
     expect(
-      await refusal(caches.download({ ...attempt, entry: { ...saved.entry, _id: '0'.repeat(40) } })),
+      await refusal(
+        caches.download({ ...attempt, entry: { ...saved.entry, _id: '0'.repeat(40) }, file: join(dir, 'x.out') }),
+      ),
     ).toMatchObject({ code: 'HF_NOT_FOUND' });
     expect((await store.listCacheEntries()).map((e) => e.key)).toEqual(['k-1']);
   }, 60_000);

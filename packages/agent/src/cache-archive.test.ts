@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { link, mkdir, mkdtemp, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,15 +22,20 @@ describe('cache archives', () => {
     await symlink('index/a', join(home1, '.npm', '_cacache', 'latest'));
     await link(join(home1, '.npm', '_cacache', 'index', 'a'), join(home1, '.npm', '_cacache', 'hard'));
     await writeFile(join(dir, 'tool.lock'), 'lock');
-    const archive = await packCacheRoots([
-      { path: '~/.npm', host: join(home1, '.npm') },
-      { path: 'tool.lock', host: join(dir, 'tool.lock') },
-      { path: 'missing', host: join(dir, 'missing') },
-    ]);
-    expect(archive).not.toBeNull();
+    const file = join(dir, 'entry.tgz');
+    const archive = await packCacheRoots(
+      [
+        { path: '~/.npm', host: join(home1, '.npm') },
+        { path: 'tool.lock', host: join(dir, 'tool.lock') },
+        { path: 'missing', host: join(dir, 'missing') },
+      ],
+      file,
+    );
+    const bytes = await readFile(file);
+    expect(archive).toEqual({ size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
     const home2 = join(dir, 'home2');
     const ws2 = join(dir, 'ws2');
-    const files = await unpackCacheRoots(archive as Buffer, [
+    const files = await unpackCacheRoots(file, [
       { path: '~/.npm', host: join(home2, '.npm') },
       { path: 'tool.lock', host: join(ws2, 'tool.lock') },
       { path: 'missing', host: join(ws2, 'missing') },
@@ -42,7 +48,8 @@ describe('cache archives', () => {
   });
 
   it('nothing to pack when no path exists', async () => {
-    expect(await packCacheRoots([{ path: 'x', host: join(dir, 'x') }])).toBeNull();
+    expect(await packCacheRoots([{ path: 'x', host: join(dir, 'x') }], join(dir, 'x.tgz'))).toBeNull();
+    await expect(readFile(join(dir, 'x.tgz'))).rejects.toThrow(/ENOENT/);
   });
 
   it('an entry that leaves its path is refused', async () => {
@@ -54,7 +61,8 @@ describe('cache archives', () => {
       'd0/../evil',
     ]) as unknown as AsyncIterable<Buffer>)
       parts.push(c);
-    await expect(unpackCacheRoots(Buffer.concat(parts), [{ path: 'p', host: join(dir, 'dest') }])).rejects.toThrow(
+    await writeFile(join(dir, 'evil.tgz'), Buffer.concat(parts));
+    await expect(unpackCacheRoots(join(dir, 'evil.tgz'), [{ path: 'p', host: join(dir, 'dest') }])).rejects.toThrow(
       /HF_ARTIFACT_INVALID|cannot restore|none of its paths/,
     );
     // Nothing was written beside the path it was restored into.

@@ -3,9 +3,11 @@
  * index (`d0/…` for a directory, `f1/<name>` for a file), so an entry restores into the paths as
  * the restoring job resolves them (another job's home, another workspace), not where it was made.
  */
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
 import { lstat, mkdir } from 'node:fs/promises';
 import { basename, dirname, sep } from 'node:path';
-import { Readable } from 'node:stream';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ArtifactInvalidError } from '@hiveforge/sdk';
 import * as tar from 'tar';
@@ -23,11 +25,18 @@ class NoLinks extends Map<`${number}:${number}`, string> {
   }
 }
 
+/** An archive written to a file: its size and SHA-256 (hex). */
+export interface PackedCache {
+  size: number;
+  sha256: string;
+}
+
 /**
- * Packs the roots that exist into one gzipped tar (see the module comment); null when none
- * exists. Symbolic links are kept as links; hard links are stored as separate files.
+ * Packs the roots that exist into one gzipped tar written to `file` (created, never
+ * overwritten; see the module comment), streamed and hashed on its way; null, with no file,
+ * when none exists. Symbolic links are kept as links; hard links are stored as separate files.
  */
-export async function packCacheRoots(roots: readonly CacheRoot[]): Promise<Buffer | null> {
+export async function packCacheRoots(roots: readonly CacheRoot[], file: string): Promise<PackedCache | null> {
   const present: { index: number; host: string; dir: boolean }[] = [];
   for (const [index, root] of roots.entries()) {
     const stats = await lstat(root.host).catch(() => null);
@@ -53,34 +62,48 @@ export async function packCacheRoots(roots: readonly CacheRoot[]): Promise<Buffe
       if (name !== null) entry.path = entry.type === 'Directory' ? `${name}/` : name;
     },
   });
-  const parts: Buffer[] = [];
-  const collected = (async () => {
-    for await (const chunk of pack as unknown as AsyncIterable<Buffer>) parts.push(chunk);
-  })();
+  const hash = createHash('sha256');
+  let size = 0;
+  const count = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
+      size += chunk.length;
+      callback(null, chunk);
+    },
+  });
+  const written = pipeline(
+    pack as unknown as NodeJS.ReadableStream,
+    count,
+    createWriteStream(file, { flags: 'wx', mode: 0o600 }),
+  );
   for (const root of present) pack.add(root.host);
   pack.end();
-  await collected;
-  return Buffer.concat(parts);
+  await written;
+  return { size, sha256: hash.digest('hex') };
 }
 
 /**
- * Restores an entry's archive into its roots: `d<i>/…` into root i (created), `f<i>/<name>`
- * beside root i. Entries that would leave their root (absolute, `..`, through a link) are
- * refused by tar, as `HF_ARTIFACT_INVALID`.
+ * Restores an entry's archive (the gzipped tar in `file`) into its roots: `d<i>/…` into root i
+ * (created), `f<i>/<name>` beside root i. Entries that would leave their root (absolute, `..`,
+ * through a link) are refused by tar, as `HF_ARTIFACT_INVALID`.
  * @returns the number of files restored
  */
-export async function unpackCacheRoots(archive: Buffer, roots: readonly CacheRoot[]): Promise<number> {
+export async function unpackCacheRoots(file: string, roots: readonly CacheRoot[]): Promise<number> {
   const kinds = new Map<string, number>();
-  await pipeline(
-    Readable.from([archive]),
-    new tar.Parser({
+  try {
+    await tar.list({
+      file,
+      strict: true,
       onReadEntry: (entry) => {
         const top = entry.path.split('/')[0] ?? '';
         kinds.set(top, (kinds.get(top) ?? 0) + (entry.type === 'File' ? 1 : 0));
-        entry.resume();
       },
-    }) as unknown as NodeJS.WritableStream,
-  );
+    });
+  } catch (error) {
+    throw new ArtifactInvalidError(`the cache archive is not a readable .tar.gz: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
   let files = 0;
   for (const [top, count] of kinds) {
     const match = /^([df])(\d+)$/.exec(top);
@@ -89,15 +112,13 @@ export async function unpackCacheRoots(archive: Buffer, roots: readonly CacheRoo
     const cwd = match[1] === 'd' ? root.host : dirname(root.host);
     await mkdir(cwd, { recursive: true });
     try {
-      await pipeline(
-        Readable.from([archive]),
-        tar.extract({
-          cwd,
-          strict: true,
-          strip: 1,
-          filter: (path) => path === top || path.startsWith(`${top}/`),
-        }) as unknown as NodeJS.WritableStream,
-      );
+      await tar.extract({
+        file,
+        cwd,
+        strict: true,
+        strip: 1,
+        filter: (path) => path === top || path.startsWith(`${top}/`),
+      });
     } catch (error) {
       const e = error as { code?: string; message?: string };
       if (!/^(TAR_|Z_)/.test(e.code ?? '')) throw error;

@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import {
   ArtifactInvalidError,
   BadInputError,
@@ -60,10 +63,11 @@ export interface CacheClient {
   restore(
     input: CacheAttempt & { key: string; restoreKeys: readonly string[]; version: string },
   ): Promise<{ hit: CacheHit; entry: CacheEntryInfo | null }>;
-  /** An entry's archive, checked against its hash. */
-  download(input: CacheAttempt & { entry: CacheEntryInfo }): Promise<Buffer>;
+  /** Writes an entry's archive to `file` (replaced), checked against its hash. */
+  download(input: CacheAttempt & { entry: CacheEntryInfo; file: string }): Promise<void>;
+  /** Saves the archive in `file` (`size` bytes, SHA-256 `sha256`) under the key. */
   save(
-    input: CacheAttempt & { key: string; version: string; archive: Buffer },
+    input: CacheAttempt & { key: string; version: string; file: string; size: number; sha256: string },
   ): Promise<{ saved: boolean; entry: CacheEntryInfo; evicted: number }>;
 }
 
@@ -102,19 +106,37 @@ export function createCacheClient(options: {
         { headers: headers(), signal: AbortSignal.timeout(timeoutMs) },
       );
       if (!res.ok) throw await failure(res);
-      const data = Buffer.from(await res.arrayBuffer());
-      if (createHash('sha256').update(data).digest('hex') !== input.entry.sha256)
+      if (!res.body) throw new ArtifactInvalidError(`cache entry ${input.entry.key} arrived without a body`);
+      const hash = createHash('sha256');
+      const hashing = new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          hash.update(chunk);
+          callback(null, chunk);
+        },
+      });
+      await pipeline(
+        Readable.fromWeb(res.body as import('node:stream/web').ReadableStream),
+        hashing,
+        createWriteStream(input.file),
+      );
+      if (hash.digest('hex') !== input.entry.sha256)
         throw new ArtifactInvalidError(`cache entry ${input.entry.key} arrived damaged (its SHA-256 differs)`);
-      return data;
     },
     async save(input) {
       const query = attemptQuery(input, { key: input.key, version: input.version });
+      // Streamed from the file, a new stream for each try: the archive is never whole in memory.
       const res = await endpoints.fetch(`/api/caches/entries?${query}`, {
         method: 'PUT',
-        headers: { ...headers(), 'content-type': 'application/gzip' },
-        body: input.archive,
+        headers: {
+          ...headers(),
+          'content-type': 'application/gzip',
+          'content-length': String(input.size),
+          'x-sha256': input.sha256,
+        },
+        body: Readable.toWeb(createReadStream(input.file)) as unknown as RequestInit['body'],
+        duplex: 'half',
         signal: AbortSignal.timeout(timeoutMs),
-      });
+      } as RequestInit);
       if (!res.ok) throw await failure(res);
       return (await res.json()) as { saved: boolean; entry: CacheEntryInfo; evicted: number };
     },

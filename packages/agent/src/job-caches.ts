@@ -4,7 +4,9 @@
  * body succeeded. A failed restore or save is a warning in the job's log, never the job's
  * failure; only a malformed request (`HF_CACHE_INVALID`) fails the job.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { type CacheOptions, type CacheResult, checkCacheOptions, formatBytes, isHiveForgeError } from '@hiveforge/sdk';
 import { type CacheRoot, packCacheRoots, unpackCacheRoots } from './cache-archive.js';
 import type { CacheClient } from './cache-client.js';
@@ -16,6 +18,11 @@ export interface JobCachesDeps {
   client: CacheClient;
   /** The agent's local cache; null keeps none. */
   local: LocalCache | null;
+  /**
+   * Where archives are written on their way (outside the workspace: no job sees them, no quota
+   * counts them); each is removed once restored or saved.
+   */
+  spoolDir: string;
   jobId: string;
   attempt: number;
   /** Writes a line to the job's log. */
@@ -45,6 +52,10 @@ const describe = (error: unknown) =>
 export function createJobCaches(deps: JobCachesDeps): JobCaches {
   const saves: { key: string; version: string; roots: CacheRoot[] }[] = [];
   const attempt = { jobId: deps.jobId, attempt: deps.attempt };
+  const spoolFile = async () => {
+    await mkdir(deps.spoolDir, { recursive: true, mode: 0o700 });
+    return join(deps.spoolDir, `${randomUUID()}.tgz`);
+  };
   return {
     async restore(env, options) {
       const checked = checkCacheOptions(options);
@@ -62,6 +73,7 @@ export function createJobCaches(deps: JobCachesDeps): JobCaches {
       const version = cacheVersionOf(checked.paths);
       if (checked.save) saves.push({ key: checked.key, version, roots });
       const started = Date.now();
+      let spooled: string | null = null;
       try {
         const found = await deps.retry(() =>
           deps.client.restore({ ...attempt, key: checked.key, restoreKeys: checked.restoreKeys, version }),
@@ -71,11 +83,14 @@ export function createJobCaches(deps: JobCachesDeps): JobCaches {
           return { hit: 'miss', key: null };
         }
         const entry = found.entry;
-        let archive = await deps.local?.get(entry._id, entry.sha256);
+        let archive = (await deps.local?.get(entry._id, entry.sha256)) ?? null;
         const from = archive ? "this agent's local cache (no transfer)" : 'the coordinator';
         if (!archive) {
-          archive = await deps.retry(() => deps.client.download({ ...attempt, entry }));
-          await deps.local?.put(entry._id, entry.sha256, archive).catch(() => {});
+          const file = await spoolFile();
+          spooled = file;
+          await deps.retry(() => deps.client.download({ ...attempt, entry, file }));
+          await deps.local?.put(entry._id, entry.sha256, file).catch(() => {});
+          archive = file;
         }
         const files = await unpackCacheRoots(archive, roots);
         // An exact hit is saved already, and a key is never overwritten: no save.
@@ -88,27 +103,34 @@ export function createJobCaches(deps: JobCachesDeps): JobCaches {
       } catch (error) {
         deps.log(`warning: cache ${checked.key}: not restored: ${describe(error)}`);
         return { hit: 'miss', key: null };
+      } finally {
+        if (spooled) await rm(spooled, { force: true });
       }
     },
     async saveAll() {
       for (const save of saves.splice(0)) {
+        const file = await spoolFile();
         try {
           const started = Date.now();
-          const archive = await packCacheRoots(save.roots);
+          const archive = await packCacheRoots(save.roots, file);
           if (!archive) {
             deps.log(`cache ${save.key}: nothing to save (none of its paths exists)`);
             continue;
           }
-          const saved = await deps.retry(() => deps.client.save({ ...attempt, ...save, archive }));
+          const saved = await deps.retry(() =>
+            deps.client.save({ ...attempt, key: save.key, version: save.version, file, ...archive }),
+          );
           if (!saved.saved) {
             deps.log(`cache ${save.key}: already saved by another job; kept as it is`);
             continue;
           }
-          await deps.local?.put(saved.entry._id, saved.entry.sha256, archive).catch(() => {});
+          await deps.local?.put(saved.entry._id, saved.entry.sha256, file).catch(() => {});
           const evicted = saved.evicted ? `; ${saved.evicted} least recently used entries evicted` : '';
-          deps.log(`cache ${save.key}: saved (${formatBytes(archive.length)}) in ${Date.now() - started} ms${evicted}`);
+          deps.log(`cache ${save.key}: saved (${formatBytes(archive.size)}) in ${Date.now() - started} ms${evicted}`);
         } catch (error) {
           deps.log(`warning: cache ${save.key}: not saved: ${describe(error)}`);
+        } finally {
+          await rm(file, { force: true });
         }
       }
     },

@@ -152,6 +152,7 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
     const caches = createJobCaches({
       client: deps.caches,
       local: deps.localCache ?? null,
+      spoolDir: join(deps.workDir, 'cache-spool'),
       jobId: lease.jobId,
       attempt: lease.attempt,
       log: (line) => shipper.write(`${line}\n`),

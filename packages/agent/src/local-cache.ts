@@ -5,7 +5,8 @@
  * used removed first.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, readFile, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { copyFile, mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** Options of {@link createLocalCache}. */
@@ -21,10 +22,13 @@ export const DEFAULT_LOCAL_CACHE_BYTES = 2 * 1024 ** 3;
 
 /** Cache entries this agent keeps on its disk. */
 export interface LocalCache {
-  /** The entry's archive, when kept and intact (its hash checked); marks it as just used. */
-  get(entryId: string, sha256: string): Promise<Buffer | null>;
-  /** Keeps an entry's archive, then removes the least recently used past the limit. */
-  put(entryId: string, sha256: string, data: Buffer): Promise<void>;
+  /**
+   * The file of the entry's archive, when kept and intact (its hash checked); marks it as just
+   * used. Read it before the next `put`, which may remove it.
+   */
+  get(entryId: string, sha256: string): Promise<string | null>;
+  /** Keeps a copy of an entry's archive file, then removes the least recently used past the limit. */
+  put(entryId: string, sha256: string, file: string): Promise<void>;
 }
 
 const SAFE = /[^A-Za-z0-9_.-]/g;
@@ -56,22 +60,27 @@ export function createLocalCache(options: LocalCacheOptions): LocalCache {
   return {
     async get(entryId, sha256) {
       const path = fileOf(options.dir, entryId, sha256);
-      const data = await readFile(path).catch(() => null);
-      if (!data) return null;
-      if (createHash('sha256').update(data).digest('hex') !== sha256) {
+      const hash = createHash('sha256');
+      try {
+        for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+      } catch {
+        return null;
+      }
+      if (hash.digest('hex') !== sha256) {
         await rm(path, { force: true });
         return null;
       }
       const now = new Date();
       await utimes(path, now, now).catch(() => {});
-      return data;
+      return path;
     },
-    async put(entryId, sha256, data) {
-      if (data.length > limit) return;
+    async put(entryId, sha256, file) {
+      const { size } = await stat(file);
+      if (size > limit) return;
       await mkdir(options.dir, { recursive: true });
       const path = fileOf(options.dir, entryId, sha256);
       const tmp = `${path}.${randomUUID()}.tmp`;
-      await writeFile(tmp, data);
+      await copyFile(file, tmp);
       await rename(tmp, path);
       await prune();
     },
