@@ -117,7 +117,12 @@ describe('hiveforge from the terminal against a running cluster (coordinator and
 
     expectOneErrorLine(await cli(['trigger', 'cluster']), 'HF_BAD_INPUT');
     expectOneErrorLine(await cli(['trigger', 'cluster', '-i', 'greeting=x', '-i', 'target=moon']), 'HF_BAD_INPUT');
-    expectOneErrorLine(await cli(['trigger', 'no-such-pipeline']), 'HF_NOT_FOUND');
+    const unknownPipeline = await cli(['trigger', 'no-such-pipeline']);
+    expectOneErrorLine(unknownPipeline, 'HF_NOT_FOUND');
+    // The hint names the pipelines there are.
+    expect(unknownPipeline.stderr).toMatch(
+      /no pipeline named 'no-such-pipeline' \(deployed: cluster; hiveforge deploy adds one\)/,
+    );
     // Nothing was started by the refused triggers.
     expect((await json<unknown[]>(['runs', 'cluster'])).length).toBe(before);
   });
@@ -217,7 +222,7 @@ describe('hiveforge from the terminal against a running cluster (coordinator and
     expect((await cli(['cancel', newId])).code).toBe(0);
   });
 
-  it('agents drain: the drained agent takes no new job until it is resumed', async () => {
+  it('agents drain: the drained agent takes no new job until it is resumed; an agent that exited after --once is shown gone', async () => {
     type AgentRow = { _id: string; name: string; state: string; labels: string[]; disk: unknown; jobs: unknown[] };
     const agents = await json<AgentRow[]>(['agents', 'list']);
     const me = agents.find((a) => a.name === 'cli-agent') as AgentRow;
@@ -234,6 +239,14 @@ describe('hiveforge from the terminal against a running cluster (coordinator and
     await sleep(2_000);
     const waiting = await json<{ jobs: { name: string; state: string }[] }>(['status', runId]);
     expect(waiting.jobs.find((j) => j.name === 'build')?.state).toBe('queued');
+
+    // An agent run with --once takes one of them, runs it and exits: it is shown gone (with --all).
+    const once = await cluster.startAgent('once-agent', { args: ['--once'] });
+    await once.waitFor(/deregistered agent-/, 60_000);
+    const all = await json<AgentRow[]>(['agents', '--all']);
+    expect(all.find((a) => a.name === 'once-agent')?.state).toBe('gone');
+    expect((await json<AgentRow[]>(['agents'])).some((a) => a.name === 'once-agent')).toBe(false);
+    expect((await cli(['agents', '--all'])).stdout).toMatch(/^agent-\S+\s+once-agent\s+gone\s+/m);
 
     expect((await cli(['agents', 'resume', me._id])).code).toBe(0);
     const done = await cli(['logs', '-f', runId]);

@@ -15,6 +15,16 @@ const newKey = randomBytes(32).toString('base64');
  */
 const value = `s3cr3t/+ "quoted" é ~~~~~~~~~ ${randomBytes(8).toString('hex')}\nsecond-line ${randomBytes(6).toString('hex')}`;
 const sha = (v: string) => createHash('sha256').update(v).digest('hex').slice(0, 16);
+/**
+ * The agents' own secrets, read from their environment (`--secret NAME`): AGENT_TOKEN, which a
+ * job declares; DEPLOY_TOKEN, which the store's value of that name overrides; UNDECLARED_TOKEN,
+ * which no job declares.
+ */
+const agentToken = `agent-${randomBytes(8).toString('hex')}`;
+const ownSecrets = {
+  args: ['--secret', 'AGENT_TOKEN', '--secret', 'DEPLOY_TOKEN', '--secret', 'UNDECLARED_TOKEN'],
+  env: { AGENT_TOKEN: agentToken, DEPLOY_TOKEN: 'the-agents-own-deploy-token', UNDECLARED_TOKEN: 'undeclared-value' },
+};
 
 describe('secrets set through the CLI reach cluster jobs (coordinator and agent processes on FerretDB)', () => {
   let cluster: CliCluster;
@@ -40,17 +50,28 @@ describe('secrets set through the CLI reach cluster jobs (coordinator and agent 
       { timeoutMs: 60_000 },
     );
 
-  /** Triggers the pipeline with `args` through `env`'s coordinator, follows it, returns its `deploy` job's log. */
+  /**
+   * Triggers the pipeline with `args` through `env`'s coordinator, follows it; returns what was
+   * followed and the logs of its `deploy` and `agent-own` jobs.
+   */
   const runAndLog = async (args: string[] = [], env: Record<string, string> = cluster.admin) => {
     const run = await cluster.cli(['trigger', 'cluster-secrets', '--follow', ...args], { env });
     expect(run.code, run.stdout + run.stderr).toBe(0);
-    const logs = await cluster.cli(['logs', `${runIdOf(run.stdout, 'cluster-secrets')}/deploy`], { env });
-    expect(logs.code, logs.stderr).toBe(0);
-    return { followed: run.stdout + run.stderr, log: logs.stdout, runId: runIdOf(run.stdout, 'cluster-secrets') };
+    const runId = runIdOf(run.stdout, 'cluster-secrets');
+    const logOf = async (job: string) => {
+      const logs = await cluster.cli(['logs', `${runId}/${job}`], { env });
+      expect(logs.code, logs.stderr).toBe(0);
+      return logs.stdout;
+    };
+    return { followed: run.stdout + run.stderr, log: await logOf('deploy'), agentLog: await logOf('agent-own'), runId };
   };
 
   beforeAll(async () => {
-    cluster = await startCliCluster({ name: 'cli-secrets', coordinatorArgs: ['--secrets-key', oldKey] });
+    cluster = await startCliCluster({
+      name: 'cli-secrets',
+      coordinatorArgs: ['--secrets-key', oldKey],
+      agents: [{ name: 'secrets-agent', ...ownSecrets }],
+    });
     const deploy = await cli(['deploy', fixture]);
     expect(deploy.code, deploy.stderr).toBe(0);
   }, 120_000);
@@ -62,8 +83,14 @@ describe('secrets set through the CLI reach cluster jobs (coordinator and agent 
   it('a multi-line secret set from stdin reaches the job masked in every form; lists and stored documents never hold it', async () => {
     const set = await cli(['secrets', 'set', 'DEPLOY_TOKEN'], `${value}\n`);
     expect(set.code, set.stderr).toBe(0);
-    const { followed, log } = await runAndLog();
-    // The value arrived whole (its trailing newline dropped)...
+    const { followed, log, agentLog } = await runAndLog();
+    // The agent's own secret reaches the job that declares it, masked; one no job declares reaches none.
+    expect(agentLog).toContain(`agent sha256 ${sha(agentToken)}`);
+    expect(agentLog).toContain('undeclared absent');
+    expect(agentLog).toContain('undeclared in the environment: absent');
+    expect(followed).not.toContain(agentToken);
+    expect(followed).not.toContain('undeclared-value');
+    // The value arrived whole (its trailing newline dropped), the store's over the agent's own...
     expect(log).toContain(`sha256 ${sha(value)}`);
     // ...and every form of it, each of its lines and the split writes are masked, as followed and as stored.
     for (let i = 0; i < 10; i++) expect(log).toMatch(new RegExp(`^FORM ${i}: .*\\*\\*\\*`, 'm'));
@@ -97,12 +124,18 @@ describe('secrets set through the CLI reach cluster jobs (coordinator and agent 
   }, 120_000);
 
   it("trigger --fork: a fork pull request's run gets no value, and its job's log says so", async () => {
-    const { log, runId } = await runAndLog(['--fork']);
+    const { log, agentLog, runId } = await runAndLog(['--fork']);
     expect(log).toContain('secret DEPLOY_TOKEN is not given to pull requests from forks');
     expect(log).toContain('no DEPLOY_TOKEN');
     expect(log).not.toContain('sha256');
+    // Not the agent's own either.
+    expect(agentLog).toContain('secret AGENT_TOKEN is not given to pull requests from forks');
+    expect(agentLog).toContain('no AGENT_TOKEN');
     const status = await cluster.json<{ run: { trigger: { event: string; fork?: boolean } } }>(['status', runId]);
     expect(status.run.trigger).toMatchObject({ event: 'pullRequest', fork: true });
+    expect((await cli(['runs', 'cluster-secrets'])).stdout).toMatch(
+      new RegExp(`^${runId}\\s+succeeded\\s+pullRequest \\(fork\\)`, 'm'),
+    );
     // --fork names a pull request's run: with another event it is refused before anything is sent.
     expectOneErrorLine(await cli(['trigger', 'cluster-secrets', '--fork', '--event', 'push']), 'HF_CONFIG');
   }, 120_000);
@@ -123,7 +156,7 @@ describe('secrets set through the CLI reach cluster jobs (coordinator and agent 
     const rotated = await cluster.startCoordinator(['--secrets-key', newKey, '--secrets-key-previous', oldKey]);
     // Leases come from the rotated coordinator only: its agent is the one left.
     await cluster.agents[0]?.kill('SIGKILL');
-    await cluster.startAgent('rotated-agent', { urls: [rotated.url] });
+    await cluster.startAgent('rotated-agent', { urls: [rotated.url], ...ownSecrets });
     const env = { ...cluster.admin, HIVEFORGE_URL: rotated.url, HIVEFORGE_TOKEN: cluster.adminToken };
     expect((await runAndLog([], env)).log).toContain(`sha256 ${sha(value)}`);
 

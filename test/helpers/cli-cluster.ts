@@ -7,6 +7,19 @@ import { type CliResult, runCli } from './cli.js';
 import { type FerretDB, startFerretDB } from './ferretdb.js';
 import { type ServiceProcess, startAgentProcess, startCoordinatorProcess } from './services.js';
 
+/** An agent of a {@link CliCluster}. */
+export interface AgentProcessOptions {
+  name: string;
+  /** @default 1 */
+  capacity?: number;
+  /** More flags. @default [] */
+  args?: string[];
+  /** More environment variables (the values of its own secrets, say). @default {} */
+  env?: Record<string, string>;
+  /** The coordinators it pulls from. @default the cluster's first */
+  urls?: string[];
+}
+
 /** Options of {@link startCliCluster}. */
 export interface CliClusterOptions {
   /** Names the temporary directory and the database. */
@@ -14,7 +27,7 @@ export interface CliClusterOptions {
   /** More flags for the coordinator (a secrets key, say). @default [] */
   coordinatorArgs?: string[];
   /** The agents to start, by name. @default [{ name: `${name}-agent` }] */
-  agents?: { name: string; capacity?: number; args?: string[] }[];
+  agents?: AgentProcessOptions[];
 }
 
 /**
@@ -45,7 +58,7 @@ export interface CliCluster extends AsyncDisposable {
   /** Runs `hiveforge ARGS --json` as admin, expects exit 0 and parses stdout. */
   json<T>(args: readonly string[], env?: Record<string, string>): Promise<T>;
   /** Starts another agent on this cluster's coordinator (stopped with the cluster). */
-  startAgent(name: string, options?: { capacity?: number; args?: string[]; urls?: string[] }): Promise<ServiceProcess>;
+  startAgent(name: string, options?: Omit<AgentProcessOptions, 'name'>): Promise<ServiceProcess>;
   /** Starts another coordinator on the same database (stopped with the cluster). */
   startCoordinator(args?: string[]): Promise<ServiceProcess & { url: string }>;
   /** Stops every process and FerretDB, removes the directory. */
@@ -76,7 +89,7 @@ export async function startCliCluster(options: CliClusterOptions): Promise<CliCl
       return c;
     };
     const coordinator = await startCoordinator(options.coordinatorArgs);
-    const startAgent = async (name: string, o: { capacity?: number; args?: string[]; urls?: string[] } = {}) => {
+    const startAgent = async (name: string, o: Omit<AgentProcessOptions, 'name'> = {}) => {
       const agent = await startAgentProcess({
         urls: o.urls ?? [coordinator.url],
         agentSecret,
@@ -84,6 +97,7 @@ export async function startCliCluster(options: CliClusterOptions): Promise<CliCl
         workDir: join(dir, `agent-${name}`),
         capacity: o.capacity ?? 1,
         args: o.args,
+        env: o.env,
       });
       processes.push(agent);
       agents.push(agent);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { ConfigError } from '@hiveforge/sdk';
-import { redact, resolveAgentConfig, resolveCoordinatorConfig } from './config.js';
+import { redact, resolveAgentConfig, resolveCoordinatorConfig, secretValues } from './config.js';
 
 const secret = { agentSecret: 'a-secret-of-16-chars' };
 
@@ -86,6 +86,36 @@ describe('agent configuration', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it("takes its own secrets' names from flags, then the environment, then the file; values only from the environment", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hf-config-'));
+    try {
+      const file = join(dir, 'agent.json');
+      await writeFile(file, JSON.stringify({ secrets: ['FROM_FILE'] }));
+      const env = { A: 'a', B: 'b', FROM_FILE: 'f' };
+      expect(resolveAgentConfig(base, env).secretNames).toEqual([]);
+      expect(resolveAgentConfig({ ...base, config: file }, env).secretNames).toEqual(['FROM_FILE']);
+      expect(resolveAgentConfig({ ...base, config: file }, { ...env, HIVEFORGE_SECRETS: 'A, B' }).secretNames).toEqual([
+        'A',
+        'B',
+      ]);
+      const config = resolveAgentConfig({ ...base, secret: ['B', 'B', 'A'] }, env);
+      expect(config.secretNames).toEqual(['B', 'A']);
+      expect(secretValues(config.secretNames, env)).toEqual({ B: 'b', A: 'a' });
+      // The names are printed; no value is in the configuration at all.
+      expect(redact(config).secretNames).toEqual(['B', 'A']);
+      expect(JSON.stringify(config)).not.toMatch(/"a"|"b"/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a secret whose variable is unset, or a value given in place of a name', () => {
+    expect(() => resolveAgentConfig({ ...base, secret: ['DEPLOY_TOKEN'] }, {})).toThrow(
+      /--secret DEPLOY_TOKEN: DEPLOY_TOKEN is not set in the agent's environment/,
+    );
+    expect(() => resolveAgentConfig({ ...base, secret: ['TOKEN=s3cret'] }, {})).toThrow(/give a secret's name/);
   });
 
   it('refuses a variable name a shell would not accept', () => {

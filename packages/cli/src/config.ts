@@ -75,6 +75,7 @@ const AgentFileSchema = z
     workDir: z.string(),
     once: z.boolean(),
     passEnv: z.array(z.string()),
+    secrets: z.array(z.string()),
     executor: z.string().min(1),
     defaultImage: z.string().min(1),
     registry: z.string().min(1),
@@ -137,6 +138,12 @@ export interface ResolvedAgentConfig {
   once: boolean;
   /** Names of the agent's environment variables that jobs get; nothing else of it reaches a job. */
   passEnv: string[];
+  /**
+   * Names of the agent's own secrets, each read from the variable of that name in its
+   * environment (never from a flag: a value there would show in the process list). A job gets
+   * those it declares, when the store has none of that name. @default []
+   */
+  secretNames: string[];
   /** The executor jobs run through, by its registered name. @default 'process' */
   executor: ExecutorName;
   /** The image of jobs that declare none, for executors that run images. @default null */
@@ -343,6 +350,29 @@ export function parsePassEnv(names: readonly string[]): string[] {
   return out;
 }
 
+/**
+ * The names of an agent's own secrets (`--secret NAME`, repeatable, or comma-separated in
+ * `HIVEFORGE_SECRETS`): each a variable name set in `env`, where its value is read.
+ */
+export function parseSecretNames(names: readonly string[], env: NodeJS.ProcessEnv): string[] {
+  const out: string[] = [];
+  for (const name of names.flatMap((n) => n.split(',')).map((n) => n.trim())) {
+    if (!name) continue;
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+      throw new ConfigError(
+        `--secret ${name}: give a secret's name (its value is read from the variable of that name), not a value`,
+      );
+    if (env[name] === undefined)
+      throw new ConfigError(`--secret ${name}: ${name} is not set in the agent's environment, where its value is read`);
+    if (!out.includes(name)) out.push(name);
+  }
+  return out;
+}
+
+/** An agent's own secrets: each name's value from its environment (see {@link parseSecretNames}). */
+export const secretValues = (names: readonly string[], env: NodeJS.ProcessEnv): Record<string, string> =>
+  Object.fromEntries(names.map((name) => [name, env[name] ?? '']));
+
 /** A yes/no environment variable: `1`/`true` or `0`/`false`; unset or empty is undefined. */
 function envFlag(name: string, value: string | undefined): boolean | undefined {
   if (value === undefined || value === '') return undefined;
@@ -420,6 +450,10 @@ export function resolveAgentConfig(
         (env.HIVEFORGE_PASS_ENV ? [env.HIVEFORGE_PASS_ENV] : file.passEnv) ??
         [],
     ),
+    secretNames: parseSecretNames(
+      (flags.secret as string[] | undefined) ?? (env.HIVEFORGE_SECRETS ? [env.HIVEFORGE_SECRETS] : file.secrets) ?? [],
+      env,
+    ),
     executor,
     defaultImage:
       pick(flags.defaultImage as string | undefined, env.HIVEFORGE_DEFAULT_IMAGE, file.defaultImage) ?? null,
@@ -458,7 +492,8 @@ export function redact<T extends object>(config: T): Record<string, unknown> {
   return Object.fromEntries(
     Object.entries(config).map(([k, v]) => [
       k,
-      /secret|token/i.test(k) && v
+      // Names of secrets are shown; their values are never in the configuration.
+      /secret|token/i.test(k) && v && k !== 'secretNames'
         ? '***'
         : k === 'mongodbUri' && typeof v === 'string'
           ? v.replace(/\/\/[^@/]*@/, '//***@')

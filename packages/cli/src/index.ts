@@ -1,7 +1,7 @@
 /**
  * `hiveforge`: the command line. `hiveforge run` runs a pipeline on this machine;
  * `validate` and `graph` analyze it statically; `login`, `deploy`, `trigger`, `runs`, `status`,
- * `logs`, `cancel`, `retry`, `agents` and `tokens` use a running cluster.
+ * `logs`, `cancel`, `retry`, `artifacts`, `agents`, `tokens` and `secrets` use a running cluster.
  *
  * @example
  * ```sh

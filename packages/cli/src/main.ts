@@ -164,6 +164,11 @@ export function createProgram(io: CommandIO, setCode: (code: number) => void): C
     .option('--work-dir <dir>', 'bundles and workspaces (default /tmp/hiveforge-agent)')
     .option('--once', 'exit after one job')
     .option('--pass-env <name>', "pass this variable of the agent's environment to jobs (repeatable)", collect)
+    .option(
+      '--secret <name>',
+      "a secret of this agent, its value read from the variable of that name in the agent's environment, for jobs that declare it (repeatable)",
+      collect,
+    )
     .option('--executor <name>', `where jobs run: ${executorNames.join(' or ')} (default process)`)
     .option('--default-image <image>', 'the image of jobs that declare none, for the docker executor')
     .option('--registry <host:port>', "pull images' missing bases from this registry (and push to it with --push)")

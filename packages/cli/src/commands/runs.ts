@@ -10,6 +10,10 @@ const RUN_STATUSES = ['running', 'succeeded', 'failed', 'cancelled'] as const;
 
 const took = (from: number | null, to: number | null) => (from && to ? formatDuration(to - from) : '-');
 
+/** A run's event as shown: a fork's pull request says so (its jobs get no secret). */
+const eventOf = (trigger: { event: string; fork?: boolean }) =>
+  trigger.fork === true ? `${trigger.event} (fork)` : trigger.event;
+
 /**
  * A run id (`web/42`) and optionally a job of it (`web/42/build`): a run id is its pipeline's
  * name, a slash and its number.
@@ -44,7 +48,7 @@ export async function runsCommand(
     const rows = runs.map((r) => [
       r._id,
       r.status,
-      r.trigger.event,
+      eventOf(r.trigger),
       r.trigger.branch ?? '-',
       r.trigger.actor ?? '-',
       formatTime(r.createdAt),
@@ -67,7 +71,7 @@ export async function statusCommand(options: { run: string; json?: boolean }, io
     const style = createStyle(io.stdout);
     const inputs = Object.entries(run.trigger.inputs).map(([k, v]) => `${k}=${v}`);
     io.stdout.write(
-      `run ${run._id} ${run.status}: ${run.trigger.event}${run.trigger.branch ? ` on ${run.trigger.branch}` : ''}${inputs.length ? `, inputs ${inputs.join(' ')}` : ''}, version ${run.versionId}, created ${formatTime(run.createdAt)}${run.finishedAt ? `, took ${took(run.createdAt, run.finishedAt)}` : ''}\n\n`,
+      `run ${run._id} ${run.status}: ${eventOf(run.trigger)}${run.trigger.branch ? ` on ${run.trigger.branch}` : ''}${inputs.length ? `, inputs ${inputs.join(' ')}` : ''}, version ${run.versionId}, created ${formatTime(run.createdAt)}${run.finishedAt ? `, took ${took(run.createdAt, run.finishedAt)}` : ''}\n\n`,
     );
     const rows = jobs.map((j) => ({
       job: j.name,

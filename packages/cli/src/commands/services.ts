@@ -6,6 +6,7 @@ import {
   type ResolvedCoordinatorConfig,
   redact,
   resolveAgentConfig,
+  secretValues,
   resolveCoordinatorConfig,
 } from '../config.js';
 import type { CommandIO } from './run.js';
@@ -100,6 +101,7 @@ export async function agentCommand(
     workDir: config.workDir,
     once: config.once,
     passEnv: config.passEnv,
+    secrets: secretValues(config.secretNames, process.env),
     executor: createExecutor(config.executor, {
       workDir: config.workDir,
       defaultImage: config.defaultImage,

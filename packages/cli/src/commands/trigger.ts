@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { BadInputError, ConfigError, type InputSpec, type PipelineSpec, TriggerEvent } from '@hiveforge/sdk';
-import { withCluster } from '../cluster-client.js';
+import {
+  BadInputError,
+  ConfigError,
+  ErrorCodes,
+  type InputSpec,
+  type PipelineSpec,
+  TriggerEvent,
+} from '@hiveforge/sdk';
+import { type HiveForgeClient, hiveforgeErrorCode } from '@hiveforge/coordinator/client';
+import { ClusterCommandError, withCluster } from '../cluster-client.js';
 import { followToEnd } from '../run-follower.js';
 import type { CommandIO } from './run.js';
 
@@ -100,6 +108,19 @@ export function parseTriggerInputs(spec: PipelineSpec, pairs: readonly string[])
 }
 
 /**
+ * The error of a pipeline the cluster does not have, with the deployed ones as its hint;
+ * any other failure as it was.
+ */
+async function unknownPipeline(client: HiveForgeClient, name: string, error: unknown): Promise<unknown> {
+  if (hiveforgeErrorCode(error) !== ErrorCodes.notFound) return error;
+  const names = (await client.pipelines.list.query().catch(() => [])).map((p) => p._id);
+  const hint = names.length
+    ? `deployed: ${names.slice(0, 10).join(', ')}${names.length > 10 ? ', …' : ''}; hiveforge deploy adds one`
+    : 'no pipeline is deployed yet: hiveforge deploy [file]';
+  return new ClusterCommandError(ErrorCodes.notFound, `no pipeline named '${name}'`, { hint, cause: error });
+}
+
+/**
  * `hiveforge trigger PIPELINE`: checks the inputs against the pipeline's declared ones, starts a
  * run of its head version (a manual one unless `--event` says otherwise), and prints the run's id;
  * `--follow` follows it to its end and exits with its status (0 succeeded, 1 failed or cancelled).
@@ -107,7 +128,9 @@ export function parseTriggerInputs(spec: PipelineSpec, pairs: readonly string[])
 export async function triggerCommand(options: TriggerCommandOptions, io: CommandIO): Promise<number> {
   const { event, fork } = triggerEventOf(options);
   return withCluster(async ({ client }) => {
-    const head = await client.pipelines.get.query({ name: options.pipeline });
+    const head = await client.pipelines.get.query({ name: options.pipeline }).catch(async (error: unknown) => {
+      throw await unknownPipeline(client, options.pipeline, error);
+    });
     if (!head.spec) throw new BadInputError(`pipeline '${options.pipeline}' has no stored version to run`);
     const inputs = parseTriggerInputs(head.spec, options.input ?? []);
     const run = await client.runs.trigger.mutate({
