@@ -2,16 +2,12 @@ import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { LogLimitError, formatBytes, isHiveForgeError } from '@hiveforge/sdk';
 import { errorCodeOf } from './client.js';
+import type { LogChunk } from './log-chunk.js';
 import { type LogSpill, createLogSpill } from './log-spill.js';
 import { type Masker, createMasker } from './masking.js';
 import { withRetry } from './retry.js';
 
-/** One log chunk: its place in the job's log by sequence number and byte offset. */
-export interface LogChunk {
-  seq: number;
-  offset: number;
-  text: string;
-}
+export type { LogChunk } from './log-chunk.js';
 
 /** Sends one batch of log chunks; resolves when the coordinator has it. */
 export type SendLogBatch = (chunks: LogChunk[]) => Promise<void>;

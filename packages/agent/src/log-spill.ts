@@ -1,6 +1,6 @@
 import { type FileHandle, mkdir, open, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { LogChunk } from './log-shipper.js';
+import type { LogChunk } from './log-chunk.js';
 
 /**
  * The part of a job's unsent log that does not fit in memory, in a file of the agent's work
