@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TRPCClientError } from '@trpc/client';
 import { createAgentClient, errorCodeOf } from './client.js';
 import { createEndpoints } from './endpoints.js';
+import { type JsonFetch, createJsonFetch } from './http-fetch.js';
 import { isRetryable } from './retry.js';
 
 /**
@@ -85,6 +86,26 @@ describe('the agent client transport (a real HTTP server speaking the tRPC wire 
         type: null,
       },
     ]);
+  });
+
+  it('a client sends through the transport it is given, which clients may share; each without one has its own', async () => {
+    const transport = createJsonFetch();
+    const calls: string[] = [];
+    const counted: JsonFetch = (target, init) => {
+      calls.push(target);
+      return transport(target, init);
+    };
+    try {
+      const one = createAgentClient({ url, token: () => 'hfa_secret', fetch: counted });
+      const two = createAgentClient({ url, token: () => 'hfa_secret', fetch: counted });
+      await one.agent.pull.mutate({ requestId: 'request-1', waitMs: 0 });
+      await two.agent.pull.mutate({ requestId: 'request-2', waitMs: 0 });
+      expect(calls).toEqual([`${url}/trpc/agent.pull`, `${url}/trpc/agent.pull`]);
+      await createAgentClient({ url }).agent.pull.mutate({ requestId: 'request-3', waitMs: 0 });
+      expect(calls).toHaveLength(2);
+    } finally {
+      transport.close();
+    }
   });
 
   it('a large log batch goes gzip-compressed, a small one as it is', async () => {

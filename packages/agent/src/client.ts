@@ -4,8 +4,6 @@ import { createApiCall, createApiClient } from './api-call.js';
 import { type Endpoints, createEndpoints } from './endpoints.js';
 import { type JsonFetch, createJsonFetch } from './http-fetch.js';
 
-let sharedFetch: JsonFetch | undefined;
-
 /** The typed tRPC client of the coordinator API. */
 export type CoordinatorClient = TRPCClient<AppRouter>;
 
@@ -20,13 +18,17 @@ export function createAgentClient(options: {
   token?: () => string | undefined;
   /** How long a call may take before it fails as timed out. @default DEFAULT_CALL_TIMEOUT_MS (30 s) */
   timeoutMs?: number;
+  /**
+   * The HTTP transport its calls go through; clients given the same one share its keep-alive
+   * connections. @default a new `createJsonFetch()` of this client's own
+   */
+  fetch?: JsonFetch;
 }): CoordinatorClient {
   const endpoints = typeof options.url === 'string' ? createEndpoints([options.url]) : options.url;
-  sharedFetch ??= createJsonFetch();
   return createApiClient(
     createApiCall({
       endpoints,
-      fetch: sharedFetch,
+      fetch: options.fetch ?? createJsonFetch(),
       timeoutMs: options.timeoutMs,
       headers: (): Record<string, string> => {
         const token = options.token?.();
