@@ -16,7 +16,7 @@ const AGENT_SECRET = 'a-registration-secret';
 
 /** A coordinator on a memory store over real HTTP, whose time is `clock`; sweeps every 50 ms. */
 async function started(clock: ManualClock) {
-  const store = createMemoryStore({ now: () => clock.now() });
+  const store = createMemoryStore({ clock });
   const coordinator = await createCoordinator({
     store,
     agentSecret: AGENT_SECRET,

@@ -34,7 +34,7 @@ describe('the lease sweeper declares no lease lost because of a store outage', (
   beforeEach(async () => {
     clock = createManualClock(1_000);
     outage = null;
-    const memory = createMemoryStore({ now: () => clock.now() });
+    const memory = createMemoryStore({ clock });
     const store = new Proxy(memory, {
       get: (target, key, receiver) =>
         key === 'findExpiredLeases'

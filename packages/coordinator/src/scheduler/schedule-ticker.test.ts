@@ -77,7 +77,7 @@ describe('schedules on the memory store (injected clock)', () => {
 
   beforeEach(() => {
     clock = createManualClock(at('2026-03-01T12:00:00Z'));
-    store = createMemoryStore({ now: () => clock.now() });
+    store = createMemoryStore({ clock });
     scheduler = createScheduler({ store, clock });
   });
 
@@ -344,8 +344,8 @@ describe('schedules on FerretDB: several coordinators, one database', () => {
   it('two coordinators racing the same tick trigger exactly one run', () =>
     ferret.withDatabase('hf_sched', async ({ uri, dbName }) => {
       const clock = createManualClock(at('2026-03-01T12:00:00Z'));
-      const storeA = await createMongoStore({ uri, dbName, now: () => clock.now() });
-      const storeB = await createMongoStore({ uri, dbName, now: () => clock.now() });
+      const storeA = await createMongoStore({ uri, dbName, clock });
+      const storeB = await createMongoStore({ uri, dbName, clock });
       try {
         const a = createScheduler({ store: storeA, clock });
         const b = createScheduler({ store: storeB, clock });
@@ -370,7 +370,7 @@ describe('schedules on FerretDB: several coordinators, one database', () => {
     ferret.withDatabase('hf_sched', async ({ uri, dbName }) => {
       const tick = at('2026-03-02T03:00:00Z');
       const clock = createManualClock(at('2026-03-01T12:00:00Z'));
-      const stores = await Promise.all([0, 1, 2].map(() => createMongoStore({ uri, dbName, now: () => clock.now() })));
+      const stores = await Promise.all([0, 1, 2].map(() => createMongoStore({ uri, dbName, clock })));
       const [storeA, storeB, storeC] = stores as [Store, Store, Store];
       try {
         const dying = createScheduler({ store: diesCreatingRuns(storeA), clock });

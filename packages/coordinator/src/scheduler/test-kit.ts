@@ -80,7 +80,7 @@ export function schedulerBed() {
   const b = agentRecord('agent-b');
   beforeEach(async () => {
     bed.clock = createManualClock(1_000);
-    bed.store = createMemoryStore({ now: () => bed.clock.now() });
+    bed.store = createMemoryStore({ clock: bed.clock });
     bed.scheduler = createScheduler({ store: bed.store, clock: bed.clock, options: { leaseTtl: 5_000 } });
     await bed.store.putAgent(a);
     await bed.store.putAgent(b);
