@@ -1,4 +1,3 @@
-import { openAsBlob } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
@@ -12,6 +11,7 @@ import {
 } from '@hiveforge/sdk';
 import { type SpooledArchive, spoolTo } from './artifact-spool.js';
 import { type Endpoints, createEndpoints } from './endpoints.js';
+import { type FileUploadInit, putFile } from './file-upload.js';
 
 /**
  * Uploads and downloads run artifacts (tar archives, gzipped or not) over the coordinator's HTTP
@@ -40,7 +40,7 @@ export const DEFAULT_ARTIFACT_TIMEOUT_MS = 30 * 60_000;
 const UNAVAILABLE_STATUS = new Set([408, 429, 502, 503, 504]);
 
 /** The typed error of a failed artifact request: retryable ones (see `isRetryable`) for an outage. */
-async function failure(res: Response): Promise<Error> {
+async function failure(res: { status: number; json(): Promise<unknown> }): Promise<Error> {
   const body = (await res.json().catch(() => ({}))) as { code?: string; message?: string };
   const message = body.message ?? `HTTP ${res.status}`;
   if (body.code === 'HF_FENCED') return new FencedError(message);
@@ -71,15 +71,19 @@ export function createArtifactClient(options: {
   return {
     async upload({ runId, name, jobId, attempt, archive }) {
       const query = new URLSearchParams({ name, jobId, attempt: String(attempt) });
-      // A Blob over the file: fetch streams it and sends its length; each retry opens it anew.
-      const res = await endpoints.fetch(`/api/artifacts/${encodeURIComponent(runId)}?${query}`, {
-        method: 'PUT',
-        headers: { ...headers(), 'content-type': 'application/x-tar', 'x-sha256': archive.sha256 },
-        body: await openAsBlob(archive.file),
-        signal: deadline(timeoutMs),
-      });
+      // Not fetch: it reads a file body whole into memory (see `putFile`). Each retry opens the file anew.
+      const res = await endpoints.fetch<Awaited<ReturnType<typeof putFile>>, FileUploadInit>(
+        `/api/artifacts/${encodeURIComponent(runId)}?${query}`,
+        {
+          method: 'PUT',
+          headers: { ...headers(), 'content-type': 'application/x-tar', 'x-sha256': archive.sha256 },
+          file: archive.file,
+          size: archive.size,
+          signal: deadline(timeoutMs),
+        },
+        (url, init) => putFile(url, init as FileUploadInit),
+      );
       if (!res.ok) throw await failure(res);
-      await res.body?.cancel();
     },
     async download({ runId, name, file }) {
       const res = await endpoints.fetch(
