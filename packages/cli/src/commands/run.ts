@@ -110,6 +110,9 @@ async function pickExecutor(
   return requested;
 }
 
+/** How long the embedded agent's lease lives without a heartbeat: see `runCommand`. */
+const EMBEDDED_LEASE_TTL = '10m';
+
 /** Prints a pipeline's diagnostics and that nothing was run; the run's exit code, 1. */
 function nothingRun(diagnostics: readonly Diagnostic[], io: CommandIO): number {
   for (const d of diagnostics) io.stderr.write(`${formatDiagnostic(d)}\n`);
@@ -151,8 +154,11 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
     store,
     agentSecret,
     schedules: false,
-    // The embedded coordinator stores what its agent's limit lets through.
-    scheduler: { logLimitBytes },
+    // The embedded coordinator stores what its agent's limit lets through. Its agent lives in
+    // this process and cannot be lost without it: a lease that expires here only says the
+    // process was held up (a large archive on its thread, a loaded machine) past a cluster's
+    // 6 s, and its job would run again for nothing (bench/pipeline.mjs saw an install rerun).
+    scheduler: { logLimitBytes, leaseTtl: EMBEDDED_LEASE_TTL },
   });
   const token = await createUserToken(store, { name: 'local', role: 'admin' });
   const client = createUserClient(coordinator.url, token);
