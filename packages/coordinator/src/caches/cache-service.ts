@@ -3,9 +3,8 @@
  * its own entries, then its default branch's), GitHub's key matching, immutable keys, and the
  * per-pipeline size limit with least-recently-used eviction. See docs/concepts.md, "Caches".
  */
-import { createHash } from 'node:crypto';
-import { PayloadTooLargeError } from '@hiveforge/sdk';
 import { type Clock, systemClock } from '../clock.js';
+import type { OpenedBlob } from '../store/blobs.js';
 import { type CacheEntryRecord, type CacheStore, cacheEntryIdOf } from '../store/ports/caches.js';
 import { chooseEvictions } from './eviction.js';
 import { matchCacheEntry } from './restore-match.js';
@@ -30,11 +29,8 @@ export interface ResolvedCachesConfig {
 /** A pipeline keeps up to 10 GiB of cache entries by default (GitHub's per-repository limit). */
 export const DEFAULT_CACHE_LIMIT_BYTES = 10 * 1024 ** 3;
 
-/**
- * The largest one entry may be: 1 GiB, or the pipeline's limit if smaller. An entry's archive
- * is held in memory on its way through the coordinator.
- */
-export const MAX_CACHE_ENTRY_BYTES = 1024 ** 3;
+/** The largest one entry may be: 10 GiB, or the pipeline's limit if smaller. */
+export const MAX_CACHE_ENTRY_BYTES = 10 * 1024 ** 3;
 
 /** Which run a cache request comes from. */
 export interface CacheScope {
@@ -65,9 +61,23 @@ export interface CacheService {
     scope: CacheScope,
     request: { key: string; restoreKeys: readonly string[]; version: string },
   ): Promise<CacheRestoreAnswer>;
-  save(scope: CacheScope, request: { key: string; version: string; data: Buffer }): Promise<CacheSaveAnswer>;
+  /**
+   * Saves the archive `source` streams under the key, unless the key has an entry (then the
+   * source is not read). `expectedSha256`: the hash the sender computed, checked.
+   */
+  save(
+    scope: CacheScope,
+    request: {
+      key: string;
+      version: string;
+      source: AsyncIterable<Uint8Array> | NodeJS.ReadableStream;
+      expectedSha256?: string;
+    },
+  ): Promise<CacheSaveAnswer>;
   /** An entry of the scope's pipeline and its archive; null when it has none of that id. */
-  read(scope: CacheScope, id: string): Promise<{ entry: CacheEntryRecord; data: Buffer } | null>;
+  read(scope: CacheScope, id: string): Promise<{ entry: CacheEntryRecord; blob: OpenedBlob } | null>;
+  /** The most bytes one entry of any pipeline may take. */
+  readonly maxEntryBytes: number;
 }
 
 /** Resolves the caches' options. */
@@ -91,7 +101,7 @@ export function createCacheService(deps: { store: CacheStore; options?: CachesOp
     const previous = evicting.get(pipeline) ?? Promise.resolve();
     const next = previous.then(async () => {
       const chosen = chooseEvictions(await store.listCacheEntries(pipeline), config.limitBytes, keep);
-      for (const entry of chosen) await store.removeCacheEntry(entry._id);
+      for (const entry of chosen) await remove(entry._id);
       return chosen.length;
     });
     const settled = next.catch(() => 0);
@@ -101,8 +111,15 @@ export function createCacheService(deps: { store: CacheStore; options?: CachesOp
     });
     return next;
   };
+  /** Removes an entry's record, then its blob when nothing else names it. */
+  const remove = async (id: string) => {
+    const removed = await store.removeCacheEntry(id);
+    if (removed) await store.releaseCacheBlob(removed.sha256);
+  };
+  const maxEntryBytes = Math.min(config.limitBytes, MAX_CACHE_ENTRY_BYTES);
   return {
     config,
+    maxEntryBytes,
     async restore(scope, request) {
       const branch = scopeOf(scope);
       const entries = await store.findCacheEntries({
@@ -117,32 +134,39 @@ export function createCacheService(deps: { store: CacheStore; options?: CachesOp
       return { hit: match.hit, entry: { ...match.entry, lastUsedAt: Math.max(match.entry.lastUsedAt, at) } };
     },
     async save(scope, request) {
-      const limit = Math.min(config.limitBytes, MAX_CACHE_ENTRY_BYTES);
-      if (request.data.length > limit)
-        throw new PayloadTooLargeError(
-          `the cache entry is ${request.data.length} bytes; an entry of pipeline '${scope.pipeline}' may be at most ${limit}`,
-          limit,
-        );
-      const now = clock.now();
       const fields = { pipeline: scope.pipeline, scope: scopeOf(scope), key: request.key, version: request.version };
+      const id = cacheEntryIdOf(fields);
+      // A key saved before is kept: its archive is not even read.
+      const existing = await store.getCacheEntry(id);
+      if (existing) return { saved: false, entry: existing, evicted: 0 };
+      const blob = await store.putCacheBlob(request.source, {
+        maxBytes: maxEntryBytes,
+        what: `the cache entry (pipeline '${scope.pipeline}' keeps at most ${maxEntryBytes} bytes of one)`,
+        expectedSha256: request.expectedSha256,
+      });
+      const now = clock.now();
       const entry: CacheEntryRecord = {
-        _id: cacheEntryIdOf(fields),
+        _id: id,
         ...fields,
-        size: request.data.length,
-        sha256: createHash('sha256').update(request.data).digest('hex'),
+        size: blob.size,
+        sha256: blob.sha256,
         createdAt: now,
         lastUsedAt: now,
       };
-      if (!(await store.insertCacheEntry(entry, request.data))) {
-        const existing = await store.getCacheEntry(entry._id);
-        return { saved: false, entry: existing?.entry ?? entry, evicted: 0 };
+      if (!(await store.insertCacheEntry(entry))) {
+        // Another save of the key won meanwhile: this archive is not needed (unless it is theirs too).
+        if (blob.created) await store.releaseCacheBlob(blob.sha256);
+        return { saved: false, entry: (await store.getCacheEntry(id)) ?? entry, evicted: 0 };
       }
       return { saved: true, entry, evicted: await evict(scope.pipeline, entry._id) };
     },
     async read(scope, id) {
-      const found = await store.getCacheEntry(id);
-      // An entry of another pipeline is as absent as one that does not exist.
-      return found && found.entry.pipeline === scope.pipeline ? found : null;
+      const entry = await store.getCacheEntry(id);
+      // An entry of another pipeline is as absent as one that does not exist, and so is one
+      // evicted between reading its record and its archive.
+      if (!entry || entry.pipeline !== scope.pipeline) return null;
+      const blob = await store.openCacheBlob(entry.sha256);
+      return blob ? { entry, blob } : null;
     },
   };
 }

@@ -9,6 +9,7 @@
  * branch are that job's run's.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
 import {
   BadInputError,
   ForbiddenError,
@@ -20,11 +21,11 @@ import {
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { z } from 'zod';
 import { type AgentTokenCache, type TokenMemo, resolveCaller } from '../auth.js';
-import { answerJson, readLimitedBody } from '../body-limits.js';
+import { answerJson, declaredLength, readLimitedBody, tooLarge } from '../body-limits.js';
 import type { Scheduler } from '../scheduler/index.js';
 import type { Store } from '../store/types.js';
 import { hiveForgeErrorOf, toTRPCError } from '../trpc.js';
-import { type CacheScope, type CacheService, MAX_CACHE_ENTRY_BYTES } from './cache-service.js';
+import type { CacheScope, CacheService } from './cache-service.js';
 
 const Version = z.string().regex(/^[0-9a-f]{64}$/, 'a version is 64 hex digits (a SHA-256)');
 const Attempt = z.coerce.number().int().min(1);
@@ -98,10 +99,20 @@ export function createCachesHandler(deps: {
       if (path === 'entries' && req.method === 'PUT') {
         const key = checkCacheKey('the cache key', url.searchParams.get('key') ?? '');
         const version = parse(Version, url.searchParams.get('version') ?? '');
+        const sent = req.headers['x-sha256'];
+        if (sent !== undefined && (typeof sent !== 'string' || !/^[0-9a-f]{64}$/.test(sent)))
+          throw new BadInputError('x-sha256 must be a SHA-256 in lowercase hex');
         const scope = await scopeOf(agentId, jobId, attempt);
-        const limit = Math.min(deps.caches.config.limitBytes, MAX_CACHE_ENTRY_BYTES);
-        const data = await readLimitedBody(req, limit, 'the cache entry');
-        const saved = await deps.caches.save(scope, { key, version, data });
+        const limit = deps.caches.maxEntryBytes;
+        if ((declaredLength(req) ?? 0) > limit) throw tooLarge(limit, 'the cache entry');
+        // Streamed into the store as it arrives. Not `req` itself: a refused body must stay
+        // unread, not destroyed, so that its answer arrives.
+        const saved = await deps.caches.save(scope, {
+          key,
+          version,
+          source: req.iterator({ destroyOnReturn: false }),
+          expectedSha256: sent,
+        });
         return answerJson(req, res, saved.saved ? 201 : 200, saved);
       }
       if (path.startsWith('entries/') && req.method === 'GET') {
@@ -111,10 +122,11 @@ export function createCachesHandler(deps: {
         if (!found) throw new NotFoundError(`pipeline '${scope.pipeline}' has no cache entry '${id}'`);
         res.writeHead(200, {
           'content-type': 'application/gzip',
-          'content-length': found.data.length,
+          'content-length': found.blob.size,
           'x-sha256': found.entry.sha256,
         });
-        res.end(found.data);
+        // A failure now cuts the response short: the agent sees fewer bytes, or another hash.
+        await pipeline(found.blob.stream, res).catch(() => {});
         return;
       }
       throw new NotFoundError(`no cache route ${req.method} /api/caches/${path}`);

@@ -27,11 +27,14 @@ export const cachesRouter = router({
       ),
     ),
 
-  /** Removes one entry and its bytes. */
+  /** Removes one entry and its archive. */
   remove: userProcedure('maintainer')
     .input(z.object({ id: z.string().regex(/^[0-9a-f]{40}$/, 'a cache entry id is 40 hex digits') }))
     .mutation(async ({ ctx, input }) => {
-      if (!(await ctx.store.removeCacheEntry(input.id))) throw new NotFoundError(`no cache entry ${input.id}`);
+      const removed = await ctx.store.removeCacheEntry(input.id);
+      if (!removed) throw new NotFoundError(`no cache entry ${input.id}`);
+      // Its archive goes too, unless another entry (or an artifact) has the same content.
+      await ctx.store.releaseCacheBlob(removed.sha256);
       return { id: input.id };
     }),
 });

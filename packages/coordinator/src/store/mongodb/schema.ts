@@ -5,8 +5,8 @@ import type { Db, Document } from 'mongodb';
 import { isMongoUnavailable } from './driver-errors.js';
 
 /**
- * The collections of the store; GridFS adds `blobs.files` and `blobs.chunks` (artifact bytes,
- * `blobs.ts`), and `cache_blobs.files` and `cache_blobs.chunks` for cache archives.
+ * The collections of the store; GridFS adds `blobs.files` and `blobs.chunks` (the bytes of
+ * artifacts and cache entries, `blobs.ts`).
  */
 export const Collections = {
   decisions: 'decisions',
@@ -27,7 +27,6 @@ export const Collections = {
   schedules: 'schedules',
   events: 'events',
   cacheEntries: 'cache_entries',
-  cacheBlobs: 'cache_blobs',
 } as const;
 
 /** Topics not notified for this long are deleted; a later notify creates them again. */
@@ -55,6 +54,7 @@ export async function ensureIndexes(db: Db): Promise<void> {
     [Collections.schedules, { enabled: 1, nextFireAt: 1 }],
     [Collections.schedules, { pipeline: 1 }],
     [Collections.cacheEntries, { pipeline: 1, version: 1 }],
+    [Collections.cacheEntries, { sha256: 1 }],
     // `events` is read and pruned by `_id` ranges: the `_id` index serves it.
   ];
   for (const [name, keys, options] of plain) await db.collection(name).createIndex(keys, options ?? {});

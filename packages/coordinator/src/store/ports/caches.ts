@@ -1,10 +1,12 @@
 /**
  * The caches aggregate of the store: cache entries (a key's saved archive, by pipeline, branch
- * scope and paths version) and their bytes. See docs/concepts.md, "Caches".
+ * scope and paths version), each naming its archive's blob by SHA-256. See docs/concepts.md,
+ * "Caches".
  */
 import { createHash } from 'node:crypto';
+import type { OpenedBlob, PutBlobOptions, PutBlobResult } from '../blobs.js';
 
-/** One saved cache entry. Its bytes are stored beside it; an entry never changes once saved. */
+/** One saved cache entry. Its archive is a blob; an entry never changes once saved. */
 export interface CacheEntryRecord {
   /** {@link cacheEntryIdOf} its pipeline, scope, version and key: the insert that wins decides. */
   _id: string;
@@ -16,7 +18,7 @@ export interface CacheEntryRecord {
   version: string;
   /** Bytes of its archive. */
   size: number;
-  /** SHA-256 of its archive, hex. */
+  /** SHA-256 of its archive, hex: the blob holding it. */
   sha256: string;
   createdAt: number;
   /** When it was last restored, or saved: eviction removes the least recent first. */
@@ -31,23 +33,40 @@ export interface CacheEntryQuery {
   scopes: readonly string[];
 }
 
-/** The caches part of the Store port. */
+/**
+ * The caches part of the Store port. Archives are blobs (content-addressed, streamed; see
+ * `BlobStore`) kept where the adapter keeps cache bytes: the MongoDB store's GridFS blobs, the
+ * memory store's caches directory (so `hiveforge run` keeps them between runs). Bytes go in
+ * before the record that names them.
+ */
 export interface CacheStore {
+  /** Streams an archive into the caches' blob storage (see `BlobStore.putBlob`). */
+  putCacheBlob(
+    source: AsyncIterable<Uint8Array> | NodeJS.ReadableStream,
+    options?: PutBlobOptions,
+  ): Promise<PutBlobResult>;
+  /** An archive, streamed, or null when there is no blob of that hash. */
+  openCacheBlob(sha256: string): Promise<OpenedBlob | null>;
   /**
-   * Inserts an entry and its bytes. False, with nothing changed, when an entry of that id
-   * exists: a key, once saved, is immutable (as GitHub Actions' caches).
+   * Deletes an archive unless a cache entry (or, where blobs are shared, an artifact) still names
+   * it; resolves true when it was deleted.
    */
-  insertCacheEntry(entry: CacheEntryRecord, data: Buffer): Promise<boolean>;
+  releaseCacheBlob(sha256: string): Promise<boolean>;
+  /**
+   * Inserts an entry (its blob stored first). False, with nothing changed, when an entry of that
+   * id exists: a key, once saved, is immutable (as GitHub Actions' caches).
+   */
+  insertCacheEntry(entry: CacheEntryRecord): Promise<boolean>;
   /** The entries of a pipeline and version in the given scopes, in no particular order. */
   findCacheEntries(query: CacheEntryQuery): Promise<CacheEntryRecord[]>;
-  /** An entry and its bytes, or null. */
-  getCacheEntry(id: string): Promise<{ entry: CacheEntryRecord; data: Buffer } | null>;
+  /** An entry, or null. */
+  getCacheEntry(id: string): Promise<CacheEntryRecord | null>;
   /** Sets an entry's `lastUsedAt` (nothing when it is gone). */
   touchCacheEntry(id: string, at: number): Promise<void>;
   /** The entries of one pipeline, or of all, by pipeline then key. */
   listCacheEntries(pipeline?: string): Promise<CacheEntryRecord[]>;
-  /** Removes an entry and its bytes; false when there was none. */
-  removeCacheEntry(id: string): Promise<boolean>;
+  /** Removes an entry's record, resolving with it (null when there was none); its blob stays until released. */
+  removeCacheEntry(id: string): Promise<CacheEntryRecord | null>;
 }
 
 /** The id of a pipeline's entry of one key, version and scope: a hash, so any key fits. */
