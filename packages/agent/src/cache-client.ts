@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -16,9 +16,10 @@ import {
   UnauthenticatedError,
 } from '@hiveforge/sdk';
 import { type Endpoints, createEndpoints } from './endpoints.js';
+import { type FileUploadInit, putFile } from './file-upload.js';
 
 /** The typed error of a failed cache request: retryable ones (see `isRetryable`) for an outage. */
-async function failure(res: Response): Promise<Error> {
+async function failure(res: { status: number; json(): Promise<unknown> }): Promise<Error> {
   const body = (await res.json().catch(() => ({}))) as { code?: string; message?: string; limit?: number };
   const message = body.message ?? `HTTP ${res.status}`;
   switch (body.code) {
@@ -124,19 +125,19 @@ export function createCacheClient(options: {
     },
     async save(input) {
       const query = attemptQuery(input, { key: input.key, version: input.version });
-      // Streamed from the file, a new stream for each try: the archive is never whole in memory.
-      const res = await endpoints.fetch(`/api/caches/entries?${query}`, {
-        method: 'PUT',
-        headers: {
-          ...headers(),
-          'content-type': 'application/gzip',
-          'content-length': String(input.size),
-          'x-sha256': input.sha256,
+      // Not fetch, which reads a file body whole into memory (see `putFile`): streamed from the
+      // file as the socket takes it, opened anew for each try.
+      const res = await endpoints.fetch<Awaited<ReturnType<typeof putFile>>, FileUploadInit>(
+        `/api/caches/entries?${query}`,
+        {
+          method: 'PUT',
+          headers: { ...headers(), 'content-type': 'application/gzip', 'x-sha256': input.sha256 },
+          file: input.file,
+          size: input.size,
+          signal: AbortSignal.timeout(timeoutMs),
         },
-        body: Readable.toWeb(createReadStream(input.file)) as unknown as RequestInit['body'],
-        duplex: 'half',
-        signal: AbortSignal.timeout(timeoutMs),
-      } as RequestInit);
+        (url, init) => putFile(url, init as FileUploadInit),
+      );
       if (!res.ok) throw await failure(res);
       return (await res.json()) as { saved: boolean; entry: CacheEntryInfo; evicted: number };
     },
