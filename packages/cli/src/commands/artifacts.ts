@@ -1,7 +1,9 @@
-import { mkdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import { createEndpoints, unpackInto } from '@hiveforge/agent';
-import { checkArchive } from '@hiveforge/coordinator';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { checkArchiveSource, createEndpoints, spoolTo, unpackInto } from '@hiveforge/agent';
 import { ConfigError, type ErrorCode, ErrorCodes, NotFoundError, formatBytes } from '@hiveforge/sdk';
 import { ClusterCommandError, withCluster } from '../cluster-client.js';
 import { formatTime, renderTable, toJson } from '../table.js';
@@ -21,7 +23,7 @@ export interface ArtifactsCommandOptions {
 /**
  * `hiveforge artifacts RUN`: a run's artifacts (name, size, the job and attempt that uploaded it,
  * when). With `--download NAME --to DIR` it fetches that artifact's archive from
- * `GET /api/artifacts/RUN?name=NAME` and extracts it into DIR, after checking every entry: an
+ * `GET /api/artifacts/RUN?name=NAME` (streamed through a temporary file) and extracts it into DIR, after checking every entry: an
  * absolute path, a `..` segment, a link leaving DIR or an entry written through a link is refused
  * as HF_ARTIFACT_INVALID, and then nothing is extracted.
  */
@@ -65,13 +67,20 @@ export async function artifactsCommand(options: ArtifactsCommandOptions, io: Com
       ) as ErrorCode;
       throw new ClusterCommandError(code, String(body?.message ?? `the coordinator answered ${response.status}`));
     }
-    const data = Buffer.from(await response.arrayBuffer());
-    const entries = await checkArchive(data);
-    const dir = resolve(options.to ?? '.');
-    await mkdir(dir, { recursive: true });
-    await unpackInto(dir, data, '.');
-    if (options.json) io.stdout.write(toJson({ ...artifact, dir, entries: entries.length }));
-    else io.stdout.write(`downloaded ${name} (${formatBytes(data.length)}, ${entries.length} entries) into ${dir}\n`);
-    return 0;
+    // Streamed to a temporary file, checked whole, then extracted: never held in memory.
+    const spool = await mkdtemp(join(tmpdir(), 'hiveforge-artifact-'));
+    try {
+      const file = join(spool, 'archive');
+      const { size } = await spoolTo(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), file);
+      const entries = await checkArchiveSource({ file });
+      const dir = resolve(options.to ?? '.');
+      await mkdir(dir, { recursive: true });
+      await unpackInto(dir, { file }, '.');
+      if (options.json) io.stdout.write(toJson({ ...artifact, dir, entries }));
+      else io.stdout.write(`downloaded ${name} (${formatBytes(size)}, ${entries} entries) into ${dir}\n`);
+      return 0;
+    } finally {
+      await rm(spool, { recursive: true, force: true });
+    }
   });
 }
