@@ -51,9 +51,9 @@ export function parseEventCursor(cursor: string): string {
 /**
  * Appends an event to the store's events collection and wakes the feed's watchers. Best effort:
  * the event reports a change that has happened, so failing to record it must not fail the change
- * (the state itself stays readable from runs, jobs and agents).
+ * (the state itself stays readable from runs, jobs and agents). `at` is the caller's clock's time.
  */
-export async function recordEvent(store: Store, data: ClusterEventData, at: number = Date.now()): Promise<void> {
+export async function recordEvent(store: Store, data: ClusterEventData, at: number): Promise<void> {
   try {
     await store.appendEvents([{ ...data, _id: newEventId(at), at } as EventRecord]);
     store.notify(EVENTS_TOPIC, { within: EVENTS_TOPIC_WITHIN_MS });
