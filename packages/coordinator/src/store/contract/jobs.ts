@@ -4,6 +4,15 @@ import { makeJob } from './fixtures.js';
 
 /** The contract of jobs, run inside `describeStoreContract` on the store it made for each test. */
 export function describeJobsContract(storeOf: () => Store): void {
+  it('a job reads back exactly as it was inserted, from every read', async () => {
+    const store = storeOf();
+    const job = makeJob('p/1', 'a', { spec: { ...makeJob('p/1', 'a').spec, labels: ['linux'] } });
+    await store.insertJobs([job]);
+    expect(await store.getJob('p/1/a')).toEqual(job);
+    expect(await store.listJobs('p/1')).toEqual([job]);
+    expect(await store.findQueuedJobs(1)).toEqual([job]);
+  });
+
   it('reports how it finds queued and leased jobs', () => {
     const store = storeOf();
     expect(['memory', 'indexed', 'hinted']).toContain(store.jobIndex());

@@ -12,7 +12,11 @@ export interface StoredDoc {
 }
 
 /** Fields the adapter adds to documents for its own use and strips from what it returns. */
-export const HIDDEN = { jobs: ['_n', '_spec'], artifacts: ['_file'], logChunks: ['_encoding', '_data'] } as const;
+export const HIDDEN = {
+  jobs: ['_n', '_spec', '_labels'],
+  artifacts: ['_file'],
+  logChunks: ['_encoding', '_data'],
+} as const;
 
 // MongoDB (before 5.0) and FerretDB reject field names that contain '.' or start with '$', and
 // BSON cannot hold NUL in a name. Records carry user-chosen keys (job outputs, env, inputs,
