@@ -175,6 +175,42 @@ describe('artifact paths and symbolic links', () => {
     expect((await readdir(outside)).sort()).toEqual(['secret.txt']);
   });
 
+  it('checks while extracting: a refused archive writes none of its entries, even those before the bad one', async () => {
+    const src = join(base, 'src');
+    await mkdir(join(src, 'art'), { recursive: true });
+    await writeFile(join(src, 'art/a-good.txt'), 'GOOD');
+    // One tar refuses itself (a link out), one only the archive rules refuse (".." after a name).
+    await symlink('../../outside', join(src, 'art/z-out'));
+    await symlink('sub/../a-good.txt', join(src, 'art/z-hidden'));
+    await mkdir(join(ws, 'keep'));
+    await writeFile(join(ws, 'keep/old.txt'), 'OLD');
+    for (const bad of ['art/z-out', 'art/z-hidden']) {
+      const archive = await tarOf(src, ['art/a-good.txt', bad]);
+      await expect(unpackInto(ws, archive, 'keep')).rejects.toMatchObject({ code: 'HF_ARTIFACT_INVALID' });
+      await expect(unpackInto(ws, archive, 'fresh/dir')).rejects.toMatchObject({ code: 'HF_ARTIFACT_INVALID' });
+      await expect(unpackInto(ws, archive, '.')).rejects.toMatchObject({ code: 'HF_ARTIFACT_INVALID' });
+    }
+    // Nothing written, no staging directory left behind (the parent of a new path may remain).
+    expect((await readdir(ws)).sort()).toEqual(['fresh', 'keep']);
+    expect(await readdir(join(ws, 'fresh'))).toEqual([]);
+    expect(await readdir(join(ws, 'keep'))).toEqual(['old.txt']);
+  });
+
+  it('merges a download into an existing directory: new entries added, files of the archive replace old ones', async () => {
+    const src = join(base, 'src');
+    await mkdir(join(src, 'd/sub'), { recursive: true });
+    await writeFile(join(src, 'd/sub/new.txt'), 'NEW');
+    await writeFile(join(src, 'd/same.txt'), 'FROM ARCHIVE');
+    const archive = await tarOf(src, ['d']);
+    await mkdir(join(ws, 'd/sub'), { recursive: true });
+    await writeFile(join(ws, 'd/sub/old.txt'), 'OLD');
+    await writeFile(join(ws, 'd/same.txt'), 'BEFORE');
+    await unpackInto(ws, archive, '.');
+    expect((await readdir(join(ws, 'd/sub'))).sort()).toEqual(['new.txt', 'old.txt']);
+    expect(await readFile(join(ws, 'd/same.txt'), 'utf8')).toBe('FROM ARCHIVE');
+    expect((await readdir(ws)).sort()).toEqual(['d']);
+  });
+
   it('resolves a path that does not exist yet under its real ancestor', async () => {
     await mkdir(join(ws, 'a'));
     await symlink(join(ws, 'a'), join(ws, 'b'));

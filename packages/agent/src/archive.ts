@@ -1,11 +1,12 @@
 import { createReadStream } from 'node:fs';
-import { lstat, mkdir, realpath } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, realpath, rm } from 'node:fs/promises';
 import { basename, dirname, join, normalize, sep } from 'node:path';
 import { Readable, Transform, type TransformCallback, pipeline as pipelineCb } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip, gzipSync } from 'node:zlib';
 import { ArtifactInvalidError, createArchiveEntryChecker, isHiveForgeError } from '@hiveforge/sdk';
 import * as tar from 'tar';
+import { moveStagedInto } from './staged-merge.js';
 import { createTarStream } from './tar-stream.js';
 /** Resolves a workspace-relative path, refusing absolute paths and `..`. */
 export function insideWorkspace(workspace: string, path: string): string {
@@ -192,27 +193,59 @@ export async function checkArchiveSource(archive: ArchiveSource): Promise<number
   return count;
 }
 
+/** The prefix of the staging directory a download is extracted into before it moves into place. */
+export const STAGING_PREFIX = '.hiveforge-unpack-';
+
 /**
- * Extracts an archive (a tar, gzipped or not) into a workspace-relative directory, after checking
- * every entry (so a refused archive writes nothing). The directory must not lead out of the
- * workspace through a link; unsafe entries (absolute, `..`, links leaving the archive, written
- * through a link) are refused as `HF_ARTIFACT_INVALID`. Modes (executable bits) are kept.
+ * Extracts an archive (a tar, gzipped or not) into a workspace-relative directory in one pass:
+ * every entry is checked against the archive rules as it is read, into a fresh staging directory
+ * next to the destination (inside it when it is the workspace itself), and the tree moves into
+ * place only when the whole archive passed; a refused archive leaves the workspace as it was.
+ * The directory must not lead out of the workspace through a link; unsafe entries (absolute,
+ * `..`, links leaving the archive, written through a link) are refused as `HF_ARTIFACT_INVALID`.
+ * Modes (executable bits) are kept.
  */
 export async function unpackInto(workspace: string, archive: ArchiveSource, path: string): Promise<void> {
-  const dest = await resolveInWorkspace(workspace, path);
-  await checkArchiveSource(archive);
-  await mkdir(dest, { recursive: true });
-  // Checked again once it exists: a link made on its way meanwhile is caught here.
-  const real = await resolveInWorkspace(workspace, path);
+  const root = await realpath(workspace);
+  const checker = createArchiveEntryChecker();
+  const problems: string[] = [];
+  const staging = await (async () => {
+    const dest = await resolveInWorkspace(workspace, path);
+    await mkdir(dest === root ? dest : dirname(dest), { recursive: true });
+    return mkdtemp(join(dest === root ? dest : dirname(dest), STAGING_PREFIX));
+  })();
   try {
-    await pipeline(streamOf(archive), tar.extract({ cwd: real, strict: true }) as unknown as NodeJS.WritableStream);
-  } catch (error) {
-    const e = error as { code?: string; message?: string };
-    // Only what the archive is to blame for (tar's and zlib's refusals) is the artifact's fault.
-    if (isHiveForgeError(error) || !/^(TAR_|Z_)/.test(e.code ?? '')) throw error;
-    throw new ArtifactInvalidError(
-      `cannot unpack into "${path}": ${e.code === 'TAR_SYMLINK_ERROR' ? 'an entry would be written through a symbolic link' : (e.message ?? String(error))}`,
-      { cause: error },
-    );
+    try {
+      await pipeline(
+        streamOf(archive),
+        tar.extract({
+          cwd: staging,
+          strict: true,
+          // Checked as read; after the first problem nothing more is written (it is all refused).
+          filter: (_path, entry) => {
+            if (problems.length >= MAX_PROBLEMS) return false;
+            const e = entry as tar.ReadEntry;
+            const problem = checker.check({ path: e.path, type: e.type, linkpath: e.linkpath });
+            if (problem) problems.push(problem);
+            return problems.length === 0;
+          },
+        }) as unknown as NodeJS.WritableStream,
+      );
+    } catch (error) {
+      const e = error as { code?: string; message?: string };
+      // Only what the archive is to blame for (tar's and zlib's refusals) is the artifact's fault.
+      if (isHiveForgeError(error) || !/^(TAR_|Z_)/.test(e.code ?? '')) throw error;
+      throw new ArtifactInvalidError(
+        `cannot unpack into "${path}": ${e.code === 'TAR_SYMLINK_ERROR' ? 'an entry would be written through a symbolic link' : (e.message ?? String(error))}`,
+        { cause: error },
+      );
+    }
+    if (problems.length) throw new ArtifactInvalidError(`the artifact archive is unsafe: ${problems.join('; ')}`);
+    const dest = await resolveInWorkspace(workspace, path);
+    await mkdir(dest, { recursive: true });
+    // Checked again once it exists: a link made on its way meanwhile is caught here.
+    await moveStagedInto(staging, await resolveInWorkspace(workspace, path), path);
+  } finally {
+    await rm(staging, { recursive: true, force: true });
   }
 }
