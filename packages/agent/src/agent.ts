@@ -1,3 +1,4 @@
+import { archiveCompressionFor } from './archive-compression.js';
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -126,7 +127,10 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 export function createAgent(options: AgentOptions): Agent {
   let token: string | undefined;
   let agentId: string | null = null;
-  const endpoints = createEndpoints(typeof options.url === 'string' ? [options.url] : options.url);
+  const urls = typeof options.url === 'string' ? [options.url] : options.url;
+  const endpoints = createEndpoints(urls);
+  // Over loopback gzip costs more CPU than the bytes it saves: plain tars (docs/concepts.md, "Artifacts").
+  const archiveCompression = archiveCompressionFor(urls);
   const client = createAgentClient({ url: endpoints, token: () => token, timeoutMs: options.callTimeoutMs });
   const artifacts: ArtifactClient = createArtifactClient({ url: endpoints, token: () => token });
   const caches = createCacheClient({ url: endpoints, token: () => token });
@@ -276,6 +280,7 @@ export function createAgent(options: AgentOptions): Agent {
         {
           client,
           artifacts,
+          archiveCompression,
           caches,
           localCache,
           executor: options.executor,

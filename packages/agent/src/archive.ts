@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip, gzipSync } from 'node:zlib';
 import { ArtifactInvalidError, createArchiveEntryChecker, isHiveForgeError } from '@hiveforge/sdk';
 import * as tar from 'tar';
+import type { ArchiveCompression } from './archive-compression.js';
 import { moveStagedInto } from './staged-merge.js';
 import { createTarStream } from './tar-stream.js';
 /** Resolves a workspace-relative path, refusing absolute paths and `..`. */
@@ -154,11 +155,18 @@ export function compressArchive(source: Readable): Readable {
 
 /**
  * Packs a workspace-relative file or directory into a tar stream (entries relative to the
- * workspace), gzipped when it compresses. Links inside the tree are kept as links when their
+ * workspace), gzipped when it compresses (unless `compression` is `none`). Links inside the tree are kept as links when their
  * target stays inside the uploaded tree, hard links as hard links, file modes as they are; the
  * stream fails with `HF_ARTIFACT_INVALID` at its end when an entry breaks the archive rules.
  */
-export async function packPath(workspace: string, path: string): Promise<Readable> {
+export async function packPath(
+  workspace: string,
+  path: string,
+  options: {
+    /** `none` sends a plain tar without trying gzip (a coordinator on loopback). @default 'auto' */
+    compression?: ArchiveCompression;
+  } = {},
+): Promise<Readable> {
   const target = insideWorkspace(workspace, path);
   await lstat(target).catch(() => {
     throw new ArtifactInvalidError(`cannot upload "${path}": it does not exist in the workspace`);
@@ -171,7 +179,7 @@ export async function packPath(workspace: string, path: string): Promise<Readabl
   pipelineCb(packed, guard, (error) => {
     if (error && !guard.destroyed) guard.destroy(error);
   });
-  return compressArchive(guard);
+  return options.compression === 'none' ? guard : compressArchive(guard);
 }
 
 /** What an archive to extract is: the bytes, or a file holding them (streamed). */

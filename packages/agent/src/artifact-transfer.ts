@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ArtifactClient } from './artifact-client.js';
+import type { ArchiveCompression } from './archive-compression.js';
 import { spoolTo } from './artifact-spool.js';
 import type { JobEnvironment } from './executors/types.js';
 
@@ -23,6 +24,8 @@ export function createArtifactTransfer(deps: {
   env: JobEnvironment;
   lease: { runId: string; jobId: string; attempt: number };
   spoolDir: string;
+  /** How uploads are compressed (`archiveCompressionFor` the agent's coordinators). @default 'auto' */
+  compression?: ArchiveCompression;
   /** Retries a call that failed for a transient reason (`withRetry`). */
   retry: <T>(call: () => Promise<T>) => Promise<T>;
 }): ArtifactTransfer {
@@ -35,7 +38,7 @@ export function createArtifactTransfer(deps: {
     async upload({ path, name }) {
       const file = await spoolFile();
       try {
-        const archive = await spoolTo(await deps.env.copyOut(path), file);
+        const archive = await spoolTo(await deps.env.copyOut(path, { compression: deps.compression ?? 'auto' }), file);
         await deps.retry(() =>
           deps.artifacts.upload({ runId: lease.runId, name, jobId: lease.jobId, attempt: lease.attempt, archive }),
         );

@@ -9,6 +9,7 @@ import type { ArtifactClient } from './artifact-client.js';
 import type { CacheClient } from './cache-client.js';
 import { createJobCaches } from './job-caches.js';
 import type { LocalCache } from './local-cache.js';
+import type { ArchiveCompression } from './archive-compression.js';
 import { createArtifactTransfer } from './artifact-transfer.js';
 import { type CoordinatorClient, errorCodeOf } from './client.js';
 import type { Executor, JobEnvironment } from './executors/types.js';
@@ -26,6 +27,8 @@ import { withRetry } from './retry.js';
 export interface JobRunnerDeps {
   client: CoordinatorClient;
   artifacts: ArtifactClient;
+  /** How artifact uploads are compressed (`archiveCompressionFor` the coordinators). @default 'auto' */
+  archiveCompression?: ArchiveCompression;
   /** The coordinator's caches (`ctx.cache`). */
   caches: CacheClient;
   /** The agent's local copies of cache entries. @default null (none kept) */
@@ -223,6 +226,7 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
         env: activeEnv,
         lease,
         spoolDir: join(deps.workDir, 'spool'),
+        compression: deps.archiveCompression,
         retry: (call) => retry(call),
       });
       const reply = (id: number, work: Promise<unknown>) =>

@@ -279,7 +279,7 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
             throw new OutOfMemoryError(command, memory);
           return { exitCode };
         },
-        copyOut: (path) => packPath(start.hostWorkspace, path),
+        copyOut: (path, options) => packPath(start.hostWorkspace, path, options),
         copyIn: (archiveFile, path) => unpackInto(start.hostWorkspace, { file: archiveFile }, path),
         // Only the bind-mounted workspace is on the host; a container's home and other paths are
         // not reachable from here, so they are not cached.

@@ -1,4 +1,5 @@
 import type { ImageSpec } from '@hiveforge/sdk';
+import type { ArchiveCompression } from '../archive-compression.js';
 import type { PreparedImage } from '../images/types.js';
 
 /** Options of one command run in a job environment. */
@@ -29,10 +30,11 @@ export interface JobEnvironment {
    */
   exec(command: string, options: ExecOptions): Promise<{ exitCode: number }>;
   /**
-   * A tar stream (gzipped when it compresses) of a workspace-relative path, entries relative to
-   * the workspace; it fails with `HF_ARTIFACT_INVALID` when an entry breaks the archive rules.
+   * A tar stream (gzipped when it compresses, unless `compression` is `none`) of a
+   * workspace-relative path, entries relative to the workspace; it fails with
+   * `HF_ARTIFACT_INVALID` when an entry breaks the archive rules.
    */
-  copyOut(path: string): Promise<NodeJS.ReadableStream>;
+  copyOut(path: string, options?: { compression?: ArchiveCompression }): Promise<NodeJS.ReadableStream>;
   /** Extracts an archive file (a tar, gzipped or not) into a workspace-relative directory, checked first. */
   copyIn(archiveFile: string, path: string): Promise<void>;
   /**
