@@ -72,18 +72,21 @@ describe('build-tool actions (the real tools where installed)', () => {
         paths: ['~/.m2/repository'],
         restoreKeys: ['maven-'],
         save: true,
+        skipHostHome: true,
       },
       {
         key: `cargo-${await local.ctx.hashFiles('crate/Cargo.lock')}`,
         paths: ['~/.cargo/registry/index', '~/.cargo/registry/cache', '~/.cargo/git/db'],
         restoreKeys: ['cargo-'],
         save: true,
+        skipHostHome: true,
       },
       {
         key: `gradle-${await local.ctx.hashFiles('settings.gradle.kts')}`,
         paths: ['~/.gradle/caches', '~/.gradle/wrapper'],
         restoreKeys: ['gradle-'],
         save: true,
+        skipHostHome: true,
       },
     ]);
     await maven(local.ctx, { goals: [], args: ['--version'], cache: false });

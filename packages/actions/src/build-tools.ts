@@ -66,7 +66,12 @@ const CACHES = {
 const toolCache = (ctx: JobContext<unknown>, tool: keyof typeof CACHES, o: CachedBuildToolOptions) =>
   o.cache === false
     ? null
-    : restoreKeyedCache(ctx, { prefix: tool, hashFiles: under(o, CACHES[tool].hashFiles), paths: CACHES[tool].paths });
+    : restoreKeyedCache(ctx, {
+        prefix: tool,
+        hashFiles: under(o, CACHES[tool].hashFiles),
+        paths: CACHES[tool].paths,
+        skipHostHome: true,
+      });
 
 /**
  * `mvn -B <goals> <args>`: Maven in batch mode.

@@ -15,6 +15,8 @@ export interface CacheActionOptions {
   restoreKeys?: readonly string[];
   /** Save the paths when the job succeeds (not after an exact hit). @default true */
   save?: boolean;
+  /** Skip `~` paths in the host's own home (`CacheOptions.skipHostHome`). @default false */
+  skipHostHome?: boolean;
 }
 
 /**
@@ -42,5 +44,6 @@ export async function restoreKeyedCache(ctx: JobContext<unknown>, o: CacheAction
     paths: o.paths,
     restoreKeys: o.restoreKeys ?? [`${o.prefix}-`],
     save: o.save ?? true,
+    skipHostHome: o.skipHostHome ?? false,
   });
 }

@@ -75,7 +75,7 @@ describe('npm actions (the real npm, a local project without dependencies)', () 
     await writeProject(app);
     await npm.ci(local.ctx, { cwd: 'app', args: ['--offline', '--ignore-scripts'] });
     const key = `npm-${await local.ctx.hashFiles('app/package-lock.json')}`;
-    expect(local.caches).toEqual([{ key, paths: ['~/.npm'], restoreKeys: ['npm-'], save: true }]);
+    expect(local.caches).toEqual([{ key, paths: ['~/.npm'], restoreKeys: ['npm-'], save: true, skipHostHome: true }]);
     // Another lockfile is another key.
     await writeFile(join(app, 'package-lock.json'), JSON.stringify({ lockfileVersion: 3, packages: {}, name: 'b' }));
     await npm.ci(local.ctx, { cwd: 'app', args: ['--offline', '--ignore-scripts'] }).catch(() => {});

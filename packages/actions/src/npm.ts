@@ -65,6 +65,8 @@ const ci = defineAction<NpmCiOptions | undefined, void>({
         prefix: 'npm',
         hashFiles: [posix.join(dir, 'package-lock.json'), posix.join(dir, 'npm-shrinkwrap.json')],
         paths: ['~/.npm'],
+        // The process executor's ~/.npm in the user's real home is already there (npm's own cache).
+        skipHostHome: true,
       });
     }
     await shellOf(ctx, options)`npm ${['ci', '--no-audit', '--no-fund', ...(options.args ?? [])]}`;

@@ -59,6 +59,13 @@ export function createJobCaches(deps: JobCachesDeps): JobCaches {
   return {
     async restore(env, options) {
       const checked = checkCacheOptions(options);
+      const shared = checked.skipHostHome ? checked.paths.find((p) => env.isHostHome?.(p) === true) : undefined;
+      if (shared !== undefined) {
+        deps.log(
+          `cache ${checked.key}: "${shared}" is in this host's own home directory (process executor), already in place and kept between jobs; not restored or saved`,
+        );
+        return { hit: 'miss', key: null };
+      }
       const roots: CacheRoot[] = [];
       for (const path of checked.paths) {
         const host = env.cachePath?.(path) ?? null;

@@ -8,6 +8,7 @@ describe('checkCacheOptions', () => {
       paths: ['~/.npm'],
       restoreKeys: [],
       save: true,
+      skipHostHome: false,
     });
   });
 

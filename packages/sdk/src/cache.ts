@@ -37,6 +37,14 @@ export interface CacheOptions {
    * key is never overwritten). @default true
    */
   save?: boolean;
+  /**
+   * Skip the cache (restore nothing, save nothing, one line in the job's log says why) when one
+   * of its `~` paths is in the host's own home: the `process` executor with the user's real home
+   * directory (the password database's), not a per-job `HOME`. That directory is already in
+   * place and kept between jobs, so a restore would copy it onto itself and a save would upload
+   * everything the host ever put there. The package actions' default caches set it. @default false
+   */
+  skipHostHome?: boolean;
 }
 
 /** What `ctx.cache` restored. */
@@ -111,5 +119,6 @@ export function checkCacheOptions(options: CacheOptions): Required<CacheOptions>
     paths,
     restoreKeys: restoreKeys.map((k, i) => checkCacheKey(`restore key ${i + 1}`, k)),
     save: options.save ?? true,
+    skipHostHome: options.skipHostHome === true,
   };
 }

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { isAbsolute, join } from 'node:path';
+import { userInfo } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { packPath, unpackInto, insideWorkspace } from '../archive.js';
 import { hostBasics } from '../job-environment.js';
@@ -16,6 +17,11 @@ export interface ProcessExecutorOptions {
   baseEnv?: Readonly<Record<string, string | undefined>>;
   /** After a cancel, how long a command may take to exit before it is killed. @default 5000 */
   killGraceMs?: number;
+  /**
+   * The user's real home directory, persistent between jobs: a job whose `HOME` is this one has
+   * its `~` cache paths in the host's own home (`isHostHome`). @default `os.userInfo().homedir`
+   */
+  hostHome?: string | null;
 }
 
 /**
@@ -26,6 +32,7 @@ export function createProcessExecutor(options: ProcessExecutorOptions = {}): Exe
   const shell = options.shell ?? '/bin/sh';
   const baseEnv = options.baseEnv ?? hostBasics();
   const grace = options.killGraceMs ?? 5_000;
+  const hostHome = options.hostHome === undefined ? realHomeDir() : options.hostHome;
   return {
     name: 'process',
     async prepare(image, prepare) {
@@ -83,6 +90,11 @@ export function createProcessExecutor(options: ProcessExecutorOptions = {}): Exe
           if (path === '~' || path.startsWith('~/')) return home ? join(home, path.slice(1)) : null;
           return isAbsolute(path) ? path : insideWorkspace(workspace, path);
         },
+        isHostHome(path) {
+          const home = start.env.HOME ?? baseEnv.HOME;
+          if (path !== '~' && !path.startsWith('~/')) return false;
+          return hostHome !== null && home !== undefined && resolve(home) === resolve(hostHome);
+        },
         async teardown() {
           for (const child of children) {
             try {
@@ -108,3 +120,12 @@ function forward(stream: Readable | null, receive: ExecOptions['onStdout']): voi
 
 const SIGNALS: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
 const signalNumber = (signal: NodeJS.Signals) => SIGNALS[signal];
+
+/** The user's home directory from the password database (not `$HOME`), or null when unknown. */
+function realHomeDir(): string | null {
+  try {
+    return userInfo().homedir || null;
+  } catch {
+    return null;
+  }
+}

@@ -43,6 +43,11 @@ export interface JobEnvironment {
    * path is then not cached). Absent: only nothing is cached.
    */
   cachePath?(path: string): string | null;
+  /**
+   * Whether a `~` cache path of the job is in the host's own home directory (the user's real
+   * one, kept between jobs), for `CacheOptions.skipHostHome`. Absent: never.
+   */
+  isHostHome?(path: string): boolean;
   /** Stops whatever still runs and removes the environment (not the host workspace). */
   teardown(): Promise<void>;
 }
