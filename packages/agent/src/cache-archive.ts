@@ -3,14 +3,11 @@
  * index (`d0/…` for a directory, `f1/<name>` for a file), so an entry restores into the paths as
  * the restoring job resolves them (another job's home, another workspace), not where it was made.
  */
-import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { lstat, mkdir } from 'node:fs/promises';
 import { basename, dirname, sep } from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { ArtifactInvalidError } from '@hiveforge/sdk';
 import * as tar from 'tar';
+import { spoolTo } from './artifact-spool.js';
 
 /** One path of a cache entry: as the job wrote it, and where it is on the agent's host. */
 export interface CacheRoot {
@@ -62,24 +59,11 @@ export async function packCacheRoots(roots: readonly CacheRoot[], file: string):
       if (name !== null) entry.path = entry.type === 'Directory' ? `${name}/` : name;
     },
   });
-  const hash = createHash('sha256');
-  let size = 0;
-  const count = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      hash.update(chunk);
-      size += chunk.length;
-      callback(null, chunk);
-    },
-  });
-  const written = pipeline(
-    pack as unknown as NodeJS.ReadableStream,
-    count,
-    createWriteStream(file, { flags: 'wx', mode: 0o600 }),
-  );
+  const written = spoolTo(pack as unknown as NodeJS.ReadableStream, file);
   for (const root of present) pack.add(root.host);
   pack.end();
-  await written;
-  return { size, sha256: hash.digest('hex') };
+  const { size, sha256 } = await written;
+  return { size, sha256 };
 }
 
 /**
