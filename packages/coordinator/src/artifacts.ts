@@ -3,18 +3,16 @@ import { pipeline } from 'node:stream/promises';
 import {
   BadInputError,
   ForbiddenError,
-  type HiveForgeError,
   NotFoundError,
   StoreUnavailableError,
   UnauthenticatedError,
 } from '@hiveforge/sdk';
-import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { createArchiveCheck } from './archive-check.js';
 import { type AgentTokenCache, type TokenMemo, resolveCaller } from './auth.js';
-import { answerJson, declaredLength, tooLarge } from './body-limits.js';
+import { declaredLength, tooLarge } from './body-limits.js';
+import { answerError } from './http-errors.js';
 import type { Scheduler } from './scheduler/index.js';
 import type { Store } from './store/types.js';
-import { hiveForgeErrorOf, toTRPCError } from './trpc.js';
 
 /**
  * The largest artifact archive accepted, in bytes: archives stream through to the store, so this
@@ -23,18 +21,6 @@ import { hiveForgeErrorOf, toTRPCError } from './trpc.js';
 export const MAX_ARTIFACT_BYTES = 10 * 1024 * 1024 * 1024;
 
 const NAME = /^[@A-Za-z0-9][A-Za-z0-9_.@-]{0,199}$/;
-
-function fail(req: IncomingMessage, res: ServerResponse, error: unknown) {
-  const hf: HiveForgeError | null = hiveForgeErrorOf(error);
-  // The same mapping as the tRPC API's, so an error has one status wherever it is answered. A
-  // body refused before it was read (a bad token, a stale attempt) is dropped unread.
-  answerJson(
-    req,
-    res,
-    hf ? getHTTPStatusCodeFromError(toTRPCError(hf)) : 500,
-    hf ? hf.toJSON() : { code: 'HF_INTERNAL', message: 'internal error' },
-  );
-}
 
 /**
  * `PUT /api/artifacts/:runId?name=&jobId=&attempt=` (agents, fenced by attempt) and
@@ -119,7 +105,7 @@ export function createArtifactsHandler(deps: {
       }
       res.writeHead(405, { allow: 'GET, PUT' }).end();
     } catch (error) {
-      fail(req, res, error);
+      answerError(req, res, error);
     }
   };
 }

@@ -10,21 +10,13 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import {
-  BadInputError,
-  ForbiddenError,
-  type HiveForgeError,
-  NotFoundError,
-  UnauthenticatedError,
-  checkCacheKey,
-} from '@hiveforge/sdk';
-import { getHTTPStatusCodeFromError } from '@trpc/server/http';
+import { BadInputError, ForbiddenError, NotFoundError, UnauthenticatedError, checkCacheKey } from '@hiveforge/sdk';
 import { z } from 'zod';
 import { type AgentTokenCache, type TokenMemo, resolveCaller } from '../auth.js';
 import { answerJson, declaredLength, readLimitedBody, tooLarge } from '../body-limits.js';
+import { answerError } from '../http-errors.js';
 import type { Scheduler } from '../scheduler/index.js';
 import type { Store } from '../store/types.js';
-import { hiveForgeErrorOf, toTRPCError } from '../trpc.js';
 import type { CacheScope, CacheService } from './cache-service.js';
 
 const Version = z.string().regex(/^[0-9a-f]{64}$/, 'a version is 64 hex digits (a SHA-256)');
@@ -37,16 +29,6 @@ const RestoreRequest = z.object({
   restoreKeys: z.array(z.string()).max(16).default([]),
   version: Version,
 });
-
-function fail(req: IncomingMessage, res: ServerResponse, error: unknown): void {
-  const hf: HiveForgeError | null = hiveForgeErrorOf(error);
-  answerJson(
-    req,
-    res,
-    hf ? getHTTPStatusCodeFromError(toTRPCError(hf)) : 500,
-    hf ? hf.toJSON() : { code: 'HF_INTERNAL', message: 'internal error' },
-  );
-}
 
 function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   const parsed = schema.safeParse(value);
@@ -131,7 +113,7 @@ export function createCachesHandler(deps: {
       }
       throw new NotFoundError(`no cache route ${req.method} /api/caches/${path}`);
     } catch (error) {
-      fail(req, res, error);
+      answerError(req, res, error);
     }
   };
 }
