@@ -106,6 +106,23 @@ describe('hiveforge artifacts against a running cluster (coordinator and agent p
     expect(JSON.parse(json.stdout)).toMatchObject({ name: 'dist', job: 'build', dir: join(dir, 'json') });
   });
 
+  it('downloads in one read of the response, extracted as it arrives: no temporary copy of the archive', async () => {
+    // A temporary directory that cannot be written: a download spooled (or checked) through a
+    // temporary file fails here.
+    const noTemp = join(dir, 'no-temp-dir');
+    const to = join(dir, 'one-read');
+    const r = await runCli(['artifacts', runId, '--download', 'dist', '--to', to], {
+      env: { HIVEFORGE_URL: '', HIVEFORGE_TOKEN: '', ...env, TMPDIR: noTemp },
+      timeoutMs: 60_000,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/downloaded dist \(.+, \d+ entries\) into /);
+    expect(await readFile(join(to, 'dist/readme.txt'), 'utf8')).toBe('hello artifact\n');
+    await expect(stat(noTemp)).rejects.toThrow(/ENOENT/);
+    // Nothing of the staging directory is left beside the tree.
+    expect((await readdir(to)).sort()).toEqual(['dist']);
+  });
+
   it('an unknown run or artifact is one HF_NOT_FOUND line, exit 2, and nothing is written', async () => {
     const to = join(dir, 'none');
     const artifact = await cli(['artifacts', runId, '--download', 'nope', '--to', to]);

@@ -182,11 +182,15 @@ export async function packPath(
   return options.compression === 'none' ? guard : compressArchive(guard);
 }
 
-/** What an archive to extract is: the bytes, or a file holding them (streamed). */
-export type ArchiveSource = Buffer | { file: string };
+/** What an archive to extract is: the bytes, a file holding them, or a stream of them (read once). */
+export type ArchiveSource = Buffer | { file: string } | Readable;
 
 const streamOf = (archive: ArchiveSource): Readable =>
-  Buffer.isBuffer(archive) ? Readable.from([archive]) : createReadStream(archive.file);
+  Buffer.isBuffer(archive)
+    ? Readable.from([archive])
+    : archive instanceof Readable
+      ? archive
+      : createReadStream(archive.file);
 
 /**
  * Checks a whole archive against the archive rules (at its root) without extracting anything;
@@ -211,12 +215,13 @@ export const STAGING_PREFIX = '.hiveforge-unpack-';
  * place only when the whole archive passed; a refused archive leaves the workspace as it was.
  * The directory must not lead out of the workspace through a link; unsafe entries (absolute,
  * `..`, links leaving the archive, written through a link) are refused as `HF_ARTIFACT_INVALID`.
- * Modes (executable bits) are kept.
+ * Modes (executable bits) are kept. Resolves with the number of entries extracted.
  */
-export async function unpackInto(workspace: string, archive: ArchiveSource, path: string): Promise<void> {
+export async function unpackInto(workspace: string, archive: ArchiveSource, path: string): Promise<number> {
   const root = await realpath(workspace);
   const checker = createArchiveEntryChecker();
   const problems: string[] = [];
+  let entries = 0;
   const staging = await (async () => {
     const dest = await resolveInWorkspace(workspace, path);
     await mkdir(dest === root ? dest : dirname(dest), { recursive: true });
@@ -235,6 +240,7 @@ export async function unpackInto(workspace: string, archive: ArchiveSource, path
             const e = entry as tar.ReadEntry;
             const problem = checker.check({ path: e.path, type: e.type, linkpath: e.linkpath });
             if (problem) problems.push(problem);
+            entries++;
             return problems.length === 0;
           },
         }) as unknown as NodeJS.WritableStream,
@@ -253,6 +259,7 @@ export async function unpackInto(workspace: string, archive: ArchiveSource, path
     await mkdir(dest, { recursive: true });
     // Checked again once it exists: a link made on its way meanwhile is caught here.
     await moveStagedInto(staging, await resolveInWorkspace(workspace, path), path);
+    return entries;
   } finally {
     await rm(staging, { recursive: true, force: true });
   }

@@ -280,7 +280,7 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
           return { exitCode };
         },
         copyOut: (path, options) => packPath(start.hostWorkspace, path, options),
-        copyIn: (archiveFile, path) => unpackInto(start.hostWorkspace, { file: archiveFile }, path),
+        copyIn: async (archiveFile, path) => void (await unpackInto(start.hostWorkspace, { file: archiveFile }, path)),
         // Only the bind-mounted workspace is on the host; a container's home and other paths are
         // not reachable from here, so they are not cached.
         cachePath: (path) => {

@@ -83,7 +83,7 @@ export function createProcessExecutor(options: ProcessExecutorOptions = {}): Exe
           });
         },
         copyOut: (path, options) => packPath(workspace, path, options),
-        copyIn: (archiveFile, path) => unpackInto(workspace, { file: archiveFile }, path),
+        copyIn: async (archiveFile, path) => void (await unpackInto(workspace, { file: archiveFile }, path)),
         // Commands run on the host: `~` is the home they get (the job's HOME over the host's).
         cachePath(path) {
           const home = start.env.HOME ?? baseEnv.HOME;

@@ -1,9 +1,8 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { checkArchiveSource, createEndpoints, spoolTo, unpackInto } from '@hiveforge/agent';
+import { createEndpoints, unpackInto } from '@hiveforge/agent';
 import { ConfigError, type ErrorCode, ErrorCodes, NotFoundError, formatBytes } from '@hiveforge/sdk';
 import { ClusterCommandError, withCluster } from '../cluster-client.js';
 import { formatTime, renderTable, toJson } from '../table.js';
@@ -23,9 +22,10 @@ export interface ArtifactsCommandOptions {
 /**
  * `hiveforge artifacts RUN`: a run's artifacts (name, size, the job and attempt that uploaded it,
  * when). With `--download NAME --to DIR` it fetches that artifact's archive from
- * `GET /api/artifacts/RUN?name=NAME` (streamed through a temporary file) and extracts it into DIR, after checking every entry: an
- * absolute path, a `..` segment, a link leaving DIR or an entry written through a link is refused
- * as HF_ARTIFACT_INVALID, and then nothing is extracted.
+ * `GET /api/artifacts/RUN?name=NAME` and extracts it into DIR in one read of the response,
+ * checking every entry as it goes: an absolute path, a `..` segment, a link leaving DIR or an
+ * entry written through a link is refused as HF_ARTIFACT_INVALID, and then nothing is extracted
+ * and no directory is left behind.
  */
 export async function artifactsCommand(options: ArtifactsCommandOptions, io: CommandIO): Promise<number> {
   const { runId, job } = parseRunRef(options.run);
@@ -67,20 +67,38 @@ export async function artifactsCommand(options: ArtifactsCommandOptions, io: Com
       ) as ErrorCode;
       throw new ClusterCommandError(code, String(body?.message ?? `the coordinator answered ${response.status}`));
     }
-    // Streamed to a temporary file, checked whole, then extracted: never held in memory.
-    const spool = await mkdtemp(join(tmpdir(), 'hiveforge-artifact-'));
+    // One pass: the response is checked entry by entry as it is extracted into a staging
+    // directory inside DIR, which moves into place only when the whole archive passed. DIR must
+    // exist for that; when it did not, a refusal removes what was created for it.
+    const dir = resolve(options.to ?? '.');
+    const created = await firstMissingOf(dir);
+    const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
     try {
-      const file = join(spool, 'archive');
-      const { size } = await spoolTo(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), file);
-      const entries = await checkArchiveSource({ file });
-      const dir = resolve(options.to ?? '.');
       await mkdir(dir, { recursive: true });
-      await unpackInto(dir, { file }, '.');
+      const entries = await unpackInto(dir, body, '.');
       if (options.json) io.stdout.write(toJson({ ...artifact, dir, entries }));
-      else io.stdout.write(`downloaded ${name} (${formatBytes(size)}, ${entries} entries) into ${dir}\n`);
+      else io.stdout.write(`downloaded ${name} (${formatBytes(artifact.size)}, ${entries} entries) into ${dir}\n`);
       return 0;
-    } finally {
-      await rm(spool, { recursive: true, force: true });
+    } catch (error) {
+      body.destroy();
+      if (created !== null) await rm(created, { recursive: true, force: true });
+      throw error;
     }
   });
+}
+
+/** The highest ancestor of `dir` (or `dir` itself) that does not exist yet, or null when `dir` exists. */
+async function firstMissingOf(dir: string): Promise<string | null> {
+  let missing: string | null = null;
+  for (let at = dir; ; at = dirname(at)) {
+    const exists = await stat(at).then(
+      () => true,
+      (error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return false;
+        throw error;
+      },
+    );
+    if (exists || dirname(at) === at) return missing;
+    missing = at;
+  }
 }
