@@ -54,8 +54,8 @@ export const causeOf = (end: AttemptEnd): AttemptCause =>
  * Applies an attempt-end decision to the job's projection, then resolves what it unblocks.
  * Idempotent: applying the same decision twice, or after another coordinator did, changes nothing.
  * `read` is the job as the caller read it before it won the decision `end`, if it did: then no
- * one else changes this attempt, and the store need not read the job again to check the
- * guards. The updates are guarded by attempt and state, so a job that moved on is left alone.
+ * one else changes this attempt, and the updates pass it as the job they were decided on (see
+ * `JobGuard.decidedOn`). The updates are guarded by attempt and state, so a job that moved on is left alone.
  */
 export async function applyAttemptEnd(
   ctx: SchedulerContext,
@@ -82,7 +82,7 @@ export async function projectAttemptEnd(
 ): Promise<Settlement | null> {
   const { store } = ctx;
   const now = ctx.clock.now();
-  const job = read ?? (await store.getJob(jobId, { lease: false }));
+  const job = read ?? (await store.getJob(jobId));
   if (!job) return null;
   const lost = end.kind === 'lost' ? 1 : 0;
   if (job.attempt === attempt && !isTerminal(job.state)) {
@@ -103,7 +103,7 @@ export async function projectAttemptEnd(
           error: end.result.error,
           lostAttempts: job.lostAttempts + lost,
         },
-        { attempt, states: [JobState.queued, JobState.leased, JobState.running], read },
+        { attempt, states: [JobState.queued, JobState.leased, JobState.running], decidedOn: read },
       );
       store.notify(Topics.queue);
     } else {
@@ -119,7 +119,7 @@ export async function projectAttemptEnd(
           outputs: end.result.outputs,
           lostAttempts: job.lostAttempts + lost,
         },
-        { attempt, states: [JobState.queued, JobState.leased, JobState.running], read },
+        { attempt, states: [JobState.queued, JobState.leased, JobState.running], decidedOn: read },
       );
     }
     // Only the caller that applied the end reports it. Not awaited: the feed must not slow

@@ -95,7 +95,7 @@ export function createSchedulerContext({
     origins: new Map(),
     resolving: new Map(),
     blockers: new Map(),
-    witnesses: createFreshReads((jobId) => store.getJob(jobId, { lease: false })),
+    witnesses: createFreshReads((jobId) => store.getJob(jobId)),
     claims: new LocalClaims(now),
     leased: new LeasedJobs(),
     turns: new Map(),

@@ -50,9 +50,9 @@ describe("completions: an attempt's end recorded once, and the agent's next pull
     const run = await scheduler.triggerRun({ pipeline: 'p', trigger });
     const jobReads: string[] = [];
     const getJob = store.getJob.bind(store);
-    store.getJob = (id, options) => {
+    store.getJob = (id) => {
       jobReads.push(id);
-      return getJob(id, options);
+      return getJob(id);
     };
     const x = await pull(a);
     const y = await pull(b);
@@ -85,9 +85,9 @@ describe("completions: an attempt's end recorded once, and the agent's next pull
     const listed: string[] = [];
     const getJob = store.getJob.bind(store);
     const listJobs = store.listJobs.bind(store);
-    store.getJob = (id, options) => {
+    store.getJob = (id) => {
       jobReads.push(id);
-      return getJob(id, options);
+      return getJob(id);
     };
     store.listJobs = (runId) => {
       listed.push(runId);

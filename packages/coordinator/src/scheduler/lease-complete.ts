@@ -9,7 +9,7 @@ import {
 import type { SchedulerContext } from './context.js';
 import type { Settlement } from './dag.js';
 import { DecisionIds } from './decision-ids.js';
-import { NO_LEASE, checkCurrentAttempt, holds } from './lease-fence.js';
+import { checkCurrentAttempt, holds } from './lease-fence.js';
 
 /** A completion as an agent reports it. */
 export interface CompletionInput {
@@ -39,7 +39,7 @@ export async function recordCompletion(
   input: CompletionInput,
 ): Promise<RecordedCompletion> {
   // The job as this coordinator leased it to the agent, if it did: see `LeasedJobs`.
-  const job = ctx.leased.take(input.jobId, input.attempt, agentId) ?? (await ctx.store.getJob(input.jobId, NO_LEASE));
+  const job = ctx.leased.take(input.jobId, input.attempt, agentId) ?? (await ctx.store.getJob(input.jobId));
   if (!job) throw new NotFoundError(`no job '${input.jobId}'`);
   const check = (end: AttemptEnd) => {
     if (end.kind === 'completed' && end.agentId === agentId && end.result.status === input.result.status)

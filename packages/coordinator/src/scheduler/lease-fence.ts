@@ -4,9 +4,6 @@ import type { AttemptEnd } from './attempt-end.js';
 import type { SchedulerContext } from './context.js';
 import { DecisionIds } from './decision-ids.js';
 
-/** For reads of a job that do not look at its lease's expiry (see `Store.getJob`). */
-export const NO_LEASE = { lease: false } as const;
-
 /** Whether the job, as read, is leased to or run by `agentId` at `attempt`. */
 export const holds = (job: JobRecord, agentId: string, attempt: number) =>
   job.attempt === attempt &&
@@ -24,12 +21,9 @@ export async function requireCurrentAttempt(
   return checkCurrentAttempt(job, ended, agentId, jobId, attempt);
 }
 
-/** A job (without its lease's renewals) and its attempt's end decision, read at once. */
+/** A job and its attempt's end decision, read at once. */
 export const readAttempt = (ctx: SchedulerContext, jobId: string, attempt: number) =>
-  Promise.all([
-    ctx.store.getJob(jobId, NO_LEASE),
-    ctx.store.getDecision<AttemptEnd>(DecisionIds.attemptEnd(jobId, attempt)),
-  ]);
+  Promise.all([ctx.store.getJob(jobId), ctx.store.getDecision<AttemptEnd>(DecisionIds.attemptEnd(jobId, attempt))]);
 
 /** The check of {@link requireCurrentAttempt} on a job and its attempt-end decision already read. */
 export function checkCurrentAttempt(

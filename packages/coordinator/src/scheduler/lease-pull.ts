@@ -4,7 +4,7 @@ import { LOST, endAttempt } from './attempt-end.js';
 import { takeTurn } from './concurrency-groups.js';
 import type { SchedulerContext } from './context.js';
 import { DecisionIds, attemptKey } from './decision-ids.js';
-import { NO_LEASE, holds } from './lease-fence.js';
+import { holds } from './lease-fence.js';
 import { leaseSecretsOf } from './lease-secrets.js';
 import { originOf, specOf } from './run-origins.js';
 import { notifyRun } from './topics.js';
@@ -137,11 +137,11 @@ export async function leaseJob(
       DISPATCH_CANDIDATES_MAX,
       (contended ? DISPATCH_CANDIDATES_CONTENDED : DISPATCH_CANDIDATES) + claims.looking,
     );
-  const findCandidates = async (startAt = 0) => {
+  const findCandidates = async (spread = 0) => {
     const count = candidates();
     const stopLooking = claims.startLooking();
     try {
-      return await store.findQueuedJobs(count, { labels: agent.labels, skip, startAt, copies: true });
+      return await store.findQueuedJobs(count, { labels: agent.labels, skip, spread });
     } finally {
       stopLooking();
     }
@@ -236,7 +236,7 @@ async function tryLease(ctx: SchedulerContext, agent: AgentRecord, requestId: st
   }
   if (decision.data.cancelled) return taken;
   const now = ctx.clock.now();
-  // The candidate as read (or as it entered the queue: `copies`) is the job as it is: a queued
+  // The candidate as found (maybe as it entered the queue) is the job as it is: a queued
   // attempt leaves that state only by its lease decision (leased or cancelled, or lost once a
   // lease was decided), which this pull won.
   // A resend that found its own decision reads the job again: it may have moved on since.
@@ -250,13 +250,13 @@ async function tryLease(ctx: SchedulerContext, agent: AgentRecord, requestId: st
   const updated = await store.updateJob(job._id, patch, {
     states: [JobState.queued],
     attempt: job.attempt,
-    read: won ? job : undefined,
+    decidedOn: won ? job : undefined,
   });
   if (!updated) {
     // A resend that found its own decision, whose job moved on meanwhile: the coordinator that
     // decided may have recorded it late (its store went away and came back mid-pull), and then
     // this request's lease is that one, to hand over rather than leave to expire.
-    const fresh = won ? null : await store.getJob(job._id, NO_LEASE);
+    const fresh = won ? null : await store.getJob(job._id);
     if (fresh?.leaseRequestId !== requestId || !holds(fresh, agent._id, job.attempt)) return taken;
     return { leased: true, decided: true, lease: await buildLease(ctx, fresh) };
   }

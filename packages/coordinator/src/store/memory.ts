@@ -250,7 +250,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     jobIndex: () => 'memory',
     async findQueuedJobs(limit, query = {}) {
       const { labels, skip } = query;
-      const startAt = Math.max(0, Math.floor(query.startAt ?? 0));
+      const spread = Math.max(0, Math.floor(query.spread ?? 0));
       if (limit <= 0) return [];
       const eligible: JobRecord[] = [];
       for (const id of queued.ids()) {
@@ -258,9 +258,9 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
         if (labels && !labelsFit(job.spec.labels, labels)) continue;
         if (skip?.(job._id, job.attempt)) continue;
         eligible.push(job);
-        if (eligible.length >= startAt + limit) break;
+        if (eligible.length >= spread + limit) break;
       }
-      return rotated(eligible, startAt).slice(0, limit).map(share);
+      return rotated(eligible, spread).slice(0, limit).map(share);
     },
     async findExpiredLeases(at, limit) {
       const out: JobRecord[] = [];

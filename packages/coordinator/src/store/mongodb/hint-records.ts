@@ -31,7 +31,7 @@ export interface ReadyHint {
   /**
    * The job as it entered the queue (stored form), written with the hint after the job's write.
    * A queued attempt leaves the queue only by its lease decision, so a pull may take the job
-   * from here instead of reading it (see `QueuedJobsQuery.copies` and `COPY_TRUSTED_MS`).
+   * from here instead of reading it (see `JobStore.findQueuedJobs` and `COPY_TRUSTED_MS`).
    */
   job?: StoredDoc;
   /** Retired: its job left the state (see "job hints"). */

@@ -9,7 +9,7 @@
 // `ready_jobs` hint is written just after its job entered the queue, with a copy of the job as
 // it entered it: a queued attempt leaves the queue only by its lease decision, so a pull that
 // decides the lease first may take the job from that copy instead of reading it (see
-// `QueuedJobsQuery.copies`; copies are taken while the hint is younger than `COPY_TRUSTED_MS`).
+// `JobStore.findQueuedJobs`; copies are taken while the hint is younger than `COPY_TRUSTED_MS`).
 // Hints are deleted just after their job leaves the state. Otherwise readers check each hint
 // against its job and delete the hints whose job moved on. A hint lost (a crash between a job's
 // write and its ready hint's, a write that failed) is re-created by `listJobs`, which every
@@ -46,7 +46,7 @@ import { Collections } from './schema.js';
 
 /**
  * The copy of its job a ready hint holds is taken without reading the job while the hint is
- * younger than this (see `QueuedJobsQuery.copies`). A hint whose job was leased is retired by the
+ * younger than this (see `JobStore.findQueuedJobs`). A hint whose job was leased is retired by the
  * lease's coordinator just after; one it did not retire (it died) costs the pulls that take its
  * copy a lost lease race each, until it is this old: then it is read like any hint, and retired.
  */
@@ -169,6 +169,24 @@ export function createJobHints(ctx: MongoStoreContext, options: JobHintsOptions)
     return read;
   };
 
+  /**
+   * The ready hints whose job this store took out of the queue, with when, for
+   * `COPY_TRUSTED_MS` (after which no copy is taken anyway): their copies are not taken (the job
+   * is read, and the hint found stale), so that this store's own changes are seen by its next
+   * `findQueuedJobs` even before the hint's retirement has landed.
+   */
+  const leftQueue = new Map<string, number>();
+  const noteLeftQueue = (id: string) => {
+    const now = clock.now();
+    leftQueue.delete(id);
+    leftQueue.set(id, now);
+    for (const [old, at] of leftQueue) {
+      if (now - at < COPY_TRUSTED_MS) break;
+      leftQueue.delete(old);
+    }
+  };
+  const noteEnteredQueue = (id: string) => leftQueue.delete(id);
+
   /** The last full first page read, and when its read started (see `READY_PAGE_REUSE_MS`). */
   let lastFirstPage: { hints: ReadyHint[]; startedAt: number } | null = null;
 
@@ -186,7 +204,7 @@ export function createJobHints(ctx: MongoStoreContext, options: JobHintsOptions)
     // A young ready hint's copy stands for its job (see `COPY_TRUSTED_MS`).
     const copyOf = (hint: H): StoredDoc | null => {
       const { job } = hint as ReadyHint;
-      return copies && job && clock.now() - hint.at < COPY_TRUSTED_MS ? job : null;
+      return copies && job && clock.now() - hint.at < COPY_TRUSTED_MS && !leftQueue.has(hint._id) ? job : null;
     };
     const found: { hint: H; job: JobRecord }[] = [];
     const stale: string[] = [];
@@ -339,6 +357,10 @@ export function createJobHints(ctx: MongoStoreContext, options: JobHintsOptions)
     readReadyHints,
     liveHintsOf,
     repairHints,
+    /** Notes that this store took the job of a ready hint out of the queue (see `leftQueue`). */
+    noteLeftQueue,
+    /** Notes that this store put the job of a ready hint (back) in the queue. */
+    noteEnteredQueue,
     /** Stops the periodic purge. */
     close() {
       if (purgeTimer) clearInterval(purgeTimer);

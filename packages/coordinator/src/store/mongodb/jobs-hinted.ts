@@ -33,8 +33,18 @@ export function createHintedJobs(ctx: MongoStoreContext, options: JobHintsOption
   const { listByIdMax } = options;
   const { db, call, idOnlyFilters, background, clock } = ctx;
   const { track } = background;
-  const { readyJobs, activeJobs, insertHints, retireHints, checkHints, readReadyHints, liveHintsOf, repairHints } =
-    hints;
+  const {
+    readyJobs,
+    activeJobs,
+    insertHints,
+    retireHints,
+    checkHints,
+    readReadyHints,
+    liveHintsOf,
+    repairHints,
+    noteLeftQueue,
+    noteEnteredQueue,
+  } = hints;
   const jobs = db.collection<StoredDoc>(Collections.jobs);
   const runJobs = db.collection<{ _id: string; jobs: string[] }>(Collections.runJobs);
 
@@ -148,13 +158,12 @@ export function createHintedJobs(ctx: MongoStoreContext, options: JobHintsOption
         await readyHinted();
       });
     },
-    getJob(id, options) {
+    getJob(id) {
       return call(`getJob ${id}`, async () => {
+        // The job alone: its renewals are on its `active_jobs` hint, which `getJob` need not read
+        // (see `JobStore.getJob`), so that a read of one job is one read.
         const doc = await jobs.findOne({ _id: id });
-        if (!doc) return null;
-        const job = decodeJob(doc);
-        if (!isActiveJob(job) || options?.lease === false) return job;
-        return withRenewal(job, await activeJobs.findOne({ _id: hintId(job._id, job.attempt) }));
+        return doc ? decodeJob(doc) : null;
       });
     },
     listJobs(runId) {
@@ -178,7 +187,9 @@ export function createHintedJobs(ctx: MongoStoreContext, options: JobHintsOption
     },
     updateJob(id: string, patch: JobPatch, guard?: JobGuard) {
       return call(`updateJob ${id}`, async () => {
-        let current = guard?.read;
+        // The job the caller decided on is the job as stored (see `JobGuard.decidedOn`): the
+        // guard is checked against it, and the hints follow the change from it, unread.
+        let current = guard?.decidedOn;
         if (current?._id !== id) {
           const doc = await jobs.findOne({ _id: id });
           if (!doc) return false;
@@ -205,11 +216,17 @@ export function createHintedJobs(ctx: MongoStoreContext, options: JobHintsOption
         }
         if (!found) return false;
         // ...the `ready_jobs` hint, with its copy of the job, once the job is queued...
-        if (enters(isQueued)) await insertHints(readyJobs, [readyHintOf(next, clock.now())]);
+        if (enters(isQueued)) {
+          noteEnteredQueue(hintId(id, next.attempt));
+          await insertHints(readyJobs, [readyHintOf(next, clock.now())]);
+        }
         // ...and the hint of the state it left goes after it, without holding up the caller.
         // Best effort: the job has changed, and a reader retires a hint whose job moved on.
         const left = hintId(id, current.attempt);
-        if (leaves(isQueued)) track(retireHints(readyJobs, [left]));
+        if (leaves(isQueued)) {
+          noteLeftQueue(left);
+          track(retireHints(readyJobs, [left]));
+        }
         if (leaves(isActiveJob)) track(retireHints(activeJobs, [left]));
         return true;
       });
@@ -233,26 +250,27 @@ export function createHintedJobs(ctx: MongoStoreContext, options: JobHintsOption
     },
     findQueuedJobs(limit, query = {}) {
       return call('findQueuedJobs', async () => {
-        const { labels, skip, copies } = query;
+        const { labels, skip } = query;
         const n = Math.floor(limit);
         if (!(n > 0)) return [];
-        const startAt = Math.max(0, Math.floor(query.startAt ?? 0));
+        const spread = Math.max(0, Math.floor(query.spread ?? 0));
         const fits = (hint: ReadyHint) =>
           (!labels || labelsFit(hint.labels, labels)) && !skip?.(hint.jobId, hint.attempt);
         const byAge = (a: ReadyHint, b: ReadyHint) =>
           (a.readyAt ?? 0) - (b.readyAt ?? 0) || a.jobId.localeCompare(b.jobId);
         // Hints in the order asked for; their jobs are read in that order, until n are queued.
-        const ordered = (list: readonly ReadyHint[]) => rotated(list.filter(fits).sort(byAge), startAt);
+        const ordered = (list: readonly ReadyHint[]) => rotated(list.filter(fits).sort(byAge), spread);
         // The oldest pages first, small then larger; all hints only when the larger page holds
         // too few this pull can take. The first page may be one read lately, and is read afresh
-        // when it holds too few.
+        // when it holds too few. A young hint's copy of its job stands for the job, unread
+        // (jobs may come back as they entered the queue: see `JobStore.findQueuedJobs`).
         const first = await readReadyHints(READY_PAGES[0], { reuse: true });
-        let found = await checkHints(ordered(first.hints), 'ready', n, undefined, { copies });
+        let found = await checkHints(ordered(first.hints), 'ready', n, undefined, { copies: true });
         const scopes = first.reused ? ([...READY_PAGES, 'all'] as const) : ([...READY_PAGES.slice(1), 'all'] as const);
         if (found.length < n && !first.complete) {
           for (const scope of scopes) {
             const page = await readReadyHints(scope);
-            found = await checkHints(ordered(page.hints), 'ready', n, undefined, { copies });
+            found = await checkHints(ordered(page.hints), 'ready', n, undefined, { copies: true });
             if (found.length >= n || page.complete) break;
           }
         }

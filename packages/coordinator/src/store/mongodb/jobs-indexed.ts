@@ -115,7 +115,7 @@ export function createIndexedJobs(ctx: MongoStoreContext): JobIndex {
         const { labels, skip } = query;
         const n = Math.floor(limit);
         if (!(n > 0)) return [];
-        const startAt = Math.max(0, Math.floor(query.startAt ?? 0));
+        const spread = Math.max(0, Math.floor(query.spread ?? 0));
         const fits = (doc: StoredDoc) =>
           (!labels || labelsFit(labelsOf(doc), labels)) && !skip?.(doc._id, Number(doc.attempt));
         // The oldest pages first, small then larger, all queued jobs only when the larger page
@@ -125,7 +125,7 @@ export function createIndexedJobs(ctx: MongoStoreContext): JobIndex {
           const page = await (size > 0 ? cursor.limit(size) : cursor).toArray();
           const eligible = page.filter(fits).map((doc) => decodeJob(doc));
           const complete = size === 0 || page.length < size;
-          if (eligible.length >= startAt + n || complete) return rotated(eligible.sort(byAge), startAt).slice(0, n);
+          if (eligible.length >= spread + n || complete) return rotated(eligible.sort(byAge), spread).slice(0, n);
         }
         return [];
       });

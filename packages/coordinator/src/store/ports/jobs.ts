@@ -93,12 +93,12 @@ export interface JobGuard {
   states?: readonly JobState[];
   attempt?: number;
   /**
-   * The job as the caller read it, when the caller holds the decision for this change (so no
-   * one else changes this attempt meanwhile): an adapter that reads the job to check the guard
-   * may check it against this instead. Where the guard is part of the update (MongoDB's
-   * filter, the memory store), it is still checked there.
+   * The job as the caller saw it when it won the decision this update carries out (DESIGN.md's
+   * decision rule): no one else changes this attempt until the update is made, so this is the
+   * job as stored. The guard still holds against the stored job; a store that would read the job
+   * to check it may check it against this instead.
    */
-  read?: JobRecord;
+  decidedOn?: JobRecord;
 }
 
 /** How many queued jobs require one set of labels. */
@@ -112,22 +112,18 @@ export interface QueueDepth {
 export interface QueuedJobsQuery {
   /** Only the jobs an agent with these labels can run (every label the job requires is among them). */
   labels?: readonly string[];
-  /** Jobs whose attempt it returns true for are passed over before they are read, and not counted. */
+  /**
+   * Attempts the caller does not want (it tried them, or other pulls of its own are taking
+   * them): passed over, and not counted against the limit.
+   */
   skip?: (jobId: string, attempt: number) => boolean;
   /**
-   * Start at the `startAt`-th oldest eligible job (0: the oldest, the default) and go on in age
-   * order, wrapping around to the oldest; jobs come back in that order. Pullers racing from
-   * several coordinators that start at different places do not all go for the same job. When
-   * fewer jobs are eligible, `startAt` counts modulo their number.
+   * Spreads pullers that race for one queue (from several coordinators): a pull passing `spread`
+   * n would rather start at the n-th oldest eligible job (n modulo their number) and go on in age
+   * order, wrapping around to the oldest, so that pulls passing different values do not all go
+   * for the same job. A hint: a store may ignore it and return the oldest first. @default 0
    */
-  startAt?: number;
-  /**
-   * Jobs may come back as they were when they entered the queue, without being read again: one
-   * may have been leased since. A queued attempt leaves the queue only by its lease decision, so
-   * a caller that decides the lease before it relies on the job loses nothing. Adapters that
-   * read the jobs anyway ignore it.
-   */
-  copies?: boolean;
+  spread?: number;
 }
 
 /** The first id that comes twice in `ids`, if any (a batch of records must not repeat one). */
@@ -158,23 +154,28 @@ export interface JobStore {
    */
   insertJobs(jobs: readonly JobRecord[], options?: { keepExisting?: boolean }): Promise<void>;
   /**
-   * A job. Its `leaseExpiresAt` includes the renewals (`renewLease`), unless `lease: false`:
-   * callers that do not look at the expiry let an adapter that keeps renewals apart skip reading
-   * them (the MongoDB adapter then reads one document instead of two).
+   * A job, as its last update left it. Its `leaseExpiresAt` may leave out the renewals made
+   * since (`renewLease`): the lease's current expiry is what `listJobs`, `findJobsOfAgent` and
+   * `findExpiredLeases` return.
    */
-  getJob(id: string, options?: { lease?: boolean }): Promise<JobRecord | null>;
+  getJob(id: string): Promise<JobRecord | null>;
   listJobs(runId: string): Promise<JobRecord[]>;
   /** Applies `patch` when the guard holds; returns whether it did. */
   updateJob(id: string, patch: JobPatch, guard?: JobGuard): Promise<boolean>;
   /**
    * Extends the lease of a job's attempt to `expiresAt` while that attempt is leased or running
-   * (renewals only extend); returns whether it did. Reads of the job, and `findExpiredLeases`,
-   * see the renewal. Adapters may keep renewals apart from the rest of the job, so that a
+   * (renewals only extend); returns whether it did. `listJobs`, `findJobsOfAgent` and
+   * `findExpiredLeases` see the renewal (`getJob` may not). Adapters may keep renewals apart from the rest of the job, so that a
    * heartbeat never races with the job's state changes: unlike `updateJob`, a renewal changes
    * nothing else.
    */
   renewLease(jobId: string, attempt: number, expiresAt: number): Promise<boolean>;
-  /** Queued jobs, oldest ready first (see {@link QueuedJobsQuery} for which and in what order). */
+  /**
+   * Queued jobs, oldest ready first (see {@link QueuedJobsQuery} for which and in what order).
+   * Each came back as it was at some moment while queued: it may have left the queue since (been
+   * leased, or cancelled), as it may by the time the caller looks at it anyway. A queued attempt
+   * leaves the queue only by its lease decision, so callers decide the lease before relying on it.
+   */
   findQueuedJobs(limit: number, query?: QueuedJobsQuery): Promise<JobRecord[]>;
   /** Leased or running jobs whose lease expired before `now`. */
   findExpiredLeases(now: number, limit: number): Promise<JobRecord[]>;
