@@ -57,6 +57,7 @@ const CoordinatorFileSchema = z
     eventRetention: DurationText,
     agentCacheTtl: DurationText,
     agentGoneAfter: DurationText,
+    blobGrace: DurationText,
     logLimit: SizeText,
     cacheSizeLimit: SizeText,
     defaultBranch: z.string().min(1),
@@ -117,6 +118,8 @@ export interface ResolvedCoordinatorConfig {
   agentCacheTtlMs: number;
   /** An agent not heard from for this long is marked gone (its token then refused). */
   agentGoneAfterMs: number;
+  /** A blob no record names is collected once last stored this long ago (see docs/operations.md). */
+  blobGraceMs: number;
   /** The most log bytes a job attempt may store; chunks past it are refused. */
   logLimitBytes: number;
   /** The most bytes of cache entries one pipeline keeps; past it the least recently used go. */
@@ -303,6 +306,11 @@ export function resolveCoordinatorConfig(
       '--agent-gone-after',
       pick(flags.agentGoneAfter, env.HIVEFORGE_AGENT_GONE_AFTER),
       file.agentGoneAfter ?? 300_000,
+    ),
+    blobGraceMs: duration(
+      '--blob-grace',
+      pick(flags.blobGrace, env.HIVEFORGE_BLOB_GRACE),
+      file.blobGrace ?? 15 * 60_000,
     ),
     logLimitBytes: parseSize(
       '--log-limit',

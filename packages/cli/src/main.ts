@@ -140,6 +140,10 @@ export function createProgram(io: CommandIO, setCode: (code: number) => void): C
       '--agent-gone-after <duration>',
       'an agent not heard from this long is marked gone and its token refused (default 5m)',
     )
+    .option(
+      '--blob-grace <duration>',
+      'a stored archive no artifact or cache entry names is deleted once last stored this long ago (default 15m)',
+    )
     .option('--log-limit <size>', 'the most log a job attempt may store; past it chunks are refused (default 64MiB)')
     .option(
       '--cache-size-limit <size>',

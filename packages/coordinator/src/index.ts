@@ -56,6 +56,7 @@ export {
   type SchedulerOptions,
 } from './scheduler/index.js';
 export { createCoordinator, type Coordinator, type CoordinatorOptions } from './server.js';
+export { DEFAULT_BLOB_GRACE_MS, createBlobSweeper, type BlobSweeper, type BlobSweeperOptions } from './blob-sweeper.js';
 export { createMemoryStore, type MemoryStore, type MemoryStoreOptions } from './store/memory.js';
 export {
   createBlobMeter,

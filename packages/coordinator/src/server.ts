@@ -6,6 +6,7 @@ import { getTRPCErrorFromUnknown, getTRPCErrorShape } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { type Analyzer, createAnalyzer } from './analyzer/index.js';
 import { createArtifactsHandler } from './artifacts.js';
+import { DEFAULT_BLOB_GRACE_MS, createBlobSweeper } from './blob-sweeper.js';
 import { type CachesOptions, createCacheService } from './caches/cache-service.js';
 import { createCachesHandler } from './caches/caches-http.js';
 import { type Clock, systemClock } from './clock.js';
@@ -65,12 +66,21 @@ export interface CoordinatorOptions {
    * @default 10 GiB per pipeline, default branch 'main'
    */
   caches?: CachesOptions;
+  /**
+   * A blob (an artifact's or a cache entry's archive) that no record names is deleted by the blob
+   * sweep once it was last stored this long ago: longer than any upload's record takes to follow
+   * its bytes, and than the clocks of coordinators sharing the store differ (see
+   * docs/operations.md, "Blob collection"). The sweep runs every half of it, at most every 10 minutes.
+   * @default '15m'
+   */
+  blobGrace?: Duration;
   /** A previous secrets key, used only to decrypt values stored before a rotation. @default undefined */
   secretsKeyPrevious?: Uint8Array;
   /**
    * The coordinator's time: what the API records and compares (heartbeats, tokens' expiry,
-   * agents' silence) and the scheduler's (leases' expiry, sweeps, schedules). The sweeps and the
-   * schedule ticker still run on real timers; they read the time from this clock.
+   * agents' silence) and the scheduler's (leases' expiry, sweeps, schedules). The lease and agent
+   * sweeps and the schedule ticker still run on real timers; they read the time from this clock.
+   * The blob sweep waits on this clock.
    * @default systemClock, and for the scheduler `preciseSystemClock`
    */
   clock?: Clock;
@@ -91,7 +101,8 @@ export interface Coordinator extends AsyncDisposable {
 
 /**
  * Starts a coordinator: the tRPC API under `/trpc`, artifacts under `/api/artifacts`, health
- * under `/healthz` and `/readyz`, the lease sweeper, the agent sweeper and the schedule ticker.
+ * under `/healthz` and `/readyz`, the lease sweeper, the agent sweeper, the blob sweeper and the
+ * schedule ticker.
  * @example
  * await using coordinator = await createCoordinator({ store: createMemoryStore(), agentSecret: 's3cret' });
  */
@@ -114,6 +125,11 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     store,
     goneAfterMs: agentGoneAfterMs,
     onGone: (agent) => agents.forget(agent._id),
+    clock,
+  });
+  const blobSweeper = createBlobSweeper({
+    store,
+    graceMs: parseDuration(options.blobGrace ?? DEFAULT_BLOB_GRACE_MS),
     clock,
   });
   // Lets reads fail at once while the store is out (see `StoreHealth`).
@@ -283,9 +299,22 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
   const ticker = options.schedules === false ? null : setInterval(tick, scheduler.config.scheduleIntervalMs);
   ticker?.unref();
 
+  // Blobs no record names: a sweep at start (what earlier runs left, for `hiveforge run`'s caches
+  // directory), then one per interval of this coordinator's clock. Every coordinator runs it.
+  const stopBlobSweeps = new AbortController();
+  void (async () => {
+    while (!stopBlobSweeps.signal.aborted) {
+      await blobSweeper.sweep().catch((error) => {
+        if (!stopBlobSweeps.signal.aborted) options.onError?.(error);
+      });
+      await clock.sleep(blobSweeper.intervalMs, stopBlobSweeps.signal);
+    }
+  })();
+
   let closed: Promise<void> | null = null;
   const close = () => {
     closed ??= (async () => {
+      stopBlobSweeps.abort();
       clearInterval(sweeper);
       clearInterval(agentSweeps);
       storeHealth.close();

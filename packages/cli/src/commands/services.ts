@@ -65,6 +65,7 @@ export async function coordinatorCommand(flags: Record<string, string | undefine
     },
     agentCacheTtl: config.agentCacheTtlMs,
     agentGoneAfter: config.agentGoneAfterMs,
+    blobGrace: config.blobGraceMs,
     caches: { limitBytes: config.cacheLimitBytes, defaultBranch: config.defaultBranch },
     onError: (error) => io.stderr.write(`background task failed: ${(error as Error).message}\n`),
   }).catch(async (error: unknown) => {

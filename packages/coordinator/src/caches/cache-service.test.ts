@@ -5,12 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createManualClock } from '../clock.js';
-import type { CacheStore } from '../store/ports/caches.js';
-import { createDirectoryCaches } from '../store/directory-caches.js';
+import { type DirectoryCaches, createDirectoryCaches } from '../store/directory-caches.js';
 import { createCacheService } from './cache-service.js';
 
 let dir: string;
-let store: CacheStore;
+let store: DirectoryCaches;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'hf-cache-service-'));
   store = createDirectoryCaches(dir);
@@ -70,8 +69,10 @@ describe('the cache service', () => {
     const saved = await caches.save(web('main'), { key: 'c', version: 'v', source: Readable.from([bytes(10, 'c')]) });
     expect(saved.evicted).toBe(1);
     expect((await store.listCacheEntries('web')).map((e) => e.key)).toEqual(['a', 'c']);
-    // b's archive went with it; a's is still there.
+    // b's archive is left to the blob sweep, which takes it and leaves a's.
     const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+    expect(await store.openCacheBlob(sha(bytes(10, 'b')))).not.toBeNull();
+    expect((await store.collectCacheBlobs({ putBefore: Date.now() + 1000 })).deleted).toEqual([sha(bytes(10, 'b'))]);
     expect(await store.openCacheBlob(sha(bytes(10, 'b')))).toBeNull();
     expect(await store.openCacheBlob(sha(bytes(10, 'a')))).not.toBeNull();
     expect((await store.listCacheEntries('api')).map((e) => e.key)).toEqual(['api']);

@@ -101,7 +101,8 @@ export function createCacheService(deps: { store: CacheStore; options?: CachesOp
     const previous = evicting.get(pipeline) ?? Promise.resolve();
     const next = previous.then(async () => {
       const chosen = chooseEvictions(await store.listCacheEntries(pipeline), config.limitBytes, keep);
-      for (const entry of chosen) await remove(entry._id);
+      // Records only: their blobs go with the blob sweep once nothing names them.
+      for (const entry of chosen) await store.removeCacheEntry(entry._id);
       return chosen.length;
     });
     const settled = next.catch(() => 0);
@@ -110,11 +111,6 @@ export function createCacheService(deps: { store: CacheStore; options?: CachesOp
       if (evicting.get(pipeline) === settled) evicting.delete(pipeline);
     });
     return next;
-  };
-  /** Removes an entry's record, then its blob when nothing else names it. */
-  const remove = async (id: string) => {
-    const removed = await store.removeCacheEntry(id);
-    if (removed) await store.releaseCacheBlob(removed.sha256);
   };
   const maxEntryBytes = Math.min(config.limitBytes, MAX_CACHE_ENTRY_BYTES);
   return {
@@ -154,8 +150,8 @@ export function createCacheService(deps: { store: CacheStore; options?: CachesOp
         lastUsedAt: now,
       };
       if (!(await store.insertCacheEntry(entry))) {
-        // Another save of the key won meanwhile: this archive is not needed (unless it is theirs too).
-        if (blob.created) await store.releaseCacheBlob(blob.sha256);
+        // Another save of the key won meanwhile: this archive, unless it is theirs too, is left
+        // to the blob sweep.
         return { saved: false, entry: (await store.getCacheEntry(id)) ?? entry, evicted: 0 };
       }
       return { saved: true, entry, evicted: await evict(scope.pipeline, entry._id) };

@@ -33,8 +33,7 @@ export const cachesRouter = router({
     .mutation(async ({ ctx, input }) => {
       const removed = await ctx.store.removeCacheEntry(input.id);
       if (!removed) throw new NotFoundError(`no cache entry ${input.id}`);
-      // Its archive goes too, unless another entry (or an artifact) has the same content.
-      await ctx.store.releaseCacheBlob(removed.sha256);
+      // Its archive goes with the blob sweep, unless another entry (or an artifact) has the same content.
       return { id: input.id };
     }),
 });

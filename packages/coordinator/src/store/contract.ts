@@ -8,6 +8,7 @@ import { describeRunsContract } from './contract/runs.js';
 import { describeArtifactsContract } from './contract/artifacts.js';
 import { describeCachesContract } from './contract/caches.js';
 import { describeBlobsContract } from './contract/blobs.js';
+import { describeBlobCollectionContract } from './contract/blob-collection.js';
 import { describeAgentsContract } from './contract/agents.js';
 import { describeTokensContract } from './contract/tokens.js';
 import { describeSecretsContract } from './contract/secrets.js';
@@ -49,6 +50,7 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
     describeArtifactsContract(storeOf);
     describeCachesContract(storeOf);
     describeBlobsContract(storeOf);
+    describeBlobCollectionContract(storeOf);
     describeAgentsContract(storeOf);
     describeTokensContract(storeOf);
     describeSecretsContract(storeOf);

@@ -8,13 +8,23 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createFileBlobStore } from './blob-files.js';
+import type { CollectBlobsOptions, CollectedBlobs } from './ports/blob-collection.js';
 import { type CacheEntryRecord, type CacheStore, byPipelineThenKey } from './ports/caches.js';
 
 const ID = /^[0-9a-f]{40}$/;
 
-/** Creates the caches aggregate in `dir` (created when first written). */
-export function createDirectoryCaches(dir: string): CacheStore {
-  const blobs = createFileBlobStore({ dir: join(dir, 'blobs') });
+/** The caches aggregate in a directory, and the collection of its blobs. */
+export interface DirectoryCaches extends CacheStore {
+  /** Collects the archives no entry names (see `BlobCollectionStore.collectBlobs`). */
+  collectCacheBlobs(options: CollectBlobsOptions): Promise<CollectedBlobs>;
+}
+
+/**
+ * Creates the caches aggregate in `dir` (created when first written).
+ * @param now the time a put stamps on its archive (see `createFileBlobStore`). @default Date.now
+ */
+export function createDirectoryCaches(dir: string, now: () => number = Date.now): DirectoryCaches {
+  const blobs = createFileBlobStore({ dir: join(dir, 'blobs'), now });
   const recordPath = (id: string) => join(dir, `${id}.json`);
   const read = async (id: string): Promise<CacheEntryRecord | null> => {
     if (!ID.test(id)) return null;
@@ -31,10 +41,9 @@ export function createDirectoryCaches(dir: string): CacheStore {
   return {
     putCacheBlob: (source, options) => blobs.putBlob(source, options),
     openCacheBlob: (sha256) => blobs.openBlob(sha256),
-    async releaseCacheBlob(sha256) {
-      if ((await all()).some((e) => e.sha256 === sha256)) return false;
-      await blobs.deleteBlob(sha256);
-      return true;
+    async collectCacheBlobs(options) {
+      const named = new Set((await all()).map((e) => e.sha256));
+      return blobs.collect(options, (sha256) => named.has(sha256));
     },
     async insertCacheEntry(entry) {
       await mkdir(dir, { recursive: true });

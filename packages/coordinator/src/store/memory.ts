@@ -91,7 +91,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   const logIds = new Set<string>();
   /** Artifact records; the bytes are blobs in `artifactsDir`. */
   const artifacts = new Map<string, ArtifactRecord>();
-  const files = createFileBlobStore({ dir: artifactsDir, recursive: !ownsDir });
+  const files = createFileBlobStore({ dir: artifactsDir, recursive: !ownsDir, now });
+  const caches = createDirectoryCaches(cachesDir, now);
   /** The blobs this store wrote (deleted on close) and the puts under way. */
   const written = new Set<string>();
   const blobWrites = new Set<Promise<unknown>>();
@@ -439,7 +440,20 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       events.on(topic, listener);
       return () => events.off(topic, listener);
     },
-    ...createDirectoryCaches(cachesDir),
+    ...caches,
+    async collectBlobs(collect) {
+      ensureOpen('collectBlobs');
+      // One pass covers the artifacts' directory (`a:` cursors), then the caches' (`c:`).
+      const after = collect.after ?? null;
+      if (after === null || after.startsWith('a:')) {
+        const named = new Set([...artifacts.values()].map((a) => a.sha256));
+        const done = await files.collect({ ...collect, after: after?.slice(2) ?? null }, (sha) => named.has(sha));
+        for (const sha256 of done.deleted) written.delete(sha256);
+        return { deleted: done.deleted, next: done.next === null ? 'c:' : `a:${done.next}` };
+      }
+      const done = await caches.collectCacheBlobs({ ...collect, after: after.slice(2) || null });
+      return { deleted: done.deleted, next: done.next === null ? null : `c:${done.next}` };
+    },
     get artifactsDir() {
       return artifactsDir;
     },

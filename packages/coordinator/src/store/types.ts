@@ -5,6 +5,7 @@
  */
 import type { AgentStore } from './ports/agents.js';
 import type { BlobStore } from './blobs.js';
+import type { BlobCollectionStore } from './ports/blob-collection.js';
 import type { ArtifactStore } from './ports/artifacts.js';
 import type { CacheStore } from './ports/caches.js';
 import type { DecisionStore } from './ports/decisions.js';
@@ -20,6 +21,7 @@ import type { WakeupStore } from './ports/wakeups.js';
 
 export * from './ports/agents.js';
 export * from './ports/artifacts.js';
+export * from './ports/blob-collection.js';
 export * from './ports/caches.js';
 export * from './ports/decisions.js';
 export * from './ports/events.js';
@@ -45,6 +47,7 @@ export interface Store
     ArtifactStore,
     CacheStore,
     BlobStore,
+    BlobCollectionStore,
     AgentStore,
     TokenStore,
     SecretStore,

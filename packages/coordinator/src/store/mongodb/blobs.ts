@@ -13,24 +13,28 @@ export const BlobCollections = { blobs: 'blobs' } as const;
  */
 export const BLOB_CHUNK_BYTES = 1024 * 1024;
 
-interface BlobDoc {
+/** A blob's record in `blobs`. */
+export interface BlobDoc {
   _id: string;
   /** The GridFS file holding the bytes. */
   file: ObjectId;
   size: number;
   createdAt: number;
+  /** Its last put (stored, or identical content stored again): collection compares it. Absent: `createdAt`. */
+  putAt?: number;
 }
 
 const DUPLICATE_KEY = 11000;
-const isFileNotFound = (error: unknown) =>
+/** True for GridFS's answer to a delete of a file that is not there. */
+export const isFileNotFound = (error: unknown): boolean =>
   error instanceof MongoError && (error.code === 'ENOENT' || error.message.startsWith('FileNotFound'));
 
 /**
  * The MongoDB store's blobs (see `BlobStore`): bytes streamed into a GridFS file of the `blobs`
  * bucket, then a record `{ _id: sha256, file }` in `blobs` inserted to name it. The insert is the
- * decision: when another put of the same content won, this one's file is deleted and nothing
- * new is stored. A crash between the file and the record leaves an unnamed file, never a record
- * without bytes.
+ * decision: when another put of the same content won, this one's file is deleted, nothing new is
+ * stored, and the winner's `putAt` is set to now (a new use of it, which collection respects).
+ * A crash between the file and the record leaves an unnamed file, never a record without bytes.
  */
 export function createMongoBlobs(options: Pick<MongoStoreContext, 'db' | 'call' | 'now'>): BlobStore {
   const { db, call } = options;
@@ -59,14 +63,19 @@ export function createMongoBlobs(options: Pick<MongoStoreContext, 'db' | 'call' 
       }
       const { sha256, size } = meter.result();
       return call(`putBlob ${sha256}`, async () => {
-        try {
-          await blobs.insertOne({ _id: sha256, file, size, createdAt: options.now() });
-          return { sha256, size, created: true };
-        } catch (error) {
-          if (!(error instanceof MongoError && error.code === DUPLICATE_KEY)) throw error;
+        for (;;) {
+          const at = options.now();
+          try {
+            await blobs.insertOne({ _id: sha256, file, size, createdAt: at, putAt: at });
+            return { sha256, size, created: true };
+          } catch (error) {
+            if (!(error instanceof MongoError && error.code === DUPLICATE_KEY)) throw error;
+          }
+          // There already: stamped as used now. Collected meanwhile (nothing matched): insert again.
+          const winner = await blobs.findOneAndUpdate({ _id: sha256 }, { $set: { putAt: at } });
+          if (!winner) continue;
           // An insert retried after a busy answer may find its own record: then the file is ours.
-          const winner = await blobs.findOne({ _id: sha256 });
-          if (winner?.file.equals(file)) return { sha256, size, created: true };
+          if (winner.file.equals(file)) return { sha256, size, created: true };
           await dropFile(file);
           return { sha256, size, created: false };
         }

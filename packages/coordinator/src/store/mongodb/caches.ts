@@ -3,7 +3,6 @@
  * so the insert that wins saves the key); their archives are the store's blobs (GridFS bucket
  * `blobs`, shared with artifacts: identical content is stored once).
  */
-import { isSha256 } from '../blobs.js';
 import { type CacheEntryRecord, type CacheStore, byPipelineThenKey } from '../ports/caches.js';
 import { createMongoBlobs } from './blobs.js';
 import type { MongoStoreContext } from './context.js';
@@ -21,19 +20,6 @@ export function createMongoCaches(ctx: MongoStoreContext): CacheStore {
   return {
     putCacheBlob: (source, options) => blobs.putBlob(source, options),
     openCacheBlob: (sha256) => blobs.openBlob(sha256),
-    async releaseCacheBlob(sha256) {
-      if (!isSha256(sha256)) return false;
-      // Blobs are shared with artifacts: one no cache entry and no artifact names is deleted.
-      const named = await call(`releaseCacheBlob ${sha256}`, async () =>
-        Boolean(
-          (await entries.findOne({ sha256 }, { projection: { _id: 1 } })) ||
-            (await db.collection(Collections.artifacts).findOne({ sha256 }, { projection: { _id: 1 } })),
-        ),
-      );
-      if (named) return false;
-      await blobs.deleteBlob(sha256);
-      return true;
-    },
     insertCacheEntry(entry) {
       return call(`insertCacheEntry ${entry._id}`, async () => {
         try {

@@ -51,6 +51,7 @@ export async function ensureIndexes(db: Db): Promise<void> {
     [Collections.agents, { tokenHash: 1 }, { unique: true }],
     [Collections.agents, { state: 1, lastHeartbeatAt: 1 }],
     [Collections.artifacts, { runId: 1 }],
+    [Collections.artifacts, { sha256: 1 }],
     [Collections.schedules, { enabled: 1, nextFireAt: 1 }],
     [Collections.schedules, { pipeline: 1 }],
     [Collections.cacheEntries, { pipeline: 1, version: 1 }],

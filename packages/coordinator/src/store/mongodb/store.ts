@@ -5,6 +5,7 @@ import type { Store } from '../types.js';
 import { createMongoAgents } from './agents.js';
 import { createMongoArtifacts } from './artifacts.js';
 import { createMongoCaches } from './caches.js';
+import { createMongoBlobCollection } from './blob-collection.js';
 import { createMongoBlobs } from './blobs.js';
 import { createBackground } from './background.js';
 import { createStoreCall, messageOf, redact } from './call.js';
@@ -218,6 +219,7 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
     ...createMongoArtifacts(ctx),
     ...createMongoCaches(ctx),
     ...createMongoBlobs(ctx),
+    ...createMongoBlobCollection(ctx),
     ...createMongoAgents(ctx),
     ...createMongoTokens(db, ctx.call),
     ...createMongoSecrets(db, ctx.call),

@@ -48,11 +48,6 @@ export interface CacheStore {
   /** An archive, streamed, or null when there is no blob of that hash. */
   openCacheBlob(sha256: string): Promise<OpenedBlob | null>;
   /**
-   * Deletes an archive unless a cache entry (or, where blobs are shared, an artifact) still names
-   * it; resolves true when it was deleted.
-   */
-  releaseCacheBlob(sha256: string): Promise<boolean>;
-  /**
    * Inserts an entry (its blob stored first). False, with nothing changed, when an entry of that
    * id exists: a key, once saved, is immutable (as GitHub Actions' caches).
    */
@@ -65,7 +60,10 @@ export interface CacheStore {
   touchCacheEntry(id: string, at: number): Promise<void>;
   /** The entries of one pipeline, or of all, by pipeline then key. */
   listCacheEntries(pipeline?: string): Promise<CacheEntryRecord[]>;
-  /** Removes an entry's record, resolving with it (null when there was none); its blob stays until released. */
+  /**
+   * Removes an entry's record, resolving with it (null when there was none); its blob stays
+   * until the blob sweep collects it (`BlobCollectionStore`), once nothing names it.
+   */
   removeCacheEntry(id: string): Promise<CacheEntryRecord | null>;
 }
 
