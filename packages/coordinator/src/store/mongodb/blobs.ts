@@ -25,9 +25,13 @@ export interface BlobDoc {
 }
 
 const DUPLICATE_KEY = 11000;
-/** True for GridFS's answer to a delete of a file that is not there. */
+/**
+ * True for GridFS's answer about a file that is not there: a download's (`ENOENT`, "FileNotFound:
+ * ...") or a delete's ("File not found for id ...", which another coordinator's delete may cause).
+ */
 export const isFileNotFound = (error: unknown): boolean =>
-  error instanceof MongoError && (error.code === 'ENOENT' || error.message.startsWith('FileNotFound'));
+  error instanceof MongoError &&
+  (error.code === 'ENOENT' || /^(FileNotFound|File not found for id)/.test(error.message));
 
 /**
  * The MongoDB store's blobs (see `BlobStore`): bytes streamed into a GridFS file of the `blobs`

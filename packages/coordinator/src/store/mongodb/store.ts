@@ -4,6 +4,7 @@ import { MongoClient, ReadConcern, type WriteConcernSettings } from 'mongodb';
 import type { Store } from '../types.js';
 import { createMongoAgents } from './agents.js';
 import { createMongoArtifacts } from './artifacts.js';
+import { migrateArtifactsBucket } from './artifacts-bucket.js';
 import { createMongoCaches } from './caches.js';
 import { createMongoBlobCollection } from './blob-collection.js';
 import { createMongoBlobs } from './blobs.js';
@@ -171,6 +172,7 @@ export async function createMongoStore(options: MongoStoreOptions): Promise<Stor
     await ensureIndexes(db);
     await backfillPipelineHistory(db, clock);
     await backfillTokenIds(db);
+    await migrateArtifactsBucket(db, clock);
     idOnlyFilters = await isFerretDB(db);
     jobIndexKind = options.jobIndex ?? (await probeJobIndex(db));
     if (jobIndexKind === 'indexed') await ensureJobIndexes(db);
