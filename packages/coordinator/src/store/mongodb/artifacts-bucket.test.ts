@@ -50,7 +50,7 @@ describe('artifacts of the old GridFS bucket `artifacts` (FerretDB)', () => {
         sha256: sha256Of(bytes ?? Buffer.from('lost')),
         createdAt: 1000,
       };
-      await db.collection<{ _id: string }>('artifacts').insertOne({ _id: id, ...record, _file: file });
+      await db.collection<{ _id: string; _file: ObjectId }>('artifacts').insertOne({ _id: id, ...record, _file: file });
       return { _id: id, ...record };
     };
     const dist = await writeOld('web/1/dist', data);
