@@ -43,12 +43,15 @@ export async function listAttempts(ctx: SchedulerContext, jobId: string): Promis
         ctx.store.getDecision<AttemptEnd>(DecisionIds.attemptEnd(jobId, attempt)),
       ]);
       const leased = lease && !lease.data.cancelled ? lease : null;
+      // The job holds the lease of its current attempt as recorded: the first lease decision may
+      // be one never recorded, the attempt leased again in a later round (see `DecisionIds.lease`).
+      const current = attempt === job.attempt && job.agentId !== null && job.leasedAt !== null ? job : null;
       // A run cancelled while the attempt was queued claims its lease instead of ending it.
       const claimed = lease?.data.cancelled && !end ? lease : null;
       return {
         attempt,
-        agentId: leased?.data.agentId ?? end?.data.agentId ?? null,
-        leasedAt: leased?.at ?? null,
+        agentId: current?.agentId ?? leased?.data.agentId ?? end?.data.agentId ?? null,
+        leasedAt: current?.leasedAt ?? leased?.at ?? null,
         endedAt: end?.at ?? claimed?.at ?? null,
         status: end ? stateOf(end.data) : claimed ? JobState.cancelled : attempt === job.attempt ? job.state : null,
         cause: end ? causeOf(end.data) : claimed ? AttemptCause.cancelled : null,

@@ -7,8 +7,15 @@ export const DecisionIds = {
   runNumber: (pipeline: string, n: number) => `pipeline:${pipeline}/run:${n}`,
   /** A waiting job became queued or skipped once its needs were resolved. */
   jobResolve: (jobId: string) => `job:${jobId}/resolve`,
-  /** Attempt `a` of a job was leased to an agent. */
-  lease: (jobId: string, attempt: number) => `job:${jobId}/attempt:${attempt}/lease`,
+  /**
+   * Attempt `a` of a job was leased to an agent (or claimed by a cancel). Round 1 is the
+   * attempt's first lease decision; a later round is decided only when every earlier one was
+   * decided but never recorded on the job (its coordinator lost the store mid-pull), so that the
+   * attempt, which no agent could have started, is leased again as the same attempt (see
+   * `tryLease`): `job:<id>/attempt:1/lease`, then `job:<id>/attempt:1/lease:2`.
+   */
+  lease: (jobId: string, attempt: number, round = 1) =>
+    `job:${jobId}/attempt:${attempt}/lease${round > 1 ? `:${round}` : ''}`,
   /**
    * Attempt `a` started, with the environment its agent reported (an `AttemptStart`): the first
    * start recorded wins, a resent start changes nothing.

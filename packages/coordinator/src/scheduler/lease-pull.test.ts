@@ -172,7 +172,7 @@ describe('pulls: leasing a ready job to an agent, once, and again to a resent re
     expect(await pull(a)).not.toBeNull();
   });
 
-  it('a lease decision whose coordinator died before recording it is recovered after the TTL', async () => {
+  it('a lease decision whose coordinator died before recording it is leased again after the TTL, as the same attempt', async () => {
     const { store, clock, scheduler } = bed;
     await deploy([job('x')]);
     await scheduler.triggerRun({ pipeline: 'p', trigger });
@@ -180,10 +180,12 @@ describe('pulls: leasing a ready job to an agent, once, and again to a resent re
     await store.decide(DecisionIds.lease('p/1/x', 1), { agentId: 'agent-dead', requestId: 'r' });
     expect(await pull(a)).toBeNull();
     await clock.advance(6_000);
-    // The next pull declares attempt 1 lost, which queues attempt 2, and leases that.
-    const retry = await pull(a);
-    expect(retry?.attempt).toBe(2);
-    expect((await store.getJob('p/1/x'))?.lostAttempts).toBe(1);
+    // No agent could have started it: the next pull leases attempt 1 again, in lease round 2.
+    const again = await pull(a);
+    expect([again?.jobId, again?.attempt]).toEqual(['p/1/x', 1]);
+    expect(await store.getJob('p/1/x')).toMatchObject({ state: 'leased', agentId: a._id, attempt: 1, lostAttempts: 0 });
+    expect((await store.getDecision(DecisionIds.lease('p/1/x', 1, 2)))?.data).toMatchObject({ agentId: a._id });
+    expect(await scheduler.attempts('p/1/x')).toMatchObject([{ attempt: 1, agentId: a._id, status: 'leased' }]);
   });
 
   it('a resent pull whose coordinator died after deciding its lease, before recording it, gets that lease', async () => {
@@ -278,6 +280,40 @@ describe('scheduler on FerretDB', () => {
         await storeB.close();
         await storeA.close();
         await clientB.close();
+      }
+    }));
+
+  it('an attempt whose lease was decided and hinted but never recorded is leased again as the same attempt, and found by its new lease', () =>
+    ferret.withDatabase('hf_rounds', async ({ uri, dbName }) => {
+      const store = await createMongoStore({ uri, dbName });
+      const admin = new MongoClient(uri);
+      try {
+        await deployTo(store, [job('x')]);
+        const [one, two] = [agentRecord('agent-1'), agentRecord('agent-2')];
+        await store.putAgent(one);
+        await store.putAgent(two);
+        const coordinator = createScheduler({ store, options: { leaseTtl: 300 } });
+        await coordinator.triggerRun({ pipeline: 'p', trigger });
+        // What a coordinator that lost the store mid-pull left: agent-1's lease decision, and the
+        // `active_jobs` hint it writes before the job, but not the job's record.
+        await store.decide(DecisionIds.lease('p/1/x', 1), { agentId: one._id, requestId: 'request-1' });
+        const hint = { _id: 'p/1/x#1', jobId: 'p/1/x', attempt: 1, agentId: one._id, leaseExpiresAt: 1, at: Date.now() };
+        await admin.db(dbName).collection<typeof hint>('active_jobs').insertOne(hint);
+        expect(await coordinator.pull(two, 'request-2', { waitMs: 0 })).toBeNull();
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        // (This coordinator passes the job over for a while: it saw its lease decided.)
+        const other = createScheduler({ store, options: { leaseTtl: 300 } });
+        const lease = await other.pull(two, 'request-3', { waitMs: 0 });
+        expect([lease?.jobId, lease?.attempt]).toEqual(['p/1/x', 1]);
+        expect(await store.getJob('p/1/x')).toMatchObject({ state: 'leased', agentId: two._id, lostAttempts: 0 });
+        // The new lease is the agent's: a resend of its pull finds it (its hint names agent-2).
+        expect((await store.findJobsOfAgent(two._id)).map((j) => [j._id, j.attempt])).toEqual([['p/1/x', 1]]);
+        expect(await store.findJobsOfAgent(one._id)).toEqual([]);
+        const resent = await createScheduler({ store }).pull(two, 'request-3', { waitMs: 0 });
+        expect([resent?.jobId, resent?.attempt]).toEqual(['p/1/x', 1]);
+      } finally {
+        await admin.close();
+        await store.close();
       }
     }));
 });

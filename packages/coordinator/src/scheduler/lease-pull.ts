@@ -1,6 +1,5 @@
 import type { JobSpec } from '@hiveforge/sdk';
 import { type AgentRecord, type JobRecord, JobState, type RunTrigger, labelsFit } from '../store/types.js';
-import { LOST, endAttempt } from './attempt-end.js';
 import { takeTurn } from './concurrency-groups.js';
 import type { SchedulerContext } from './context.js';
 import { DecisionIds, attemptKey } from './decision-ids.js';
@@ -183,8 +182,9 @@ export async function leaseJob(
  * The job a pull with this request id was leased, if the agent still holds it: a resend (the
  * reply was lost) gets that lease again. The job records the request id with the lease, in the
  * same update, so a lease the agent could have been told of is found; one decided by a
- * coordinator that died before recording it on the job was never told to anyone, and is
- * declared lost once its TTL is over (see `tryLease`).
+ * coordinator that lost the store before recording it on the job was never told to anyone: the
+ * resend records it when it tries that job, and otherwise the attempt is leased again, as the
+ * same attempt, once the decision is a lease TTL old (see `tryLease`).
  */
 async function leaseOfRequest(ctx: SchedulerContext, agentId: string, requestId: string): Promise<JobRecord | null> {
   const held = await ctx.store.findJobsOfAgent(agentId);
@@ -202,7 +202,24 @@ interface Leased {
   lease: Lease | null;
 }
 
-/** Tries to lease one candidate: decides its lease, then records it on the job. */
+/**
+ * The most lease rounds one try walks for an attempt (see `DecisionIds.lease`). Each later round
+ * follows a decision that was never recorded on the job, one per pull that lost the store at
+ * that moment: a few at most.
+ */
+const LEASE_ROUNDS_MAX = 8;
+
+/**
+ * Tries to lease one candidate: decides its lease, then records it on the job.
+ *
+ * A lease decided but not recorded on the job (its coordinator lost the store in between) was
+ * handed to no agent: a lease reaches an agent only once it is recorded, and only a recorded
+ * lease can be started. Its request's resend records it and gets it (the resend may also be
+ * answered with another job, see `leaseJob`). Once such a decision is older than a lease TTL, and
+ * the store has answered for one (see `LeaseGrace`), the attempt is leased again, as the same
+ * attempt, through the next lease round: it never ran, so it does not count as an attempt, nor
+ * against the job's retries.
+ */
 async function tryLease(ctx: SchedulerContext, agent: AgentRecord, requestId: string, job: JobRecord): Promise<Leased> {
   const { store } = ctx;
   const none: Leased = { leased: false, decided: false, lease: null };
@@ -212,33 +229,52 @@ async function tryLease(ctx: SchedulerContext, agent: AgentRecord, requestId: st
   if (!(await originOf(ctx, job.runId))) return none;
   if (job.spec.concurrency && !(await takeTurn(ctx, job.spec.concurrency, { jobId: job._id, attempt: job.attempt })))
     return none;
-  const deciding = ctx.progress.mark();
-  const { won, decision } = await store.decide<LeaseDecision>(DecisionIds.lease(job._id, job.attempt), {
-    agentId: agent._id,
-    requestId,
-  });
-  // The job was queued when this decision was inserted: its run goes on (see `RunProgress`).
-  if (won) ctx.progress.leased(job.runId, deciding);
-  if (!won) {
-    const mine = decision.data.agentId === agent._id && decision.data.requestId === requestId;
-    if (!mine) {
-      ctx.claims.lostRace();
-      // A coordinator may have won this lease and died before recording it on the job (or its
-      // pull failed with the store: not while the store is coming back, see `LeaseGrace`).
-      const now = ctx.clock.now();
-      if (now - decision.at > ctx.config.leaseTtlMs && ctx.leaseGrace.settled(now)) {
-        const fresh = await store.getJob(job._id);
-        if (fresh?.state === JobState.queued && fresh.attempt === job.attempt)
-          await endAttempt(ctx, fresh, 'lost', LOST, null);
-      }
-      return taken;
+  for (let round = 1; ; round++) {
+    const deciding = ctx.progress.mark();
+    const { won, decision } = await store.decide<LeaseDecision>(DecisionIds.lease(job._id, job.attempt, round), {
+      agentId: agent._id,
+      requestId,
+    });
+    // The job was queued when this decision was inserted: its run goes on (see `RunProgress`).
+    if (won) ctx.progress.leased(job.runId, deciding);
+    if (won || (decision.data.agentId === agent._id && decision.data.requestId === requestId)) {
+      if (decision.data.cancelled) return taken;
+      return recordLease(ctx, agent, requestId, job, { won, round });
     }
+    ctx.claims.lostRace();
+    if (decision.data.cancelled || round >= LEASE_ROUNDS_MAX || !(await unrecorded(ctx, job, decision.at)))
+      return taken;
   }
-  if (decision.data.cancelled) return taken;
+}
+
+/**
+ * Whether the lease decided at `decidedAt` for the job's attempt, by another request, was never
+ * recorded and will not be: the job is still queued at that attempt a lease TTL later, and the
+ * store has answered for a lease TTL (not while it is coming back, see `LeaseGrace`: the
+ * decider's record, or its request's resend, may still be on its way).
+ */
+async function unrecorded(ctx: SchedulerContext, job: JobRecord, decidedAt: number): Promise<boolean> {
+  const now = ctx.clock.now();
+  if (now - decidedAt <= ctx.config.leaseTtlMs || !ctx.leaseGrace.settled(now)) return false;
+  const fresh = await ctx.store.getJob(job._id);
+  return fresh?.state === JobState.queued && fresh.attempt === job.attempt;
+}
+
+/** Records on the job a lease decided for this request (won now, or found on a resend). */
+async function recordLease(
+  ctx: SchedulerContext,
+  agent: AgentRecord,
+  requestId: string,
+  job: JobRecord,
+  { won, round }: { won: boolean; round: number },
+): Promise<Leased> {
+  const { store } = ctx;
+  const taken: Leased = { leased: false, decided: true, lease: null };
   const now = ctx.clock.now();
   // The candidate as found (maybe as it entered the queue) is the job as it is: a queued
-  // attempt leaves that state only by its lease decision (leased or cancelled, or lost once a
-  // lease was decided), which this pull won.
+  // attempt leaves that state only through its lease decisions (a lease recorded, or a cancel),
+  // and this pull won the first. Not so in a later round, which follows a decision whose record
+  // might still land: the guards are checked on the job as stored.
   // A resend that found its own decision reads the job again: it may have moved on since.
   const patch = {
     state: JobState.leased,
@@ -250,7 +286,7 @@ async function tryLease(ctx: SchedulerContext, agent: AgentRecord, requestId: st
   const updated = await store.updateJob(job._id, patch, {
     states: [JobState.queued],
     attempt: job.attempt,
-    decidedOn: won ? job : undefined,
+    decidedOn: won && round === 1 ? job : undefined,
   });
   if (!updated) {
     // A resend that found its own decision, whose job moved on meanwhile: the coordinator that

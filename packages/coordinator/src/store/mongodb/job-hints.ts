@@ -111,18 +111,28 @@ export function createJobHints(ctx: MongoStoreContext, options: JobHintsOptions)
   const insertReadyHints = insertGroup(readyJobs);
   const insertActiveHints = insertGroup(activeJobs);
 
-  /** Inserts hints; one that exists already is fine (its content is fixed by its `_id`). */
+  /**
+   * Inserts hints; one that exists already is fine (its content is fixed by its `_id`), but for
+   * the agent of an active hint: an attempt whose first lease was decided but never recorded
+   * (its coordinator lost the store after writing the hint) is leased again as the same attempt
+   * (see `DecisionIds.lease`), and its hint then names the new lease's agent.
+   */
   const insertHints = async <H extends ReadyHint | ActiveHint>(collection: Collection<H>, hints: H[]) => {
     if (hints.length === 0) return;
-    const insert = (collection as unknown) === readyJobs ? insertReadyHints : insertActiveHints;
+    const active = (collection as unknown) === activeJobs;
+    const insert = active ? insertActiveHints : insertReadyHints;
     const outcomes = await (insert as unknown as (docs: readonly H[]) => Promise<Inserted[]>)(hints);
-    if (!retireByUpdate) return;
-    // A hint written again (a repair) may find its retired self not yet purged: revive it.
+    if (!retireByUpdate && !active) return;
     const hintsOf = collection as unknown as Collection<ReadyHint | ActiveHint>;
     for (const [i, hint] of hints.entries()) {
       if (outcomes[i] !== 'duplicate') continue;
       const existing = await hintsOf.findOne({ _id: hint._id });
-      if (existing?.gone) await hintsOf.updateOne({ _id: hint._id }, { $set: { ...hint, gone: false } });
+      if (!existing) continue;
+      // A hint written again (a repair) may find its retired self not yet purged: revive it.
+      const revive = retireByUpdate && existing.gone === true;
+      const released = active && (existing as ActiveHint).agentId !== (hint as ActiveHint).agentId;
+      if (revive || released)
+        await hintsOf.updateOne({ _id: hint._id }, { $set: retireByUpdate ? { ...hint, gone: false } : { ...hint } });
     }
   };
 
