@@ -297,7 +297,14 @@ describe('scheduler on FerretDB', () => {
         // What a coordinator that lost the store mid-pull left: agent-1's lease decision, and the
         // `active_jobs` hint it writes before the job, but not the job's record.
         await store.decide(DecisionIds.lease('p/1/x', 1), { agentId: one._id, requestId: 'request-1' });
-        const hint = { _id: 'p/1/x#1', jobId: 'p/1/x', attempt: 1, agentId: one._id, leaseExpiresAt: 1, at: Date.now() };
+        const hint = {
+          _id: 'p/1/x#1',
+          jobId: 'p/1/x',
+          attempt: 1,
+          agentId: one._id,
+          leaseExpiresAt: 1,
+          at: Date.now(),
+        };
         await admin.db(dbName).collection<typeof hint>('active_jobs').insertOne(hint);
         expect(await coordinator.pull(two, 'request-2', { waitMs: 0 })).toBeNull();
         await new Promise((resolve) => setTimeout(resolve, 400));

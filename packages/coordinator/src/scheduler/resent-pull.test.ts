@@ -135,7 +135,12 @@ describe('a lease decided as the store dies, never recorded on its job', () => {
     await clock.advance(6_000);
     const again = await b.pull(other, 'request-3', { waitMs: 0 });
     expect(again).toMatchObject({ jobId: first._id, attempt: 1 });
-    expect(await memory.getJob(first._id)).toMatchObject({ state: 'leased', agentId: other._id, attempt: 1, lostAttempts: 0 });
+    expect(await memory.getJob(first._id)).toMatchObject({
+      state: 'leased',
+      agentId: other._id,
+      attempt: 1,
+      lostAttempts: 0,
+    });
     // A late resend of the first request gets nothing more: the attempt is the other agent's.
     expect(await b.pull(agent, 'request-1', { waitMs: 0 })).toMatchObject({ jobId: second._id });
     await expect(b.start(agent._id, first._id, 1)).rejects.toThrow(/does not hold/);
