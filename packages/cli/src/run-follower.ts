@@ -4,6 +4,7 @@ import { formatDuration } from '@hiveforge/sdk';
 import type { CommandIO } from './command-io.js';
 import { createLiveViewWriter } from './live-view.js';
 import { type Style, createPrefixer, createStyle, renderSummary } from './output.js';
+import { followStaleNotice } from './stale-notice.js';
 
 /** Options of {@link followRun}. */
 export interface FollowRunOptions {
@@ -119,6 +120,8 @@ export async function followRun(
 
   let cursor: string | undefined;
   let status = 'running';
+  /** Since when the store is out, as the last batch said (once told); null while it answers. */
+  let storeOutSince: number | null = null;
   // A job queued at the start is checked WAITING_CHECK_MS later, as one queued later is: an
   // agent that is registering (the embedded one of `hiveforge run`) is not reported missing.
   let checkedAt = Date.now();
@@ -135,6 +138,10 @@ export async function followRun(
       );
       const batch = await client.runs.watch.query({ runId, cursor, waitMs }, { signal });
       cursor = batch.cursor;
+      // The coordinator's store is out: no news until it is back (said once per outage).
+      if (batch.stale && batch.stale.since !== storeOutSince)
+        notice(`${style.yellow('!')} ${followStaleNotice(batch.stale)}`);
+      storeOutSince = batch.stale?.since ?? null;
       for (const event of batch.events as RunEvent[]) {
         if (event.type === 'run') {
           status = event.status;

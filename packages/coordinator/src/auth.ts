@@ -8,7 +8,17 @@ import type { AgentRecord, Role, Store, TokenRecord } from './store/types.js';
  */
 export type Caller =
   | { kind: 'agent'; agent: AgentRecord }
-  | { kind: 'user'; name: string; role: Role }
+  | {
+      kind: 'user';
+      name: string;
+      role: Role;
+      /**
+       * Set when the store is out and the token was accepted from what this coordinator
+       * remembers of it (see `outage-callers.ts`): such a caller may only read what the
+       * coordinator last saw. @default undefined
+       */
+      remembered?: true;
+    }
   | { kind: 'anonymous'; refused?: string };
 
 /** Tokens are stored as their SHA-256; the clear token exists only in the caller's hands. */
@@ -135,10 +145,15 @@ export interface CallerResolution {
   tokens?: TokenMemo;
   /** @default Date.now */
   now?: () => number;
+  /**
+   * Told what the store answered for a user token (null: no such token), so that it can be
+   * remembered for a store outage (see `outage-callers.ts`). @default undefined
+   */
+  sawUserToken?: (hash: string, token: TokenRecord | null) => void;
 }
 
 /** Why a stored user token is not accepted at `now`, or null when it is. */
-export function tokenRefusal(token: TokenRecord, now: number): string | null {
+export function tokenRefusal(token: Pick<TokenRecord, 'revokedAt' | 'expiresAt'>, now: number): string | null {
   if (token.revokedAt !== null) return `token revoked on ${new Date(token.revokedAt).toISOString()}`;
   if (token.expiresAt !== null && token.expiresAt <= now)
     return `token expired on ${new Date(token.expiresAt).toISOString()}`;
@@ -154,7 +169,7 @@ export function tokenRefusal(token: TokenRecord, now: number): string | null {
 export async function resolveCaller(
   store: Store,
   authorization: string | undefined,
-  { agents, tokens = createTokenMemo(), now = Date.now }: CallerResolution = {},
+  { agents, tokens = createTokenMemo(), now = Date.now, sawUserToken }: CallerResolution = {},
 ): Promise<Caller> {
   const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
   if (!match?.[1]) return { kind: 'anonymous' };
@@ -175,6 +190,7 @@ export async function resolveCaller(
     return { kind: 'agent', agent };
   }
   const token = await store.getToken(hash);
+  sawUserToken?.(hash, token);
   if (!token) return { kind: 'anonymous' };
   const at = now();
   const refused = tokenRefusal(token, at);

@@ -41,7 +41,17 @@ export { LOG_LIMITS } from './routers/agent.js';
 export type { AppRouter } from './routers/app.js';
 export { appRouter } from './routers/app.js';
 export type { ClusterEvent, FeedEvent } from './routers/events.js';
-export type { RunEvent } from './run-watcher.js';
+export type { RunEvent, RunEventBatch } from './run-watcher.js';
+export type { JobView, RunView } from './run-view.js';
+export { STALE_REASON, type MaybeStale, type StaleMarker } from './stale-reads.js';
+export {
+  createReadCache,
+  resolveReadCacheConfig,
+  type CachedRead,
+  type ReadCache,
+  type ReadCacheOptions,
+  type ResolvedReadCacheConfig,
+} from './read-cache.js';
 export {
   createScheduler,
   resolveSchedulerConfig,

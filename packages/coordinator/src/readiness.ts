@@ -12,6 +12,8 @@ export interface ReadinessOptions {
    * @default 750
    */
   timeoutMs?: number;
+  /** @default Date.now */
+  now?: () => number;
 }
 
 /** What a readiness check found: ready, or not with a short reason (no addresses, no secrets). */
@@ -20,6 +22,8 @@ export type ReadinessResult = { ready: true } | { ready: false; reason: string }
 /** Answers whether this coordinator can serve requests now (for `/readyz`). */
 export interface Readiness {
   check(): Promise<ReadinessResult>;
+  /** When the checks started answering "not ready" (the first since the last "ready"); null while ready. */
+  readonly notReadySince: number | null;
 }
 
 /**
@@ -31,6 +35,8 @@ export interface Readiness {
  */
 export function createReadiness(options: ReadinessOptions): Readiness {
   const timeoutMs = options.timeoutMs ?? 750;
+  const now = options.now ?? Date.now;
+  let notReadySince: number | null = null;
   let inflight: Promise<ReadinessResult> | null = null;
   let sentAt = 0;
   const ping = (): Promise<ReadinessResult> => {
@@ -63,10 +69,15 @@ export function createReadiness(options: ReadinessOptions): Readiness {
         );
       });
       try {
-        return await Promise.race([ping(), late]);
+        const result = await Promise.race([ping(), late]);
+        notReadySince = result.ready ? null : (notReadySince ?? now());
+        return result;
       } finally {
         clearTimeout(timer);
       }
+    },
+    get notReadySince() {
+      return notReadySince;
     },
   };
 }

@@ -40,6 +40,17 @@ function decode(cursor: string | undefined): Cursor {
   }
 }
 
+/** One batch of a run's events (see {@link readRunEvents}). */
+export interface RunEventBatch {
+  events: RunEvent[];
+  /** Where the next batch starts: pass it back as the next read's cursor. */
+  cursor: string;
+  /** The run has ended and every event of it was given. */
+  done: boolean;
+  /** The batch stopped at its size limit: the next one follows at once. */
+  more: boolean;
+}
+
 /**
  * The most log text one batch of a run's events carries, in bytes (plus at most one chunk, the
  * one that reaches it): a watcher of a run with huge logs gets them a batch at a time.
@@ -53,13 +64,14 @@ const CHUNKS_PER_JOB = 1_000;
  * What happened in a run since `cursor`, up to {@link WATCH_BATCH_BYTES} of logs: `more` says the
  * batch stopped there and the next one follows at once. Cursors hold positions, not server state,
  * so a watcher can resume on any coordinator. Logs of a job come before its state change, and the
- * run's end after everything.
+ * run's end after everything. `saw` is told the run and jobs read (see `sawRun`).
  */
 export async function readRunEvents(
   store: Store,
   runId: string,
   cursor: string | undefined,
-): Promise<{ events: RunEvent[]; cursor: string; done: boolean; more: boolean } | null> {
+  saw?: (read: { run: RunRecord; jobs: JobRecord[]; changed: boolean }) => void,
+): Promise<RunEventBatch | null> {
   const c = decode(cursor);
   const run = await store.getRun(runId);
   if (!run) return null;
@@ -115,6 +127,7 @@ export async function readRunEvents(
     }
   }
   const events = [...logEvents, ...jobEvents];
+  const runChanged = c.run !== run.status;
   const done = !more && run.status !== 'running' && jobs.every((j) => isTerminal(j.state));
   if (!more) {
     if (c.run !== run.status && run.status !== 'running') {
@@ -122,5 +135,7 @@ export async function readRunEvents(
     }
     c.run = run.status;
   }
+  // What was read, for the read cache: it changed since the cursor, or the cursor is new.
+  saw?.({ run, jobs, changed: cursor === undefined || jobEvents.length > 0 || runChanged });
   return { events, cursor: encode(c), done, more };
 }

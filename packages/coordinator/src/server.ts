@@ -15,7 +15,9 @@ import { abortWhenGone, createDirectCalls } from './direct-calls.js';
 import { createMetrics } from './metrics.js';
 import { type Caller, createAgentTokenCache, createTokenMemo, resolveCaller } from './auth.js';
 import { createReadiness } from './readiness.js';
-import { createStoreHealth, whileStoreAnswers } from './store-health.js';
+import { type ReadCacheOptions, createReadCache } from './read-cache.js';
+import { rememberUserToken, rememberedCaller } from './outage-callers.js';
+import { createStoreHealth, isStoreOut, whileStoreAnswers } from './store-health.js';
 import { appRouter } from './routers/app.js';
 import { type Scheduler, type SchedulerOptions, createAgentSweeper, createScheduler } from './scheduler/index.js';
 import type { Store } from './store/types.js';
@@ -85,6 +87,12 @@ export interface CoordinatorOptions {
    */
   clock?: Clock;
   /**
+   * The bounds of what the coordinator keeps of what it read and wrote, to answer reads from,
+   * marked stale, while the store is out (see docs/operations.md, "Store outages").
+   * @default 10,000 entries, 64 MiB
+   */
+  readCache?: Omit<ReadCacheOptions, 'clock'>;
+  /**
    * Called when a background sweep or schedule tick fails; it is tried again on the next one.
    */
   onError?: (error: unknown) => void;
@@ -133,15 +141,32 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     clock,
   });
   // Lets reads fail at once while the store is out (see `StoreHealth`).
-  const storeHealth = createStoreHealth({ ping: () => store.ping() });
+  const storeHealth = createStoreHealth({ ping: () => store.ping(), now: () => clock.now() });
+  // What this coordinator last saw, to answer reads from while the store is out (stale-reads.ts).
+  const readCache = createReadCache({ ...options.readCache, clock });
+  const sawUserToken = (hash: string, token: Parameters<typeof rememberUserToken>[2]) =>
+    rememberUserToken(readCache, hash, token);
   /**
    * The caller of a request, from its `authorization` header. A user token is read from the
-   * store: while the store is out that fails at once (agents' calls, the hot path, are left to
-   * their cached records and the store's own errors).
+   * store: while the store is out that fails at once, unless this coordinator remembers the store
+   * accepting it (then the caller may only read what the coordinator last saw; see
+   * `rememberedCaller`). Agents' calls, the hot path, are left to their cached records and the
+   * store's own errors.
    */
-  const callerOf = (authorization: string | undefined) => {
-    const resolve = () => resolveCaller(store, authorization, { agents, tokens, now: () => clock.now() });
-    return /^Bearer\s+(?!hfa_)\S/i.test(authorization ?? '') ? whileStoreAnswers(storeHealth, resolve) : resolve();
+  const callerOf = (authorization: string | undefined): Promise<Caller> => {
+    const resolve = () => resolveCaller(store, authorization, { agents, tokens, now: () => clock.now(), sawUserToken });
+    const bearer = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
+    if (!bearer || bearer.startsWith('hfa_')) return resolve();
+    return whileStoreAnswers(storeHealth, resolve).catch((error: unknown) => {
+      const remembered = isStoreOut(error)
+        ? rememberedCaller(readCache, tokens.hashOf(bearer), {
+            now: clock.now(),
+            outSince: storeHealth.outSince ?? clock.now(),
+          })
+        : null;
+      if (remembered) return remembered;
+      throw error;
+    });
   };
   const contextOf = (caller: Caller, signal: AbortSignal): CoordinatorContext => ({
     store,
@@ -156,6 +181,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     secrets,
     signal,
     storeHealth,
+    readCache,
   });
   // The caller of each tRPC request, resolved from its header before its body is read.
   const callers = new WeakMap<IncomingMessage, Caller>();
@@ -215,7 +241,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     tokens,
     now: () => clock.now(),
   });
-  const readiness = createReadiness({ store });
+  const readiness = createReadiness({ store, now: () => clock.now() });
   const server = createServer((req, res) => {
     // Agent calls carry no query string (a batch does): their path is the URL as sent, with
     // nothing to parse. Everything else under /trpc/ goes to the tRPC handler.
@@ -237,13 +263,19 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
       // Answers within a second whatever the store does (see createReadiness).
       // The body also says how the store finds jobs and delivers wake-ups (see docs/store.md).
       const about = { jobIndex: store.jobIndex(), wakeups: store.wakeupMode() };
-      void readiness
-        .check()
-        .then((r) =>
-          res
-            .writeHead(r.ready ? 200 : 503, { 'content-type': 'application/json' })
-            .end(`${JSON.stringify({ ...r, store: about })}\n`),
-        );
+      void readiness.check().then((r) => {
+        // While the store is out: since when, and how much this coordinator can still answer
+        // from what it last saw (reads marked stale).
+        const outage = r.ready
+          ? {}
+          : {
+              storeUnavailableSince: storeHealth.outSince ?? readiness.notReadySince,
+              readCache: { entries: readCache.entries, bytes: readCache.bytes },
+            };
+        res
+          .writeHead(r.ready ? 200 : 503, { 'content-type': 'application/json' })
+          .end(`${JSON.stringify({ ...r, store: about, ...outage })}\n`);
+      });
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');

@@ -1,4 +1,5 @@
-import { StoreUnavailableError } from '@hiveforge/sdk';
+import { ErrorCodes, StoreUnavailableError, isHiveForgeError } from '@hiveforge/sdk';
+import { storeUnavailableOf } from './store/mongodb/driver-errors.js';
 
 /**
  * Whether this coordinator's store answers, as a background ping sees it: what lets reads fail
@@ -8,6 +9,17 @@ import { StoreUnavailableError } from '@hiveforge/sdk';
 export interface StoreHealth {
   /** True while the store is out: its last ping failed, or one has waited past `outAfterMs`. */
   readonly out: boolean;
+  /**
+   * Since when the store is out (when the ping that found it out was sent), or null while it
+   * answers.
+   */
+  readonly outSince: number | null;
+  /**
+   * Tells that a store call failed because the store is out (a closed connection): the store
+   * counts as out from now until a ping answers, so that the reads after it fail at once
+   * instead of each waiting for the next ping to find it out.
+   */
+  sawOut(): void;
   /** Resolves when the store is found out (at once if it is); `signal` ends the wait unresolved. */
   whenOut(signal?: AbortSignal): Promise<void>;
   /** Stops pinging. */
@@ -42,10 +54,13 @@ export function createStoreHealth(options: StoreHealthOptions): StoreHealth {
   const intervalMs = options.intervalMs ?? 1_000;
   const outAfterMs = options.outAfterMs ?? 3_000;
   let out = false;
+  let outSince: number | null = null;
   let pingSentAt: number | null = null;
   let waiters: (() => void)[] = [];
 
-  const setOut = (value: boolean) => {
+  const setOut = (value: boolean, since = now()) => {
+    if (value && !out) outSince = since;
+    if (!value) outSince = null;
     out = value;
     if (!value) return;
     const woken = waiters;
@@ -55,10 +70,12 @@ export function createStoreHealth(options: StoreHealthOptions): StoreHealth {
 
   const tick = () => {
     if (pingSentAt !== null) {
-      if (now() - pingSentAt >= outAfterMs) setOut(true);
+      // Unanswered since it was sent: the store is out since then.
+      if (now() - pingSentAt >= outAfterMs) setOut(true, pingSentAt);
       return;
     }
-    pingSentAt = now();
+    const sentAt = now();
+    pingSentAt = sentAt;
     options.ping().then(
       () => {
         pingSentAt = null;
@@ -66,7 +83,7 @@ export function createStoreHealth(options: StoreHealthOptions): StoreHealth {
       },
       () => {
         pingSentAt = null;
-        setOut(true);
+        setOut(true, sentAt);
       },
     );
   };
@@ -77,6 +94,12 @@ export function createStoreHealth(options: StoreHealthOptions): StoreHealth {
   return {
     get out() {
       return out;
+    },
+    get outSince() {
+      return outSince;
+    },
+    sawOut() {
+      setOut(true);
     },
     whenOut(signal) {
       if (out) return Promise.resolve();
@@ -101,6 +124,12 @@ export function createStoreHealth(options: StoreHealthOptions): StoreHealth {
   };
 }
 
+/** True when `error` says the store is out (`HF_STORE_UNAVAILABLE`, or a raw driver error meaning it), not a refusal of the request. */
+export function isStoreOut(error: unknown): boolean {
+  const hf = isHiveForgeError(error) ? error : storeUnavailableOf(error);
+  return hf?.code === ErrorCodes.storeUnavailable;
+}
+
 /** The error of work refused, or given up, because the store is out. */
 export const storeOutError = () =>
   new StoreUnavailableError('the store does not answer: this coordinator cannot read it now; try again shortly');
@@ -108,7 +137,8 @@ export const storeOutError = () =>
 /**
  * Runs `work` that needs the store, unless the store is out: then it fails at once with
  * `HF_STORE_UNAVAILABLE` (a `StoreUnavailableError`), and work under way fails so as soon as the
- * store is found out, instead of waiting for the store driver's own timeout (30 s). Without
+ * store is found out, instead of waiting for the store driver's own timeout (30 s); work that
+ * fails because the store is out makes it out at once (see `StoreHealth.sawOut`). Without
  * `health`, `work` just runs. (Not for agents' calls: the race costs each call an abort signal.)
  * @example
  * const run = await whileStoreAnswers(health, () => store.getRun(runId));
@@ -122,6 +152,10 @@ export async function whileStoreAnswers<T>(health: StoreHealth | undefined, work
     const found = await Promise.race([work(), health.whenOut(stop.signal).then(() => gone)]);
     if (found === gone) throw storeOutError();
     return found as T;
+  } catch (error) {
+    // Found out by this work first: the reads after it need not wait for a ping to see it.
+    if (!health.out && isStoreOut(error)) health.sawOut();
+    throw error;
   } finally {
     stop.abort();
   }

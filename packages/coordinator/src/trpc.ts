@@ -10,7 +10,8 @@ import type { Analyzer } from './analyzer/index.js';
 import type { Metrics } from './metrics.js';
 import type { SecretsCipher } from './secrets/cipher.js';
 import { storeUnavailableOf } from './store/mongodb/driver-errors.js';
-import { type StoreHealth, whileStoreAnswers } from './store-health.js';
+import type { ReadCache } from './read-cache.js';
+import { type StoreHealth, storeOutError, whileStoreAnswers } from './store-health.js';
 
 /** What every procedure sees. */
 export interface CoordinatorContext {
@@ -36,6 +37,11 @@ export interface CoordinatorContext {
    * out (see `StoreHealth`). @default undefined (reads wait for the store)
    */
   storeHealth?: StoreHealth;
+  /**
+   * What this coordinator last saw of the store, which `cachedReadProcedure`s answer from, marked
+   * stale, while the store is out (see `stale-reads.ts`). @default undefined (never stale)
+   */
+  readCache?: ReadCache;
 }
 
 const TRPC_CODES: Record<string, TRPC_ERROR_CODE_KEY> = {
@@ -145,21 +151,40 @@ export const agentProcedure = t.procedure.use(async ({ ctx, next }) =>
   mapError(await next({ ctx: { agent: agentOf(ctx.caller) } })),
 );
 
-/** Users whose token grants at least `role`. */
+/** The user calling, when their token grants at least `role`; otherwise the error to answer. */
+function userOf(caller: Caller, role: Role) {
+  if (caller.kind === 'anonymous')
+    throw toTRPCError(new UnauthenticatedError(caller.refused ?? 'missing or invalid API token'));
+  if (caller.kind !== 'user')
+    throw new TRPCError({ code: 'FORBIDDEN', message: 'agent tokens cannot call user procedures' });
+  if (!roleAllows(caller.role, role)) {
+    throw new TRPCError({
+      code: 'FORBIDDEN',
+      message: `this needs the ${role} role; your token has ${caller.role}`,
+    });
+  }
+  return caller;
+}
+
+/**
+ * Users whose token grants at least `role`. While the store is out, queries fail at once with
+ * `HF_STORE_UNAVAILABLE` (see `whileStoreAnswers`), and so does every call of a caller accepted
+ * from memory (`remembered`).
+ */
 export const userProcedure = (role: Role) =>
   publicProcedure.use(({ ctx, next, type }) => {
-    if (ctx.caller.kind === 'anonymous')
-      throw toTRPCError(new UnauthenticatedError(ctx.caller.refused ?? 'missing or invalid API token'));
-    if (ctx.caller.kind !== 'user')
-      throw new TRPCError({ code: 'FORBIDDEN', message: 'agent tokens cannot call user procedures' });
-    if (!roleAllows(ctx.caller.role, role)) {
-      throw new TRPCError({
-        code: 'FORBIDDEN',
-        message: `this needs the ${role} role; your token has ${ctx.caller.role}`,
-      });
-    }
-    const user = ctx.caller;
+    const user = userOf(ctx.caller, role);
+    if (user.remembered) throw toTRPCError(storeOutError());
     return type === 'query'
       ? whileStoreAnswers(ctx.storeHealth, () => next({ ctx: { ...ctx, user } }))
       : next({ ctx: { ...ctx, user } });
   });
+
+/**
+ * Reads that may be answered from what this coordinator last saw while the store is out (see
+ * `stale-reads.ts`): callers accepted from memory (`remembered`) may call them, and they are not
+ * failed up front: each reads through the read cache (`readThrough`) and answers the typed 503
+ * itself when it has nothing to show.
+ */
+export const cachedReadProcedure = (role: Role) =>
+  publicProcedure.use(({ ctx, next }) => next({ ctx: { ...ctx, user: userOf(ctx.caller, role) } }));

@@ -1,5 +1,6 @@
 import { ConfigError, formatBytes, formatDuration } from '@hiveforge/sdk';
 import { withCluster } from '../cluster-client.js';
+import { staleNotice } from '../stale-notice.js';
 import { renderTable, toJson } from '../table.js';
 import type { CommandIO } from './run.js';
 
@@ -10,6 +11,8 @@ const ACTIONS = ['suspend', 'resume', 'drain', 'remove'] as const;
 export async function agentsListCommand(options: { all?: boolean; json?: boolean }, io: CommandIO): Promise<number> {
   return withCluster(async ({ client }) => {
     const agents = await client.agents.list.query({ includeGone: options.all === true });
+    const notice = staleNotice(agents[0]?.stale);
+    if (notice) io.stderr.write(`${notice}\n`);
     if (options.json) {
       io.stdout.write(toJson(agents));
       return 0;

@@ -3,6 +3,7 @@ import { BadInputError, ConfigError, formatDuration } from '@hiveforge/sdk';
 import { withCluster } from '../cluster-client.js';
 import { createPrefixer, createStyle, renderSummary } from '../output.js';
 import { followToEnd } from '../run-follower.js';
+import { staleNotice } from '../stale-notice.js';
 import { formatTime, renderTable, toJson } from '../table.js';
 import type { CommandIO } from './run.js';
 
@@ -37,6 +38,8 @@ export async function runsCommand(
   return withCluster(async ({ client }) => {
     if (options.pipeline !== undefined) await client.pipelines.get.query({ name: options.pipeline });
     const runs = await client.runs.list.query({ pipeline: options.pipeline, status, limit });
+    const notice = staleNotice(runs[0]?.stale);
+    if (notice) io.stderr.write(`${notice}\n`);
     if (options.json) {
       io.stdout.write(toJson(runs));
       return 0;
@@ -63,9 +66,12 @@ export async function runsCommand(
 export async function statusCommand(options: { run: string; json?: boolean }, io: CommandIO): Promise<number> {
   const { runId } = parseRunRef(options.run);
   return withCluster(async ({ client }) => {
-    const { run, jobs } = await client.runs.get.query({ runId });
+    const { run, jobs, stale } = await client.runs.get.query({ runId });
+    // Answered from what the coordinator last saw: its store is out.
+    const notice = staleNotice(stale);
+    if (notice) io.stderr.write(`${notice}\n`);
     if (options.json) {
-      io.stdout.write(toJson({ run, jobs: jobs.map(({ spec: _spec, ...job }) => job) }));
+      io.stdout.write(toJson({ run, jobs: jobs.map(({ spec: _spec, ...job }) => job), ...(stale ? { stale } : {}) }));
       return 0;
     }
     const style = createStyle(io.stdout);

@@ -1,7 +1,8 @@
 import { ConflictError, NotFoundError } from '@hiveforge/sdk';
 import { z } from 'zod';
 import { recordEvent } from '../event-log.js';
-import { type CoordinatorContext, router, userProcedure } from '../trpc.js';
+import { readThrough } from '../stale-reads.js';
+import { type CoordinatorContext, cachedReadProcedure, router, userProcedure } from '../trpc.js';
 
 const AgentId = z.object({ agentId: z.string().min(1).max(200) });
 
@@ -11,23 +12,25 @@ const AgentId = z.object({ agentId: z.string().min(1).max(200) });
  */
 export const agentsRouter = router({
   /** The agents that are not gone; with `includeGone`, the gone ones too. */
-  list: userProcedure('viewer')
+  list: cachedReadProcedure('viewer')
     .input(z.object({ includeGone: z.boolean().default(false) }).optional())
-    .query(async ({ ctx, input }) => {
-      const agents = await ctx.store.listAgents();
-      return Promise.all(
-        agents
-          .filter((a) => input?.includeGone || a.state !== 'gone')
-          .map(async ({ tokenHash: _hidden, ...agent }) => ({
-            ...agent,
-            jobs: (await ctx.store.findJobsOfAgent(agent._id)).map((j) => ({
-              jobId: j._id,
-              attempt: j.attempt,
-              state: j.state,
+    .query(({ ctx, input }) =>
+      readThrough(ctx, `agents:${input?.includeGone === true}`, async () => {
+        const agents = await ctx.store.listAgents();
+        return Promise.all(
+          agents
+            .filter((a) => input?.includeGone || a.state !== 'gone')
+            .map(async ({ tokenHash: _hidden, ...agent }) => ({
+              ...agent,
+              jobs: (await ctx.store.findJobsOfAgent(agent._id)).map((j) => ({
+                jobId: j._id,
+                attempt: j.attempt,
+                state: j.state,
+              })),
             })),
-          })),
-      );
-    }),
+        );
+      }),
+    ),
 
   suspend: userProcedure('maintainer')
     .input(AgentId)

@@ -4,7 +4,12 @@ import { z } from 'zod';
 import { AnalysisFailedError } from '../analyzer/index.js';
 import { labelWarnings } from '../scheduler/index.js';
 import { recordEvent } from '../event-log.js';
-import { router, userProcedure } from '../trpc.js';
+import { readThrough } from '../stale-reads.js';
+import type { PipelineRecord } from '../store/types.js';
+import { cachedReadProcedure, router, userProcedure } from '../trpc.js';
+
+/** The read cache's key of the list of pipelines. */
+const PIPELINES_KEY = 'pipelines';
 
 /** The most source a deploy may carry, in bytes, and the largest bundle. */
 export const DEPLOY_LIMITS = { sourceBytes: 5_000_000, bundleBytes: 20_000_000, files: 500 } as const;
@@ -58,36 +63,46 @@ export const pipelinesRouter = router({
       await ctx.store.setPipelineHead(spec.name, versionId, now);
       await ctx.scheduler.syncSchedules(spec.name, versionId, { headAt: now, spec });
       await recordEvent(ctx.store, { type: 'pipeline', pipeline: spec.name, versionId }, now);
+      // The list this coordinator last saw gets the head it just set (never read for it).
+      const listed = ctx.readCache?.get<PipelineRecord[]>(PIPELINES_KEY)?.value;
+      if (listed) {
+        const head: PipelineRecord = { _id: spec.name, versionId, updatedAt: now };
+        ctx.readCache?.put(PIPELINES_KEY, [...listed.filter((p) => p._id !== spec.name), head]);
+      }
       // Jobs no registered agent could take (not an error: such an agent may register later).
       const agentWarnings = labelWarnings(spec.jobs, await ctx.store.listAgents());
       return { pipeline: spec.name, versionId, spec, warnings: result.diagnostics, agentWarnings };
     }),
 
-  list: userProcedure('viewer').query(async ({ ctx }) => ctx.store.listPipelines()),
+  list: cachedReadProcedure('viewer').query(({ ctx }) =>
+    readThrough(ctx, PIPELINES_KEY, () => ctx.store.listPipelines()),
+  ),
 
   /**
    * A pipeline's head, or with `versionId` one of its versions: `spec` is that version's, `head`
    * the head's version id.
    */
-  get: userProcedure('viewer')
+  get: cachedReadProcedure('viewer')
     .input(z.object({ name: z.string().min(1), versionId: z.string().min(1).max(100).optional() }))
-    .query(async ({ ctx, input }) => {
-      const head = await ctx.store.getPipeline(input.name);
-      if (!head) throw new NotFoundError(`no pipeline named '${input.name}'`);
-      const versionId = input.versionId ?? head.versionId;
-      const version = await ctx.store.getPipelineVersion(versionId);
-      if (input.versionId !== undefined && version?.pipeline !== input.name)
-        throw new NotFoundError(`pipeline '${input.name}' has no version '${input.versionId}'`);
-      return {
-        name: head._id,
-        versionId,
-        head: head.versionId,
-        updatedAt: head.updatedAt,
-        createdAt: version?.createdAt ?? null,
-        entry: version?.entry ?? null,
-        spec: version?.spec ?? null,
-      };
-    }),
+    .query(({ ctx, input }) =>
+      readThrough(ctx, `pipeline:${input.name}:${input.versionId ?? ''}`, async () => {
+        const head = await ctx.store.getPipeline(input.name);
+        if (!head) throw new NotFoundError(`no pipeline named '${input.name}'`);
+        const versionId = input.versionId ?? head.versionId;
+        const version = await ctx.store.getPipelineVersion(versionId);
+        if (input.versionId !== undefined && version?.pipeline !== input.name)
+          throw new NotFoundError(`pipeline '${input.name}' has no version '${input.versionId}'`);
+        return {
+          name: head._id,
+          versionId,
+          head: head.versionId,
+          updatedAt: head.updatedAt,
+          createdAt: version?.createdAt ?? null,
+          entry: version?.entry ?? null,
+          spec: version?.spec ?? null,
+        };
+      }),
+    ),
 
   /**
    * The versions of a pipeline, newest first, without their bundles or specs. Page with

@@ -2,12 +2,21 @@ import { NotFoundError, TriggerEvent } from '@hiveforge/sdk';
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import { LOG_PAGE, LogCursor, readLogPage } from '../log-page.js';
-import { readRunEvents } from '../run-watcher.js';
-import { DecisionIds, RunInputsSchema, jobIdOf, waitingReason } from '../scheduler/index.js';
+import { type RunEventBatch, readRunEvents } from '../run-watcher.js';
+import { type RunView, runViewKey, runViewOf, sawRun } from '../run-view.js';
+import { DecisionIds, RunInputsSchema, jobIdOf } from '../scheduler/index.js';
+import { type StaleMarker, readThrough, staleOrThrow, waitForStore } from '../stale-reads.js';
+import { whileStoreAnswers } from '../store-health.js';
 import { JobState } from '../store/types.js';
-import { router, userProcedure } from '../trpc.js';
+import { type CoordinatorContext, cachedReadProcedure, router, userProcedure } from '../trpc.js';
 
 const RunId = z.string().min(1).max(300);
+
+/** What a watch of a run tells the read cache (see `sawRun`). */
+const sawOf = (ctx: CoordinatorContext) => (ctx.readCache ? sawRun.bind(null, ctx.readCache) : undefined);
+
+/** A batch of a watch: while the store is out, an empty one marked `stale` (see `runs.watch`). */
+type WatchBatch = RunEventBatch & { stale?: StaleMarker };
 
 /** Triggering, reading, watching and cancelling runs. */
 export const runsRouter = router({
@@ -56,32 +65,28 @@ export const runsRouter = router({
    * A run and its jobs. A queued job no live agent can take (none has its labels) says why in
    * `waiting` (null otherwise).
    */
-  get: userProcedure('viewer')
+  get: cachedReadProcedure('viewer')
     .input(z.object({ runId: RunId }))
-    .query(async ({ ctx, input }) => {
-      const run = await ctx.store.getRun(input.runId);
-      if (!run) throw new NotFoundError(`no run '${input.runId}'`);
-      const jobs = await ctx.store.listJobs(input.runId);
-      // Why a queued job waits, when no live agent has its labels: the agents are read only then.
-      const agents = jobs.some((j) => j.state === JobState.queued) ? await ctx.store.listAgents() : [];
-      // The fingerprint of the job's current attempt: null while that attempt has not started.
-      return {
-        run,
-        jobs: jobs.map((job) => ({
-          ...job,
-          fingerprint: job.fingerprint?.attempt === job.attempt ? job.fingerprint : null,
-          waiting: job.state === JobState.queued ? waitingReason(job.spec.labels, agents) : null,
-        })),
-      };
-    }),
+    .query(({ ctx, input }) =>
+      readThrough(ctx, runViewKey(input.runId), async (): Promise<RunView> => {
+        const run = await ctx.store.getRun(input.runId);
+        if (!run) throw new NotFoundError(`no run '${input.runId}'`);
+        const jobs = await ctx.store.listJobs(input.runId);
+        // Why a queued job waits, when no live agent has its labels: the agents are read only then.
+        const agents = jobs.some((j) => j.state === JobState.queued) ? await ctx.store.listAgents() : [];
+        return runViewOf(run, jobs, agents);
+      }),
+    ),
 
   /** Every attempt of one job of a run: agent, lease and end times, status, cause, exit code. */
-  attempts: userProcedure('viewer')
+  attempts: cachedReadProcedure('viewer')
     .input(z.object({ runId: RunId, job: z.string().min(1).max(300) }))
-    .query(async ({ ctx, input }) => {
-      if (!(await ctx.store.getRun(input.runId))) throw new NotFoundError(`no run '${input.runId}'`);
-      return ctx.scheduler.attempts(jobIdOf(input.runId, input.job));
-    }),
+    .query(({ ctx, input }) =>
+      readThrough(ctx, `attempts:${jobIdOf(input.runId, input.job)}`, async () => {
+        if (!(await ctx.store.getRun(input.runId))) throw new NotFoundError(`no run '${input.runId}'`);
+        return ctx.scheduler.attempts(jobIdOf(input.runId, input.job));
+      }),
+    ),
 
   /**
    * A run's artifacts, oldest first: name, size, SHA-256, the job (by name) and attempt that
@@ -108,7 +113,7 @@ export const runsRouter = router({
         .sort((a, b) => a.createdAt - b.createdAt || a.name.localeCompare(b.name));
     }),
 
-  list: userProcedure('viewer')
+  list: cachedReadProcedure('viewer')
     .input(
       z.object({
         pipeline: z.string().optional(),
@@ -117,7 +122,7 @@ export const runsRouter = router({
         limit: z.number().int().min(1).max(200).default(50),
       }),
     )
-    .query(async ({ ctx, input }) => ctx.store.listRuns(input)),
+    .query(({ ctx, input }) => readThrough(ctx, `runs:${JSON.stringify(input)}`, () => ctx.store.listRuns(input))),
 
   /**
    * Runs the same version again with the same trigger, as a new run: every job, or with `job`
@@ -143,8 +148,12 @@ export const runsRouter = router({
       return { ok: true as const };
     }),
 
-  /** Long-polls for what happened since `cursor`; answers at once when something did. */
-  watch: userProcedure('viewer')
+  /**
+   * Long-polls for what happened since `cursor`; answers at once when something did. While the
+   * store is out, a run this coordinator saw is answered, when the wait is over, with no events,
+   * the same cursor and `stale` (the watch goes on once the store is back); another is the 503.
+   */
+  watch: cachedReadProcedure('viewer')
     .input(
       z.object({
         runId: RunId,
@@ -152,11 +161,29 @@ export const runsRouter = router({
         waitMs: z.number().int().min(0).max(30_000).default(10_000),
       }),
     )
-    .query(async ({ ctx, input }) => {
+    .query(async ({ ctx, input }): Promise<WatchBatch> => {
       const deadline = ctx.clock.now() + input.waitMs;
+      const saw = sawOf(ctx);
       for (;;) {
-        const batch = await readRunEvents(ctx.store, input.runId, input.cursor);
-        if (!batch) throw new NotFoundError(`no run '${input.runId}'`);
+        let batch: RunEventBatch | null;
+        try {
+          batch = await whileStoreAnswers(ctx.storeHealth, () =>
+            readRunEvents(ctx.store, input.runId, input.cursor, saw),
+          );
+        } catch (error) {
+          const { stale } = staleOrThrow<RunView>(ctx, runViewKey(input.runId), error);
+          const left = deadline - ctx.clock.now();
+          if (left > 0 && !ctx.signal.aborted) {
+            await waitForStore(ctx, left, ctx.signal);
+            if (!ctx.storeHealth?.out && !ctx.signal.aborted) continue;
+          }
+          // No events: what the run did meanwhile is read from the store once it is back.
+          return { events: [], cursor: input.cursor ?? '', done: false, more: false, stale };
+        }
+        if (!batch) {
+          ctx.readCache?.delete(runViewKey(input.runId));
+          throw new NotFoundError(`no run '${input.runId}'`);
+        }
         const left = deadline - ctx.clock.now();
         if (batch.events.length > 0 || batch.done || left <= 0 || ctx.signal.aborted) return batch;
         await ctx.scheduler.waitForRun(input.runId, Math.min(left, 500), ctx.signal);
@@ -165,14 +192,25 @@ export const runsRouter = router({
 
   /**
    * Follows a run as Server-Sent Events: each message is a batch of events, tracked by cursor,
-   * so a reconnecting client resumes where it was (on any coordinator). Ends with the run.
+   * so a reconnecting client resumes where it was (on any coordinator). Ends with the run. While
+   * the store is out, the stream of a run this coordinator saw stays open and quiet until the
+   * store is back; another run's is the 503.
    */
-  tail: userProcedure('viewer')
+  tail: cachedReadProcedure('viewer')
     .input(z.object({ runId: RunId, lastEventId: z.string().max(1_000_000).nullish() }))
     .subscription(async function* ({ ctx, input, signal }) {
       let cursor = input.lastEventId ?? undefined;
+      const saw = sawOf(ctx);
       for (;;) {
-        const batch = await readRunEvents(ctx.store, input.runId, cursor);
+        let batch: RunEventBatch | null;
+        try {
+          batch = await whileStoreAnswers(ctx.storeHealth, () => readRunEvents(ctx.store, input.runId, cursor, saw));
+        } catch (error) {
+          staleOrThrow<RunView>(ctx, runViewKey(input.runId), error);
+          await waitForStore(ctx, 1_000, signal);
+          if (signal?.aborted) return;
+          continue;
+        }
         if (!batch) throw new NotFoundError(`no run '${input.runId}'`);
         cursor = batch.cursor;
         if (batch.events.length) yield tracked(cursor, batch.events);

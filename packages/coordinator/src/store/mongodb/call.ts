@@ -3,7 +3,7 @@
  * `StoreUnavailableError`, and an operation a busy server refused without doing it is tried again.
  */
 import { StoreUnavailableError, isHiveForgeError } from '@hiveforge/sdk';
-import { isMongoBusy, isMongoUnavailable } from './driver-errors.js';
+import { isMongoBusy, isMongoUnavailable, isSocketFailure } from './driver-errors.js';
 
 /** Runs one store operation, translating availability failures. */
 export type StoreCall = <T>(what: string, operation: () => Promise<T>) => Promise<T>;
@@ -35,7 +35,7 @@ export function createStoreCall({ where, isClosed }: StoreCallOptions): StoreCal
       return await operation();
     } catch (error) {
       if (isHiveForgeError(error)) throw error;
-      if (isMongoUnavailable(error)) {
+      if (isMongoUnavailable(error) || isSocketFailure(error)) {
         throw new StoreUnavailableError(`MongoDB at ${where} is unavailable (${what}): ${messageOf(error)}`, {
           cause: error,
         });

@@ -110,6 +110,32 @@ export function isMongoUnavailable(error: unknown, depth = 0): boolean {
   return e.cause !== undefined && isMongoUnavailable(e.cause, depth + 1);
 }
 
+/** Node's codes of a socket that was closed, reset, refused or timed out under the driver. */
+const SOCKET_FAILURE_CODES: ReadonlySet<string> = new Set([
+  'EPIPE',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'ENOTCONN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ERR_SOCKET_CLOSED',
+  'ERR_STREAM_DESTROYED',
+  'ERR_STREAM_WRITE_AFTER_END',
+]);
+
+/**
+ * True when a store operation failed with a bare Node socket error (the driver sometimes lets
+ * one through unwrapped: `This socket has been ended by the other party`, EPIPE, as a killed
+ * server's connection is written to). Only for errors of a store operation: a socket error
+ * elsewhere (a client gone) is not the store's.
+ */
+export function isSocketFailure(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && SOCKET_FAILURE_CODES.has(code);
+}
+
 /**
  * True when a MongoDB-wire server refused an operation without doing it because it is busy
  * (FerretDB's SQLite backend answers "database is locked" under write contention): the same
