@@ -70,6 +70,10 @@ describe('reads during a store outage, real processes on FerretDB', () => {
     // Asked every 100 ms from the stop: the first answers wait for the coordinator to find the
     // store out; from then on each answers at once, from what the watch last saw.
     const answers: Awaited<ReturnType<typeof timed>>[] = [];
+    const summary = () =>
+      answers
+        .map((a) => `${a.value ? 'ok' : (codeOf(a.error)?.hiveforgeCode ?? (a.error as Error).message)}/${a.ms}ms`)
+        .join(' ');
     let stale: Awaited<ReturnType<typeof client.runs.get.query>> | undefined;
     while (!stale) {
       const answer = await timed(() => client.runs.get.query({ runId: run._id }));
@@ -77,7 +81,7 @@ describe('reads during a store outage, real processes on FerretDB', () => {
       const value = answer.value as typeof stale;
       if (value?.stale) stale = value;
       else if (Date.now() - stoppedAt > 15_000)
-        throw new Error(`no stale answer within 15 s of the stop: ${JSON.stringify(answers)}`);
+        throw new Error(`no stale answer within 15 s of the stop: ${summary()}`);
       else await sleep(100);
     }
     const firstStaleAfterMs = Date.now() - stoppedAt;
@@ -104,7 +108,7 @@ describe('reads during a store outage, real processes on FerretDB', () => {
     console.info(
       `stale reads: first stale runs.get ${firstStaleAfterMs} ms after the stop; then runs.get ${again.ms} ms, ` +
         `unknown run ${unknown.ms} ms, pipelines.list ${pipelines.ms} ms, watch ${watch.ms} ms; ` +
-        `answers before: ${answers.map((a) => `${a.value ? 'ok' : (codeOf(a.error)?.hiveforgeCode ?? (a.error as Error).message)}/${a.ms}ms`).join(' ')}`,
+        `answers from the stop: ${summary()}`,
     );
     // Found out within the store health's wait for a ping (3 s) and its interval (1 s); every read
     // after that answers at once.
