@@ -49,7 +49,11 @@ describe('reads during a store outage, real processes on FerretDB', () => {
     );
     const client = createUserClient(coordinator.url, adminToken);
     const pkg = await packagePipeline(join(repoRoot, 'test/fixtures/stale-reads/hiveforge.ts'));
-    const { pipeline } = await client.pipelines.deploy.mutate({ entry: pkg.entry, files: pkg.files, bundle: pkg.bundle });
+    const { pipeline } = await client.pipelines.deploy.mutate({
+      entry: pkg.entry,
+      files: pkg.files,
+      bundle: pkg.bundle,
+    });
     expect(await client.pipelines.list.query()).toEqual([expect.not.objectContaining({ stale: expect.anything() })]);
 
     // Trigger and follow (runs.watch) until the job runs: only the watch reads the run.
@@ -74,11 +78,12 @@ describe('reads during a store outage, real processes on FerretDB', () => {
       answers
         .map((a) => `${a.value ? 'ok' : (codeOf(a.error)?.hiveforgeCode ?? (a.error as Error).message)}/${a.ms}ms`)
         .join(' ');
-    let stale: Awaited<ReturnType<typeof client.runs.get.query>> | undefined;
+    type RunAnswer = Awaited<ReturnType<typeof client.runs.get.query>>;
+    let stale: RunAnswer | undefined;
     while (!stale) {
       const answer = await timed(() => client.runs.get.query({ runId: run._id }));
       answers.push(answer);
-      const value = answer.value as typeof stale;
+      const value = answer.value as RunAnswer | undefined;
       if (value?.stale) stale = value;
       else if (Date.now() - stoppedAt > 15_000)
         throw new Error(`no stale answer within 15 s of the stop: ${summary()}`);
@@ -113,7 +118,7 @@ describe('reads during a store outage, real processes on FerretDB', () => {
     // Found out within the store health's wait for a ping (3 s) and its interval (1 s); every read
     // after that answers at once.
     expect(firstStaleAfterMs).toBeLessThan(6_000);
-    expect((again.value as typeof stale | undefined)?.stale?.since).toBe(stale.stale?.since);
+    expect((again.value as RunAnswer | undefined)?.stale?.since).toBe(stale.stale?.since);
     expect(again.ms).toBeLessThan(1_000);
     // A run this coordinator never saw: the typed 503, at once.
     expect(codeOf(unknown.error)).toMatchObject({ hiveforgeCode: 'HF_STORE_UNAVAILABLE', httpStatus: 503 });

@@ -23,7 +23,10 @@ export const OUTAGE_CALLER_GRACE_MS = 5 * 60_000;
  * does not know is forgotten.
  */
 export function rememberUserToken(cache: ReadCache, hash: string, token: TokenRecord | null): void {
-  if (!token || token.revokedAt !== null) return cache.delete(keyOf(hash));
+  if (!token || token.revokedAt !== null) {
+    cache.delete(keyOf(hash));
+    return;
+  }
   const remembered: RememberedToken = { name: token.name, role: token.role, expiresAt: token.expiresAt };
   cache.put(keyOf(hash), remembered);
 }
