@@ -111,6 +111,22 @@ describe.runIf(engine)('the docker executor, end to end (real engine, CLI subpro
     expect(jobLines(r.stdout, 'make')).not.toContain('os=hiveforge-busybox image-env=busybox job-env=yes');
   });
 
+  it("caches a `~` path of a docker job: the container's home is a per-job host directory, saved and restored like the workspace", async () => {
+    const workDir = await workDirOf('home-cache');
+    const first = await runCli(['run', fixture, '--job', 'home-cache', '--work-dir', workDir], { timeoutMs: 90_000 });
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    expect(first.stdout).toContain('home-cache hit=miss');
+    expect(first.stdout).toContain('home=/hiveforge/home');
+    expect(first.stdout).not.toMatch(/cannot reach "~\/.stuff"/);
+    expect(first.stdout).not.toContain('found written by');
+    const second = await runCli(['run', fixture, '--job', 'home-cache', '--work-dir', workDir], { timeoutMs: 90_000 });
+    expect(second.code, second.stdout + second.stderr).toBe(0);
+    expect(second.stdout).toContain('home-cache hit=exact');
+    expect(second.stdout).toMatch(/found written by docker\/1\b/);
+    // Each job's home goes with its container.
+    expect(await readdir(join(workDir, 'homes')).catch(() => [])).toEqual([]);
+  });
+
   it('a job over its memory limit fails with an out-of-memory error naming the limit', async () => {
     const workDir = await workDirOf('oom');
     const r = await runCli(['run', fixture, '--job', 'hungry', '--work-dir', workDir], { timeoutMs: 90_000 });

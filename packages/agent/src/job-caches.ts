@@ -71,7 +71,7 @@ export function createJobCaches(deps: JobCachesDeps): JobCaches {
         const host = env.cachePath?.(path) ?? null;
         if (host === null) {
           deps.log(
-            `warning: cache ${checked.key}: this executor cannot reach "${path}" (only workspace paths are cached here); not cached`,
+            `warning: cache ${checked.key}: this executor cannot reach "${path}" (only paths on the agent's host are cached: the workspace, and with docker the job's home); not cached`,
           );
           return { hit: 'miss', key: null };
         }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { posix } from 'node:path';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join, posix } from 'node:path';
 import { PassThrough } from 'node:stream';
 import {
   ConfigError,
@@ -38,6 +39,12 @@ export interface DockerExecutorOptions {
   user?: string;
   /** Where the workspace is mounted in the container. @default '/workspace' */
   containerWorkspace?: string;
+  /**
+   * The job's home in the container (`HOME` of its commands unless its `env` sets one): a fresh
+   * host directory per job attempt under `<workDir>/homes`, bind-mounted there as the workspace
+   * is, so `~` cache paths (npm's `~/.npm`) are saved and restored. @default '/hiveforge/home'
+   */
+  containerHome?: string;
   /** After a cancel, how long commands may take to exit before they are killed. @default 5000 */
   killGraceMs?: number;
   /**
@@ -86,6 +93,7 @@ const OOM_COUNT = [
 export function createDockerExecutor(options: DockerExecutorOptions): Executor {
   const docker = options.docker ?? createDockerClient();
   const mount = options.containerWorkspace ?? '/workspace';
+  const homeMount = options.containerHome ?? '/hiveforge/home';
   const grace = options.killGraceMs ?? 5_000;
   const defaultUser =
     options.user ?? (process.getuid && process.getgid ? `${process.getuid()}:${process.getgid()}` : undefined);
@@ -130,6 +138,9 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
       if (start.agentId) labels[ContainerLabels.agent] = start.agentId;
       if (start.runId) labels[ContainerLabels.run] = start.runId;
       if (start.attempt !== undefined) labels[ContainerLabels.attempt] = String(start.attempt);
+      // The job's home: a fresh host directory, owned by the agent's user as the workspace is.
+      await mkdir(join(options.workDir, 'homes'), { recursive: true, mode: 0o700 });
+      const hostHome = await mkdtemp(join(options.workDir, 'homes', 'home-'));
       // No Env here: the job's environment and secrets go to each exec, so `docker inspect` of a
       // job container shows none of them.
       const create = async (imageId: string) =>
@@ -144,7 +155,11 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
           WorkingDir: mount,
           Labels: labels,
           HostConfig: {
-            Mounts: [{ Type: 'bind', Source: start.hostWorkspace, Target: mount }, ...readOnly],
+            Mounts: [
+              { Type: 'bind', Source: start.hostWorkspace, Target: mount },
+              { Type: 'bind', Source: hostHome, Target: homeMount },
+              ...readOnly,
+            ],
             NetworkMode: 'bridge',
             ...(memory !== null ? { Memory: memory, MemorySwap: memory } : {}),
             ...(resources?.cpus ? { NanoCpus: Math.round(resources.cpus * 1e9) } : {}),
@@ -158,16 +173,18 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
           return create((await imageOf(start.image)).id);
         });
       } catch (error) {
+        await rm(hostHome, { recursive: true, force: true });
         throw engineError(`creating the job's container from ${start.image?.tag ?? options.defaultImage}`, error);
       }
       try {
         await container.start();
       } catch (error) {
         await container.remove({ force: true }).catch(() => {});
+        await rm(hostHome, { recursive: true, force: true });
         throw engineError("starting the job's container", error);
       }
       const user = start.user === 'root' ? '0:0' : (start.user ?? defaultUser);
-      const baseEnv = { ...start.env };
+      const baseEnv = { HOME: homeMount, ...start.env };
       let oomKills = 0;
       let removed: Promise<void> | null = null;
 
@@ -281,17 +298,29 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
         },
         copyOut: (path, options) => packPath(start.hostWorkspace, path, options),
         copyIn: async (archiveFile, path) => void (await unpackInto(start.hostWorkspace, { file: archiveFile }, path)),
-        // Only the bind-mounted workspace is on the host; a container's home and other paths are
-        // not reachable from here, so they are not cached.
+        // What is bind-mounted is on the host: the workspace, and the job's home (`~` is its HOME,
+        // which a job's env may set elsewhere: then only inside those two). Other paths are not.
         cachePath: (path) => {
-          if (path === mount || path.startsWith(`${mount}/`))
-            return insideWorkspace(start.hostWorkspace, path.slice(mount.length + 1) || '.');
-          return path.startsWith('~') || path.startsWith('/') ? null : insideWorkspace(start.hostWorkspace, path);
+          const home = baseEnv.HOME ?? homeMount;
+          const inContainer =
+            path === '~' || path.startsWith('~/')
+              ? posix.join(home, path.slice(1))
+              : path.startsWith('~')
+                ? null
+                : path;
+          if (inContainer === null) return null;
+          const under = (root: string) => inContainer === root || inContainer.startsWith(`${root}/`);
+          if (under(homeMount)) return insideWorkspace(hostHome, inContainer.slice(homeMount.length + 1) || '.');
+          if (under(mount)) return insideWorkspace(start.hostWorkspace, inContainer.slice(mount.length + 1) || '.');
+          return posix.isAbsolute(inContainer) ? null : insideWorkspace(start.hostWorkspace, inContainer);
         },
         teardown() {
-          removed ??= container.remove({ force: true, v: true }).catch((error) => {
-            if (!isGone(error)) throw engineError("removing the job's container", error);
-          });
+          removed ??= container
+            .remove({ force: true, v: true })
+            .catch((error) => {
+              if (!isGone(error)) throw engineError("removing the job's container", error);
+            })
+            .finally(() => rm(hostHome, { recursive: true, force: true }));
           return removed;
         },
       };
@@ -316,6 +345,8 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor {
             }),
         ),
       );
+      // And the jobs' homes of that life (this one has started none yet).
+      await rm(join(options.workDir, 'homes'), { recursive: true, force: true });
       return containers.length;
     },
   };
