@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -34,6 +34,7 @@ describe('node_modules as an artifact (hiveforge run subprocess)', () => {
     await using _dir = { [Symbol.asyncDispose]: () => rm(base, { recursive: true, force: true }) };
     const project = await projectWithBin(base);
     const kept = join(base, 'kept');
+    const timeline = join(base, 'timeline.txt');
     const r = await runCli(
       [
         'run',
@@ -47,7 +48,7 @@ describe('node_modules as an artifact (hiveforge run subprocess)', () => {
         '--work-dir',
         join(base, 'work'),
       ],
-      { env: { PROJECT_DIR: project }, timeoutMs: 120_000 },
+      { env: { PROJECT_DIR: project, HIVEFORGE_TIMELINE: timeline }, timeoutMs: 120_000 },
     );
     expect(r.stdout).toMatch(/^install\s+succeeded/m);
     expect(r.stdout, r.stdout).toMatch(/^use\s+succeeded/m);
@@ -56,6 +57,12 @@ describe('node_modules as an artifact (hiveforge run subprocess)', () => {
     expect(use).toContain('executable bit kept');
     expect(use).toContain('../hello-cli/bin/hello.js');
     expect(use).toContain('hard link kept (2 names)');
+    // The embedded agent uploaded node_modules itself: \`use\` extracts the archive it kept (the
+    // coordinator answering "not modified"), and the kept archives go when the agent stops.
+    const steps = await readFile(timeline, 'utf8');
+    expect(steps).toMatch(/^\s*\d+ use\s+download node_modules: unpack kept$/m);
+    expect(steps).not.toMatch(/^\s*\d+ use\s+download node_modules: unpack$/m);
+    await expect(stat(join(base, 'work/artifact-copies'))).rejects.toThrow(/ENOENT/);
 
     expect(r.stdout).toMatch(/^escaping-link\s+failed/m);
     expect(jobLines(r.stdout, 'escaping-link').join('\n')).toMatch(

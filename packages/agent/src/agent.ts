@@ -6,6 +6,7 @@ import type { Lease } from '@hiveforge/coordinator';
 import { type ArtifactClient, createArtifactClient } from './artifact-client.js';
 import { createCacheClient } from './cache-client.js';
 import { createLocalCache } from './local-cache.js';
+import { createLocalArtifacts } from './local-artifacts.js';
 import { type CoordinatorClient, createAgentClient, errorCodeOf } from './client.js';
 import { createEndpoints } from './endpoints.js';
 import type { Executor } from './executors/types.js';
@@ -17,6 +18,7 @@ import { LOG_SPILL_DIR, type RunningJob, runJob } from './job-runner.js';
 import { createWorkspaceUsage } from './workspace-usage.js';
 import type { OnLogLimit } from './log-shipper.js';
 import type { PipelineSpec } from '@hiveforge/sdk';
+import type { Timeline } from './timeline.js';
 
 /** Options of an agent. */
 export interface AgentOptions {
@@ -77,6 +79,15 @@ export interface AgentOptions {
    * @default DEFAULT_LOCAL_CACHE_BYTES (2 GiB)
    */
   localCacheBytes?: number;
+  /**
+   * The most bytes of the archives of its own uploads the agent keeps in
+   * `<workDir>/artifact-copies` while it runs, so that its later jobs of the same run extract an
+   * artifact it uploaded without downloading it (local-artifacts.ts); 0 keeps none.
+   * @default DEFAULT_LOCAL_ARTIFACT_BYTES (1 GiB)
+   */
+  localArtifactBytes?: number;
+  /** Receives the steps of each job (see timeline.ts). @default none */
+  timeline?: Timeline;
 }
 
 export type AgentEvent =
@@ -138,6 +149,10 @@ export function createAgent(options: AgentOptions): Agent {
     options.localCacheBytes === 0
       ? null
       : createLocalCache({ dir: join(options.workDir, 'caches'), limitBytes: options.localCacheBytes });
+  const localArtifacts =
+    options.localArtifactBytes === 0
+      ? null
+      : createLocalArtifacts({ dir: join(options.workDir, 'artifact-copies'), limitBytes: options.localArtifactBytes });
   const capacity = options.capacity ?? 1;
   const running = new Map<string, RunningJob>();
   /** Keys (`job#attempt`) of running jobs whose lease the coordinator declared lost. */
@@ -283,6 +298,7 @@ export function createAgent(options: AgentOptions): Agent {
           archiveCompression,
           caches,
           localCache,
+          localArtifacts,
           executor: options.executor,
           agentId: agentId ?? undefined,
           hosts,
@@ -297,6 +313,7 @@ export function createAgent(options: AgentOptions): Agent {
           onOutput: options.onOutput,
           keepWorkspaces: options.keepWorkspaces,
           retryForMs: options.retryForMs,
+          timeline: options.timeline,
         },
         lease,
       );
@@ -334,6 +351,8 @@ export function createAgent(options: AgentOptions): Agent {
         await mkdir(options.workDir, { recursive: true });
         // Logs an earlier life of this agent could not send are of attempts it no longer runs.
         await rm(join(options.workDir, LOG_SPILL_DIR), { recursive: true, force: true });
+        // An earlier life's kept archives are unknown to this one.
+        await localArtifacts?.clear();
         // A killed earlier life of this agent (same work directory) may have left environments.
         const reaped = (await options.executor.reap?.()) ?? 0;
         if (reaped > 0) emit({ type: 'reaped', count: reaped });
@@ -344,6 +363,7 @@ export function createAgent(options: AgentOptions): Agent {
         hosts.close();
         await heartbeats;
         await deregister();
+        await localArtifacts?.clear();
       })();
       return finished;
     },

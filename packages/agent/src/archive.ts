@@ -3,11 +3,12 @@ import { lstat, mkdir, mkdtemp, realpath, rm } from 'node:fs/promises';
 import { basename, dirname, join, normalize, sep } from 'node:path';
 import { Readable, Transform, type TransformCallback, pipeline as pipelineCb } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGzip, gzipSync } from 'node:zlib';
+import { createGunzip, createGzip, gzipSync } from 'node:zlib';
 import { ArtifactInvalidError, createArchiveEntryChecker, isHiveForgeError } from '@hiveforge/sdk';
 import * as tar from 'tar';
 import type { ArchiveCompression } from './archive-compression.js';
 import { moveStagedInto } from './staged-merge.js';
+import { TarFormatError, extractTar } from './tar-extract.js';
 import { createTarStream } from './tar-stream.js';
 /** Resolves a workspace-relative path, refusing absolute paths and `..`. */
 export function insideWorkspace(workspace: string, path: string): string {
@@ -208,6 +209,34 @@ export async function checkArchiveSource(archive: ArchiveSource): Promise<number
 /** The prefix of the staging directory a download is extracted into before it moves into place. */
 export const STAGING_PREFIX = '.hiveforge-unpack-';
 
+/** How much of an archive file is read at once when extracting it. */
+const UNPACK_READ_BYTES = 1024 * 1024;
+
+/**
+ * The plain tar bytes of an archive: gunzipped (in the thread pool, off the agent's thread)
+ * when it starts as gzip, as they are otherwise.
+ */
+async function* tarBytesOf(archive: ArchiveSource): AsyncGenerator<Buffer> {
+  const source = Buffer.isBuffer(archive)
+    ? Readable.from([archive])
+    : archive instanceof Readable
+      ? archive
+      : createReadStream(archive.file, { highWaterMark: UNPACK_READ_BYTES });
+  const iterator = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const first = await iterator.next();
+  if (first.done) return;
+  const raw = async function* () {
+    yield first.value;
+    for (let r = await iterator.next(); !r.done; r = await iterator.next()) yield r.value;
+  };
+  if (first.value[0] !== 0x1f || first.value[1] !== 0x8b) return yield* raw();
+  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+  pipelineCb(Readable.from(raw(), { objectMode: false }), gunzip, (error) => {
+    if (error && !gunzip.destroyed) gunzip.destroy(error);
+  });
+  yield* gunzip as AsyncIterable<Buffer>;
+}
+
 /**
  * Extracts an archive (a tar, gzipped or not) into a workspace-relative directory in one pass:
  * every entry is checked against the archive rules as it is read, into a fresh staging directory
@@ -215,44 +244,35 @@ export const STAGING_PREFIX = '.hiveforge-unpack-';
  * place only when the whole archive passed; a refused archive leaves the workspace as it was.
  * The directory must not lead out of the workspace through a link; unsafe entries (absolute,
  * `..`, links leaving the archive, written through a link) are refused as `HF_ARTIFACT_INVALID`.
- * Modes (executable bits) are kept. Resolves with the number of entries extracted.
+ * Permission bits (executable bits) and hard links are kept. Files are written concurrently
+ * through the thread pool (`extractTar`), so the agent's thread, which may be its coordinator's
+ * too, does little more than parse headers. Resolves with the number of entries extracted.
  */
 export async function unpackInto(workspace: string, archive: ArchiveSource, path: string): Promise<number> {
   const root = await realpath(workspace);
   const checker = createArchiveEntryChecker();
-  const problems: string[] = [];
-  let entries = 0;
   const staging = await (async () => {
     const dest = await resolveInWorkspace(workspace, path);
     await mkdir(dest === root ? dest : dirname(dest), { recursive: true });
     return mkdtemp(join(dest === root ? dest : dirname(dest), STAGING_PREFIX));
   })();
   try {
+    let problems: string[];
+    let entries: number;
     try {
-      await pipeline(
-        streamOf(archive),
-        tar.extract({
-          cwd: staging,
-          strict: true,
-          // Checked as read; after the first problem nothing more is written (it is all refused).
-          filter: (_path, entry) => {
-            if (problems.length >= MAX_PROBLEMS) return false;
-            const e = entry as tar.ReadEntry;
-            const problem = checker.check({ path: e.path, type: e.type, linkpath: e.linkpath });
-            if (problem) problems.push(problem);
-            entries++;
-            return problems.length === 0;
-          },
-        }) as unknown as NodeJS.WritableStream,
-      );
+      ({ problems, entries } = await extractTar(tarBytesOf(archive), staging, {
+        check: (entry) => checker.check(entry),
+        maxProblems: MAX_PROBLEMS,
+      }));
     } catch (error) {
       const e = error as { code?: string; message?: string };
-      // Only what the archive is to blame for (tar's and zlib's refusals) is the artifact's fault.
-      if (isHiveForgeError(error) || !/^(TAR_|Z_)/.test(e.code ?? '')) throw error;
-      throw new ArtifactInvalidError(
-        `cannot unpack into "${path}": ${e.code === 'TAR_SYMLINK_ERROR' ? 'an entry would be written through a symbolic link' : (e.message ?? String(error))}`,
-        { cause: error },
-      );
+      // Only what the archive is to blame for (its format, its gzip, entries that collide) is the artifact's fault.
+      if (
+        isHiveForgeError(error) ||
+        !(error instanceof TarFormatError || /^(Z_|ENOTDIR|EISDIR|ELOOP)/.test(e.code ?? ''))
+      )
+        throw error;
+      throw new ArtifactInvalidError(`cannot unpack into "${path}": ${e.message ?? String(error)}`, { cause: error });
     }
     if (problems.length) throw new ArtifactInvalidError(`the artifact archive is unsafe: ${problems.join('; ')}`);
     const dest = await resolveInWorkspace(workspace, path);

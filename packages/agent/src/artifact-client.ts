@@ -28,9 +28,11 @@ export interface ArtifactClient {
   }): Promise<void>;
   /**
    * Writes an artifact's archive to `file` (replaced if there) and checks its SHA-256 against the
-   * coordinator's; a damaged transfer is a retryable error.
+   * coordinator's; a damaged transfer is a retryable error. With `unlessSha256` (the archive the
+   * agent already has), resolves with null and transfers nothing when the artifact is still
+   * those bytes (the coordinator answers 304 to `If-None-Match`).
    */
-  download(input: { runId: string; name: string; file: string }): Promise<SpooledArchive>;
+  download(input: { runId: string; name: string; file: string; unlessSha256?: string }): Promise<SpooledArchive | null>;
 }
 
 /** How long one artifact upload or download may take, by default. */
@@ -85,14 +87,15 @@ export function createArtifactClient(options: {
       );
       if (!res.ok) throw await failure(res);
     },
-    async download({ runId, name, file }) {
+    async download({ runId, name, file, unlessSha256 }) {
       const res = await endpoints.fetch(
         `/api/artifacts/${encodeURIComponent(runId)}?${new URLSearchParams({ name })}`,
         {
-          headers: headers(),
+          headers: unlessSha256 ? { ...headers(), 'if-none-match': `"${unlessSha256}"` } : headers(),
           signal: deadline(timeoutMs),
         },
       );
+      if (unlessSha256 && res.status === 304) return null;
       if (!res.ok) throw await failure(res);
       await rm(file, { force: true });
       const spooled = await spoolTo(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), file);

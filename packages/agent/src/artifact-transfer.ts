@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { ArtifactClient } from './artifact-client.js';
 import type { ArchiveCompression } from './archive-compression.js';
 import { spoolTo } from './artifact-spool.js';
+import type { LocalArtifacts } from './local-artifacts.js';
 import type { JobEnvironment } from './executors/types.js';
 
 /** One job attempt's artifact calls, as the job runner makes them. */
@@ -26,9 +27,14 @@ export function createArtifactTransfer(deps: {
   spoolDir: string;
   /** How uploads are compressed (`archiveCompressionFor` the agent's coordinators). @default 'auto' */
   compression?: ArchiveCompression;
+  /** The archives this agent uploaded, kept for its later jobs. @default null (none kept) */
+  local?: LocalArtifacts | null;
   /** Retries a call that failed for a transient reason (`withRetry`). */
   retry: <T>(call: () => Promise<T>) => Promise<T>;
+  /** Receives the transfer's steps (see timeline.ts). @default none */
+  mark?: (step: string) => void;
 }): ArtifactTransfer {
+  const mark = deps.mark ?? (() => {});
   const { lease } = deps;
   const spoolFile = async () => {
     await mkdir(deps.spoolDir, { recursive: true, mode: 0o700 });
@@ -38,20 +44,46 @@ export function createArtifactTransfer(deps: {
     async upload({ path, name }) {
       const file = await spoolFile();
       try {
+        mark(`upload ${name}: pack`);
         const archive = await spoolTo(await deps.env.copyOut(path, { compression: deps.compression ?? 'auto' }), file);
+        mark(`upload ${name}: packed ${archive.size} bytes`);
         await deps.retry(() =>
           deps.artifacts.upload({ runId: lease.runId, name, jobId: lease.jobId, attempt: lease.attempt, archive }),
         );
+        mark(`upload ${name}: sent`);
+        await deps.local?.keep(lease.runId, name, archive);
         return { size: archive.size };
       } finally {
         await rm(file, { force: true });
       }
     },
     async download({ name, path }) {
+      const kept = (await deps.local?.find(lease.runId, name)) ?? null;
       const file = await spoolFile();
       try {
-        await deps.retry(() => deps.artifacts.download({ runId: lease.runId, name, file }));
+        mark(`download ${name}: fetch`);
+        const fetch = (unlessSha256?: string) =>
+          deps.retry(() => deps.artifacts.download({ runId: lease.runId, name, file, unlessSha256 }));
+        if (kept && (await fetch(kept.sha256)) === null) {
+          // Not modified: extracted from the archive this agent uploaded.
+          try {
+            mark(`download ${name}: unpack kept`);
+            await deps.env.copyIn(kept.file, path);
+            mark(`download ${name}: unpacked`);
+            return;
+          } catch (error) {
+            // Gone meanwhile (evicted before it was opened; nothing was written): download it.
+            if ((error as { code?: string }).code !== 'ENOENT') throw error;
+            await deps.local?.drop(lease.runId, name);
+            await fetch();
+          }
+        } else if (kept) {
+          // The artifact is other bytes than this agent uploaded (fetched into `file`).
+          await deps.local?.drop(lease.runId, name);
+        } else await fetch();
+        mark(`download ${name}: unpack`);
         await deps.env.copyIn(file, path);
+        mark(`download ${name}: unpacked`);
       } finally {
         await rm(file, { force: true });
       }

@@ -40,6 +40,14 @@ export {
 } from './cache-client.js';
 export { DEFAULT_LOCAL_CACHE_BYTES, createLocalCache, type LocalCache, type LocalCacheOptions } from './local-cache.js';
 export { createEndpoints, type Endpoints } from './endpoints.js';
+export { createFileTimeline, type Timeline } from './timeline.js';
+export {
+  DEFAULT_LOCAL_ARTIFACT_BYTES,
+  createLocalArtifacts,
+  type KeptArchive,
+  type LocalArtifacts,
+  type LocalArtifactsOptions,
+} from './local-artifacts.js';
 export { createAgentClient, errorCodeOf, type CoordinatorClient } from './client.js';
 export {
   ContainerLabels,

@@ -9,6 +9,7 @@ import type { ArtifactClient } from './artifact-client.js';
 import type { CacheClient } from './cache-client.js';
 import { createJobCaches } from './job-caches.js';
 import type { LocalCache } from './local-cache.js';
+import type { LocalArtifacts } from './local-artifacts.js';
 import type { ArchiveCompression } from './archive-compression.js';
 import { createArtifactTransfer } from './artifact-transfer.js';
 import { type CoordinatorClient, errorCodeOf } from './client.js';
@@ -22,6 +23,7 @@ import { createOutputTail } from './output-tail.js';
 import { type OnLogLimit, createLogShipper, failedByLog } from './log-shipper.js';
 import { createMasker, maskResult } from './masking.js';
 import { withRetry } from './retry.js';
+import type { Timeline } from './timeline.js';
 
 /** Where a job runner keeps bundles and workspaces. */
 export interface JobRunnerDeps {
@@ -33,6 +35,8 @@ export interface JobRunnerDeps {
   caches: CacheClient;
   /** The agent's local copies of cache entries. @default null (none kept) */
   localCache?: LocalCache | null;
+  /** The archives of the artifacts this agent uploaded, for its later jobs. @default null (none kept) */
+  localArtifacts?: LocalArtifacts | null;
   executor: Executor;
   /** The agent's id (job environments are labelled with it). */
   agentId?: string;
@@ -64,6 +68,8 @@ export interface JobRunnerDeps {
    * (see `withRetry`). @default DEFAULT_RETRY_FOR_MS (120 s)
    */
   retryForMs?: number;
+  /** Receives the job's steps (see timeline.ts). @default none */
+  timeline?: Timeline;
 }
 
 /** A job being run. `cancel` is safe to call twice. */
@@ -133,6 +139,8 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
     spillPath: join(deps.workDir, LOG_SPILL_DIR, `${slug(lease.jobId)}-a${lease.attempt}.log`),
   });
   const grace = deps.cancelGraceMs ?? 10_000;
+  const mark = deps.timeline ? (step: string) => deps.timeline?.(lease.name, step) : () => {};
+  mark('leased');
   /** Every call of the job to the coordinator goes through this: an outage shorter than the budget fails nothing. */
   const retry = <T>(call: () => Promise<T>, signal?: AbortSignal) =>
     withRetry(call, { forMs: deps.retryForMs, signal });
@@ -146,8 +154,8 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
     if (child) setTimeout(() => child.kill('SIGKILL'), reason === 'abandoned' ? 0 : grace).unref();
   };
 
+  const workspace = join(deps.workDir, 'workspaces', `${slug(lease.jobId)}-a${lease.attempt}`);
   const execute = async (): Promise<AttemptResult> => {
-    const workspace = join(deps.workDir, 'workspaces', `${slug(lease.jobId)}-a${lease.attempt}`);
     let env: JobEnvironment | null = null;
     let stopWatching: (() => void) | null = null;
     const timer = setTimeout(() => stop('timeout'), lease.spec.timeoutMs);
@@ -171,8 +179,10 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
         );
       const bundle = await retry(() => loadBundle(deps, lease.versionId), abort.signal);
       const spec = bundle.spec;
+      mark('bundle');
       await rm(workspace, { recursive: true, force: true });
       await mkdir(workspace, { recursive: true });
+      mark('workspace');
       const image = lease.spec.image ? (spec.images.find((i) => i.name === lease.spec.image) ?? null) : null;
       const prepared = await deps.executor.prepare(image, {
         signal: abort.signal,
@@ -189,6 +199,7 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
         () => deps.client.agent.start.mutate({ jobId: lease.jobId, attempt: lease.attempt, fingerprint }),
         abort.signal,
       );
+      mark('started');
       const secrets = given.values;
       const jobEnv = jobVariables({ lease, passed: deps.passed });
       env = await deps.executor.start({
@@ -216,6 +227,7 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
                 stop('quota');
               },
             });
+      mark('environment');
       const child = deps.hosts.take();
       host.child = child;
       if (stopReason) stop(stopReason);
@@ -227,7 +239,9 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
         lease,
         spoolDir: join(deps.workDir, 'spool'),
         compression: deps.archiveCompression,
+        local: deps.localArtifacts ?? null,
         retry: (call) => retry(call),
+        mark,
       });
       const reply = (id: number, work: Promise<unknown>) =>
         work.then(
@@ -255,6 +269,7 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
               break;
             case 'exec': {
               if (!message.quiet) shipper.write(`$ ${message.command}\n`);
+              mark(`exec ${message.command.slice(0, 40)}`);
               const [stdout, stderr] = [createOutputTail(), createOutputTail()];
               const [logOut, logErr] = [shipper.writer(), shipper.writer()];
               reply(
@@ -273,7 +288,10 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
                       return logErr(c);
                     },
                   })
-                  .then(({ exitCode }): ExecReply => ({ exitCode, stdout: stdout.text(), stderr: stderr.text() })),
+                  .then(({ exitCode }): ExecReply => {
+                    mark(`exec exited ${exitCode}`);
+                    return { exitCode, stdout: stdout.text(), stderr: stderr.text() };
+                  }),
               );
               break;
             }
@@ -336,6 +354,7 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
           needsOutputs: lease.needsOutputs,
         } satisfies ToHost);
       });
+      mark('body done');
       if (child.exitCode === null) child.kill('SIGKILL');
       stopWatching?.();
       // A job that outgrew its quota between two checks fails all the same.
@@ -381,7 +400,7 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
       clearTimeout(timer);
       stopWatching?.();
       await env?.teardown().catch(() => {});
-      if (!deps.keepWorkspaces) await rm(workspace, { recursive: true, force: true }).catch(() => {});
+      mark('teardown');
     }
   };
 
@@ -392,18 +411,26 @@ export function runJob(deps: JobRunnerDeps, lease: Lease): RunningJob {
       () => null,
       (error: Error & { code?: string }) => error,
     );
+    mark('log shipped');
     return maskResult(masker, unshipped ? failedByLog(result, unshipped) : result);
   })();
   const done = (async (): Promise<AttemptResult | null> => {
-    const result = await executed;
-    if (stopReason === 'abandoned' || shipper.fenced) return null;
     try {
-      await retry(() => deps.client.agent.complete.mutate({ jobId: lease.jobId, attempt: lease.attempt, result }));
-    } catch (error) {
-      if (errorCodeOf(error) === 'HF_FENCED') return null;
-      throw error;
+      const result = await executed;
+      if (stopReason === 'abandoned' || shipper.fenced) return null;
+      try {
+        await retry(() => deps.client.agent.complete.mutate({ jobId: lease.jobId, attempt: lease.attempt, result }));
+      } catch (error) {
+        if (errorCodeOf(error) === 'HF_FENCED') return null;
+        throw error;
+      }
+      mark('completed');
+      return result;
+    } finally {
+      // After the completion, not before: removing a large tree (a node_modules) holds up no dependent.
+      if (!deps.keepWorkspaces) await rm(workspace, { recursive: true, force: true }).catch(() => {});
+      mark('workspace removed');
     }
-    return result;
   })();
 
   return {

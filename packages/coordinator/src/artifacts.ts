@@ -22,6 +22,15 @@ export const MAX_ARTIFACT_BYTES = 10 * 1024 * 1024 * 1024;
 
 const NAME = /^[@A-Za-z0-9][A-Za-z0-9_.@-]{0,199}$/;
 
+/** Whether an `If-None-Match` header names the entity tag `"<sha256>"`. */
+function etagMatches(header: string | undefined, sha256: string): boolean {
+  if (!header) return false;
+  return header.split(',').some((tag) => {
+    const t = tag.trim().replace(/^W\//, '');
+    return t === `"${sha256}"`;
+  });
+}
+
 /**
  * `PUT /api/artifacts/:runId?name=&jobId=&attempt=` (agents, fenced by attempt) and
  * `GET /api/artifacts/:runId?name=` (viewers, and agents holding a current lease in the run).
@@ -29,7 +38,8 @@ const NAME = /^[@A-Za-z0-9][A-Za-z0-9_.@-]{0,199}$/;
  * upload flows through the archive check into the store's blob storage (a refused one is never
  * stored; identical content is stored once), a download from the blob to the socket, so memory
  * stays bounded whatever the size. An upload may carry its SHA-256 (`x-sha256`); a download
- * always does.
+ * always does, also as its entity tag (`etag: "<sha256>"`), and a GET whose `If-None-Match`
+ * names it is answered 304 without the bytes (an agent extracting the archive it uploaded).
  */
 export function createArtifactsHandler(deps: {
   store: Store;
@@ -92,12 +102,18 @@ export function createArtifactsHandler(deps: {
           await deps.scheduler.requireLeaseInRun({ agentId: caller.agent._id, runId, what: 'artifacts' });
         const artifact = await deps.store.getArtifact(id);
         if (!artifact) throw new NotFoundError(`run '${runId}' has no artifact '${name}'`);
+        // The SHA-256 is the archive's entity tag: a client holding those bytes already gets none.
+        if (etagMatches(req.headers['if-none-match'], artifact.sha256)) {
+          res.writeHead(304, { etag: `"${artifact.sha256}"`, 'x-sha256': artifact.sha256 }).end();
+          return;
+        }
         const blob = await deps.store.openBlob(artifact.sha256);
         if (!blob) throw new StoreUnavailableError(`the bytes of artifact '${id}' are missing from the store`);
         res.writeHead(200, {
           'content-type': 'application/octet-stream',
           'content-length': blob.size,
           'x-sha256': artifact.sha256,
+          etag: `"${artifact.sha256}"`,
         });
         // A failure now cuts the response short: the client sees fewer bytes than announced.
         await pipeline(blob.stream, res).catch(() => {});

@@ -35,7 +35,7 @@ export interface JobEnvironment {
    * `HF_ARTIFACT_INVALID` when an entry breaks the archive rules.
    */
   copyOut(path: string, options?: { compression?: ArchiveCompression }): Promise<NodeJS.ReadableStream>;
-  /** Extracts an archive file (a tar, gzipped or not) into a workspace-relative directory, checked first. */
+  /** Extracts an archive file (a tar, gzipped or not) into a workspace-relative directory, checked as it is read. */
   copyIn(archiveFile: string, path: string): Promise<void>;
   /**
    * Where a cache path of the job (workspace-relative, `~`, `~/…` or absolute, as its commands

@@ -6,6 +6,7 @@ import {
   configHash,
   createAgent,
   createExecutor,
+  createFileTimeline,
   executorNames,
   executors,
   isExecutorName,
@@ -136,6 +137,11 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
   if (!(event in TriggerEvent)) throw new ConfigError(`--event must be one of ${Object.keys(TriggerEvent).join(', ')}`);
 
   const logLimitBytes = options.logLimit === undefined ? DEFAULT_LOG_LIMIT : parseSize('--log-limit', options.logLimit);
+  // HIVEFORGE_TIMELINE=<file>: the run's and its jobs' steps, timed from the process's start.
+  const timelineFile = process.env.HIVEFORGE_TIMELINE;
+  const timeline = timelineFile ? createFileTimeline(timelineFile) : undefined;
+  const mark = (step: string) => timeline?.('run', step);
+  mark('command');
   let pkg: PipelinePackage;
   try {
     pkg = await packagePipeline(entry);
@@ -145,6 +151,7 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
     if (analysis.ok) throw error;
     return nothingRun(analysis.diagnostics, io);
   }
+  mark('bundled');
   // Cache entries outlive the run in .hiveforge/cache: the next local run restores them.
   const store = createMemoryStore({ cachesDir: join(options.workDir ?? join(pkg.root, '.hiveforge'), 'cache') });
   // Declared before the coordinator, so disposed after it: removes the artifacts' temporary files.
@@ -160,6 +167,7 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
     // 6 s, and its job would run again for nothing (bench/pipeline.mjs saw an install rerun).
     scheduler: { logLimitBytes, leaseTtl: EMBEDDED_LEASE_TTL },
   });
+  mark('coordinator');
   const token = await createUserToken(store, { name: 'local', role: 'admin' });
   const client = createUserClient(coordinator.url, token);
 
@@ -173,6 +181,7 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
   }
   for (const w of deployed.warnings) io.stderr.write(`${formatDiagnostic(w)}\n`);
 
+  mark('deployed');
   const git = await gitInfo(pkg.root);
   const run = await client.runs.trigger.mutate({
     pipeline: deployed.pipeline,
@@ -210,6 +219,7 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
     onLogLimit: parseOnLogLimit(options.onLogLimit ?? 'truncate'),
     keepWorkspaces: options.keepWorkspaces,
     pullWaitMs: 5_000,
+    timeline,
     configHash: configHash({
       executor: executorName,
       defaultImage: config.defaultImage,
@@ -221,6 +231,7 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
     }),
   });
   const agentDone = agent.run();
+  mark('triggered, agent started');
 
   const where = runsImages
     ? `executor ${executorName}${config.defaultImage ? ` (default image ${config.defaultImage})` : ''}`
@@ -268,6 +279,7 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
     await agent.stop({ cancel: true });
     await agentDone.catch(() => {});
   }
+  mark('followed, agent stopped');
   const final = await client.runs.get.query({ runId: run._id });
   const status = final.run.status;
   io.stdout.write(
@@ -291,12 +303,16 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
     url: coordinator.url,
     token,
     runId: run._id,
-    names: (await client.runs.artifacts.query({ runId: run._id })).map((a) => a.name),
+    artifacts: await client.runs.artifacts.query({ runId: run._id }),
     dir: artifactsDir,
+    // The memory store keeps each blob as a file named by its SHA-256: linked, not streamed.
+    blobFile: (sha256) => join(store.artifactsDir, sha256),
   });
+  mark('artifacts kept');
   if (kept.length) io.stdout.write(`\n${renderKeptArtifacts(kept, artifactsDir, out)}\n`);
   const paint = status === 'succeeded' ? out.green : out.red;
   io.stdout.write(`${paint(`run ${run._id} ${status}`)} in ${formatDuration(followed.endedAt - started)}\n`);
   if (!options.keepWorkspaces) await rm(join(workDir, 'bundles'), { recursive: true, force: true }).catch(() => {});
+  mark('done');
   return status === 'succeeded' ? 0 : status === 'cancelled' ? 130 : 1;
 }
