@@ -175,12 +175,28 @@ export async function packPath(
   // Links on the way must stay inside; links inside the packed tree are archived as links.
   await resolveInWorkspace(workspace, path);
   const rel = target === workspace ? '.' : target.slice(workspace.length + 1);
-  const packed = createTarStream(workspace, rel);
-  const guard = createArchiveGuard({ root: rel === '.' ? '' : rel });
-  pipelineCb(packed, guard, (error) => {
-    if (error && !guard.destroyed) guard.destroy(error);
+  // Each entry is checked as it is written (not by parsing the archive again: a quarter of the
+  // packing's CPU on a node_modules); the stream fails at its end when one broke the rules.
+  const checker = createArchiveEntryChecker({ root: rel === '.' ? '' : rel });
+  const problems: string[] = [];
+  const packed = createTarStream(workspace, rel, {
+    onEntry: (entry) => {
+      const problem = checker.check(entry);
+      if (problem && problems.length < MAX_PROBLEMS) problems.push(problem);
+    },
   });
-  return options.compression === 'none' ? guard : compressArchive(guard);
+  const checked = new Transform({
+    transform: (chunk, _encoding, callback) => callback(null, chunk),
+    flush(callback) {
+      callback(
+        problems.length ? new ArtifactInvalidError(`the artifact archive is unsafe: ${problems.join('; ')}`) : null,
+      );
+    },
+  });
+  pipelineCb(packed, checked, (error) => {
+    if (error && !checked.destroyed) checked.destroy(error);
+  });
+  return options.compression === 'none' ? checked : compressArchive(checked);
 }
 
 /** What an archive to extract is: the bytes, a file holding them, or a stream of them (read once). */

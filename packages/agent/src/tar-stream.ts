@@ -23,7 +23,17 @@ async function* walk(cwd: string, path: string): AsyncGenerator<string> {
  * archive before the deferred link entries and throwing "write after end"
  * (isaacs/node-tar#458, #460). Entries in name order also make equal trees equal archives.
  */
-export function createTarStream(cwd: string, path: string): Readable {
+export function createTarStream(
+  cwd: string,
+  path: string,
+  options: {
+    /**
+     * Called with each entry as it is written (its header known, before its data): a check of
+     * what goes into the archive without parsing the archive again.
+     */
+    onEntry?: (entry: { path: string; type: string; linkpath?: string }) => void;
+  } = {},
+): Readable {
   const linkCache = new Map<string, string>();
   const statCache = new Map();
   return Readable.from(
@@ -36,7 +46,14 @@ export function createTarStream(cwd: string, path: string): Readable {
           statCache,
           maxReadSize: READ_BYTES,
         });
-        for await (const chunk of entry as unknown as AsyncIterable<Buffer>) yield chunk;
+        let first = true;
+        for await (const chunk of entry as unknown as AsyncIterable<Buffer>) {
+          if (first) {
+            first = false;
+            options.onEntry?.({ path: entry.path, type: entry.type ?? '', linkpath: entry.linkpath || undefined });
+          }
+          yield chunk;
+        }
       }
       // The end of an archive: two empty blocks.
       yield Buffer.alloc(1024);
