@@ -58,7 +58,8 @@ describe('local artifacts (archives the agent uploaded)', () => {
     // A dropped file is removed.
     await local.keep('r', 'd', await spooled('d', 10));
     const d = await local.find('r', 'd');
+    if (!d) throw new Error('d was not kept');
     await local.drop('r', 'd');
-    expect(await readdir(dir)).not.toContain((d?.file as string).slice(dir.length + 1));
+    expect(await readdir(dir)).not.toContain(d.file.slice(dir.length + 1));
   });
 });
