@@ -23,6 +23,17 @@ export interface SchedulerContext {
   /** What of runs already read never changes: their pipeline, version and trigger. */
   origins: Map<string, RunOrigin>;
   /**
+   * Reads of `specs` and `origins` under way, by `spec:<versionId>` or `origin:<runId>`: the
+   * pulls that miss the cache at once (a wake-up starts every waiting pull) share one read
+   * instead of each reading the same document (a large pipeline's version takes seconds).
+   */
+  loading: Map<string, Promise<unknown>>;
+  /**
+   * For each pipeline version whose spec this coordinator holds, the names of its jobs that
+   * another job needs (see `endsRunOnly`). Derived from `specs`, which never change.
+   */
+  needed: Map<string, ReadonlySet<string>>;
+  /**
    * Resolutions of runs under way in this coordinator (see `resolveRun`), so that a burst of
    * completions of one run resolves it once rather than once each, all at the same time.
    */
@@ -93,6 +104,8 @@ export function createSchedulerContext({
     clock,
     specs: new Map(),
     origins: new Map(),
+    loading: new Map(),
+    needed: new Map(),
     resolving: new Map(),
     blockers: new Map(),
     witnesses: createFreshReads((jobId) => store.getJob(jobId)),

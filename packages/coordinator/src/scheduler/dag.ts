@@ -23,11 +23,31 @@ export async function settleRun(ctx: SchedulerContext, { job, since }: Settlemen
 
 /**
  * Whether settling can only end the run: no waiting job needs the ended job (as far as the run's
- * last resolution knows).
+ * last resolution knows, or, where this coordinator has not resolved the run, as its spec says).
  */
 export function endsRunOnly(ctx: SchedulerContext, { job }: Settlement): boolean {
   const blockers = ctx.blockers.get(job.runId);
-  return blockers !== undefined && (blockers.dependents.get(job.name)?.length ?? 0) === 0;
+  if (blockers) return (blockers.dependents.get(job.name)?.length ?? 0) === 0;
+  return neededInSpec(ctx, job) === false;
+}
+
+/** How many pipeline versions' needed job names are kept (see `SchedulerContext.needed`). */
+const NEEDED_VERSIONS = 256;
+
+/**
+ * Whether a job of the run's pipeline version needs `job`, by the version's spec; null when this
+ * coordinator holds neither the run's origin nor that spec (it leased none of the run's jobs).
+ */
+function neededInSpec(ctx: SchedulerContext, job: JobRecord): boolean | null {
+  const origin = ctx.origins.get(job.runId);
+  const spec = origin && ctx.specs.get(origin.versionId);
+  if (!origin || !spec) return null;
+  let needed = ctx.needed.get(origin.versionId);
+  if (!needed) {
+    needed = new Set(spec.jobs.flatMap((j) => j.needs));
+    remember(ctx.needed, origin.versionId, NEEDED_VERSIONS, needed);
+  }
+  return needed.has(job.name);
 }
 
 /**
@@ -40,11 +60,15 @@ export function endsRunOnly(ctx: SchedulerContext, { job }: Settlement): boolean
  *
  * A lease of a job of the run won here by a decision that started after `since` (taken once the
  * job was updated) shows as well as a fresh read that the run goes on (see `RunProgress`): then
- * the run's witness is not read.
+ * the run's witness is not read. Without a last resolution here, such a lease is enough when the
+ * run's spec says no job needs the ended one.
  */
 async function stillBlocked(ctx: SchedulerContext, job: JobRecord, since: number): Promise<boolean> {
   const blockers = ctx.blockers.get(job.runId);
-  if (!blockers) return false;
+  // A coordinator that never resolved the run (another one created it) knows no witness, but
+  // when no job needs the ended one (by the spec), a lease shows as well that the run goes on:
+  // without it, the run would be read whole after every completion.
+  if (!blockers) return neededInSpec(ctx, job) === false && ctx.progress.leasedSince(job.runId, since);
   const witnesses = new Set<string | undefined>();
   if (!ctx.progress.leasedSince(job.runId, since)) witnesses.add(blockers.run);
   for (const dependent of blockers.dependents.get(job.name) ?? []) witnesses.add(blockers.needs.get(dependent));

@@ -5,20 +5,29 @@ import type { RunOrigin, SchedulerContext } from './context.js';
 
 /**
  * A value of something that never changes once stored, read through a bounded cache (the oldest
- * entry goes first); null, and nothing cached, when `load` finds nothing.
+ * entry goes first); null, and nothing cached, when `load` finds nothing. Callers that miss the
+ * cache while a read of the same key is under way (`loading`, by `loadKey`) share that read.
  */
-async function throughCache<V>(
+function throughCache<V>(
+  loading: Map<string, Promise<unknown>>,
   cache: Map<string, V>,
   key: string,
+  loadKey: string,
   limit: number,
   load: () => Promise<V | null>,
 ): Promise<V | null> {
   const cached = cache.get(key);
-  if (cached) return cached;
-  const value = await load();
-  if (value === null) return null;
-  remember(cache, key, limit, value);
-  return value;
+  if (cached) return Promise.resolve(cached);
+  const under = loading.get(loadKey) as Promise<V | null> | undefined;
+  if (under) return under;
+  const read = load()
+    .then((value) => {
+      if (value !== null) remember(cache, key, limit, value);
+      return value;
+    })
+    .finally(() => loading.delete(loadKey));
+  loading.set(loadKey, read);
+  return read;
 }
 
 const ORIGINS = 1_024;
@@ -46,11 +55,18 @@ const originOfRun = (run: RunRecord): RunOrigin => ({
 
 /** Reads what never changes of a run, through the cache; null for an unknown run. */
 export const originOf = (ctx: SchedulerContext, runId: string): Promise<RunOrigin | null> =>
-  throughCache(ctx.origins, runId, ORIGINS, async () => {
+  throughCache(ctx.loading, ctx.origins, runId, `origin:${runId}`, ORIGINS, async () => {
     const run = await ctx.store.getRun(runId);
     return run && originOfRun(run);
   });
 
 /** Reads the spec of a pipeline version, through the cache. */
 export const specOf = (ctx: SchedulerContext, versionId: string): Promise<PipelineSpec | null> =>
-  throughCache(ctx.specs, versionId, SPECS, async () => (await ctx.store.getPipelineVersion(versionId))?.spec ?? null);
+  throughCache(
+    ctx.loading,
+    ctx.specs,
+    versionId,
+    `spec:${versionId}`,
+    SPECS,
+    async () => (await ctx.store.getPipelineVersion(versionId))?.spec ?? null,
+  );
