@@ -30,6 +30,11 @@ export const DecisionIds = {
   /** A run ended with a status. */
   runEnd: (runId: string) => `run:${runId}/end`,
   /**
+   * A coordinator's sweep repairs a running run in repair period `period` (its clock's time over
+   * the period's length): one coordinator of all per period reads the run whole (see `createSweep`).
+   */
+  runRepair: (runId: string, period: number) => `run:${runId}/repair:${period}`,
+  /**
    * Schedule `scheduleId` (`<pipeline>/<cron hash>`) fired for its tick due at `tick` (epoch
    * ms), shown as an ISO time: `schedule:web/3f2a9c1e/tick:2026-01-02T03:00:00.000Z`.
    */

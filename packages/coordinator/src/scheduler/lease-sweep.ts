@@ -1,5 +1,6 @@
 import { LOST, endAttempt } from './attempt-end.js';
 import { resolveRun } from './dag.js';
+import { DecisionIds } from './decision-ids.js';
 import { retireOrphanedJobs } from './run-trigger.js';
 import type { SchedulerContext } from './context.js';
 
@@ -36,12 +37,18 @@ export function createSweep(ctx: SchedulerContext): () => Promise<{ lost: number
     // Repairing runs reads every job of every running run: do it only every few sweeps. It
     // is needed only when a coordinator died between a decision and its projection. A run
     // this coordinator read whole (or created) within the last repair period is left to the
-    // next pass: each running run is repaired by each coordinator at least every two periods.
+    // next pass. A repair is the same whoever makes it, so of the coordinators that reach a
+    // run in one period, the one that decides that period's repair makes it: a run is read
+    // whole once per period, not once per coordinator (a large run on a server that reads every
+    // job stored for it costs seconds each time).
     if (sweeps++ % REPAIR_EVERY_SWEEPS === 0) {
       const period = REPAIR_EVERY_SWEEPS * ctx.config.sweepIntervalMs;
       for (const run of await sweepCtx.store.listRuns({ status: 'running', limit: 100 })) {
+        const now = ctx.clock.now();
         const seenAt = ctx.blockers.get(run._id)?.seenAt;
-        if (seenAt !== undefined && ctx.clock.now() - seenAt < period) continue;
+        if (seenAt !== undefined && now - seenAt < period) continue;
+        const repair = DecisionIds.runRepair(run._id, Math.floor(now / period));
+        if (!(await sweepCtx.store.decide(repair, {})).won) continue;
         await resolveRun(sweepCtx, run._id);
       }
       await retireOrphanedJobs(sweepCtx);

@@ -191,7 +191,12 @@ const ORPHAN_SCAN = 50;
  */
 export async function retireOrphanedJobs(ctx: SchedulerContext): Promise<number> {
   const cutoff = ctx.clock.now() - ORPHAN_GRACE_MS;
-  const old = (await ctx.store.findQueuedJobs(ORPHAN_SCAN)).filter((j) => j.readyAt !== null && j.readyAt < cutoff);
+  const isOld = (j: JobRecord) => j.readyAt !== null && j.readyAt < cutoff;
+  // The oldest queued job first: when it is not old, none is (the usual case, a queue that
+  // moves), and the repair reads one job instead of the oldest `ORPHAN_SCAN`.
+  const [oldest] = await ctx.store.findQueuedJobs(1);
+  if (!oldest || !isOld(oldest)) return 0;
+  const old = (await ctx.store.findQueuedJobs(ORPHAN_SCAN)).filter(isOld);
   const orphans: JobRecord[] = [];
   const stored = new Map<string, boolean>();
   for (const job of old) {
