@@ -90,11 +90,11 @@ export { runJob, type JobRunnerDeps, type RunningJob } from './job-runner.js';
 export {
   DEFAULT_LOG_LIMIT_BYTES,
   createLogShipper,
-  splitUtf8,
   type LogChunk,
   type LogShipper,
   type LogShipperOptions,
   type OnLogLimit,
 } from './log-shipper.js';
+export { createUtf8Splitter, splitUtf8, type SizedPiece, type Utf8Splitter } from './utf8-pieces.js';
 export { hostBasics, jobVariables, passedVariables, type EnvVars, type JobVariablesInput } from './job-environment.js';
 export { MASK, createMasker, maskResult, maskedForms, type Masker, type MaskStream } from './masking.js';

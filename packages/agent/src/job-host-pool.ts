@@ -18,10 +18,8 @@ export interface JobHostPool {
 
 const HOST = new URL('./job-host.js', import.meta.url);
 
-/** Hosts that said they are ready. */
-const readyHosts = new WeakSet<ChildProcess>();
-
-function start(env: Readonly<EnvVars>): ChildProcess {
+/** Starts a job host; `ready` is called once it said it has loaded. */
+function start(env: Readonly<EnvVars>, ready: (child: ChildProcess) => void): ChildProcess {
   // The host runs user code: it starts from the clean job environment, never the agent's own
   // (which holds its credentials); the job's variables are added when it is given its job.
   const child = fork(HOST, [], {
@@ -34,7 +32,7 @@ function start(env: Readonly<EnvVars>): ChildProcess {
   child.on('error', () => {});
   const onMessage = (message: { type?: string }) => {
     if (message?.type !== 'ready') return;
-    readyHosts.add(child);
+    ready(child);
     child.off('message', onMessage);
   };
   child.on('message', onMessage);
@@ -49,9 +47,12 @@ function start(env: Readonly<EnvVars>): ChildProcess {
  */
 export function createJobHostPool(size = 1, env: Readonly<EnvVars> = hostBasics()): JobHostPool {
   const idle: ChildProcess[] = [];
+  /** This pool's hosts that said they are ready. */
+  const readyHosts = new WeakSet<ChildProcess>();
+  const ready = (child: ChildProcess) => readyHosts.add(child);
   let closed = false;
   const refill = () => {
-    while (!closed && idle.length < size) idle.push(start(env));
+    while (!closed && idle.length < size) idle.push(start(env, ready));
   };
   return {
     take() {
@@ -62,7 +63,7 @@ export function createJobHostPool(size = 1, env: Readonly<EnvVars> = hostBasics(
         idle.findIndex((c) => readyHosts.has(c)),
       );
       const [child] = idle.splice(index, 1);
-      const taken = child ?? start(env);
+      const taken = child ?? start(env, ready);
       taken.ref();
       taken.channel?.ref();
       setImmediate(refill);

@@ -21,18 +21,40 @@ import { hashFiles } from './hash-files.js';
 import type { ExecReply, FromHost, HostRequest, RunMessage, ToHost } from './job-protocol.js';
 
 const send = (message: FromHost) => process.send?.(message);
-const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-let nextId = 1;
-const abort = new AbortController();
 
 type RequestBody = HostRequest extends infer R ? (R extends HostRequest ? Omit<R, 'id'> : never) : never;
 
-function request<T>(body: RequestBody): Promise<T> {
-  const id = nextId++;
-  return new Promise<T>((resolve, reject) => {
-    pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-    send({ ...body, id } as FromHost);
-  });
+/** The host's side of its IPC with the agent: its requests awaiting replies, and its job's cancellation. */
+interface HostConnection {
+  /** Sends a request to the agent; resolves or rejects with the agent's reply. */
+  request<T>(body: RequestBody): Promise<T>;
+  /** Settles the request a reply answers (a reply to no request is dropped). */
+  settle(reply: Extract<ToHost, { type: 'reply' }>): void;
+  /** Aborted when the agent cancels the job. */
+  readonly abort: AbortController;
+}
+
+/** Creates the connection of a host that has sent no request yet. */
+function createHostConnection(): HostConnection {
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  let nextId = 1;
+  return {
+    abort: new AbortController(),
+    request<T>(body: RequestBody) {
+      const id = nextId++;
+      return new Promise<T>((resolve, reject) => {
+        pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+        send({ ...body, id } as FromHost);
+      });
+    },
+    settle(message) {
+      const waiter = pending.get(message.id);
+      pending.delete(message.id);
+      if (!waiter) return;
+      if (message.ok) waiter.resolve(message.value);
+      else waiter.reject(new RemoteError(message.error.code, message.error.message));
+    },
+  };
 }
 
 class RemoteError extends Error {
@@ -44,10 +66,10 @@ class RemoteError extends Error {
   }
 }
 
-function createShell(defaults: ShOptions): Shell {
+function createShell(host: HostConnection, defaults: ShOptions): Shell {
   const run = async (command: string, options: ShOptions): Promise<ShResult> => {
-    if (abort.signal.aborted) throw new RemoteError('HF_JOB_CANCELLED', 'the job was cancelled');
-    const reply = await request<ExecReply>({
+    if (host.abort.signal.aborted) throw new RemoteError('HF_JOB_CANCELLED', 'the job was cancelled');
+    const reply = await host.request<ExecReply>({
       type: 'exec',
       command,
       cwd: options.cwd,
@@ -62,7 +84,7 @@ function createShell(defaults: ShOptions): Shell {
     if (typeof first === 'string') return run(first, { ...defaults, ...(rest[0] as ShOptions | undefined) });
     return run(renderCommand(first, ...rest), defaults);
   }) as Shell;
-  shell.with = (options) => createShell({ ...defaults, ...options });
+  shell.with = (options) => createShell(host, { ...defaults, ...options });
   return shell;
 }
 
@@ -79,7 +101,8 @@ function createLogger(): JobLogger {
   return log;
 }
 
-async function run(message: RunMessage): Promise<void> {
+async function run(host: HostConnection, message: RunMessage): Promise<void> {
+  const { request, abort } = host;
   // The host was started ahead of the job: take on the job's directory and environment now.
   process.chdir(message.hostWorkspace);
   // The same variables, in the same precedence, as the job's commands get (job-environment.ts).
@@ -107,7 +130,7 @@ async function run(message: RunMessage): Promise<void> {
   const ownOutputs: Record<string, string> = {};
   const ctx: JobContext<Record<string, string | number | boolean>> = {
     job: message.job,
-    sh: createShell({}),
+    sh: createShell(host, {}),
     env: message.env,
     secrets: message.secrets,
     workspace: message.workspace,
@@ -151,9 +174,11 @@ export function artifactName(path: string): string {
   );
 }
 
+// This file is the job host process's entry point: the process's one connection to its agent.
+const host = createHostConnection();
 process.on('message', (message: ToHost) => {
   if (message.type === 'run') {
-    run(message).then(
+    run(host, message).then(
       () => send({ type: 'done', ok: true }),
       (error: unknown) => {
         const e = error as { code?: string; message?: string; exitCode?: number; stack?: string };
@@ -176,13 +201,9 @@ process.on('message', (message: ToHost) => {
       },
     );
   } else if (message.type === 'cancel') {
-    abort.abort(new RemoteError('HF_JOB_CANCELLED', message.reason));
+    host.abort.abort(new RemoteError('HF_JOB_CANCELLED', message.reason));
   } else if (message.type === 'reply') {
-    const waiter = pending.get(message.id);
-    pending.delete(message.id);
-    if (!waiter) return;
-    if (message.ok) waiter.resolve(message.value);
-    else waiter.reject(new RemoteError(message.error.code, message.error.message));
+    host.settle(message);
   }
 });
 

@@ -6,6 +6,7 @@ import type { LogChunk } from './log-chunk.js';
 import { type LogSpill, createLogSpill } from './log-spill.js';
 import { type Masker, createMasker } from './masking.js';
 import { withRetry } from './retry.js';
+import { createUtf8Splitter } from './utf8-pieces.js';
 
 export type { LogChunk } from './log-chunk.js';
 
@@ -90,43 +91,6 @@ const MiB = 1_048_576;
 export const truncationLine = (limitBytes: number) =>
   `\n[hiveforge] the job's log reached its limit of ${formatBytes(limitBytes)}: later output is dropped\n`;
 
-const encoder = new TextEncoder();
-let scratch = new Uint8Array(0);
-
-/**
- * Splits `text` into pieces of at most `maxBytes` UTF-8 bytes, never inside a character (a
- * surrogate pair counts as one). `maxBytes` must be at least 4, the longest character. Pieces are
- * slices of `text`; `encodeInto` measures them natively, into one reused buffer.
- */
-export function splitUtf8(text: string, maxBytes: number): string[] {
-  return sizedPieces(text, maxBytes).map((p) => p.text);
-}
-
-/** {@link splitUtf8}, with each piece's size in bytes. */
-function sizedPieces(text: string, maxBytes: number): { text: string; bytes: number }[] {
-  // At most 3 bytes a code unit: a short text fits; one with more units than bytes allowed cannot.
-  if (text.length <= maxBytes) {
-    const bytes = Buffer.byteLength(text);
-    if (bytes <= maxBytes) return [{ text, bytes }];
-  }
-  if (scratch.length < maxBytes) scratch = new Uint8Array(maxBytes);
-  const into = scratch.subarray(0, maxBytes);
-  const pieces: { text: string; bytes: number }[] = [];
-  for (let start = 0; start < text.length; ) {
-    // Encodes only whole characters that fit: `read` is where this piece ends.
-    const { read, written } = encoder.encodeInto(text.slice(start, start + maxBytes), into);
-    pieces.push({ text: text.slice(start, start + read), bytes: written });
-    start += read;
-  }
-  return pieces;
-}
-
-/** The longest prefix of `text` of at most `maxBytes` UTF-8 bytes. */
-function utf8Prefix(text: string, maxBytes: number): string {
-  if (maxBytes <= 0) return '';
-  return splitUtf8(text, Math.max(4, maxBytes))[0]?.slice(0, maxBytes) ?? '';
-}
-
 /**
  * Creates a log shipper. Chunks carry sequence and byte offset, so a resend is dropped
  * server-side; chunks and batches are sized in UTF-8 bytes, as the coordinator counts them.
@@ -137,6 +101,7 @@ export function createLogShipper(options: LogShipperOptions): LogShipper {
   const chunkBytes = Math.max(4, options.chunkBytes ?? 65_536);
   const batchBytes = Math.max(chunkBytes, options.batchBytes ?? 524_288);
   const limitBytes = options.limitBytes ?? DEFAULT_LOG_LIMIT_BYTES;
+  const { pieces: sizedPieces, prefix: utf8Prefix } = createUtf8Splitter();
   const onLimit = options.onLimit ?? 'truncate';
   const highWater = options.highWaterBytes ?? 4 * MiB;
   const truncation = truncationLine(limitBytes);

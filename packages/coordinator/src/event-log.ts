@@ -12,26 +12,11 @@ export const EVENTS_TOPIC = 'events';
  */
 const EVENTS_TOPIC_WITHIN_MS = 250;
 
-let sequence = 0;
-/** This process's suffix of event ids, drawn once: it keeps two coordinators' ids apart. */
-const processTag = randomBytes(4).toString('hex');
-
 /**
  * A time prefix of event ids: every event written at or after `at` (by its writer's clock) has
  * an id greater than it, every earlier one a smaller id. Usable as a cursor.
  */
 export const eventTimePrefix = (at: number): string => String(Math.max(0, Math.floor(at))).padStart(TIME_DIGITS, '0');
-
-/**
- * A new event id: `<ms, 15 digits>-<sequence>-<process tag>`. Ids order by their writer's clock
- * across coordinators, by a per-process sequence within one millisecond of one process, and the
- * process's random tag keeps two coordinators' ids apart. (Drawing random bytes per event cost a
- * dispatching coordinator a few percent of its time.)
- */
-export function newEventId(at: number): string {
-  sequence = (sequence + 1) % 1_679_616; // 36^4
-  return `${eventTimePrefix(at)}-${sequence.toString(36).padStart(4, '0')}-${processTag}`;
-}
 
 /** The writer's time of an event id or time prefix. */
 export const timeOfEventId = (id: string): number => Number(id.slice(0, TIME_DIGITS));
@@ -48,16 +33,44 @@ export function parseEventCursor(cursor: string): string {
   return cursor;
 }
 
+/** Where a coordinator records its events (see {@link createEventLog}). */
+export interface EventLog {
+  /**
+   * A new event id: `<ms, 15 digits>-<sequence>-<tag>`. Ids order by their writer's clock
+   * across coordinators, and by this log's sequence within one millisecond; the log's random tag
+   * keeps two logs' ids apart.
+   */
+  newId(at: number): string;
+  /**
+   * Appends an event to the store's events collection and wakes the feed's watchers. Best
+   * effort: the event reports a change that has happened, so failing to record it must not fail
+   * the change (the state itself stays readable from runs, jobs and agents). `at` is the caller's
+   * clock's time.
+   */
+  record(data: ClusterEventData, at: number): Promise<void>;
+}
+
 /**
- * Appends an event to the store's events collection and wakes the feed's watchers. Best effort:
- * the event reports a change that has happened, so failing to record it must not fail the change
- * (the state itself stays readable from runs, jobs and agents). `at` is the caller's clock's time.
+ * Creates the event log of one coordinator (its scheduler's: see `SchedulerDeps.events`), with
+ * its own id sequence and tag, drawn once. (Drawing random bytes per event cost a dispatching
+ * coordinator a few percent of its time.)
  */
-export async function recordEvent(store: Store, data: ClusterEventData, at: number): Promise<void> {
-  try {
-    await store.appendEvents([{ ...data, _id: newEventId(at), at } as EventRecord]);
-    store.notify(EVENTS_TOPIC, { within: EVENTS_TOPIC_WITHIN_MS });
-  } catch {
-    // See above: an event lost costs the feed one entry, never state.
-  }
+export function createEventLog(store: Store): EventLog {
+  let sequence = 0;
+  const tag = randomBytes(4).toString('hex');
+  const newId = (at: number) => {
+    sequence = (sequence + 1) % 1_679_616; // 36^4
+    return `${eventTimePrefix(at)}-${sequence.toString(36).padStart(4, '0')}-${tag}`;
+  };
+  return {
+    newId,
+    async record(data, at) {
+      try {
+        await store.appendEvents([{ ...data, _id: newId(at), at } as EventRecord]);
+        store.notify(EVENTS_TOPIC, { within: EVENTS_TOPIC_WITHIN_MS });
+      } catch {
+        // See above: an event lost costs the feed one entry, never state.
+      }
+    },
+  };
 }

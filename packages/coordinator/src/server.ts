@@ -134,6 +134,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     goneAfterMs: agentGoneAfterMs,
     onGone: (agent) => agents.forget(agent._id),
     clock,
+    events: scheduler.events,
   });
   const blobSweeper = createBlobSweeper({
     store,

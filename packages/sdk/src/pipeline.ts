@@ -3,6 +3,7 @@ import type { JobContext } from './context.js';
 import type { ByteSize } from './byte-size.js';
 import type { Duration } from './duration.js';
 import { SdkUsageError } from './errors.js';
+import { createDeclarationCollector } from './declaration-collector.js';
 import type { ImageRef } from './image.js';
 import type { MatrixDefinition } from './matrix.js';
 import { JOB_NAME_PATTERN } from './constants.js';
@@ -101,7 +102,13 @@ export interface Pipeline {
   readonly jobs: readonly JobDefinition[];
 }
 
-let collecting: JobDefinition[] | null = null;
+/**
+ * The jobs `job()` declares while a `pipeline()` build function runs. Deliberately one per copy
+ * of the SDK module: `pipeline()` and `job()` are free functions (the SDK's API), so `job()`
+ * finds the pipeline it belongs to here. Builds are synchronous, so only one is under way at a
+ * time, and the collector holds nothing once it returns.
+ */
+const declarations = createDeclarationCollector<JobDefinition>();
 
 function checkName(kind: string, name: unknown): asserts name is string {
   if (typeof name !== 'string' || !JOB_NAME_PATTERN.test(name)) {
@@ -126,16 +133,10 @@ export function pipeline(name: string, a: PipelineOptions | (() => void), b?: ()
   const [options, build] = typeof a === 'function' ? [{}, a] : [a, b];
   if (typeof build !== 'function')
     throw new SdkUsageError(`pipeline('${name}') needs a function that declares its jobs`);
-  if (collecting) throw new SdkUsageError('pipeline() cannot be called inside another pipeline()');
-  const jobs: JobDefinition[] = [];
-  collecting = jobs;
-  try {
-    const result = build() as unknown;
-    if (result instanceof Promise)
-      throw new SdkUsageError(`the function given to pipeline('${name}') must declare its jobs synchronously`);
-  } finally {
-    collecting = null;
-  }
+  if (declarations.current()) throw new SdkUsageError('pipeline() cannot be called inside another pipeline()');
+  const { collected: jobs, returned } = declarations.collect(build);
+  if (returned instanceof Promise)
+    throw new SdkUsageError(`the function given to pipeline('${name}') must declare its jobs synchronously`);
   return { kind: 'pipeline', name, options, jobs };
 }
 
@@ -157,6 +158,7 @@ export function job(
   b?: JobBody<MatrixDefinition | undefined, string>,
 ): JobRef {
   checkName('job', name);
+  const collecting = declarations.current();
   if (!collecting) throw new SdkUsageError(`job('${name}') must be called inside the function given to pipeline()`);
   const [options, body] = typeof a === 'function' ? [{}, a] : [a, b];
   if (typeof body !== 'function') throw new SdkUsageError(`job('${name}') needs a body function`);

@@ -19,7 +19,13 @@ export type Declaration =
 
 type Scope = Map<string, Declaration>;
 
+/** The scope of nodes that declare nothing; never added to. Process-wide: it holds nothing. */
 const EMPTY: Scope = new Map();
+/**
+ * The scope of each scope node, built once per syntax tree. Deliberately process-wide: a memo
+ * of a pure function of immutable syntax trees, held weakly (it goes with its tree), so no
+ * analysis can see another's.
+ */
 const scopes = new WeakMap<ts.Node, Scope>();
 
 /** Finds the declaration a name refers to at `from`, or undefined for globals and undeclared names. */
@@ -218,6 +224,7 @@ export interface ExportTable {
   stars: { specifier: string; node: ts.Node }[];
 }
 
+/** The export table of each file, built once per syntax tree: process-wide like `scopes`. */
 const exportTables = new WeakMap<ts.SourceFile, ExportTable>();
 
 const hasModifier = (node: ts.Node, kind: ts.SyntaxKind) =>

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { LogLimitError, NotFoundError, UnauthenticatedError } from '@hiveforge/sdk';
 import { z } from 'zod';
 import { hashToken, newToken, secretsEqual } from '../auth.js';
-import { recordEvent } from '../event-log.js';
 import { type Lease, type PullOptions, jobIdOf } from '../scheduler/index.js';
 import type { AgentRecord } from '../store/types.js';
 import { type CoordinatorContext, agentProcedure, publicProcedure, router } from '../trpc.js';
@@ -250,7 +249,7 @@ export const agentRouter = router({
         lastHeartbeatAt: now,
         disk: null,
       });
-      await recordEvent(ctx.store, { type: 'agent', agentId, name: input.name, state: 'active' }, now);
+      await ctx.scheduler.events.record({ type: 'agent', agentId, name: input.name, state: 'active' }, now);
       return { agentId, token };
     }),
 

@@ -1,6 +1,5 @@
 import { ConflictError, NotFoundError } from '@hiveforge/sdk';
 import { z } from 'zod';
-import { recordEvent } from '../event-log.js';
 import { readThrough } from '../stale-reads.js';
 import { type CoordinatorContext, cachedReadProcedure, router, userProcedure } from '../trpc.js';
 
@@ -70,6 +69,7 @@ async function setState(
   agents.forget(agentId);
   // Pulls waiting for a job, here and in other coordinators, read their agent again.
   scheduler.notifyAgents();
-  if (agent.state !== state) await recordEvent(store, { type: 'agent', agentId, name: agent.name, state }, clock.now());
+  if (agent.state !== state)
+    await scheduler.events.record({ type: 'agent', agentId, name: agent.name, state }, clock.now());
   return { agentId, state };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createAnalyzer } from '../analyzer/index.js';
-import { eventTimePrefix, newEventId, parseEventCursor, timeOfEventId } from '../event-log.js';
+import { createEventLog, eventTimePrefix, parseEventCursor, timeOfEventId } from '../event-log.js';
 import { createAgentTokenCache, createTokenMemo } from '../auth.js';
 import { createMetrics } from '../metrics.js';
 import { systemClock } from '../clock.js';
@@ -10,6 +10,7 @@ import type { EventRecord, Store } from '../store/types.js';
 import { appRouter } from './app.js';
 
 const T = Date.parse('2026-03-01T12:00:00Z');
+const { newId: newEventId } = createEventLog(createMemoryStore());
 
 const pipelineEvent = (at: number, versionId: string): EventRecord => ({
   _id: newEventId(at),
@@ -48,13 +49,24 @@ describe('event ids', () => {
       expect(() => parseEventCursor(bad)).toThrow();
   });
 
-  it('are unique within a millisecond of one process, and carry the process tag after the sequence', () => {
+  it("are unique within a millisecond of one log, and carry the log's tag after the sequence", () => {
     const ids = Array.from({ length: 20_000 }, () => newEventId(T));
     expect(new Set(ids).size).toBe(ids.length);
     const tags = new Set(ids.map((id) => id.split('-')[2]));
     expect(tags.size).toBe(1);
     expect([...tags][0]).toMatch(/^[0-9a-f]{8}$/);
     for (const id of ids.slice(0, 10)) expect(parseEventCursor(id)).toBe(id);
+  });
+
+  it('of two logs in one process (two coordinators) carry each its own tag and sequence', async () => {
+    const store = createMemoryStore();
+    const [one, two] = [createEventLog(store), createEventLog(store)];
+    const [a, b] = [one.newId(T), two.newId(T)];
+    expect(a.split('-')[1]).toBe(b.split('-')[1]);
+    expect(a.split('-')[2]).not.toBe(b.split('-')[2]);
+    await one.record({ type: 'pipeline', pipeline: 'web', versionId: 'v1' }, T);
+    const [stored] = await store.listEvents({ limit: 10 });
+    expect(stored?._id.split('-')[2]).toBe(a.split('-')[2]);
   });
 });
 

@@ -3,7 +3,6 @@ import { BadInputError, NotFoundError } from '@hiveforge/sdk';
 import { z } from 'zod';
 import { AnalysisFailedError } from '../analyzer/index.js';
 import { labelWarnings } from '../scheduler/index.js';
-import { recordEvent } from '../event-log.js';
 import { readThrough } from '../stale-reads.js';
 import type { PipelineRecord } from '../store/types.js';
 import { cachedReadProcedure, router, userProcedure } from '../trpc.js';
@@ -62,7 +61,7 @@ export const pipelinesRouter = router({
       });
       await ctx.store.setPipelineHead(spec.name, versionId, now);
       await ctx.scheduler.syncSchedules(spec.name, versionId, { headAt: now, spec });
-      await recordEvent(ctx.store, { type: 'pipeline', pipeline: spec.name, versionId }, now);
+      await ctx.scheduler.events.record({ type: 'pipeline', pipeline: spec.name, versionId }, now);
       // The list this coordinator last saw gets the head it just set (never read for it).
       const listed = ctx.readCache?.get<PipelineRecord[]>(PIPELINES_KEY)?.value;
       if (listed) {

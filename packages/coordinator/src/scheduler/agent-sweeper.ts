@@ -1,5 +1,5 @@
 import { type Clock, systemClock } from '../clock.js';
-import { recordEvent } from '../event-log.js';
+import { type EventLog, createEventLog } from '../event-log.js';
 import type { AgentRecord, Store } from '../store/types.js';
 import { DecisionIds } from './decision-ids.js';
 
@@ -20,7 +20,7 @@ export type AgentGoneReason = 'deregistered' | 'silent';
 export async function markAgentGone(
   store: Store,
   agent: AgentRecord,
-  { at, reason }: { at: number; reason: AgentGoneReason },
+  { at, reason, events }: { at: number; reason: AgentGoneReason; events: EventLog },
 ): Promise<boolean> {
   const { won, decision } = await store.decide(DecisionIds.agentGone(agent._id), {
     reason,
@@ -34,7 +34,7 @@ export async function markAgentGone(
     return false;
   }
   await store.updateAgent(agent._id, { state: 'gone', goneAt: at });
-  await recordEvent(store, { type: 'agent', agentId: agent._id, name: agent.name, state: 'gone' }, at);
+  await events.record({ type: 'agent', agentId: agent._id, name: agent.name, state: 'gone' }, at);
   return true;
 }
 
@@ -47,6 +47,8 @@ export interface AgentSweeperOptions {
   onGone?: (agent: AgentRecord) => void;
   /** @default systemClock */
   clock?: Clock;
+  /** Where it records the agents it marks gone (the coordinator's scheduler's). @default createEventLog(store) */
+  events?: EventLog;
 }
 
 /** Marks agents that stopped heartbeating gone; every coordinator runs one. */
@@ -67,6 +69,7 @@ export function createAgentSweeper({
   goneAfterMs,
   onGone,
   clock = systemClock,
+  events = createEventLog(store),
 }: AgentSweeperOptions): AgentSweeper {
   const now = () => clock.now();
   return {
@@ -77,7 +80,7 @@ export function createAgentSweeper({
       for (const found of await store.findSilentAgents(cutoff, GONE_PER_SWEEP)) {
         const agent = await store.getAgent(found._id);
         if (!agent || agent.state === 'gone' || agent.lastHeartbeatAt >= cutoff) continue;
-        if (await markAgentGone(store, agent, { at: now(), reason: 'silent' })) {
+        if (await markAgentGone(store, agent, { at: now(), reason: 'silent', events })) {
           marked.push(agent);
           onGone?.(agent);
         }

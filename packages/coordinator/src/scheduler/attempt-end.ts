@@ -1,4 +1,3 @@
-import { recordEvent } from '../event-log.js';
 import { AttemptCause, type JobRecord, JobState, isTerminal } from '../store/types.js';
 import type { SchedulerContext } from './context.js';
 import { type Settlement, settleRun } from './dag.js';
@@ -126,8 +125,7 @@ export async function projectAttemptEnd(
     // completions down, and recording never fails.
     if (applied) {
       const state = end.retry ? JobState.queued : stateOf(end);
-      void recordEvent(
-        store,
+      void ctx.events.record(
         { type: 'job', runId: job.runId, jobId, job: job.name, attempt: end.retry ? attempt + 1 : attempt, state },
         now,
       );

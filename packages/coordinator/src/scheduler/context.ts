@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js';
+import { type EventLog, createEventLog } from '../event-log.js';
 import type { SecretsCipher } from '../secrets/cipher.js';
 import type { PipelineSpec } from '@hiveforge/sdk';
 import type { JobRecord, RunRecord, Store } from '../store/types.js';
@@ -15,6 +16,8 @@ export interface SchedulerContext {
   config: ResolvedSchedulerConfig;
   /** The scheduler's one source of time (see `Clock`). */
   clock: Clock;
+  /** Where the scheduler records the changes it makes, for the events feed. */
+  events: EventLog;
   /**
    * Specs of pipeline versions already read. Versions are content-addressed and never change,
    * so caching them keeps no state that matters: a coordinator that starts empty reads them again.
@@ -86,6 +89,8 @@ export interface SchedulerContextOptions {
   store: Store;
   config: ResolvedSchedulerConfig;
   clock: Clock;
+  /** @default createEventLog(store) */
+  events?: EventLog;
   /** @default null */
   secrets?: SecretsCipher | null;
 }
@@ -95,6 +100,7 @@ export function createSchedulerContext({
   store,
   config,
   clock,
+  events = createEventLog(store),
   secrets = null,
 }: SchedulerContextOptions): SchedulerContext {
   const now = () => clock.now();
@@ -102,6 +108,7 @@ export function createSchedulerContext({
     store,
     config,
     clock,
+    events,
     specs: new Map(),
     origins: new Map(),
     loading: new Map(),

@@ -1,4 +1,3 @@
-import { recordEvent } from '../event-log.js';
 import { AttemptCause, type JobRecord, JobState, type RunStatus, isTerminal } from '../store/types.js';
 import { remember } from './bounded-map.js';
 import type { SchedulerContext } from './context.js';
@@ -195,8 +194,7 @@ async function resolveRunOnce(ctx: SchedulerContext, runId: string): Promise<voi
   if (won) {
     const run = await store.getRun(runId);
     if (run) {
-      await recordEvent(
-        store,
+      await ctx.events.record(
         { type: 'run', runId, pipeline: run.pipeline, number: run.number, status: decision.data.status },
         decision.at,
       );

@@ -1,5 +1,4 @@
 import { BadInputError, ConflictError, NotFoundError, type PipelineSpec, conditionHolds } from '@hiveforge/sdk';
-import { recordEvent } from '../event-log.js';
 import { AttemptCause, type JobRecord, JobState, type RunRecord, type RunTrigger } from '../store/types.js';
 import type { SchedulerContext } from './context.js';
 import { rememberRun, specOf } from './run-origins.js';
@@ -311,8 +310,7 @@ async function createRun(
   rememberRun(ctx, run, spec);
   store.notify(Topics.queue);
   if (created) {
-    await recordEvent(
-      store,
+    await ctx.events.record(
       { type: 'run', runId: run._id, pipeline: run.pipeline, number: run.number, status: run.status },
       ctx.clock.now(),
     );

@@ -1,5 +1,5 @@
 import { NotFoundError } from '@hiveforge/sdk';
-import { eventTimePrefix, recordEvent } from '../event-log.js';
+import { eventTimePrefix } from '../event-log.js';
 import type { RunRecord, ScheduleRecord } from '../store/types.js';
 import type { SchedulerContext } from './context.js';
 import { specOf } from './run-origins.js';
@@ -182,8 +182,7 @@ async function createTickRun(
   await store.updateSchedule(schedule._id, { ...(run && { lastRunId: run._id }), pendingRun: null }, nextFireAt);
   // Reported by the call that created the run (or found the tick's pipeline gone), once.
   if (!created) return;
-  await recordEvent(
-    store,
+  await ctx.events.record(
     {
       type: 'schedule',
       pipeline: schedule.pipeline,

@@ -1,5 +1,6 @@
 import { NotFoundError, type PipelineSpec } from '@hiveforge/sdk';
 import { type Clock, preciseSystemClock } from '../clock.js';
+import { type EventLog, createEventLog } from '../event-log.js';
 import type { SecretsCipher } from '../secrets/cipher.js';
 import type { AgentRecord, AttemptFingerprint, JobRecord, RunRecord, Store } from '../store/types.js';
 import { type AgentGoneReason, markAgentGone } from './agent-sweeper.js';
@@ -31,6 +32,11 @@ export interface SchedulerDeps {
    * @default preciseSystemClock (the wall clock with sub-millisecond precision)
    */
   clock?: Clock;
+  /**
+   * Where the scheduler, and the API's procedures, record events for the feed.
+   * @default createEventLog(store)
+   */
+  events?: EventLog;
   /** Decrypts the secrets that leases carry to the jobs that declare them. @default null */
   secrets?: SecretsCipher | null;
 }
@@ -47,6 +53,8 @@ export interface Scheduler {
   readonly config: ResolvedSchedulerConfig;
   /** The scheduler's time, which the API's procedures read too. */
   readonly clock: Clock;
+  /** The scheduler's event log, which the API's procedures record to too. */
+  readonly events: EventLog;
   triggerRun(input: TriggerRunInput): Promise<RunRecord>;
   cancelRun(runId: string, actor: string | null): Promise<void>;
   /**
@@ -108,7 +116,8 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   const { store } = deps;
   const config = resolveSchedulerConfig(deps.options);
   const clock = deps.clock ?? preciseSystemClock;
-  const ctx = createSchedulerContext({ store, config, clock, secrets: deps.secrets });
+  const events = deps.events ?? createEventLog(store);
+  const ctx = createSchedulerContext({ store, config, clock, events, secrets: deps.secrets });
   const sweep = createSweep(ctx);
   const ticker = createScheduleTickerState();
   const pull = (agent: AgentRecord, requestId: string, options: PullOptions) =>
@@ -116,6 +125,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   return {
     config: ctx.config,
     clock,
+    events,
     triggerRun: (input) => triggerRun(ctx, input),
     cancelRun: (runId, actor) => cancelRun(ctx, runId, actor),
     pull,
@@ -144,7 +154,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     notifyRun: (runId) => notifyRun(store, runId),
     waitForRun: (runId, ms, signal) => waitForWakeup(store, Topics.run(runId), ms, signal),
     notifyAgents: () => store.notify(Topics.agents),
-    markAgentGone: (agent, reason) => markAgentGone(store, agent, { at: ctx.clock.now(), reason }),
+    markAgentGone: (agent, reason) => markAgentGone(store, agent, { at: ctx.clock.now(), reason, events }),
     sweep,
     async syncSchedules(pipeline, versionId, { headAt, spec: known } = {}) {
       if (known) rememberSpec(ctx, versionId, known);
