@@ -124,7 +124,7 @@ export function createSchedulerContext({
       graceMs: config.leaseTtlMs,
       stallMs: stallMsOf(config.leaseTtlMs, config.heartbeatIntervalMs),
       outageLimitMs: config.storeOutageLimitMs,
-      now,
+      clock,
     }),
     secrets,
   };

@@ -105,57 +105,74 @@ describe('the lease sweeper declares no lease lost because of a store outage', (
 
 describe('createLeaseGrace', () => {
   it('a sweep that waits out an outage on something else is trouble while it runs and for a grace period after', async () => {
-    let now = 0;
-    const grace = createLeaseGrace({ graceMs: 5_000, stallMs: 2_000, now: () => now });
-    expect(grace.settled(now)).toBe(true);
-    let finish = () => {};
-    const sweep = grace.observe(() => new Promise<void>((resolve) => (finish = resolve)));
-    now = 1_000;
-    expect(grace.settled(now)).toBe(true);
-    now = 11_000;
-    expect(grace.settled(now)).toBe(false);
-    finish();
+    const clock = createManualClock(0);
+    const grace = createLeaseGrace({ graceMs: 5_000, stallMs: 2_000, clock });
+    expect(grace.settled(clock.now())).toBe(true);
+    // The sweep waits on the clock, as one waiting for the store to come back does.
+    const sweep = grace.observe(() => clock.sleep(11_000));
+    await clock.set(1_000);
+    expect(grace.settled(clock.now())).toBe(true);
+    await clock.set(10_999);
+    expect(grace.settled(clock.now())).toBe(false);
+    await clock.set(11_000);
     await sweep;
-    now = 15_000;
-    expect(grace.settled(now)).toBe(false);
-    now = 16_000;
-    expect(grace.settled(now)).toBe(true);
+    await clock.set(15_000);
+    expect(grace.settled(clock.now())).toBe(false);
+    await clock.set(16_000);
+    expect(grace.settled(clock.now())).toBe(true);
+  });
+
+  it('a watched store call slower than a stall is trouble, one within it is not', async () => {
+    const clock = createManualClock(0);
+    const grace = createLeaseGrace({ graceMs: 5_000, stallMs: 2_000, clock });
+    const store = grace.watch({ read: (ms: number) => clock.sleep(ms).then(() => 'read') });
+    const quick = store.read(2_000);
+    await clock.advance(2_000);
+    expect(await quick).toBe('read');
+    expect(grace.settled(clock.now())).toBe(true);
+    const slow = store.read(2_001);
+    await clock.advance(2_001);
+    expect(await slow).toBe('read');
+    expect(grace.settled(clock.now())).toBe(false);
+    await clock.advance(4_999);
+    expect(grace.settled(clock.now())).toBe(false);
+    await clock.advance(1);
+    expect(grace.settled(clock.now())).toBe(true);
   });
 });
 
 describe('createLeaseGrace and the store outage limit', () => {
-  /** A sweep that fails at `at` after being asked at `askedAt`. */
+  /** A sweep that fails at `at` after being asked at `askedAt` (it waits on the clock until then). */
   const failAt = async (
     grace: ReturnType<typeof createLeaseGrace>,
-    clock: { now: number },
+    clock: ManualClock,
     askedAt: number,
     at: number,
   ) => {
-    clock.now = askedAt;
-    const sweep = grace.observe(
-      () =>
-        new Promise<void>((_, reject) => {
-          clock.now = at;
-          reject(new Error('store unavailable'));
-        }),
-    );
-    await sweep.catch(() => {});
+    await clock.set(askedAt);
+    const sweep = grace.observe(async () => {
+      await clock.sleep(at - askedAt);
+      throw new Error('store unavailable');
+    });
+    const failed = sweep.catch(() => {});
+    await clock.set(at);
+    await failed;
   };
 
   it('an outage within the limit keeps leases for a grace period after the store is back', async () => {
-    const clock = { now: 0 };
-    const grace = createLeaseGrace({ graceMs: 5_000, stallMs: 2_000, outageLimitMs: 120_000, now: () => clock.now });
+    const clock = createManualClock(0);
+    const grace = createLeaseGrace({ graceMs: 5_000, stallMs: 2_000, outageLimitMs: 120_000, clock });
     // Sweeps fail every 30 s (server selection) for 90 s.
     for (let t = 1_000; t < 91_000; t += 30_000) await failAt(grace, clock, t, t + 30_000);
-    expect(grace.settled(clock.now + 1_000)).toBe(false);
-    expect(grace.settled(clock.now + 5_000)).toBe(true);
+    expect(grace.settled(clock.now() + 1_000)).toBe(false);
+    expect(grace.settled(clock.now() + 5_000)).toBe(true);
   });
 
   it('after an outage longer than the limit, leases are lost as soon as the store answers', async () => {
-    const clock = { now: 0 };
-    const grace = createLeaseGrace({ graceMs: 5_000, stallMs: 2_000, outageLimitMs: 60_000, now: () => clock.now });
+    const clock = createManualClock(0);
+    const grace = createLeaseGrace({ graceMs: 5_000, stallMs: 2_000, outageLimitMs: 60_000, clock });
     for (let t = 1_000; t < 91_000; t += 30_000) await failAt(grace, clock, t, t + 30_000);
-    expect(grace.settled(clock.now + 1)).toBe(true);
+    expect(grace.settled(clock.now() + 1)).toBe(true);
     // A new, short outage later has its grace again.
     await failAt(grace, clock, 200_000, 202_000);
     expect(grace.settled(203_000)).toBe(false);

@@ -1,3 +1,5 @@
+import type { Clock } from '../clock.js';
+
 /**
  * The lease sweeper's outage rule: leases are not declared lost because of a store outage.
  *
@@ -57,7 +59,8 @@ export interface LeaseGraceOptions {
    * leases are lost as soon as the store answers. @default DEFAULT_STORE_OUTAGE_LIMIT_MS (2 min)
    */
   outageLimitMs?: number;
-  now: () => number;
+  /** The scheduler's clock: when calls and sweeps start and end (see `Clock`). */
+  clock: Clock;
 }
 
 /**
@@ -70,7 +73,8 @@ export const stallMsOf = (leaseTtlMs: number, heartbeatIntervalMs: number): numb
 
 /** Creates the outage rule of one coordinator's lease sweeper (see {@link LeaseGrace}). */
 export function createLeaseGrace(options: LeaseGraceOptions): LeaseGrace {
-  const { now } = options;
+  const { clock } = options;
+  const now = () => clock.now();
   const outageLimitMs = options.outageLimitMs ?? DEFAULT_STORE_OUTAGE_LIMIT_MS;
   /** When the store last failed or stalled a sweep's call, as seen here. */
   let troubleAt = Number.NEGATIVE_INFINITY;
