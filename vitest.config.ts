@@ -13,7 +13,7 @@ const alias = [
     find: /^@hiveforge\/coordinator\/mongodb$/,
     replacement: fileURLToPath(new URL('./packages/coordinator/src/store/mongodb/index.ts', import.meta.url)),
   },
-  ...['sdk', 'actions', 'coordinator', 'agent'].map((pkg) => ({
+  ...['sdk', 'archive', 'actions', 'coordinator', 'agent'].map((pkg) => ({
     find: new RegExp(`^@hiveforge/${pkg}$`),
     replacement: src(pkg),
   })),

@@ -1,11 +1,11 @@
 import { createReadStream } from 'node:fs';
 import { lstat, mkdir, mkdtemp, realpath, rm } from 'node:fs/promises';
 import { basename, dirname, join, normalize, sep } from 'node:path';
-import { Readable, Transform, type TransformCallback, pipeline as pipelineCb } from 'node:stream';
+import { Readable, Transform, pipeline as pipelineCb } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip, gzipSync } from 'node:zlib';
+import { createArchiveCheck, MAX_ARCHIVE_PROBLEMS } from '@hiveforge/archive';
 import { ArtifactInvalidError, createArchiveEntryChecker, isHiveForgeError } from '@hiveforge/sdk';
-import * as tar from 'tar';
 import type { ArchiveCompression } from './archive-compression.js';
 import { moveStagedInto } from './staged-merge.js';
 import { TarFormatError, extractTar } from './tar-extract.js';
@@ -69,52 +69,14 @@ export const ARCHIVE_SAMPLE_BYTES = 1024 * 1024;
  */
 export const INCOMPRESSIBLE_RATIO = 0.9;
 
-/** At most this many problems are named in one refusal. */
-const MAX_PROBLEMS = 5;
-
 /**
  * A pass-through stream that parses the tar (gzipped or not) flowing through it and fails at its
- * end, with `HF_ARTIFACT_INVALID` naming the problems, when an entry breaks the archive rules
- * (`createArchiveEntryChecker` of `@hiveforge/sdk`) for `root`. `onEntries` gets the count.
+ * end, with `HF_ARTIFACT_INVALID` naming the problems, when an entry breaks the archive rules for
+ * `root`: the check of `@hiveforge/archive`, which the coordinator runs on uploads too.
+ * `onEntries` gets the count.
  */
 export function createArchiveGuard(options: { root?: string; onEntries?: (count: number) => void } = {}): Transform {
-  const checker = createArchiveEntryChecker({ root: options.root });
-  const problems: string[] = [];
-  let entries = 0;
-  let parseError: Error | null = null;
-  const parser = new tar.Parser({
-    strict: true,
-    onReadEntry: (entry) => {
-      entries++;
-      const problem = checker.check({ path: entry.path, type: entry.type, linkpath: entry.linkpath });
-      if (problem && problems.length < MAX_PROBLEMS) problems.push(problem);
-      entry.resume();
-    },
-  });
-  const ended = new Promise<void>((resolve) => {
-    parser.on('error', (error: Error) => {
-      parseError ??= error;
-      resolve();
-    });
-    parser.on('end', () => resolve());
-  });
-  return new Transform({
-    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
-      if (parseError === null) parser.write(chunk);
-      callback(null, chunk);
-    },
-    flush(callback: TransformCallback) {
-      parser.end();
-      void ended.then(() => {
-        if (parseError)
-          return callback(new ArtifactInvalidError(`the artifact is not a valid tar archive: ${parseError.message}`));
-        if (problems.length)
-          return callback(new ArtifactInvalidError(`the artifact archive is unsafe: ${problems.join('; ')}`));
-        options.onEntries?.(entries);
-        callback();
-      });
-    },
-  });
+  return createArchiveCheck({ root: options.root, maxPaths: 0, onEntries: options.onEntries });
 }
 
 /**
@@ -182,7 +144,7 @@ export async function packPath(
   const packed = createTarStream(workspace, rel, {
     onEntry: (entry) => {
       const problem = checker.check(entry);
-      if (problem && problems.length < MAX_PROBLEMS) problems.push(problem);
+      if (problem && problems.length < MAX_ARCHIVE_PROBLEMS) problems.push(problem);
     },
   });
   const checked = new Transform({
@@ -278,7 +240,7 @@ export async function unpackInto(workspace: string, archive: ArchiveSource, path
     try {
       ({ problems, entries } = await extractTar(tarBytesOf(archive), staging, {
         check: (entry) => checker.check(entry),
-        maxProblems: MAX_PROBLEMS,
+        maxProblems: MAX_ARCHIVE_PROBLEMS,
       }));
     } catch (error) {
       const e = error as { code?: string; message?: string };

@@ -7,7 +7,7 @@ import {
   StoreUnavailableError,
   UnauthenticatedError,
 } from '@hiveforge/sdk';
-import { createArchiveCheck } from './archive-check.js';
+import { createArchiveCheck } from '@hiveforge/archive';
 import { type AgentTokenCache, type TokenMemo, resolveCaller } from './auth.js';
 import { declaredLength, tooLarge } from './body-limits.js';
 import { answerError } from './http-errors.js';

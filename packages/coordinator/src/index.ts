@@ -24,7 +24,7 @@ export {
   type Diagnostic,
 } from './analyzer/index.js';
 export { createManualClock, preciseSystemClock, systemClock, type Clock, type ManualClock } from './clock.js';
-export { checkArchive, createArchiveCheck } from './archive-check.js';
+export { checkArchive, createArchiveCheck } from '@hiveforge/archive';
 export { MAX_ARTIFACT_BYTES } from './artifacts.js';
 export {
   DEFAULT_CACHE_LIMIT_BYTES,

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkArchive } from './archive-check.js';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { checkArchive, createArchiveCheck } from './archive-check.js';
 
 async function archive(cwd: string, paths: string[], options: { preservePaths?: boolean } = {}): Promise<Buffer> {
   const parts: Buffer[] = [];
@@ -63,5 +65,25 @@ describe('artifact archive checks', () => {
 
   it('refuses bytes that are not a gzipped tar', async () => {
     await expect(checkArchive(Buffer.from('definitely not a tarball'))).rejects.toThrow(/not a valid tar archive/);
+  });
+
+  it('with a root (the uploaded path), refuses entries outside it and counts the entries it passes', async () => {
+    await mkdir(join(dir, 'work/other'), { recursive: true });
+    await writeFile(join(dir, 'work/other/b.txt'), 'b');
+    const through = async (data: Buffer, root: string) => {
+      let counted = -1;
+      const check = createArchiveCheck({ root, maxPaths: 1, onEntries: (n) => (counted = n) });
+      const out: Buffer[] = [];
+      await pipeline(Readable.from([data]), check, async (chunks: AsyncIterable<Buffer>) => {
+        for await (const chunk of chunks) out.push(chunk);
+      });
+      return { counted, count: check.count(), entries: check.entries(), same: Buffer.concat(out).equals(data) };
+    };
+    const inside = await archive(join(dir, 'work'), ['dist']);
+    expect(await through(inside, 'dist')).toEqual({ counted: 2, count: 2, entries: ['dist/'], same: true });
+    await expect(through(await archive(join(dir, 'work'), ['dist', 'other']), 'dist')).rejects.toMatchObject({
+      code: 'HF_ARTIFACT_INVALID',
+      message: expect.stringContaining('"other/" is outside the uploaded tree "dist"'),
+    });
   });
 });
