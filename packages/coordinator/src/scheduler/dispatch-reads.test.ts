@@ -107,4 +107,43 @@ describe('dispatch: what coordinators do not read again', () => {
     await createScheduler({ store: other.store, clock }).sweep();
     expect(other.calls.findQueuedJobs).toEqual([1]);
   });
+
+  it("a pull woken after waiting reads its agent's record alongside its candidates, not after them", async () => {
+    const { store, clock, scheduler } = bed;
+    await deploy([job('one')]);
+    let agentRead = () => {};
+    const read = new Promise<void>((resolve) => {
+      agentRead = resolve;
+    });
+    let woken = false;
+    let readFirst: boolean | null = null;
+    // Candidates are read only once the agent's record is (or half a second has passed).
+    const gated = new Proxy(store, {
+      get: (target, property, receiver) => {
+        const value = Reflect.get(target, property, receiver);
+        if (property === 'getAgent')
+          return (...args: unknown[]) => {
+            agentRead();
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        if (property === 'findQueuedJobs')
+          return async (...args: unknown[]) => {
+            if (woken && readFirst === null) {
+              readFirst = await Promise.race([
+                read.then(() => true),
+                new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 500)),
+              ]);
+            }
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const waiting = createScheduler({ store: gated, clock }).pull(a, 'req-1', { waitMs: 5_000 });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    woken = true;
+    await scheduler.triggerRun({ pipeline: 'p', trigger });
+    expect((await waiting)?.name).toBe('one');
+    expect(readFirst).toBe(true);
+  });
 });

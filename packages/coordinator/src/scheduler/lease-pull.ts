@@ -116,13 +116,12 @@ export async function leaseJob(
   }: {
     resent?: boolean;
     /**
-     * Reads the agent's record again: called once, before the first lease is tried, by a pull
-     * whose record may be stale. An agent no longer active then leases nothing.
+     * Reads the agent's record again: called once, alongside the first read of candidates, by a
+     * pull whose record may be stale. An agent no longer active then leases nothing.
      */
     recheck?: () => Promise<AgentRecord>;
   } = {},
 ): Promise<Lease | null> {
-  let unchecked = recheck;
   const { store, claims } = ctx;
   // Candidates this pull tried, and those other pulls of this coordinator are trying or have
   // just leased, are passed over before the store reads them.
@@ -145,12 +144,15 @@ export async function leaseJob(
       stopLooking();
     }
   };
-  const [previous, oldest] = await Promise.all([
+  // The agent's record is read again at the same time, not once a candidate is found: a woken
+  // pull then waits for one round trip fewer before its lease decision.
+  const [previous, oldest, current] = await Promise.all([
     resent ? leaseOfRequest(ctx, agent._id, requestId) : null,
     agent.state === 'active' ? findCandidates(contended ? hashOf(agent._id + requestId) % DISPATCH_SPREAD : 0) : null,
+    agent.state === 'active' && recheck ? recheck() : null,
   ]);
   if (previous) return buildLease(ctx, previous);
-  if (agent.state !== 'active') return null;
+  if (agent.state !== 'active' || (current && current.state !== 'active')) return null;
   // Only jobs this agent can run: the store filters by labels, so a backlog of jobs for other
   // agents does not hide them. A few candidates at a time; when every one was lost to pulls of
   // other coordinators (or was not its group's turn), the next few.
@@ -160,11 +162,6 @@ export async function leaseJob(
     for (const job of queued) {
       tried.add(attemptKey(job._id, job.attempt));
       if (!labelsFit(job.spec.labels, agent.labels)) continue;
-      if (unchecked) {
-        const current = await unchecked();
-        unchecked = undefined;
-        if (current.state !== 'active') return null;
-      }
       if (!claims.claim(job._id, job.attempt)) continue;
       let outcome: Leased = { leased: false, decided: false, lease: null };
       try {

@@ -57,7 +57,7 @@ export async function pullLease(
       }
       const lease = await leaseJob(ctx, current, requestId, {
         resent: !(firstSending && look === 0),
-        // At most one read of the agent per look, and only when a job it could take is found.
+        // At most one read of the agent per look, and only once the pull has waited.
         recheck: fresh ? undefined : reread,
       });
       if (lease || signal?.aborted) return lease;
