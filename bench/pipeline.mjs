@@ -7,7 +7,7 @@
 // engine answers and the node image (scripts/docker-node-image.sh) is on it.
 import { spawn, spawnSync } from 'node:child_process';
 import { cp, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fmt, median } from './lib.mjs';
@@ -29,6 +29,31 @@ npm run types & types=$!
 npm test & test=$!
 wait $lint; wait $types; wait $test
 npm run build
+`;
+
+/**
+ * The bound: the same commands, each later job in a fresh copy of the project (as a workspace)
+ * into which `node_modules` is extracted with GNU tar from one archive made after `npm ci`, as
+ * HiveForge moves it between jobs (one pack, four extractions), without HiveForge. `$1` is a
+ * directory outside the project for the archive and the copies.
+ */
+export const COPIES_SCRIPT = `set -e
+T="$1"; rm -rf "$T"; mkdir -p "$T"
+npm ci --no-audit --no-fund
+tar -cf "$T/node_modules.tar" node_modules
+job() {
+  d="$T/$1"; shift
+  mkdir -p "$d"
+  tar --exclude=node_modules --exclude=.hiveforge -cf - . | tar -xf - -C "$d"
+  tar -xf "$T/node_modules.tar" -C "$d"
+  (cd "$d" && "$@")
+}
+job lint npm run lint & lint=$!
+job types npm run types & types=$!
+job test npm test & test=$!
+wait $lint; wait $types; wait $test
+job build npm run build
+rm -rf "$T"
 `;
 
 /**
@@ -100,10 +125,12 @@ function dockerMissing() {
  * all see the same machine; returns each variant's runs.
  */
 export async function benchPipeline({ rounds = ROUNDS, docker = true } = {}) {
+  const loadBefore = loadavg()[0];
   const { root, copy } = await layout();
   const dockerSkipped = docker ? dockerMissing() : 'not asked for';
   const variants = {
     shell: { dir: await copy('shell'), runs: [] },
+    copies: { dir: await copy('copies'), runs: [] },
     process: { dir: await copy('process'), runs: [] },
     ...(dockerSkipped ? {} : { docker: { dir: await copy('docker'), runs: [] } }),
   };
@@ -126,8 +153,10 @@ export async function benchPipeline({ rounds = ROUNDS, docker = true } = {}) {
           const r =
             name === 'shell'
               ? await timed('bash', ['-c', SHELL_SCRIPT], { cwd: v.dir, log })
-              : await timed(process.execPath, hiveforge(name), { cwd: v.dir, log });
-          v.runs.push({ wallMs: r.wallMs, jobs: name === 'shell' ? {} : jobDurations(r.output) });
+              : name === 'copies'
+                ? await timed('bash', ['-c', COPIES_SCRIPT, 'copies', join(root, 'copies-work')], { cwd: v.dir, log })
+                : await timed(process.execPath, hiveforge(name), { cwd: v.dir, log });
+          v.runs.push({ wallMs: r.wallMs, jobs: name === 'shell' || name === 'copies' ? {} : jobDurations(r.output) });
         } catch (error) {
           // A failed run is reported with its first HiveForge error, not timed.
           const message = String(error.message);
@@ -142,8 +171,11 @@ export async function benchPipeline({ rounds = ROUNDS, docker = true } = {}) {
   const lastJobs = (v) => v?.runs.at(-1)?.jobs ?? {};
   return {
     rounds,
+    load: [loadBefore, loadavg()[0]],
     shellMs: warm(variants.shell),
     shellFailed: variants.shell.failed ?? null,
+    copiesMs: warm(variants.copies),
+    copiesFailed: variants.copies.failed ?? null,
     processMs: warm(variants.process),
     processFailed: variants.process.failed ?? null,
     processJobs: lastJobs(variants.process),
@@ -163,19 +195,24 @@ const jobsLine = (jobs) =>
 export function reportPipeline(r) {
   const ratio = r.processMs / r.shellMs;
   const lines = [
-    `pipeline: examples/standalone/node-lib, install -> {lint, types, test} -> build, warm (median of rounds 2..${r.rounds})`,
+    `pipeline: examples/standalone/node-lib, install -> {lint, types, test} -> build, warm (median of rounds 2..${r.rounds}); load average ${r.load.map((l) => l.toFixed(1)).join(' -> ')}`,
     r.shellFailed
       ? `  shell script: FAILED: ${r.shellFailed}`
       : `  shell script (npm ci; lint & types & test; build): ${fmt(r.shellMs)}   (cold ${fmt(r.cold.shell)})`,
     r.processFailed
       ? `  hiveforge run --executor process: FAILED: ${r.processFailed}`
       : `  hiveforge run --executor process: ${fmt(r.processMs)}   ratio ${ratio.toFixed(2)}x   goal <= ${GOAL}x   ${verdict(ratio <= GOAL)}   (cold ${fmt(r.cold.process)})`,
+    r.copiesFailed
+      ? `  bound: FAILED: ${r.copiesFailed}`
+      : `  bound (the script, node_modules moved by GNU tar into a fresh copy per job): ${fmt(r.copiesMs)}   ${(r.copiesMs / r.shellMs).toFixed(2)}x the script   (cold ${fmt(r.cold.copies)})`,
   ];
+  if (!r.processFailed && !r.copiesFailed)
+    lines.push(`    hiveforge run --executor process / bound: ${(r.processMs / r.copiesMs).toFixed(2)}x`);
   if (!r.processFailed) lines.push(`    jobs: ${jobsLine(r.processJobs)}`);
   if (r.dockerSkipped) lines.push(`  hiveforge run --executor docker: not measured: ${r.dockerSkipped}`);
   else
     lines.push(
-      `  hiveforge run --executor docker (${NODE_IMAGE}): ${fmt(r.dockerMs)}   ratio ${(r.dockerMs / r.shellMs).toFixed(2)}x   (cold ${fmt(r.cold.docker)})`,
+      `  hiveforge run --executor docker (${NODE_IMAGE}): ${fmt(r.dockerMs)}   ratio ${(r.dockerMs / r.shellMs).toFixed(2)}x   ${(r.dockerMs / r.copiesMs).toFixed(2)}x the bound   (cold ${fmt(r.cold.docker)})`,
       `    jobs: ${jobsLine(r.dockerJobs)}`,
     );
   return lines.join('\n');

@@ -12,7 +12,7 @@ import { createEndpoints } from './endpoints.js';
 import type { Executor } from './executors/types.js';
 import { hostBasics, passedVariables } from './job-environment.js';
 import { configHash } from './fingerprint.js';
-import { createJobHostPool } from './job-host-pool.js';
+import { type JobHostPool, createJobHostPool } from './job-host-pool.js';
 import { isRetryable } from './retry.js';
 import { LOG_SPILL_DIR, type RunningJob, runJob } from './job-runner.js';
 import { createWorkspaceUsage } from './workspace-usage.js';
@@ -86,6 +86,13 @@ export interface AgentOptions {
    * @default DEFAULT_LOCAL_ARTIFACT_BYTES (1 GiB)
    */
   localArtifactBytes?: number;
+  /**
+   * The job host processes to take jobs' hosts from, started by the caller ahead of the agent
+   * (`hiveforge run` starts them before it bundles the pipeline, so the first job's host has
+   * loaded by then); the agent closes it when it stops.
+   * @default a pool of capacity + 1 hosts (1 with `once`), started with the agent
+   */
+  hostPool?: JobHostPool;
   /** Receives the steps of each job (see timeline.ts). @default none */
   timeline?: Timeline;
 }
@@ -162,7 +169,7 @@ export function createAgent(options: AgentOptions): Agent {
   let finished: Promise<void> | null = null;
   let pulledOnce = false;
   const emit = (event: AgentEvent) => options.onEvent?.(event);
-  const hosts = createJobHostPool(options.once ? 1 : capacity + 1, hostBasics());
+  const hosts = options.hostPool ?? createJobHostPool(options.once ? 1 : capacity + 1, hostBasics());
   const passed = passedVariables(options.passEnv ?? []);
   const bundles = new Map<string, { path: string; spec: PipelineSpec }>();
   const hash = options.configHash ?? configHash(options as unknown as Record<string, unknown>);

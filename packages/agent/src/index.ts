@@ -41,6 +41,7 @@ export {
 export { DEFAULT_LOCAL_CACHE_BYTES, createLocalCache, type LocalCache, type LocalCacheOptions } from './local-cache.js';
 export { createEndpoints, type Endpoints } from './endpoints.js';
 export { createFileTimeline, type Timeline } from './timeline.js';
+export { createJobHostPool, type JobHostPool } from './job-host-pool.js';
 export {
   DEFAULT_LOCAL_ARTIFACT_BYTES,
   createLocalArtifacts,

@@ -7,6 +7,8 @@ import {
   createAgent,
   createExecutor,
   createFileTimeline,
+  createJobHostPool,
+  hostBasics,
   executorNames,
   executors,
   isExecutorName,
@@ -142,6 +144,10 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
   const timeline = timelineFile ? createFileTimeline(timelineFile) : undefined;
   const mark = (step: string) => timeline?.('run', step);
   mark('command');
+  // The agent's job hosts (a Node process each, loading the SDK) start now, while the pipeline
+  // is bundled and deployed, not after: the first job's host is ready when it is leased.
+  const hostPool = createJobHostPool(concurrency + 1, hostBasics());
+  await using _hostPool = { [Symbol.asyncDispose]: async () => hostPool.close() };
   let pkg: PipelinePackage;
   try {
     pkg = await packagePipeline(entry);
@@ -220,6 +226,7 @@ export async function runCommand(options: RunCommandOptions, io: CommandIO): Pro
     keepWorkspaces: options.keepWorkspaces,
     pullWaitMs: 5_000,
     timeline,
+    hostPool,
     configHash: configHash({
       executor: executorName,
       defaultImage: config.defaultImage,
