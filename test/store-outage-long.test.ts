@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createUserClient, packagePipeline } from 'hiveforge';
+import { MongoClient } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from './helpers/cli.js';
 import { type FerretDB, startFerretDB } from './helpers/ferretdb.js';
@@ -143,6 +144,15 @@ async function runThroughOutage(outage: (ferret: FerretDB) => Promise<() => Prom
     .map((a) => `${a.job}: ${a.attempts.map((x) => `${x.attempt} ${x.status} ${x.cause ?? ''}`).join(', ')}`);
   expect.soft(notOnce, outputs()).toEqual([]);
   expect.soft((final?.jobs ?? []).filter((j) => j.attempt !== 1).map((j) => j.name)).toEqual([]);
+  // The attempts leased again that way, through a later lease round (a run hits it now and then).
+  const mongo = new MongoClient(ferret.uri);
+  await using _mongo = { [Symbol.asyncDispose]: () => mongo.close() };
+  const rounds = await mongo
+    .db('outage')
+    .collection<{ _id: string }>('decisions')
+    .find({ _id: { $regex: '/lease:[0-9]+$' } })
+    .toArray();
+  console.info(`attempts leased again after a lease never recorded: ${rounds.map((d) => d._id).join(', ') || 'none'}`);
 
   // Every log line is stored once, in order: chunks follow each other byte for byte, and the
   // numbered lines count up without a gap or a repeat.
