@@ -10,6 +10,8 @@ interface RememberedToken {
 }
 
 const keyOf = (hash: string) => `token:${hash}`;
+/** The key under which the hash of the token with a public id is kept (to forget it on a revoke). */
+const idKeyOf = (id: string) => `token-id:${id}`;
 
 /**
  * How long before a store outage a user token must have been checked against the store for this
@@ -29,6 +31,14 @@ export function rememberUserToken(cache: ReadCache, hash: string, token: TokenRe
   }
   const remembered: RememberedToken = { name: token.name, role: token.role, expiresAt: token.expiresAt };
   cache.put(keyOf(hash), remembered);
+  cache.put(idKeyOf(token.id), hash);
+}
+
+/** Forgets a token this coordinator revoked (by its public id): it is not accepted in an outage. */
+export function forgetRevokedToken(cache: ReadCache, id: string): void {
+  const hash = cache.get<string>(idKeyOf(id))?.value;
+  if (hash !== undefined) cache.delete(keyOf(hash));
+  cache.delete(idKeyOf(id));
 }
 
 /**

@@ -80,6 +80,13 @@ describe('reads while the store is out', () => {
       url: coordinator.url,
       token: (await issueUserToken(store, { name: 'maya', role: 'maintainer' })).token,
     });
+    // A token this coordinator saw accepted, then revoked itself: forgotten at once.
+    const admin = createHiveForgeClient({
+      url: coordinator.url,
+      token: (await issueUserToken(store, { name: 'ada', role: 'admin' })).token,
+    });
+    const revokedToken = await issueUserToken(store, { name: 'rex', role: 'viewer' });
+    const revoked = createHiveForgeClient({ url: coordinator.url, token: revokedToken.token });
     // A token the coordinator has not seen the store accept before the outage.
     const unseen = createHiveForgeClient({
       url: coordinator.url,
@@ -89,6 +96,8 @@ describe('reads while the store is out', () => {
     const run = await seen.runs.trigger.mutate({ pipeline: 'web' });
     const fresh = await seen.runs.get.query({ runId: run._id });
     const listed = await seen.runs.list.query({ pipeline: 'web' });
+    expect(await revoked.runs.list.query({ pipeline: 'web' })).toHaveLength(1);
+    await admin.tokens.revoke.mutate({ id: revokedToken.id });
     expect(fresh.stale).toBeUndefined();
     expect(listed.map((r) => r.stale)).toEqual([undefined]);
 
@@ -111,6 +120,7 @@ describe('reads while the store is out', () => {
       () => seen.runs.cancel.mutate({ runId: run._id }),
       () => seen.pipelines.list.query(),
       () => unseen.runs.get.query({ runId: run._id }),
+      () => revoked.runs.list.query({ pipeline: 'web' }),
     ]) {
       const answer = await outcome(call());
       expect(answer, String(call)).toMatchObject({ code: 'HF_STORE_UNAVAILABLE' });

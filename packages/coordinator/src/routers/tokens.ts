@@ -1,5 +1,6 @@
 import { type Duration, NotFoundError, parseDuration } from '@hiveforge/sdk';
 import { z } from 'zod';
+import { forgetRevokedToken } from '../outage-callers.js';
 import { issueUserToken } from '../tokens.js';
 import { router, userProcedure } from '../trpc.js';
 
@@ -53,6 +54,7 @@ export const tokensRouter = router({
     .input(z.object({ id: z.string().min(1).max(100) }))
     .mutation(async ({ ctx, input }) => {
       const token = await ctx.store.revokeToken(input.id, ctx.clock.now());
+      if (ctx.readCache) forgetRevokedToken(ctx.readCache, input.id);
       if (!token) throw new NotFoundError(`no token with id '${input.id}'`);
       return token;
     }),
