@@ -7,6 +7,8 @@ import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, runCli } from './helpers/cli.js';
 import { type FerretDB, startFerretDB } from './helpers/ferretdb.js';
+import { createBlobSweeper } from '@hiveforge/coordinator';
+import { createMongoStore } from '@hiveforge/coordinator/mongodb';
 import { type ServiceProcess, startAgentProcess, startCoordinatorProcess } from './helpers/services.js';
 
 const agentSecret = randomBytes(16).toString('hex');
@@ -155,7 +157,17 @@ describe.each(['memory', 'ferretdb'] as const)(
             .find({ pipeline: 'cluster-caches-evict' })
             .toArray();
           expect(entries.map((e) => e.key).sort()).toEqual(['big-1']);
-          // Evicted and removed entries took their archives with them: every blob left is named.
+          // Evicted and removed entries left their archives to the blob sweep, which collects them
+          // once past the grace period (here: at once); then every blob left is named.
+          const unnamed = await mongo.db(database).collection('blobs').countDocuments();
+          const store = await createMongoStore({ uri: ferret.uri, dbName: database });
+          try {
+            const collected = await createBlobSweeper({ store, graceMs: 0 }).sweep();
+            expect(collected.length).toBeGreaterThan(0);
+            expect(unnamed - collected.length).toBe(1);
+          } finally {
+            await store.close();
+          }
           const named = new Set(
             (await mongo.db(database).collection('cache_entries').find({}).toArray()).map((e) => e.sha256),
           );
