@@ -1,24 +1,14 @@
-import { API_VERSION, StoreUnavailableError } from '@hiveforge/sdk';
+import { StoreUnavailableError } from '@hiveforge/sdk';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { makeJobSpec } from '../store/contract.js';
 import { createMemoryStore } from '../store/memory.js';
-import type { AgentRecord, Store } from '../store/types.js';
+import type { Store } from '../store/types.js';
 import { type ManualClock, createManualClock } from '../clock.js';
 import { createLeaseGrace } from './lease-grace.js';
 import { type Scheduler, createScheduler } from './scheduler.js';
+import { agentRecord, deployTo, trigger } from './test-kit.js';
 
-const agent: AgentRecord = {
-  _id: 'agent-a',
-  name: 'agent-a',
-  labels: [],
-  state: 'active',
-  tokenHash: 'hash-a',
-  capacity: 1,
-  registeredAt: 0,
-  lastHeartbeatAt: 0,
-  disk: null,
-};
-const trigger = { event: 'manual' as const, branch: 'main', commit: null, repository: null, inputs: {}, actor: 'test' };
+const agent = agentRecord('agent-a');
 
 /**
  * The lease sweeper across a store outage (lease TTL 5 s, heartbeats every 1 s, so a store call
@@ -46,24 +36,7 @@ describe('the lease sweeper declares no lease lost because of a store outage', (
             }
           : Reflect.get(target, key, receiver),
     }) as Store;
-    await store.putPipelineVersion({
-      _id: 'v1',
-      pipeline: 'p',
-      spec: {
-        apiVersion: API_VERSION,
-        name: 'p',
-        triggers: { push: null, pullRequest: null, schedule: [], manual: null },
-        strictImages: false,
-        env: {},
-        images: [],
-        jobs: [makeJobSpec('long')],
-        source: null,
-      },
-      bundle: '',
-      entry: 'hiveforge.ts',
-      createdAt: 0,
-    });
-    await store.setPipelineHead('p', 'v1', 0);
+    await deployTo(store, [makeJobSpec('long')]);
     await store.putAgent(agent);
     scheduler = createScheduler({ store, clock, options: { leaseTtl: 5_000, heartbeatInterval: 1_000 } });
     await scheduler.triggerRun({ pipeline: 'p', trigger });

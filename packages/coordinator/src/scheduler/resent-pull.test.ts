@@ -1,48 +1,20 @@
-import { API_VERSION, StoreUnavailableError } from '@hiveforge/sdk';
+import { StoreUnavailableError } from '@hiveforge/sdk';
 import { describe, expect, it } from 'vitest';
 import { makeJobSpec } from '../store/contract.js';
 import { createManualClock } from '../clock.js';
 import { createMemoryStore } from '../store/memory.js';
-import type { AgentRecord, JobRecord, Store } from '../store/types.js';
+import type { JobRecord, Store } from '../store/types.js';
 import { DecisionIds } from './decision-ids.js';
 import { createScheduler } from './scheduler.js';
-import { ok } from './test-kit.js';
+import { agentRecord, deployTo, ok, trigger } from './test-kit.js';
 
-const agent: AgentRecord = {
-  _id: 'agent-a',
-  name: 'agent-a',
-  labels: [],
-  state: 'active',
-  tokenHash: 'hash-a',
-  capacity: 1,
-  registeredAt: 0,
-  lastHeartbeatAt: 0,
-  disk: null,
-};
-const other: AgentRecord = { ...agent, _id: 'agent-b', name: 'agent-b', tokenHash: 'hash-b' };
-const trigger = { event: 'manual' as const, branch: 'main', commit: null, repository: null, inputs: {}, actor: 'test' };
+const agent = agentRecord('agent-a');
+const other = agentRecord('agent-b');
 
 describe('a pull resent to another coordinator across a store outage', () => {
   it('gets the lease the first coordinator decided and recorded for it late, even when its own reads predate the record', async () => {
     const memory = createMemoryStore();
-    await memory.putPipelineVersion({
-      _id: 'v1',
-      pipeline: 'p',
-      spec: {
-        apiVersion: API_VERSION,
-        name: 'p',
-        triggers: { push: null, pullRequest: null, schedule: [], manual: null },
-        strictImages: false,
-        env: {},
-        images: [],
-        jobs: [makeJobSpec('build'), makeJobSpec('other')],
-        source: null,
-      },
-      bundle: '',
-      entry: 'hiveforge.ts',
-      createdAt: 0,
-    });
-    await memory.setPipelineHead('p', 'v1', 0);
+    await deployTo(memory, [makeJobSpec('build'), makeJobSpec('other')]);
     await memory.putAgent(agent);
     const first = createScheduler({ store: memory });
     await first.triggerRun({ pipeline: 'p', trigger });
@@ -71,24 +43,7 @@ describe('a lease decided as the store dies, never recorded on its job', () => {
   it('is leased again as the same attempt once a TTL old, when the resend was answered with another job: the job has one attempt', async () => {
     const clock = createManualClock(1_000);
     const memory = createMemoryStore({ clock });
-    await memory.putPipelineVersion({
-      _id: 'v1',
-      pipeline: 'p',
-      spec: {
-        apiVersion: API_VERSION,
-        name: 'p',
-        triggers: { push: null, pullRequest: null, schedule: [], manual: null },
-        strictImages: false,
-        env: {},
-        images: [],
-        jobs: [makeJobSpec('build'), makeJobSpec('other')],
-        source: null,
-      },
-      bundle: '',
-      entry: 'hiveforge.ts',
-      createdAt: 0,
-    });
-    await memory.setPipelineHead('p', 'v1', 0);
+    await deployTo(memory, [makeJobSpec('build'), makeJobSpec('other')]);
     await memory.putAgent(agent);
     await memory.putAgent(other);
     const options = { leaseTtl: 5_000 };
