@@ -92,6 +92,22 @@ export async function extractTar(
     });
   };
 
+  /**
+   * Tracks, as the write of `path`, making `full` by `make` once the earlier writes of `after`
+   * ended and its parent directory exists.
+   */
+  const place = (path: string, full: string, after: string[], make: () => Promise<unknown>) => {
+    const before = after.map((earlier) => writes.get(earlier));
+    track(
+      path,
+      (async () => {
+        await Promise.all(before);
+        await ensureDir(dirname(full));
+        await make();
+      })(),
+    );
+  };
+
   const ensureDir = async (path: string) => {
     if (madeDirs.has(path)) return;
     await mkdir(path, { recursive: true });
@@ -222,41 +238,19 @@ export async function extractTar(
         current = null;
       }
     } else if (type === 'Directory') {
-      const before = writes.get(path);
-      track(
-        path,
-        (async () => {
-          await before;
-          await ensureDir(dirname(full));
-          await clear(full, true);
-          // Its owner can always write into it, whatever the archive says.
-          await mkdir(full, { mode: ((header.mode ?? 0o755) | 0o700) & 0o777 }).catch((error) => {
-            if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-          });
-          madeDirs.add(full);
-        })(),
-      );
+      place(path, full, [path], async () => {
+        await clear(full, true);
+        // Its owner can always write into it, whatever the archive says.
+        await mkdir(full, { mode: ((header.mode ?? 0o755) | 0o700) & 0o777 }).catch((error) => {
+          if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        });
+        madeDirs.add(full);
+      });
     } else if (type === 'SymbolicLink' && linkpath) {
-      const before = writes.get(path);
-      track(
-        path,
-        (async () => {
-          await before;
-          await ensureDir(dirname(full));
-          await createOver(full, () => symlink(linkpath, full));
-        })(),
-      );
+      place(path, full, [path], () => createOver(full, () => symlink(linkpath, full)));
     } else if (type === 'Link' && linkpath) {
       const target = linkpath.replace(/\/+$/, '');
-      const before = [writes.get(path), writes.get(target)];
-      track(
-        path,
-        (async () => {
-          await Promise.all(before);
-          await ensureDir(dirname(full));
-          await createOver(full, () => link(join(dir, target), full));
-        })(),
-      );
+      place(path, full, [path, target], () => createOver(full, () => link(join(dir, target), full)));
     }
   };
 
